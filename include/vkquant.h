@@ -1,0 +1,244 @@
+/* vkquant: Vulkan compute kernels for quantized LLM weights (GGUF types + NF4).
+ *
+ * Conventions
+ * - Every fallible call returns a vkq_status; VKQ_SUCCESS is 0, errors are negative.
+ *   vkq_status_string() names it; vkq_device_last_error()/vkq_instance_last_error() give a
+ *   sentence about the last failure on that handle (which argument, which limit).
+ * - Handles are opaque. Each *_create has a *_destroy; destroying NULL is a no-op.
+ *   A child (device, buffer) must be destroyed before its parent (instance, device).
+ * - Nothing in the library aborts or prints on bad input; it returns a status.
+ * - Thread safety: vkq_type_* and vkq_decode_cpu are pure and thread-safe. An instance may be
+ *   used from several threads for read-only queries. A device and everything created from it
+ *   (buffers, dispatches) must be used by one thread at a time (external synchronisation),
+ *   like a VkQueue. Different devices are independent.
+ * - Sizes are in bytes unless named *_elems. Tensor rows follow ggml: a row of k elements is
+ *   k / block_elems blocks packed back to back.
+ */
+#ifndef VKQUANT_H
+#define VKQUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VKQ_VERSION_MAJOR 0
+#define VKQ_VERSION_MINOR 1
+#define VKQ_VERSION_PATCH 0
+
+typedef enum vkq_status {
+    VKQ_SUCCESS = 0,
+    VKQ_ERROR_INVALID_ARGUMENT = -1,   /* NULL handle/pointer, zero size, bad enum value */
+    VKQ_ERROR_UNKNOWN_TYPE = -2,       /* type id not in the type table */
+    VKQ_ERROR_UNSUPPORTED = -3,        /* the type/operation/device lacks what is needed */
+    VKQ_ERROR_BAD_SHAPE = -4,          /* element count not a multiple of the block size, ... */
+    VKQ_ERROR_OUT_OF_RANGE = -5,       /* offset + size past the end of a buffer */
+    VKQ_ERROR_OUT_OF_HOST_MEMORY = -6,
+    VKQ_ERROR_OUT_OF_DEVICE_MEMORY = -7,
+    VKQ_ERROR_TOO_LARGE = -8,          /* size overflows or exceeds a device limit */
+    VKQ_ERROR_NO_DEVICE = -9,          /* no Vulkan device, or the requested one is absent */
+    VKQ_ERROR_LOADER = -10,            /* the Vulkan loader could not be found */
+    VKQ_ERROR_VULKAN = -11,            /* a Vulkan call failed (device lost, ...) */
+    VKQ_ERROR_IO = -12,                /* file could not be opened/read/written */
+    VKQ_ERROR_MALFORMED = -13          /* a file's content is invalid */
+} vkq_status;
+
+/* Static string naming the status, e.g. "VKQ_ERROR_BAD_SHAPE: ...". Never NULL. */
+const char *vkq_status_string(vkq_status status);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */
+
+typedef enum vkq_type {
+#define X(name, id, qk, bytes, family) VKQ_TYPE_##name = id,
+#include "vkquant_types.def"
+#undef X
+    VKQ_TYPE_MAX_ID = 256
+} vkq_type;
+
+typedef struct vkq_type_info {
+    vkq_type type;
+    const char *name;        /* ggml spelling: "Q4_K", "IQ2_XXS", "NF4" */
+    uint32_t block_elems;    /* QK */
+    uint32_t block_bytes;
+    double bits_per_weight;  /* 8 * block_bytes / block_elems */
+    int is_weight_type;      /* 0 for activation-only formats (Q8_1, Q8_K) */
+    const char *layout;      /* one line: block formula and bits per weight */
+} vkq_type_info;
+
+/* The traits of `type`, or NULL when the id is not a vkquant type. */
+const vkq_type_info *vkq_type_get(vkq_type type);
+/* Case-insensitive lookup by name. */
+vkq_status vkq_type_from_name(const char *name, vkq_type *out);
+/* Number of types and the i-th one (for loops over every type). */
+uint32_t vkq_type_count(void);
+vkq_type vkq_type_at(uint32_t index);
+/* Bytes of `n_elems` elements; VKQ_ERROR_BAD_SHAPE if not a whole number of blocks,
+ * VKQ_ERROR_TOO_LARGE on overflow. */
+vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
+
+/* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
+ * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
+ * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
+vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
+                          uint64_t n_elems);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Instance and devices                                                                     */
+
+typedef struct vkq_instance_s *vkq_instance;
+typedef struct vkq_device_s *vkq_device;
+typedef struct vkq_buffer_s *vkq_buffer;
+
+enum {
+    /* Enable VK_LAYER_KHRONOS_validation; every warning/error it reports is counted (see
+     * vkq_instance_validation_count) and printed to stderr. Also set by VKQ_VALIDATION=1. */
+    VKQ_INSTANCE_VALIDATION = 1u << 0
+};
+
+typedef struct vkq_instance_desc {
+    uint32_t flags; /* VKQ_INSTANCE_* */
+} vkq_instance_desc;
+
+/* Loads Vulkan (volk) and creates a VkInstance. `desc` may be NULL. */
+vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out);
+void vkq_instance_destroy(vkq_instance inst);
+/* Warnings and errors reported by the validation layer so far (0 without validation). */
+uint64_t vkq_instance_validation_count(vkq_instance inst);
+/* Sentence describing the last error on this instance; "" if none. Valid until next call. */
+const char *vkq_instance_last_error(vkq_instance inst);
+
+typedef enum vkq_device_type {
+    VKQ_DEVICE_OTHER = 0,
+    VKQ_DEVICE_INTEGRATED = 1,
+    VKQ_DEVICE_DISCRETE = 2,
+    VKQ_DEVICE_VIRTUAL = 3,
+    VKQ_DEVICE_CPU = 4
+} vkq_device_type;
+
+const char *vkq_device_type_name(vkq_device_type type);
+
+#define VKQ_MAX_HEAPS 16
+
+typedef struct vkq_heap_info {
+    uint64_t size;
+    uint64_t budget; /* VK_EXT_memory_budget, else 0 */
+    uint64_t usage;  /* VK_EXT_memory_budget, else 0 */
+    int device_local;
+} vkq_heap_info;
+
+/* What the probe found; stored on the device handle, filled for every physical device. */
+typedef struct vkq_device_info {
+    uint32_t index; /* physical-device index in enumeration order */
+    char name[256];
+    char driver_name[256];
+    char driver_info[256];
+    uint32_t vendor_id, device_id;
+    vkq_device_type type;
+    uint32_t api_version; /* VK_MAKE_API_VERSION packed */
+    uint32_t driver_version;
+
+    uint32_t heap_count;
+    vkq_heap_info heaps[VKQ_MAX_HEAPS];
+    int has_memory_budget;
+
+    uint32_t subgroup_size;     /* default */
+    uint32_t subgroup_min_size; /* VK_EXT_subgroup_size_control, else = subgroup_size */
+    uint32_t subgroup_max_size;
+    int subgroup_arithmetic;    /* subgroupAdd etc. in compute */
+    int subgroup_shuffle;
+
+    int shader_float16;      /* fp16 arithmetic */
+    int shader_int8;         /* int8 arithmetic */
+    int storage_16bit;       /* storageBuffer16BitAccess */
+    int storage_8bit;        /* storageBuffer8BitAccess */
+    int integer_dot_product; /* VK_KHR_shader_integer_dot_product */
+    int integer_dot_4x8_packed_accelerated; /* signed 4x8 packed dot is fast */
+    int denorm_preserve_f32; /* shaderDenormPreserveFloat32 */
+    int push_descriptor;     /* VK_KHR_push_descriptor */
+    int cooperative_matrix;  /* VK_KHR_cooperative_matrix */
+    uint32_t coopmat_shape_count;
+    struct { uint32_t m, n, k, a_type, c_type; } coopmat_shapes[16]; /* VkComponentTypeKHR */
+
+    uint64_t max_storage_buffer_range;
+    uint64_t max_memory_allocation_size;
+    uint64_t max_buffer_size; /* VK_KHR_maintenance4, else max_memory_allocation_size */
+    uint64_t min_storage_buffer_offset_alignment;
+    uint32_t max_shared_memory;
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_count[3];
+    int timestamps;           /* compute queue supports timestamps */
+    double timestamp_period_ns;
+} vkq_device_info;
+
+/* Number of physical devices (CPU implementations such as lavapipe included). */
+uint32_t vkq_instance_device_count(vkq_instance inst);
+/* Probe result of physical device `index`. */
+vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out);
+/* The device vkquant picks: VKQ_DEVICE (an index, or a case-insensitive substring of the
+ * name) if set, else discrete > integrated > virtual > CPU > other, first wins on ties.
+ * VKQ_ERROR_NO_DEVICE if there is none or VKQ_DEVICE matches none. */
+vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
+/* Same choice with an explicit selector string (index or name substring; NULL = default). */
+vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
+                                      uint32_t *out_index);
+
+typedef struct vkq_device_desc {
+    /* Test/debug: pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these
+     * (0 = real limits), so the chunking paths run on devices with large limits. Also set by
+     * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
+    uint64_t max_allocation_override;
+    uint64_t max_binding_override;
+} vkq_device_desc;
+
+/* Creates a logical device on physical device `index` (see vkq_instance_default_device).
+ * `desc` may be NULL. The device keeps its own VolkDeviceTable; several may coexist. */
+vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
+                             vkq_device *out);
+void vkq_device_destroy(vkq_device dev);
+/* Probe result for this device; owned by the device. */
+const vkq_device_info *vkq_device_get_info(vkq_device dev);
+const char *vkq_device_last_error(vkq_device dev);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Buffers                                                                                  */
+
+typedef enum vkq_memory {
+    VKQ_MEMORY_DEVICE = 0,       /* device-local (VRAM); filled through a staging buffer */
+    VKQ_MEMORY_HOST_VISIBLE = 1  /* host-visible, GPU reads it over the bus (UMA, ReBAR) */
+} vkq_memory;
+
+/* Creates a buffer of `size` bytes. Sizes above the device's maxMemoryAllocationSize or
+ * maxBufferSize are split into several Vulkan allocations ("segments"); no `granule`-byte
+ * unit (a tensor row, a block; 0 = 4 bytes) is ever split between segments, so kernels can
+ * address whole rows. Returns VKQ_ERROR_OUT_OF_DEVICE_MEMORY when the device is full
+ * (nothing is left allocated). The buffer's content is undefined until written. */
+vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
+                             vkq_buffer *out);
+void vkq_buffer_destroy(vkq_buffer buf);
+uint64_t vkq_buffer_size(vkq_buffer buf);
+/* Number of Vulkan allocations backing the buffer (1 unless it is larger than a limit). */
+uint32_t vkq_buffer_segment_count(vkq_buffer buf);
+/* Blocking copies between host memory and the buffer; any offset and size in range. */
+vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dequantize on the GPU                                                                    */
+
+/* Decodes `n_elems` elements of `type` starting at byte `src_offset` of `src` into `dst` at
+ * byte `dst_offset`, as f32 (bit-exact with vkq_decode_cpu) or f16 (round-to-nearest-even of
+ * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
+ * range must not cross a segment boundary of either buffer (use the row size as the
+ * buffer's granule). Blocking: returns when the result is in `dst`. */
+vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
+                          vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
+                          vkq_type out_type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

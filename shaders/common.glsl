@@ -1,0 +1,75 @@
+// Shared helpers for every kernel: unaligned little-endian reads from the weight buffer and
+// exact scalar conversions done in integer arithmetic.
+//
+// The including kernel declares `uint vkq_w[]` (the weight binding, as 32-bit words). Blocks
+// are not 4-byte aligned (Q4_0 is 18 bytes, MXFP4 17), so every read goes through these
+// helpers, which assemble bytes from the surrounding words. Buffers are allocated in whole
+// words, so reading the word after the last byte of a field stays inside the binding.
+//
+// Conversions avoid float arithmetic on purpose: llvmpipe and many GPUs run with denormals
+// flushed (shaderDenormPreserveFloat32 = false), and FP16 subnormal scales, BF16/F32
+// subnormals, MXFP4 e <= 1 and tiny Q8_K scales must still decode bit-exactly.
+#ifndef VKQ_COMMON_GLSL
+#define VKQ_COMMON_GLSL
+
+#extension GL_EXT_control_flow_attributes : enable
+
+uint vkq_u8(uint o) { return (vkq_w[o >> 2] >> ((o & 3u) << 3)) & 0xFFu; }
+
+int vkq_s8(uint o) { return int(vkq_u8(o) << 24) >> 24; }
+
+uint vkq_u32(uint o) {
+    uint s = (o & 3u) << 3;
+    uint lo = vkq_w[o >> 2];
+    if (s == 0u) return lo;
+    return (lo >> s) | (vkq_w[(o >> 2) + 1u] << (32u - s));
+}
+
+uint vkq_u16(uint o) {
+    uint s = (o & 3u) << 3;
+    if (s <= 16u) return (vkq_w[o >> 2] >> s) & 0xFFFFu;
+    return (vkq_w[o >> 2] >> 24) | ((vkq_w[(o >> 2) + 1u] & 0xFFu) << 8);
+}
+
+// IEEE binary16 bits -> binary32, exact for every input (FORMATS.md 1.3.1).
+float vkq_half_bits(uint h) {
+    uint s = (h & 0x8000u) << 16;
+    uint e = (h >> 10) & 0x1Fu;
+    uint m = h & 0x3FFu;
+    if (e == 0u) {
+        if (m == 0u) return uintBitsToFloat(s);
+        int p = findMSB(m); // value = m * 2^-24 = 1.f * 2^(p-24)
+        return uintBitsToFloat(s | (uint(p + 103) << 23) | ((m << uint(23 - p)) & 0x7FFFFFu));
+    }
+    if (e == 31u) return uintBitsToFloat(s | 0x7F800000u | (m << 13) | (m != 0u ? 0x400000u : 0u));
+    return uintBitsToFloat(s | ((e + 112u) << 23) | (m << 13));
+}
+
+float vkq_half(uint o) { return vkq_half_bits(vkq_u16(o)); }
+
+// binary32 -> binary16 bits, round to nearest even (used for f16 outputs).
+uint vkq_f32_to_half_bits(float f) {
+    uint x = floatBitsToUint(f);
+    uint s = (x >> 16) & 0x8000u;
+    uint e = (x >> 23) & 0xFFu;
+    uint m = x & 0x7FFFFFu;
+    if (e == 255u) return s | 0x7C00u | (m != 0u ? (0x200u | (m >> 13)) : 0u);
+    int E = int(e) - 112;
+    if (E >= 31) return s | 0x7C00u;
+    if (E <= 0) {
+        if (E < -10) return s;
+        m |= 0x800000u;
+        uint sh = uint(14 - E);
+        uint r = m >> sh;
+        uint rem = m & ((1u << sh) - 1u);
+        uint hf = 1u << (sh - 1u);
+        if (rem > hf || (rem == hf && (r & 1u) != 0u)) r++;
+        return s | r;
+    }
+    uint r = (uint(E) << 10) | (m >> 13);
+    uint rem = m & 0x1FFFu;
+    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u) != 0u)) r++; // a carry rounds up to inf
+    return s | r;
+}
+
+#endif

@@ -1,0 +1,7 @@
+// BF16: element-wise, 2 bytes (16 bpw): binary32 bits = h << 16.
+#define QK 1u
+#define BLOCK_BYTES 2u
+#define VKQ_ELEMENTWISE 1
+
+// A pure bit operation: BF16 subnormals and NaN payloads survive devices that flush denormals.
+float decode1(uint b) { return uintBitsToFloat(vkq_u16(b) << 16); }

@@ -1,0 +1,6 @@
+// F32: element-wise, 4 bytes; a bit copy (no float arithmetic, so subnormals survive FTZ).
+#define QK 1u
+#define BLOCK_BYTES 4u
+#define VKQ_ELEMENTWISE 1
+
+float decode1(uint b) { return uintBitsToFloat(vkq_u32(b)); }

@@ -1,0 +1,23 @@
+// IQ2_XS: 256 elements, 74 bytes (2.3125 bpw): y = (d*(0.5+s)*0.25) * grid[idx][j] * sign, 9-bit idx + 7-bit sign index per group.
+#define QK 256u
+#define BLOCK_BYTES 74u
+
+#include "../tables/iq2xs_grid.glsl"
+#include "../tables/ksigns_iq2xs.glsl"
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint ib = i0 >> 5;
+    uint l = (i0 >> 3) & 3u;
+    uint w = vkq_u16(b + 2u + (i0 >> 2)); // u16 number 4*ib + l = i0/8
+    uint idx = w & 511u;
+    uint signs = uint(ksigns_iq2xs[w >> 9]);
+    // scale nibble: low for groups 0-1, high for groups 2-3
+    uint s = (vkq_u8(b + 66u + ib) >> ((l >> 1) << 2)) & 0xFu;
+    float db = (vkq_half(b) * (0.5 + float(s))) * 0.25;
+    uint g0 = iq2xs_grid[2u * idx];
+    uint g1 = iq2xs_grid[2u * idx + 1u];
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * (((signs >> j) & 1u) != 0u ? -1.0 : 1.0);
+        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * (((signs >> (j + 4u)) & 1u) != 0u ? -1.0 : 1.0);
+    }
+}

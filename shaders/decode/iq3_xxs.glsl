@@ -1,0 +1,21 @@
+// IQ3_XXS: 256 elements, 98 bytes (3.0625 bpw): y = (d*(0.5+s)*0.5) * grid[idx][j] * sign, two 4-wide grid rows per group.
+#define QK 256u
+#define BLOCK_BYTES 98u
+
+#include "../tables/iq3xxs_grid.glsl"
+#include "../tables/ksigns_iq2xs.glsl"
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint ib = i0 >> 5;
+    uint l = (i0 >> 3) & 3u;
+    uint ix = vkq_u16(b + 2u + (i0 >> 2)); // bytes 8*ib + 2*l (elements 0-3) and +1 (elements 4-7)
+    uint w = vkq_u32(b + 66u + (ib << 2)); // 4 x 7-bit sign indices, 4-bit scale on top
+    uint signs = uint(ksigns_iq2xs[(w >> (7u * l)) & 127u]);
+    float db = (vkq_half(b) * (0.5 + float(w >> 28))) * 0.5;
+    uint g0 = iq3xxs_grid[ix & 0xFFu];
+    uint g1 = iq3xxs_grid[ix >> 8];
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * (((signs >> j) & 1u) != 0u ? -1.0 : 1.0);
+        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * (((signs >> (j + 4u)) & 1u) != 0u ? -1.0 : 1.0);
+    }
+}

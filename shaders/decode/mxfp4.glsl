@@ -1,0 +1,37 @@
+// MXFP4: 32 elements, 17 bytes (4.25 bpw): y = kvalues_mxfp4[c] * 2^(e-128), c an E2M1 nibble, e E8M0.
+#define QK 32u
+#define BLOCK_BYTES 17u
+
+#include "../tables/kvalues_mxfp4.glsl"
+
+// k * 2^(e-128) for e <= 1, where E8M0_HALF(e) is a binary32 subnormal: built from integer bits so
+// that devices flushing denormals still match (FORMATS.md 1.3.3, 1.4).
+float mxfp4_tiny(int k, uint e) {
+    uint n = uint(abs(k)) << (e + 21u); // |y| = n * 2^-149, n < 2^26
+    int p = findMSB(n);
+    // below 2^24 the bits of n * 2^-149 are n itself (subnormal or lowest binade); above, n has at
+    // least two trailing zeros, so normalising by p - 23 drops no bits
+    uint bits = p < 24 ? n : (uint(p - 23) << 23) + (n >> uint(p - 23));
+    return uintBitsToFloat((k < 0 ? 0x80000000u : 0u) | bits);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint e = vkq_u8(b);
+    // Q4_0 nibble layout with qs at offset 1
+    uint q = vkq_u32(b + 1u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 5u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    if (e >= 2u) {
+        // 2^(e-128) is normal; e = 255 gives 2^127, not NaN. Code 8 is integer 0: +0.0.
+        float s = uintBitsToFloat((e - 1u) << 23);
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+            v[j] = float(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu]) * s;
+            v[j + 4u] = float(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu]) * s;
+        }
+    } else {
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+            v[j] = mxfp4_tiny(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu], e);
+            v[j + 4u] = mxfp4_tiny(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu], e);
+        }
+    }
+}

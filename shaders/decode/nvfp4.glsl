@@ -1,0 +1,30 @@
+// NVFP4: 64 elements, 36 bytes (4.5 bpw): y = kvalues_mxfp4[c] * UE4M3_HALF(d[i/16]), c an E2M1 nibble.
+#define QK 64u
+#define BLOCK_BYTES 36u
+
+#include "../tables/kvalues_mxfp4.glsl"
+
+// ggml_ue4m3_to_fp32: unsigned E4M3 (bias 7) times 0.5, bit 7 ignored, only 0x7F maps to +0
+// (so 0xFF is 240). Built from bits: every nonzero result is a normal binary32 (>= 2^-10).
+float nvfp4_ue4m3_half(uint x) {
+    if (x == 0x7Fu) return 0.0;
+    uint E = (x >> 3) & 0xFu;
+    uint M = x & 7u;
+    if (E != 0u) return uintBitsToFloat(((E + 119u) << 23) | (M << 20)); // (1 + M/8) * 2^(E-8)
+    if (M == 0u) return 0.0;
+    int p = findMSB(M); // M * 2^-10 = (M / 2^p) * 2^(p-10)
+    return uintBitsToFloat((uint(p + 117) << 23) | ((M << uint(23 - p)) & 0x7FFFFFu));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint s = i0 >> 4;
+    float d = nvfp4_ue4m3_half(vkq_u8(b + s));
+    // sub-block s: 8 bytes at 4 + 8s, elements 0..7 in the low nibbles, 8..15 in the high nibbles
+    uint q = vkq_u32(b + 4u + (s << 3));
+    uint q2 = vkq_u32(b + 8u + (s << 3));
+    uint sh = (i0 & 8u) >> 1;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu]) * d;
+        v[j + 4u] = float(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu]) * d;
+    }
+}

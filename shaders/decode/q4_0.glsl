@@ -1,0 +1,15 @@
+// Q4_0: 32 elements, 18 bytes (4.5 bpw): y = (q - 8) * d, q a nibble, d fp16 at offset 0.
+#define QK 32u
+#define BLOCK_BYTES 18u
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    // elements i0..i0+7 sit in bytes (i0 % 16).. of qs, low nibbles for i < 16, high for i >= 16
+    uint q = vkq_u32(b + 2u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 6u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(int((q >> (8u * j + sh)) & 0xFu) - 8) * d;
+        v[j + 4u] = float(int((q2 >> (8u * j + sh)) & 0xFu) - 8) * d;
+    }
+}

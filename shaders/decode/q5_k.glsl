@@ -1,0 +1,38 @@
+// Q5_K: 256 elements, 176 bytes (5.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32 elements, q = nibble + 16*qh bit.
+#define QK 256u
+#define BLOCK_BYTES 176u
+
+// get_scale_min_k4 (FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
+void q5k_scale_min(uint s, uint j, out uint sc, out uint mn) {
+    if (j < 4u) {
+        sc = vkq_u8(s + j) & 63u;
+        mn = vkq_u8(s + j + 4u) & 63u;
+    } else {
+        uint x = vkq_u8(s + j + 4u);
+        sc = (x & 0xFu) | ((vkq_u8(s + j - 4u) >> 6) << 4);
+        mn = (x >> 4) | ((vkq_u8(s + j) >> 6) << 4);
+    }
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint dm = vkq_u32(b);
+    uint js = i0 >> 5;
+    uint sc, mn;
+    q5k_scale_min(b + 4u, js, sc, mn);
+    float dl = vkq_half_bits(dm & 0xFFFFu) * float(sc);
+    float ml = vkq_half_bits(dm >> 16) * float(mn);
+    // qh: element i at byte i%32, bit i/32 (= the sub-block index)
+    uint h = vkq_u32(b + 16u + (i0 & 31u));
+    uint h2 = vkq_u32(b + 20u + (i0 & 31u));
+    // low nibbles as Q4_K, at offset 48
+    uint o = b + 48u + ((i0 >> 6) << 5) + (i0 & 31u);
+    uint sh = (i0 & 32u) >> 3;
+    uint q = vkq_u32(o);
+    uint q2 = vkq_u32(o + 4u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint a = ((q >> (8u * j + sh)) & 0xFu) | (((h >> (8u * j + js)) & 1u) << 4);
+        uint a2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((h2 >> (8u * j + js)) & 1u) << 4);
+        v[j] = dl * float(a) - ml;
+        v[j + 4u] = dl * float(a2) - ml;
+    }
+}

@@ -1,0 +1,14 @@
+// Q8_1: 32 elements, 36 bytes (9.0 bpw): y = q * d, q an int8 at offset 4; s (offset 2) is unused.
+#define QK 32u
+#define BLOCK_BYTES 36u
+
+// ggml has no Q8_1 decoder; this follows Q8_0 (FORMATS.md 4.6). s only serves dot products.
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    uint q = vkq_u32(b + 4u + i0);
+    uint q2 = vkq_u32(b + 8u + i0);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(int(q << (24u - 8u * j)) >> 24) * d;
+        v[j + 4u] = float(int(q2 << (24u - 8u * j)) >> 24) * d;
+    }
+}

@@ -1,0 +1,47 @@
+// Q8_K: 256 elements, 292 bytes (9.125 bpw): y = d * q, d binary32 at offset 0, q an int8 at 4 + i.
+#define QK 256u
+#define BLOCK_BYTES 292u
+
+// Binary32 bits of P * 2^-S * 2^-149 (P > 0 or 0, result finite), rounded to nearest even once.
+// Below 2^24 units of 2^-149 the bit pattern is the integer itself (subnormals and the lowest
+// binade share one scale); above, normalise to 24 bits and let a rounding carry bump the exponent.
+uint q8k_round_bits(uint P, int S) {
+    if (P == 0u) return 0u; // also keeps the shifts below 32
+    int r = max(findMSB(P) - 23, S);
+    uint m;
+    if (r <= 0) {
+        m = P << uint(-r);
+    } else {
+        m = P >> uint(r);
+        uint rem = P & ((1u << uint(r)) - 1u);
+        uint half_ = 1u << uint(r - 1);
+        if (rem > half_ || (rem == half_ && (m & 1u) != 0u)) m++;
+    }
+    return (uint(r - S) << 23) + m;
+}
+
+// d * q for |d| < 2^-119 (d may be subnormal, the result may be subnormal): done in integers because
+// the device may flush denormal inputs and results. |d * q| < 2^-112, so no overflow.
+float q8k_mul_tiny(uint db, int q) {
+    uint ed = (db >> 23) & 0xFFu;
+    uint md = (db & 0x7FFFFFu) | (ed != 0u ? 0x800000u : 0u);
+    uint P = md * uint(abs(q)); // exact: < 2^31
+    int S = 1 - int(max(ed, 1u)); // |d| = md * 2^(max(ed,1)-1) * 2^-149
+    uint sign = (db & 0x80000000u) ^ (q < 0 ? 0x80000000u : 0u);
+    return uintBitsToFloat(sign | q8k_round_bits(P, S));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint db = vkq_u32(b);
+    float d = uintBitsToFloat(db);
+    // |d| >= 2^-119 and |q| >= 1 keep every nonzero product normal: the plain multiply is exact-rounded
+    bool tiny = ((db >> 23) & 0xFFu) < 8u;
+    uint q = vkq_u32(b + 4u + i0);
+    uint q2 = vkq_u32(b + 8u + i0);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        int a = int(q << (24u - 8u * j)) >> 24;
+        int a2 = int(q2 << (24u - 8u * j)) >> 24;
+        v[j] = tiny ? q8k_mul_tiny(db, a) : d * float(a);
+        v[j + 4u] = tiny ? q8k_mul_tiny(db, a2) : d * float(a2);
+    }
+}

@@ -1,0 +1,32 @@
+// TQ1_0: 256 elements, 54 bytes (1.6875 bpw): y = (t - 1) * d, t a base-3 digit of a fixed-point byte.
+#define QK 256u
+#define BLOCK_BYTES 54u
+
+#include "../tables/pow3_tq1_0.glsl"
+
+// Digit n of byte x: multiply by 3^n, keep the uint8 wrap (FORMATS.md 6.4), take the top trit.
+uint tq1_trit(uint x, uint p) { return (((x * p) & 0xFFu) * 3u) >> 8; }
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b + 52u);
+    // (byte offset, digit) of elements 0..3 and 4..7 of the group; in the qh region (i >= 240) the
+    // 4 bytes are reused with the next digit after every 4 elements.
+    uint o1, o2, n1, n2;
+    if (i0 < 160u) {
+        o1 = i0 & 31u; o2 = o1 + 4u; n1 = i0 >> 5; n2 = n1;
+    } else if (i0 < 240u) {
+        uint r = i0 - 160u;
+        o1 = 32u + (r & 15u); o2 = o1 + 4u; n1 = r >> 4; n2 = n1;
+    } else {
+        uint r = i0 - 240u;
+        o1 = 48u; o2 = 48u; n1 = r >> 2; n2 = n1 + 1u;
+    }
+    uint q = vkq_u32(b + o1);
+    uint q2 = vkq_u32(b + o2);
+    uint p1 = uint(pow3_tq1_0[n1]);
+    uint p2 = uint(pow3_tq1_0[n2]);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(int(tq1_trit((q >> (8u * j)) & 0xFFu, p1)) - 1) * d;
+        v[j + 4u] = float(int(tq1_trit((q2 >> (8u * j)) & 0xFFu, p2)) - 1) * d;
+    }
+}

@@ -1,0 +1,115 @@
+/* Internal structures shared by the host-layer files. Not part of the public API. */
+#ifndef VKQ_INTERNAL_H
+#define VKQ_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include "volk.h"
+#include "vkquant.h"
+
+#define VKQ_ERRMSG 512
+
+struct vkq_instance_s {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    atomic_uint_fast64_t validation_count;
+    uint32_t phys_count;
+    VkPhysicalDevice *phys;
+    vkq_device_info *infos;
+    char last_error[VKQ_ERRMSG];
+};
+
+/* Kernels that exist once per type (the generic shaders). */
+typedef enum vkq_kernel {
+    VKQ_KERNEL_DEQUANT = 0,
+    VKQ_KERNEL_COUNT
+} vkq_kernel;
+
+typedef struct vkq_pipeline {
+    VkPipeline pipeline;
+    uint32_t workgroup_size;
+} vkq_pipeline;
+
+struct vkq_device_s {
+    vkq_instance inst;
+    VkPhysicalDevice phys;
+    vkq_device_info info;
+    VkDevice device;
+    struct VolkDeviceTable vk;
+    uint32_t queue_family;
+    VkQueue queue;
+
+    VkCommandPool cmd_pool;
+    VkCommandBuffer cmd;
+    VkFence fence;
+
+    /* Effective limits (after test overrides). */
+    uint64_t max_allocation;
+    uint64_t max_binding;
+
+    VkDescriptorSetLayout set_layout; /* two storage buffers (weights/in, out) */
+    VkPipelineLayout pipeline_layout;
+    VkDescriptorPool desc_pool;       /* only without VK_KHR_push_descriptor */
+    VkPipelineCache pipeline_cache;
+    vkq_pipeline pipelines[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1];
+
+    /* Staging ring for uploads/downloads. */
+    VkBuffer staging;
+    VkDeviceMemory staging_mem;
+    void *staging_map;
+    uint64_t staging_size;
+
+    char last_error[VKQ_ERRMSG];
+};
+
+typedef struct vkq_segment {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    uint64_t offset; /* first byte of the logical buffer held by this segment */
+    uint64_t size;   /* logical bytes held (the VkBuffer may be up to 3 bytes larger) */
+    void *map;       /* persistent mapping for host-visible memory, else NULL */
+} vkq_segment;
+
+struct vkq_buffer_s {
+    vkq_device dev;
+    uint64_t size;
+    uint64_t granule;
+    vkq_memory memory;
+    uint32_t segment_count;
+    vkq_segment *segments;
+};
+
+/* Records a formatted message into a handle's last_error and returns `st`. */
+vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...);
+vkq_status vkq_fail(vkq_device dev, vkq_status st, const char *fmt, ...);
+vkq_status vkq_status_from_vk(VkResult r);
+
+/* instance.c */
+void vkq_probe_physical_device(VkInstance instance, VkPhysicalDevice phys, uint32_t index,
+                               vkq_device_info *out);
+
+/* command.c: one-shot command buffer on the device's queue. */
+vkq_status vkq_cmd_begin(vkq_device dev, VkCommandBuffer *out);
+vkq_status vkq_cmd_submit_wait(vkq_device dev);
+/* Memory type index for a buffer of `memory` kind among `bits`; UINT32_MAX if none. */
+uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits);
+
+/* pipeline.c */
+vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type,
+                            const vkq_pipeline **out);
+vkq_status vkq_pipelines_init(vkq_device dev);
+void vkq_pipelines_destroy(vkq_device dev);
+/* Binds `pipe`, the buffer ranges (as bindings 0..n-1) and push constants, then dispatches. */
+vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
+                            const VkDescriptorBufferInfo *bindings, uint32_t n_bindings,
+                            const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
+                            uint32_t gz);
+
+/* buffer.c: the segment holding [offset, offset+size), or NULL if the range crosses one. */
+const vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size);
+
+/* util */
+uint64_t vkq_parse_size(const char *s); /* "512M", "6G", "1234" -> bytes; 0 on error */
+
+#endif

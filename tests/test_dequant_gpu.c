@@ -1,0 +1,202 @@
+/* GPU dequantize vs the CPU reference decoder, bit for bit, for every type of the table:
+ * several sizes (1 block, odd block counts), unaligned block starts, f32 and f16 outputs,
+ * one tensor larger than maxStorageBufferRange, buffers split into several allocations,
+ * and rejection of bad arguments. Random blocks are fresh every run (seed printed). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fp_convert.h"
+#include "gpu_fixture.h"
+#include "test_util.h"
+
+static uint64_t g_rng;
+
+/* Dequantizes `n_blocks` random blocks placed `src_shift` bytes into the buffer and compares
+ * with vkq_decode_cpu; returns the number of mismatching elements. */
+static uint64_t run_case(vkq_device dev, vkq_type t, uint64_t n_blocks, uint64_t src_shift,
+                         vkq_type out_type, uint64_t dst_shift, vkq_buffer src_buf, vkq_buffer dst_buf)
+{
+    const vkq_type_info *ti = vkq_type_get(t);
+    uint64_t n = n_blocks * ti->block_elems, bytes = 0;
+    vkq_type_bytes(t, n, &bytes);
+    uint8_t *blocks = malloc(bytes);
+    float *ref = malloc(n * sizeof(float));
+    uint64_t out_bytes = out_type == VKQ_TYPE_F32 ? n * 4 : (n * 2 + 3) / 4 * 4;
+    uint8_t *got = malloc(out_bytes);
+    vkq_test_random_blocks(t, n_blocks, &g_rng, blocks);
+    CHECK_OK(vkq_decode_cpu(t, blocks, bytes, ref, n));
+
+    int own = !src_buf;
+    if (own) {
+        CHECK_OK(vkq_buffer_create(dev, bytes + src_shift, VKQ_MEMORY_DEVICE, 0, &src_buf));
+        CHECK_OK(vkq_buffer_create(dev, out_bytes + dst_shift, VKQ_MEMORY_DEVICE, 0, &dst_buf));
+    }
+    uint64_t bad = 0;
+    CHECK_OK(vkq_buffer_upload(src_buf, src_shift, blocks, bytes));
+    vkq_status st = vkq_dequantize(dev, t, src_buf, src_shift, dst_buf, dst_shift, n, out_type);
+    CHECK(st == VKQ_SUCCESS, "%s x%llu: %s (%s)", ti->name, (unsigned long long)n_blocks,
+          vkq_status_string(st), vkq_device_last_error(dev));
+    CHECK_OK(vkq_buffer_download(dst_buf, dst_shift, got, out_bytes));
+    for (uint64_t i = 0; i < n; ++i) {
+        uint32_t want, have;
+        if (out_type == VKQ_TYPE_F32) {
+            want = vkq_f32_to_bits(ref[i]);
+            memcpy(&have, got + 4 * i, 4);
+        } else {
+            uint16_t h;
+            want = vkq_f32_to_fp16(ref[i]);
+            memcpy(&h, got + 2 * i, 2);
+            have = h;
+        }
+        if (want != have && bad++ < 3)
+            fprintf(stderr, "  %s %s n_blocks=%llu shift=%llu: element %llu: gpu 0x%08x cpu 0x%08x\n",
+                    ti->name, out_type == VKQ_TYPE_F32 ? "f32" : "f16", (unsigned long long)n_blocks,
+                    (unsigned long long)src_shift, (unsigned long long)i, have, want);
+    }
+    CHECK(bad == 0, "%s: %llu of %llu elements differ", ti->name, (unsigned long long)bad,
+          (unsigned long long)n);
+    if (own) {
+        vkq_buffer_destroy(src_buf);
+        vkq_buffer_destroy(dst_buf);
+    }
+    free(blocks);
+    free(ref);
+    free(got);
+    return bad;
+}
+
+static void test_every_type(vkq_device dev)
+{
+    static const uint64_t counts[] = {1, 3, 37, 130};
+    for (uint32_t i = 0; i < vkq_type_count(); ++i) {
+        vkq_type t = vkq_type_at(i);
+        const vkq_type_info *ti = vkq_type_get(t);
+        /* Element-wise types get counts that are not multiples of the 8-element group too. */
+        uint64_t mult = ti->block_elems == 1 ? 7 : 1;
+        uint64_t bad = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; ++c) {
+            uint64_t shift = (c + i) % 4; /* blocks starting at every byte alignment */
+            bad += run_case(dev, t, counts[c] * mult, shift, VKQ_TYPE_F32, 4 * (c % 2), NULL, NULL);
+        }
+        bad += run_case(dev, t, 37 * mult, 1, VKQ_TYPE_F16, 4, NULL, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("%-8s dequant f32+f16: %s (%.2f s)\n", ti->name, bad ? "MISMATCH" : "bit-exact",
+               (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        fflush(stdout);
+    }
+}
+
+/* A tensor over maxStorageBufferRange (128 MiB on lavapipe): the dispatch is cut into several
+ * bindings of both the source and the (4x larger) output. */
+static void test_large_tensor(vkq_device dev)
+{
+    const vkq_device_info *info = vkq_device_get_info(dev);
+    uint64_t want_bytes = info->max_storage_buffer_range + (3u << 20);
+    if (want_bytes > (160ull << 20)) want_bytes = 160ull << 20;
+    if (want_bytes <= info->max_storage_buffer_range)
+        printf("note: maxStorageBufferRange %llu is larger than the 160 MiB test tensor\n",
+               (unsigned long long)info->max_storage_buffer_range);
+    uint64_t n_blocks = want_bytes / 18 + 1;
+    uint64_t bad = run_case(dev, VKQ_TYPE_Q4_0, n_blocks, 2, VKQ_TYPE_F32, 0, NULL, NULL);
+    printf("Q4_0 %.1f MiB tensor (%llu elements) dequant: %s\n", n_blocks * 18 / 1048576.0,
+           (unsigned long long)(n_blocks * 32), bad ? "MISMATCH" : "bit-exact");
+}
+
+/* Buffers split over several allocations: forced with small limits on a second device that
+ * coexists with the first, and the staging path forced for its uploads/downloads. */
+static void test_segmented(vkq_instance inst, uint32_t index)
+{
+    vkq_device_desc desc = {.max_allocation_override = 4u << 20, .max_binding_override = 1u << 20};
+    vkq_device dev;
+    setenv("VKQ_FORCE_STAGING", "1", 1);
+    CHECK_OK(vkq_device_create(inst, index, &desc, &dev));
+    if (!dev) return;
+    const uint64_t k = 4096, rows = 2001; /* Q6_K rows of 3360 bytes: 210-byte blocks, unaligned */
+    uint64_t row_bytes = 0;
+    vkq_type_bytes(VKQ_TYPE_Q6_K, k, &row_bytes);
+    vkq_buffer src, dst;
+    CHECK_OK(vkq_buffer_create(dev, row_bytes * rows, VKQ_MEMORY_DEVICE, row_bytes, &src));
+    CHECK_OK(vkq_buffer_create(dev, k * 4 * rows, VKQ_MEMORY_HOST_VISIBLE, k * 4, &dst));
+    CHECK(vkq_buffer_segment_count(src) >= 2, "source has %u segments", vkq_buffer_segment_count(src));
+    CHECK(vkq_buffer_segment_count(dst) >= 8, "output has %u segments", vkq_buffer_segment_count(dst));
+    uint64_t bad = run_case(dev, VKQ_TYPE_Q6_K, rows * k / 256, 0, VKQ_TYPE_F32, 0, src, dst);
+    printf("Q6_K over %u+%u allocations, 1 MiB bindings, staged copies: %s\n",
+           vkq_buffer_segment_count(src), vkq_buffer_segment_count(dst), bad ? "MISMATCH" : "bit-exact");
+
+    /* Byte-granular round trip across segment boundaries. */
+    uint64_t size = vkq_buffer_size(src);
+    uint8_t *a = malloc(size), *b = malloc(size);
+    for (uint64_t i = 0; i < size; ++i) a[i] = (uint8_t)vkq_test_rand(&g_rng);
+    CHECK_OK(vkq_buffer_upload(src, 0, a, size));
+    memset(b, 0, size);
+    CHECK_OK(vkq_buffer_download(src, 12345, b, size - 12346));
+    CHECK(memcmp(a + 12345, b, size - 12346) == 0, "segmented round trip differs");
+    free(a);
+    free(b);
+
+    /* A granule that does not divide into blocks makes a segment boundary split a block. */
+    vkq_buffer odd;
+    CHECK_OK(vkq_buffer_create(dev, 4u << 20 << 1, VKQ_MEMORY_DEVICE, 1000, &odd));
+    vkq_status st = vkq_dequantize(dev, VKQ_TYPE_Q6_K, odd, 0, dst, 0, (4u << 20) / 210 * 256, VKQ_TYPE_F32);
+    CHECK(st == VKQ_ERROR_BAD_SHAPE, "block split across segments gave %s", vkq_status_string(st));
+    vkq_buffer_destroy(odd);
+
+    vkq_buffer_destroy(src);
+    vkq_buffer_destroy(dst);
+    vkq_device_destroy(dev);
+    unsetenv("VKQ_FORCE_STAGING");
+}
+
+static void test_bad_input(vkq_device dev)
+{
+    vkq_buffer a, b;
+    CHECK_OK(vkq_buffer_create(dev, 4096, VKQ_MEMORY_DEVICE, 0, &a));
+    CHECK_OK(vkq_buffer_create(dev, 4096, VKQ_MEMORY_DEVICE, 0, &b));
+    vkq_status st;
+#define EXPECT(call, want)                                                                       \
+    st = (call);                                                                                 \
+    CHECK(st == (want), "%s gave %s, want %s", #call, vkq_status_string(st), vkq_status_string(want)); \
+    CHECK(st == VKQ_SUCCESS || vkq_device_last_error(dev)[0] != '\0', "no message for %s", #call)
+    EXPECT(vkq_dequantize(dev, (vkq_type)4, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
+    EXPECT(vkq_dequantize(dev, (vkq_type)9999, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 33, VKQ_TYPE_F32), VKQ_ERROR_BAD_SHAPE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_K, a, 0, b, 0, 128, VKQ_TYPE_F32), VKQ_ERROR_BAD_SHAPE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 0, VKQ_TYPE_F32), VKQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 32, VKQ_TYPE_Q8_0), VKQ_ERROR_UNSUPPORTED);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 4090, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 2048, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 2, 32, VKQ_TYPE_F32), VKQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, UINT64_MAX - 3, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_F32, a, 0, b, 0, UINT64_MAX / 2, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_buffer_upload(a, 4000, &st, 100), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_buffer_upload(a, UINT64_MAX, &st, 2), VKQ_ERROR_OUT_OF_RANGE);
+    EXPECT(vkq_buffer_download(a, 0, NULL, 4), VKQ_ERROR_INVALID_ARGUMENT);
+    vkq_buffer c = NULL;
+    EXPECT(vkq_buffer_create(dev, 0, VKQ_MEMORY_DEVICE, 0, &c), VKQ_ERROR_INVALID_ARGUMENT);
+    /* Far more than any heap: a status, not an abort, and nothing allocated. */
+    EXPECT(vkq_buffer_create(dev, 1ull << 50, VKQ_MEMORY_DEVICE, 0, &c), VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK(c == NULL, "failed create left a handle");
+    CHECK(vkq_dequantize(NULL, VKQ_TYPE_Q4_0, a, 0, b, 0, 32, VKQ_TYPE_F32) == VKQ_ERROR_INVALID_ARGUMENT, "NULL device");
+    CHECK(vkq_dequantize(dev, VKQ_TYPE_Q4_0, NULL, 0, b, 0, 32, VKQ_TYPE_F32) == VKQ_ERROR_INVALID_ARGUMENT, "NULL src");
+#undef EXPECT
+    vkq_buffer_destroy(a);
+    vkq_buffer_destroy(b);
+}
+
+int main(void)
+{
+    uint64_t seed = vkq_test_seed();
+    printf("seed %llu (replay with VKQ_SEED=%llu)\n", (unsigned long long)seed, (unsigned long long)seed);
+    g_rng = seed;
+    gpu_fixture f;
+    if (gpu_fixture_open(&f, NULL)) return 1;
+    test_bad_input(f.dev);
+    test_every_type(f.dev);
+    test_segmented(f.inst, f.index);
+    if (!getenv("VKQ_SKIP_LARGE")) test_large_tensor(f.dev);
+    gpu_fixture_close(&f);
+    return test_summary("test_dequant_gpu");
+}
