@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vulkan/vulkan_core.h> /* VkCommandBuffer for the recording calls */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -89,6 +91,7 @@ vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, floa
 /* Instance and devices                                                                     */
 
 typedef struct vkq_instance_s *vkq_instance;
+
 typedef struct vkq_device_s *vkq_device;
 typedef struct vkq_buffer_s *vkq_buffer;
 
@@ -185,7 +188,32 @@ vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
 vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
                                       uint32_t *out_index);
 
+/* Kernel shapes, fixed per device at creation (specialization constants). 0 fields take
+ * the chosen profile's value. */
+typedef struct vkq_kernel_config {
+    uint32_t mv_workgroup;       /* mat-vec invocations per workgroup */
+    uint32_t mv_rows;            /* mat-vec rows per workgroup */
+    uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
+    uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
+    uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
+    uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
+    uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
+} vkq_kernel_config;
+
 typedef struct vkq_device_desc {
+    /* Kernel profile: "nvidia" (32-wide subgroups), "amd" (64-wide), "intel" (16/32-wide),
+     * "cpu" (lavapipe/SwiftShader), "plain" (no subgroup operations); NULL = chosen from the
+     * probed vendor and subgroup size. Also set by VKQ_KERNEL_PROFILE. Any profile runs
+     * (correctly) on any device; the choice only affects speed. */
+    const char *profile;
+    /* Explicit overrides of single fields of the profile (NULL = none). */
+    const vkq_kernel_config *config;
+    /* Pipeline cache file, loaded at creation and written back (atomically) at destruction so
+     * the next process starts without recompiling kernels. NULL = the default,
+     * $XDG_CACHE_HOME/vkquant/ (else ~/.cache/vkquant/) with a name per device, driver version
+     * and profile; "" = no file. VKQ_PIPELINE_CACHE=<path>|off overrides the default. A missing,
+     * foreign or corrupt file is ignored. */
+    const char *pipeline_cache;
     /* Test/debug: pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these
      * (0 = real limits), so the chunking paths run on devices with large limits. Also set by
      * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
@@ -200,6 +228,24 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
 void vkq_device_destroy(vkq_device dev);
 /* Probe result for this device; owned by the device. */
 const vkq_device_info *vkq_device_get_info(vkq_device dev);
+/* Writes the device's pipeline cache to `path` (NULL = the device's cache file) now. */
+vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path);
+/* The cache file this device loads and saves ("" if none). */
+const char *vkq_device_pipeline_cache_path(vkq_device dev);
+
+/* The Vulkan objects behind a device, for engines that record vkquant work into their own
+ * command buffers (vkq_matmul_record). Owned by vkquant: do not destroy them. */
+typedef struct vkq_vulkan_handles {
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    uint32_t queue_family;
+    VkQueue queue; /* vkquant submits its blocking calls here; synchronise use from other threads */
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+} vkq_vulkan_handles;
+vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
+/* The kernel configuration this device uses, and the profile's name. */
+const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
 const char *vkq_device_last_error(vkq_device dev);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -236,6 +282,47 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
 vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
                           vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
                           vkq_type out_type);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dequant-matmul: Y = W * X                                                                */
+
+enum {
+    VKQ_MATMUL_FORCE_MATVEC = 1u << 0, /* mat-vec kernel even for n > 8 (in 8-column passes) */
+    VKQ_MATMUL_FORCE_GEMM = 1u << 1    /* tiled GEMM even for n <= 8 */
+};
+
+/* W: m rows of k elements of `type` (ggml layout), row r at w_offset + r * w_row_stride.
+ * X: f32, k x n, column j at x_offset + j * x_col_stride * 4 (contiguous in k).
+ * Y: f32, m x n, column j at y_offset + j * y_col_stride * 4 (contiguous in m).
+ * Strides of 0 mean packed (row bytes, k, m). x/y offsets are multiples of 4 bytes. k must be
+ * a whole number of blocks. Buffers larger than maxStorageBufferRange, or split into several
+ * allocations (granule = row size / column size), are handled by cutting the work into
+ * dispatches. Accumulation is fp32; results are deterministic for a given device and config. */
+typedef struct vkq_matmul_desc {
+    vkq_type type;
+    uint64_t m, k, n;
+    vkq_buffer w;
+    uint64_t w_offset, w_row_stride;
+    vkq_buffer x;
+    uint64_t x_offset, x_col_stride;
+    vkq_buffer y;
+    uint64_t y_offset, y_col_stride;
+    uint32_t flags; /* VKQ_MATMUL_* */
+} vkq_matmul_desc;
+
+/* Blocking: validates, runs, returns when Y is written. Nothing is launched on an error. */
+vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
+/* Records the dispatches into the caller's command buffer (a compute-capable, recording one of
+ * this device). The caller adds the barriers that order X's writes before and Y's reads after;
+ * the buffers must stay alive until the command buffer completes. Needs
+ * VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use vkq_matmul then). */
+vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
+
+/* Records a plain compute copy of `size` bytes (a multiple of 16; offsets multiples of 16)
+ * from src to dst: the reference kernel the bench measures copy bandwidth with. Same rules as
+ * vkq_matmul_record. */
+vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                           vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 #ifdef __cplusplus
 }

@@ -11,16 +11,9 @@ static uint64_t bind_align(vkq_device dev)
     return a < 4 ? 4 : a;
 }
 
-typedef struct binding_window {
-    VkDescriptorBufferInfo info;
-    uint64_t base;      /* byte offset of the data inside the bound range */
-    uint64_t available; /* bytes from the data start to the end of what may be bound */
-} binding_window;
-
-/* The largest window starting at logical byte `pos` of `buf` that one binding can cover. */
-static binding_window window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
+vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
 {
-    binding_window w = {0};
+    vkq_window w = {0};
     const vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
     uint64_t in_seg = pos - s->offset;
     uint64_t start = in_seg - in_seg % bind_align(dev);
@@ -75,7 +68,7 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
                         (unsigned long long)dst->size);
 
     const vkq_pipeline *pipe;
-    vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_DEQUANT, type, &pipe);
+    vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_DEQUANT, type, 0, &pipe);
     if (st != VKQ_SUCCESS) return st;
 
     /* Chunks start on whole blocks and on whole groups of 8 (an invocation's share; also keeps
@@ -91,8 +84,8 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
     for (uint64_t e = 0; e < n_elems;) {
         uint64_t src_pos = src_offset + e / qk * bb;
         uint64_t dst_pos = dst_offset + e * out_size;
-        binding_window ws = window_at(dev, src, src_pos);
-        binding_window wd = window_at(dev, dst, dst_pos);
+        vkq_window ws = vkq_window_at(dev, src, src_pos);
+        vkq_window wd = vkq_window_at(dev, dst, dst_pos);
         uint64_t cnt = n_elems - e;
         uint64_t by_src = ws.available / bb * qk;
         uint64_t by_dst = wd.available / out_size;
@@ -133,4 +126,44 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
         e += cnt;
     }
     return vkq_cmd_submit_wait(dev);
+}
+
+typedef struct copy_push {
+    uint32_t src_base, dst_base, count, row;
+} copy_push;
+
+vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                           vkq_buffer dst, uint64_t dst_offset, uint64_t size)
+{
+    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (size % 16 || src_offset % 16 || dst_offset % 16)
+        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
+    if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
+        size > dst->size - dst_offset)
+        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+    if (!dev->info.push_descriptor)
+        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "recording needs VK_KHR_push_descriptor");
+    const vkq_pipeline *pipe;
+    vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_COPY, VKQ_TYPE_F32, 0, &pipe);
+    if (st != VKQ_SUCCESS) return st;
+    const uint64_t max_x = dev->info.max_workgroup_count[0];
+    for (uint64_t done = 0; done < size;) {
+        vkq_window ws = vkq_window_at(dev, src, src_offset + done);
+        vkq_window wd = vkq_window_at(dev, dst, dst_offset + done);
+        uint64_t c = size - done;
+        if (ws.available < c) c = ws.available;
+        if (wd.available < c) c = wd.available;
+        c -= c % 16;
+        if (c == 0 || ws.base % 16 || wd.base % 16)
+            return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "copy crosses a segment boundary unaligned");
+        uint64_t items = c / 16, wgs = (items + pipe->workgroup_size - 1) / pipe->workgroup_size;
+        uint64_t gx = wgs < max_x ? wgs : max_x, gy = (wgs + gx - 1) / gx;
+        copy_push pc = {(uint32_t)(ws.base / 16), (uint32_t)(wd.base / 16), (uint32_t)items,
+                        (uint32_t)(gx * pipe->workgroup_size)};
+        VkDescriptorBufferInfo b[2] = {ws.info, wd.info};
+        st = vkq_cmd_dispatch(dev, cmd, pipe, b, 2, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
+        if (st != VKQ_SUCCESS) return st;
+        done += c;
+    }
+    return VKQ_SUCCESS;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tables_gen.h"
 
 #define VKQ_STAGING_BYTES (16u << 20)
 
@@ -233,12 +234,18 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
         r = dev->vk.vkCreateFence(dev->device, &fci, NULL, &dev->fence);
     }
     if (r != VK_SUCCESS) st = vkq_status_from_vk(r);
+    if (st == VKQ_SUCCESS) st = vkq_config_choose(dev, desc);
+    if (st == VKQ_SUCCESS) vkq_pipeline_cache_path(dev, desc ? desc->pipeline_cache : NULL);
     if (st == VKQ_SUCCESS) st = create_staging(dev);
     if (st == VKQ_SUCCESS) st = vkq_pipelines_init(dev);
+    if (st == VKQ_SUCCESS)
+        st = vkq_buffer_create(dev, sizeof vkq_gpu_tables, VKQ_MEMORY_DEVICE, 0, &dev->tables);
+    if (st == VKQ_SUCCESS) st = vkq_buffer_upload(dev->tables, 0, vkq_gpu_tables, sizeof vkq_gpu_tables);
     if (st != VKQ_SUCCESS) {
+        vkq_fail_instance(inst, st, "device set-up on %s failed: %s", in->name,
+                          dev->last_error[0] ? dev->last_error : vkq_status_string(st));
         vkq_device_destroy(dev);
-        return vkq_fail_instance(inst, st, "device set-up on %s failed: %s", in->name,
-                                 vkq_status_string(st));
+        return st;
     }
     *out = dev;
     return VKQ_SUCCESS;
@@ -249,6 +256,7 @@ void vkq_device_destroy(vkq_device dev)
     if (!dev) return;
     if (dev->device) {
         dev->vk.vkDeviceWaitIdle(dev->device);
+        vkq_buffer_destroy(dev->tables);
         vkq_pipelines_destroy(dev);
         if (dev->staging) dev->vk.vkDestroyBuffer(dev->device, dev->staging, NULL);
         if (dev->staging_mem) dev->vk.vkFreeMemory(dev->device, dev->staging_mem, NULL);
@@ -305,4 +313,16 @@ uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits
                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
     uint32_t t = pick_memory_type(&mp, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, 0);
     return t != UINT32_MAX ? t : pick_memory_type(&mp, bits, 0, 0, 0);
+}
+
+vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out)
+{
+    if (!dev || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    out->instance = dev->inst->instance;
+    out->physical_device = dev->phys;
+    out->device = dev->device;
+    out->queue_family = dev->queue_family;
+    out->queue = dev->queue;
+    out->get_instance_proc_addr = vkGetInstanceProcAddr;
+    return VKQ_SUCCESS;
 }

@@ -23,8 +23,14 @@ struct vkq_instance_s {
 /* Kernels that exist once per type (the generic shaders). */
 typedef enum vkq_kernel {
     VKQ_KERNEL_DEQUANT = 0,
+    VKQ_KERNEL_MUL_MAT_VEC,
+    VKQ_KERNEL_MUL_MM,
+    VKQ_KERNEL_COPY, /* not per type: stored in the F32 slot */
     VKQ_KERNEL_COUNT
 } vkq_kernel;
+
+/* Variants of one kernel and type: the mat-vec column count (1..8); 0 for other kernels. */
+#define VKQ_MAX_VARIANTS 9
 
 typedef struct vkq_pipeline {
     VkPipeline pipeline;
@@ -35,6 +41,8 @@ struct vkq_device_s {
     vkq_instance inst;
     VkPhysicalDevice phys;
     vkq_device_info info;
+    vkq_kernel_config config;
+    const char *profile;
     VkDevice device;
     struct VolkDeviceTable vk;
     uint32_t queue_family;
@@ -52,7 +60,12 @@ struct vkq_device_s {
     VkPipelineLayout pipeline_layout;
     VkDescriptorPool desc_pool;       /* only without VK_KHR_push_descriptor */
     VkPipelineCache pipeline_cache;
-    vkq_pipeline pipelines[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1];
+    char cache_path[1024];     /* "" = no cache file */
+    int pipelines_created;     /* since load: save only when there is something new */
+    vkq_pipeline pipelines[VKQ_KERNEL_COUNT][VKQ_MAX_VARIANTS][VKQ_TYPE_MAX_ID + 1];
+
+    /* Lookup tables of the IQ/FP4/TQ decoders (src/tables_gen.c), bound at binding 3. */
+    vkq_buffer tables;
 
     /* Staging ring for uploads/downloads. */
     VkBuffer staging;
@@ -96,11 +109,12 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev);
 uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits);
 
 /* pipeline.c */
-vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type,
+vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,
                             const vkq_pipeline **out);
 vkq_status vkq_pipelines_init(vkq_device dev);
 void vkq_pipelines_destroy(vkq_device dev);
-/* Binds `pipe`, the buffer ranges (as bindings 0..n-1) and push constants, then dispatches. */
+/* Binds `pipe`, the buffer ranges (as bindings 0..n-1, plus the device's table buffer at 3)
+ * and push constants, then dispatches. */
 vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
                             const VkDescriptorBufferInfo *bindings, uint32_t n_bindings,
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
@@ -108,6 +122,21 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
 
 /* buffer.c: the segment holding [offset, offset+size), or NULL if the range crosses one. */
 const vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size);
+
+/* config.c: fills dev->config/profile from the desc, env and probe; checks device limits. */
+vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc);
+
+/* Binding windows (dequant.c): the largest range one descriptor can cover from a position. */
+typedef struct vkq_window {
+    VkDescriptorBufferInfo info;
+    uint64_t base;      /* byte offset of the data inside the bound range */
+    uint64_t available; /* bytes from the data start to the end of what may be bound */
+} vkq_window;
+vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos);
+
+/* pipeline_cache.c */
+void vkq_pipeline_cache_path(vkq_device dev, const char *requested);
+void vkq_pipeline_cache_load(vkq_device dev, void **data, size_t *size);
 
 /* util */
 uint64_t vkq_parse_size(const char *s); /* "512M", "6G", "1234" -> bytes; 0 on error */

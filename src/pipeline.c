@@ -10,22 +10,46 @@ typedef struct vkq_spirv {
     size_t size;
 } vkq_spirv;
 
+/* Every generic kernel exists once per type of vkquant_types.def. */
 #define X(name, id, qk, bytes, family) \
-    [VKQ_TYPE_##name] = {vkq_spv_dequant_##name, sizeof(vkq_spv_dequant_##name)},
-static const vkq_spirv k_dequant_spirv[VKQ_TYPE_MAX_ID + 1] = {
+    [VKQ_KERNEL_DEQUANT][VKQ_TYPE_##name] = {vkq_spv_dequant_##name, sizeof(vkq_spv_dequant_##name)}, \
+    [VKQ_KERNEL_MUL_MAT_VEC][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_##name, sizeof(vkq_spv_mul_mat_vec_##name)}, \
+    [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)},
+static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
 #include "vkquant_types.def"
+    [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},
 };
 #undef X
 
 static const vkq_spirv *kernel_spirv(vkq_kernel kernel, vkq_type type)
 {
-    if ((unsigned)type > VKQ_TYPE_MAX_ID) return NULL;
-    const vkq_spirv *s = NULL;
-    switch (kernel) {
-    case VKQ_KERNEL_DEQUANT: s = &k_dequant_spirv[type]; break;
-    default: return NULL;
-    }
+    if ((unsigned)type > VKQ_TYPE_MAX_ID || (unsigned)kernel >= VKQ_KERNEL_COUNT) return NULL;
+    const vkq_spirv *s = &k_spirv[kernel][type];
     return s->code ? s : NULL;
+}
+
+/* Specialization constants of each kernel from the device's configuration (constant_id order
+ * of the shader); returns how many. */
+static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t variant, uint32_t c[8],
+                                 uint32_t *wg)
+{
+    const vkq_kernel_config *k = &dev->config;
+    switch (kernel) {
+    case VKQ_KERNEL_MUL_MAT_VEC:
+        c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == 1;
+        c[3] = k->mv_lanes_along_rows == 1; c[4] = variant;
+        *wg = c[0];
+        return 5;
+    case VKQ_KERNEL_MUL_MM:
+        c[0] = k->mm_workgroup; c[1] = k->mm_bm; c[2] = k->mm_bn; c[3] = k->mm_bk;
+        c[4] = k->mm_tm; c[5] = k->mm_tn;
+        *wg = c[0];
+        return 6;
+    default:
+        c[0] = dev->info.max_workgroup_invocations < 64 ? dev->info.max_workgroup_invocations : 64;
+        *wg = c[0];
+        return 1;
+    }
 }
 
 #define VKQ_MAX_BINDINGS 4
@@ -66,42 +90,58 @@ vkq_status vkq_pipelines_init(vkq_device dev)
         r = dev->vk.vkCreateDescriptorPool(dev->device, &pci, NULL, &dev->desc_pool);
         if (r != VK_SUCCESS) return vkq_status_from_vk(r);
     }
-    VkPipelineCacheCreateInfo cci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    void *data;
+    size_t size;
+    vkq_pipeline_cache_load(dev, &data, &size);
+    VkPipelineCacheCreateInfo cci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                     .initialDataSize = size, .pInitialData = data};
     r = dev->vk.vkCreatePipelineCache(dev->device, &cci, NULL, &dev->pipeline_cache);
+    if (r != VK_SUCCESS && data) { /* a blob the driver dislikes: start empty */
+        cci.initialDataSize = 0;
+        cci.pInitialData = NULL;
+        r = dev->vk.vkCreatePipelineCache(dev->device, &cci, NULL, &dev->pipeline_cache);
+    }
+    free(data);
     return vkq_status_from_vk(r);
 }
 
 void vkq_pipelines_destroy(vkq_device dev)
 {
+    if (dev->pipeline_cache && dev->pipelines_created) vkq_device_save_pipeline_cache(dev, NULL);
     for (int k = 0; k < VKQ_KERNEL_COUNT; ++k)
-        for (int t = 0; t <= VKQ_TYPE_MAX_ID; ++t)
-            if (dev->pipelines[k][t].pipeline)
-                dev->vk.vkDestroyPipeline(dev->device, dev->pipelines[k][t].pipeline, NULL);
+        for (int v = 0; v < VKQ_MAX_VARIANTS; ++v)
+            for (int t = 0; t <= VKQ_TYPE_MAX_ID; ++t)
+                if (dev->pipelines[k][v][t].pipeline)
+                    dev->vk.vkDestroyPipeline(dev->device, dev->pipelines[k][v][t].pipeline, NULL);
     if (dev->pipeline_cache) dev->vk.vkDestroyPipelineCache(dev->device, dev->pipeline_cache, NULL);
     if (dev->desc_pool) dev->vk.vkDestroyDescriptorPool(dev->device, dev->desc_pool, NULL);
     if (dev->pipeline_layout) dev->vk.vkDestroyPipelineLayout(dev->device, dev->pipeline_layout, NULL);
     if (dev->set_layout) dev->vk.vkDestroyDescriptorSetLayout(dev->device, dev->set_layout, NULL);
 }
 
-vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type,
+vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,
                             const vkq_pipeline **out)
 {
     const vkq_spirv *spv = kernel_spirv(kernel, type);
-    if (!spv) return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
-    vkq_pipeline *p = &dev->pipelines[kernel][type];
+    if (!spv || variant >= VKQ_MAX_VARIANTS)
+        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
+    vkq_pipeline *p = &dev->pipelines[kernel][variant][type];
     if (p->pipeline) {
         *out = p;
         return VKQ_SUCCESS;
     }
-    uint32_t wg = 64;
-    if (wg > dev->info.max_workgroup_invocations) wg = dev->info.max_workgroup_invocations;
+    uint32_t consts[8], wg = 0;
+    uint32_t n_consts = kernel_constants(dev, kernel, variant, consts, &wg);
+    VkSpecializationMapEntry me[8];
+    for (uint32_t i = 0; i < n_consts; ++i)
+        me[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
     VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                      .codeSize = spv->size, .pCode = spv->code};
     VkShaderModule mod;
     VkResult r = dev->vk.vkCreateShaderModule(dev->device, &smci, NULL, &mod);
     if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
-    VkSpecializationMapEntry me = {.constantID = 0, .offset = 0, .size = sizeof(uint32_t)};
-    VkSpecializationInfo si = {.mapEntryCount = 1, .pMapEntries = &me, .dataSize = sizeof wg, .pData = &wg};
+    VkSpecializationInfo si = {.mapEntryCount = n_consts, .pMapEntries = me,
+                               .dataSize = 4 * n_consts, .pData = consts};
     VkComputePipelineCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
@@ -116,6 +156,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type,
         return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
     }
     p->workgroup_size = wg;
+    dev->pipelines_created++;
     *out = p;
     return VKQ_SUCCESS;
 }
@@ -125,13 +166,17 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    if (n_bindings > VKQ_MAX_BINDINGS || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (n_bindings >= VKQ_MAX_BINDINGS || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
-    for (uint32_t i = 0; i < n_bindings; ++i)
+    VkDescriptorBufferInfo tables = {.buffer = dev->tables->segments[0].buffer, .offset = 0,
+                                     .range = VK_WHOLE_SIZE};
+    for (uint32_t i = 0; i <= n_bindings; ++i)
         w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                      .dstBinding = i, .descriptorCount = 1,
+                                      .dstBinding = i < n_bindings ? i : VKQ_MAX_BINDINGS - 1,
+                                      .descriptorCount = 1,
                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                      .pBufferInfo = &bindings[i]};
+                                      .pBufferInfo = i < n_bindings ? &bindings[i] : &tables};
+    n_bindings++;
     dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->pipeline);
     if (dev->info.push_descriptor) {
         dev->vk.vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipeline_layout, 0,

@@ -19,4 +19,8 @@ extern const uint8_t vkq_pow3_tq1_0[6];
 extern const uint64_t vkq_ksigns64[128];
 extern const uint32_t vkq_iq1s_grid_gpu[2048];
 
+/* Every table the shaders read, concatenated (see shaders/tables/). */
+#define VKQ_GPU_TABLE_WORDS 6566
+extern const uint32_t vkq_gpu_tables[VKQ_GPU_TABLE_WORDS];
+
 #endif

@@ -1,9 +1,15 @@
 """vkq-info prints a report per device, and --json gives the same facts as valid JSON."""
 import json
+import os
 import subprocess
 import sys
 
 exe = sys.argv[1]
+# Under ASan the preload (see tests/meson.build) applies to vkq-info, not to this interpreter.
+base_env = dict(os.environ)
+base_env.pop("LD_PRELOAD", None)
+if os.environ.get("VKQ_TEST_PRELOAD"):
+    base_env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
 failures = 0
 
 
@@ -14,12 +20,12 @@ def check(cond, msg):
         print("FAIL:", msg)
 
 
-text = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+text = subprocess.run([exe], capture_output=True, text=True, timeout=60, env=base_env)
 check(text.returncode == 0, f"vkq-info exited {text.returncode}: {text.stderr}")
 check("(default)" in text.stdout, "text report marks no default device")
 check("maxStorageBufferRange" in text.stdout, "text report lacks maxStorageBufferRange")
 
-out = subprocess.run([exe, "--json"], capture_output=True, text=True, timeout=60)
+out = subprocess.run([exe, "--json"], capture_output=True, text=True, timeout=60, env=base_env)
 check(out.returncode == 0, f"vkq-info --json exited {out.returncode}")
 doc = json.loads(out.stdout)
 devices = doc["devices"]
@@ -39,7 +45,7 @@ for d in devices:
 check(sum(1 for d in devices if d["default"]) == 1, "exactly one default device")
 
 # VKQ_DEVICE by index and by name selects that device; a bad selector is an error.
-env = {"VKQ_DEVICE": "0", "PATH": "/usr/bin:/bin"}
+env = dict(base_env, VKQ_DEVICE="0")
 sel = json.loads(subprocess.run([exe, "--json"], capture_output=True, text=True, env=env).stdout)
 check(sel["devices"][0]["default"], "VKQ_DEVICE=0 did not select device 0")
 name_part = devices[-1]["name"][:6]

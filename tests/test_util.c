@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "fp_convert.h"
 #include "types.h"
 
 uint64_t vkq_test_seed(void)
@@ -207,6 +208,62 @@ void vkq_test_random_blocks(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, 
                 }
                 break;
             }
+            }
+        }
+    }
+}
+
+/* A moderate fp16 scale: |d| log-uniform in [2^-8, 2^-3), random sign. */
+static uint32_t moderate_fp16(uint64_t *state)
+{
+    uint32_t e = 15u - 8u + vkq_test_rand_below(state, 5);
+    return (uint32_t)(vkq_test_rand(state) & 1u) << 15 | e << 10 | vkq_test_rand_below(state, 1024);
+}
+
+void vkq_test_random_weights(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, uint8_t *out)
+{
+    const vkq_type_traits *tr = vkq_traits(t);
+    if (tr == NULL) {
+        return;
+    }
+    vkq_test_random_blocks(t, n_blocks, rng_state, out);
+    const uint32_t bb = tr->info.block_bytes;
+    for (uint64_t b = 0; b < n_blocks; b++) {
+        uint8_t *blk = out + b * bb;
+        const uint32_t h = moderate_fp16(rng_state);
+        switch (t) {
+        case VKQ_TYPE_F32:
+            put_u32(blk, vkq_fp16_to_f32_bits((uint16_t)h));
+            continue;
+        case VKQ_TYPE_F16:
+            put_u16(blk, h);
+            continue;
+        case VKQ_TYPE_BF16:
+            put_u16(blk, vkq_fp16_to_f32_bits((uint16_t)h) >> 16);
+            continue;
+        default:
+            break;
+        }
+        for (int s = 0; s < VKQ_MAX_SCALES; s++) {
+            uint8_t *p = blk + tr->scales[s].offset;
+            const uint32_t d = moderate_fp16(rng_state);
+            switch (tr->scales[s].kind) {
+            case VKQ_SCALE_NONE:
+                break;
+            case VKQ_SCALE_F16:
+                put_u16(p, d);
+                break;
+            case VKQ_SCALE_F32:
+                put_u32(p, vkq_fp16_to_f32_bits((uint16_t)(t == VKQ_TYPE_NF4 ? d & 0x7FFFu : d)));
+                break;
+            case VKQ_SCALE_E8M0:
+                p[0] = (uint8_t)(120u + vkq_test_rand_below(rng_state, 8));
+                break;
+            case VKQ_SCALE_IQ1M:
+                for (int k = 0; k < 4; k++) {
+                    p[2 * k + 1] = (uint8_t)((p[2 * k + 1] & 0x0F) | ((d >> (4 * k)) & 0xF) << 4);
+                }
+                break;
             }
         }
     }

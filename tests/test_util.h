@@ -27,4 +27,8 @@ uint32_t vkq_test_random_f32_scale(uint64_t *state);
  * NF4 absmax finite and positive. Unknown types leave `out` untouched. */
 void vkq_test_random_blocks(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, uint8_t *out);
 
+/* Like vkq_test_random_blocks but with realistic magnitudes for matmul tests: scales of about
+ * 2^-8..2^-3 (no specials, so no overflow to Inf), F32/F16/BF16 elements likewise. */
+void vkq_test_random_weights(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, uint8_t *out);
+
 #endif

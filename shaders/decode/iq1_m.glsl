@@ -1,4 +1,4 @@
-// IQ1_M: 256 elements, 56 bytes (1.75 bpw): y = (d*(2s+1)) * (g + delta), 3-bit s per 16 elements, fp16 d spread over the scale words.
+// IQ1_M: 256 elems, 56 bytes (1.75 bpw): y = (d*(2s+1)) * (g + delta), d fp16 split over scales.
 #define QK 256u
 #define BLOCK_BYTES 56u
 
@@ -10,7 +10,8 @@ void decode8(uint b, uint i0, out float v[8]) {
     // scale words w0..w3 at 48: bits 12-15 of w_k are bits 4k..4k+3 of the fp16 super-scale
     uint sc01 = vkq_u32(b + 48u);
     uint sc23 = vkq_u32(b + 52u);
-    uint dbits = ((sc01 >> 12) & 0xFu) | ((sc01 >> 24) & 0xF0u) | ((sc23 >> 4) & 0xF00u) | ((sc23 >> 16) & 0xF000u);
+    uint dbits = ((sc01 >> 12) & 0xFu) | ((sc01 >> 24) & 0xF0u)
+               | ((sc23 >> 4) & 0xF00u) | ((sc23 >> 16) & 0xF000u);
     uint w = ((ib < 4u ? sc01 : sc23) >> ((ib & 2u) << 3)) & 0xFFFFu; // w_{ib/2}
     // 3-bit scale at bit 6*(ib%2): groups 0-1 first, groups 2-3 three bits up
     uint s = (w >> (6u * (ib & 1u) + 3u * (l >> 1))) & 7u;

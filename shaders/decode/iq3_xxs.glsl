@@ -1,9 +1,12 @@
-// IQ3_XXS: 256 elements, 98 bytes (3.0625 bpw): y = (d*(0.5+s)*0.5) * grid[idx][j] * sign, two 4-wide grid rows per group.
+// IQ3_XXS: 256 elems, 98 bytes (3.0625 bpw): y = (d*(0.5+s)*0.5) * grid[idx][j] * sign.
 #define QK 256u
 #define BLOCK_BYTES 98u
 
 #include "../tables/iq3xxs_grid.glsl"
 #include "../tables/ksigns_iq2xs.glsl"
+
+// ggml applies signs as a multiply by -1.0f (FORMATS.md 1.5), so keep it a multiply
+float iq_sign(uint signs, uint j) { return ((signs >> j) & 1u) != 0u ? -1.0 : 1.0; }
 
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
@@ -15,7 +18,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint g0 = iq3xxs_grid[ix & 0xFFu];
     uint g1 = iq3xxs_grid[ix >> 8];
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * (((signs >> j) & 1u) != 0u ? -1.0 : 1.0);
-        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * (((signs >> (j + 4u)) & 1u) != 0u ? -1.0 : 1.0);
+        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
+        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);
     }
 }

@@ -1,4 +1,4 @@
-// IQ4_XS: 256 elements, 136 bytes (4.25 bpw): y = (d*(ls-32)) * kvalues_iq4nl[q], 6-bit ls per 32 elements, q a nibble.
+// IQ4_XS: 256 elems, 136 bytes (4.25 bpw): y = (d*(ls-32)) * kvalues_iq4nl[q], 6-bit ls per 32.
 #define QK 256u
 #define BLOCK_BYTES 136u
 
@@ -7,7 +7,8 @@
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
     // low 4 bits: nibble ib%2 of byte 4 + ib/2; high 2 bits: bits 2ib, 2ib+1 of the u16 at 2
-    uint ls = ((vkq_u8(b + 4u + (ib >> 1)) >> ((ib & 1u) << 2)) & 0xFu) | (((vkq_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
+    uint ls = ((vkq_u8(b + 4u + (ib >> 1)) >> ((ib & 1u) << 2)) & 0xFu)
+            | (((vkq_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
     float dl = vkq_half(b) * float(int(ls) - 32);
     // 16 bytes per sub-block, Q4_0 nibble layout inside
     uint o = b + 8u + (ib << 4) + (i0 & 15u);

@@ -1,4 +1,4 @@
-// MXFP4: 32 elements, 17 bytes (4.25 bpw): y = kvalues_mxfp4[c] * 2^(e-128), c an E2M1 nibble, e E8M0.
+// MXFP4: 32 elems, 17 bytes (4.25 bpw): y = kvalues_mxfp4[c] * 2^(e-128), c E2M1, e E8M0.
 #define QK 32u
 #define BLOCK_BYTES 17u
 

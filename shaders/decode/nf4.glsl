@@ -1,4 +1,4 @@
-// NF4 (vkquant's own layout, id 256): 64 elements, 36 bytes (4.5 bpw): y = nf4[c] * absmax, absmax binary32.
+// NF4 (vkquant's own, id 256): 64 elems, 36 bytes (4.5 bpw): y = nf4[c] * absmax (binary32).
 #define QK 64u
 #define BLOCK_BYTES 36u
 
@@ -6,8 +6,9 @@
 // i >= 32 the high nibble of qs[i-32] (ggml's nibble order, not bitsandbytes'). The table is
 // bitsandbytes' nf4 code book as exact binary32 bits (FORMATS.md 12).
 const uint nf4_bits[16] = uint[16](
-    0xBF800000u, 0xBF3239B1u, 0xBF066B30u, 0xBECA32A0u, 0xBE91A24Du, 0xBE3D353Fu, 0xBDBA7871u, 0x00000000u,
-    0x3DA2FAFFu, 0x3E24CAE3u, 0x3E7C04DDu, 0x3EAD033Au, 0x3EE1A4B8u, 0x3F1007ABu, 0x3F3913B3u, 0x3F800000u);
+    0xBF800000u, 0xBF3239B1u, 0xBF066B30u, 0xBECA32A0u, 0xBE91A24Du, 0xBE3D353Fu, 0xBDBA7871u,
+    0x00000000u, 0x3DA2FAFFu, 0x3E24CAE3u, 0x3E7C04DDu, 0x3EAD033Au, 0x3EE1A4B8u, 0x3F1007ABu,
+    0x3F3913B3u, 0x3F800000u);
 
 // Binary32 bits of P * 2^-S * 2^-149 (result finite), rounded to nearest even once. Below 2^24
 // units of 2^-149 the bit pattern is the integer itself; above, normalise to 24 bits and let a

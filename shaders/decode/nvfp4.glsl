@@ -1,4 +1,4 @@
-// NVFP4: 64 elements, 36 bytes (4.5 bpw): y = kvalues_mxfp4[c] * UE4M3_HALF(d[i/16]), c an E2M1 nibble.
+// NVFP4: 64 elems, 36 bytes (4.5 bpw): y = kvalues_mxfp4[c] * UE4M3_HALF(d[i/16]), c E2M1.
 #define QK 64u
 #define BLOCK_BYTES 36u
 

@@ -1,4 +1,4 @@
-// Q2_0: 64 elements, 18 bytes (2.25 bpw): y = (q - 1) * d, q 2 bits, element i = byte 2 + i/4, pair i%4.
+// Q2_0: 64 elements, 18 bytes (2.25 bpw): y = (q - 1) * d, q 2 bits (byte 2 + i/4, pair i%4).
 #define QK 64u
 #define BLOCK_BYTES 18u
 

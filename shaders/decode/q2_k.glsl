@@ -1,4 +1,4 @@
-// Q2_K: 256 elements, 84 bytes (2.625 bpw): y = (d*sc)*q - dmin*m, 4-bit sc/m per 16 elements, q 2 bits.
+// Q2_K: 256 elems, 84 bytes (2.625 bpw): y = (d*sc)*q - dmin*m, 4-bit sc/m per 16, q 2 bits.
 #define QK 256u
 #define BLOCK_BYTES 84u
 

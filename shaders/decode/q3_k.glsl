@@ -1,4 +1,4 @@
-// Q3_K: 256 elements, 110 bytes (3.4375 bpw): y = (d*sc)*q, 6-bit signed sc per 16 elements, q = 2 bits - (hmask ? 0 : 4).
+// Q3_K: 256 elems, 110 bytes (3.4375 bpw): y = (d*sc)*q, 6-bit sc - 32 per 16, q 3 bits - 4.
 #define QK 256u
 #define BLOCK_BYTES 110u
 

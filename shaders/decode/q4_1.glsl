@@ -1,4 +1,4 @@
-// Q4_1: 32 elements, 20 bytes (5.0 bpw): y = q * d + m, q a nibble, d and m fp16 at offsets 0 and 2.
+// Q4_1: 32 elements, 20 bytes (5.0 bpw): y = q * d + m, q a nibble, d and m fp16 at 0 and 2.
 #define QK 32u
 #define BLOCK_BYTES 20u
 

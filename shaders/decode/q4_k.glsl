@@ -1,4 +1,4 @@
-// Q4_K: 256 elements, 144 bytes (4.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32 elements, q a nibble.
+// Q4_K: 256 elems, 144 bytes (4.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q a nibble.
 #define QK 256u
 #define BLOCK_BYTES 144u
 

@@ -1,4 +1,4 @@
-// Q5_1: 32 elements, 24 bytes (6.0 bpw): y = q * d + m, q = nibble | fifth bit from qh << 4 (0..31).
+// Q5_1: 32 elements, 24 bytes (6.0 bpw): y = q * d + m, q = nibble | qh bit << 4 (0..31).
 #define QK 32u
 #define BLOCK_BYTES 24u
 

@@ -1,4 +1,4 @@
-// Q5_K: 256 elements, 176 bytes (5.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32 elements, q = nibble + 16*qh bit.
+// Q5_K: 256 elems, 176 bytes (5.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q 5 bits.
 #define QK 256u
 #define BLOCK_BYTES 176u
 

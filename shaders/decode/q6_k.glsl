@@ -1,4 +1,4 @@
-// Q6_K: 256 elements, 210 bytes (6.5625 bpw): y = (d*sc)*(q - 32), int8 sc per 16 elements, q = 4 low + 2 high bits.
+// Q6_K: 256 elems, 210 bytes (6.5625 bpw): y = (d*sc)*(q - 32), int8 sc per 16, q 6 bits.
 #define QK 256u
 #define BLOCK_BYTES 210u
 

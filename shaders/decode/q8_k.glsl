@@ -20,8 +20,8 @@ uint q8k_round_bits(uint P, int S) {
     return (uint(r - S) << 23) + m;
 }
 
-// d * q for |d| < 2^-119 (d may be subnormal, the result may be subnormal): done in integers because
-// the device may flush denormal inputs and results. |d * q| < 2^-112, so no overflow.
+// d * q for |d| < 2^-119 (d and the result may be subnormal): done in integers because the
+// device may flush denormal inputs and results. |d * q| < 2^-112, so no overflow.
 float q8k_mul_tiny(uint db, int q) {
     uint ed = (db >> 23) & 0xFFu;
     uint md = (db & 0x7FFFFFu) | (ed != 0u ? 0x800000u : 0u);
@@ -34,7 +34,7 @@ float q8k_mul_tiny(uint db, int q) {
 void decode8(uint b, uint i0, out float v[8]) {
     uint db = vkq_u32(b);
     float d = uintBitsToFloat(db);
-    // |d| >= 2^-119 and |q| >= 1 keep every nonzero product normal: the plain multiply is exact-rounded
+    // |d| >= 2^-119 and |q| >= 1 keep every nonzero product normal: a plain multiply is exact
     bool tiny = ((db >> 23) & 0xFFu) < 8u;
     uint q = vkq_u32(b + 4u + i0);
     uint q2 = vkq_u32(b + 8u + i0);

@@ -1,4 +1,4 @@
-// TQ1_0: 256 elements, 54 bytes (1.6875 bpw): y = (t - 1) * d, t a base-3 digit of a fixed-point byte.
+// TQ1_0: 256 elements, 54 bytes (1.6875 bpw): y = (t - 1) * d, t a base-3 digit of a byte.
 #define QK 256u
 #define BLOCK_BYTES 54u
 

@@ -4,7 +4,7 @@
 
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b + 64u);
-    // byte 32*(i/128) + i%32 holds element i in bit pair (i%128)/32, so 8 elements are 8 bytes, one pair
+    // byte 32*(i/128) + i%32 holds element i in bit pair (i%128)/32: 8 elements = 8 bytes, one pair
     uint o = b + ((i0 >> 7) << 5) + (i0 & 31u);
     uint sh = ((i0 >> 5) & 3u) << 1;
     uint q = vkq_u32(o);
