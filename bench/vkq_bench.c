@@ -25,7 +25,9 @@ typedef struct options {
     uint64_t seed;
     const char *json;
     const char *device;
-    int quick;
+    const char *shape_list;
+    int shapes_given;
+    int quick; /* 1 --quick (or a CPU device), -1 --full, 0 not said */
 } options;
 
 typedef struct ctx {
@@ -66,7 +68,9 @@ static void usage(void)
            "  --seed N             random seed for weights and activations\n"
            "  --device SEL         device index or name substring (default: VKQ_DEVICE or the best)\n"
            "  --json FILE          write the results as JSON\n"
-           "  --quick              small shapes and 5 reps (for CPU drivers / smoke runs)\n"
+           "  --quick              small shapes and 5 reps (the default on CPU drivers such as\n"
+           "                       lavapipe, where the full shapes take many minutes)\n"
+           "  --full               the full shapes even on a CPU driver\n"
            "  --help               this text\n");
 }
 
@@ -84,6 +88,8 @@ static int parse_args(int argc, char **argv, options *o)
             exit(0);
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
+        } else if (!strcmp(a, "--full")) {
+            o->quick = -1;
         } else if (v && !strcmp(a, "--types")) {
             types = v, ++i;
         } else if (v && !strcmp(a, "--shapes")) {
@@ -102,7 +108,7 @@ static int parse_args(int argc, char **argv, options *o)
         }
     }
     if (o->reps < 1) o->reps = 1;
-    if (o->quick && o->reps == 20) o->reps = 5;
+    o->shapes_given = shapes != NULL;
     if (!strcmp(types, "all")) {
         for (uint32_t i = 0; i < vkq_type_count(); ++i)
             if (vkq_type_get(vkq_type_at(i))->is_weight_type) o->types[o->n_types++] = vkq_type_at(i);
@@ -118,7 +124,17 @@ static int parse_args(int argc, char **argv, options *o)
             o->types[o->n_types++] = ty;
         }
     }
-    if (!shapes) shapes = o->quick ? "1024x4096x1,512x4096x64" : "4096x14336x1,4096x14336x512";
+    o->shape_list = shapes;
+    return 0;
+}
+
+/* Shapes are parsed once the device is known: CPU drivers default to --quick. */
+static int parse_shapes(options *o, int cpu_device)
+{
+    if (o->quick == 0 && cpu_device && !o->shapes_given) o->quick = 1;
+    if (o->quick == 1 && o->reps == 20) o->reps = 5;
+    const char *shapes = o->shape_list;
+    if (!shapes) shapes = o->quick == 1 ? "4096x14336x1,256x4096x64" : "4096x14336x1,4096x14336x512";
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", shapes);
     for (char *s = strtok(buf, ","); s && o->n_shapes < 32; s = strtok(NULL, ",")) {
@@ -354,6 +370,11 @@ int main(int argc, char **argv)
         return 1;
     }
     const vkq_device_info *di = vkq_device_get_info(c.dev);
+    if ((rc = parse_shapes(&o, di->type == VKQ_DEVICE_CPU)) != 0) {
+        ctx_close(&c);
+        vkq_instance_destroy(inst);
+        return rc;
+    }
     const char *profile;
     vkq_device_get_config(c.dev, &profile);
     time_t now = time(NULL);
@@ -362,7 +383,7 @@ int main(int argc, char **argv)
     double copy_gbps = copy_bandwidth(&c, o.reps);
     printf("vkq-bench %s on %s (%s, %s), profile %s, seed %llu, %d reps%s\n", date, di->name,
            vkq_device_type_name(di->type), di->driver_info, profile, (unsigned long long)o.seed, o.reps,
-           o.quick ? ", --quick shapes" : "");
+           o.quick == 1 ? ", --quick shapes (CPU driver: the full ones take many minutes; --full forces them)" : "");
     printf("copy kernel bandwidth: %.2f GB/s (read + write)\n\n", copy_gbps);
     printf("%-8s %6s %-8s %18s %11s %9s %9s %7s %10s %9s  %s\n", "type", "bpw", "kernel", "shape m x k x n",
            "time us", "GB/s", "GFLOP/s", "%copy", "NMSE", "1st ms", "status");

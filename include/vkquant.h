@@ -169,6 +169,8 @@ typedef struct vkq_device_info {
     uint64_t max_memory_allocation_size;
     uint64_t max_buffer_size; /* VK_KHR_maintenance4, else max_memory_allocation_size */
     uint64_t min_storage_buffer_offset_alignment;
+    uint64_t max_texel_buffer_elements;
+    uint64_t min_texel_buffer_offset_alignment;
     uint32_t max_shared_memory;
     uint32_t max_workgroup_invocations;
     uint32_t max_workgroup_count[3];
@@ -195,6 +197,7 @@ typedef struct vkq_kernel_config {
     uint32_t mv_rows;            /* mat-vec rows per workgroup */
     uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
     uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
+    uint32_t texel_reads;         /* 1: read weights/X/tables through texel buffers, 2: storage */
     uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */

@@ -1,10 +1,15 @@
-// Shared helpers for every kernel: unaligned little-endian reads from the weight buffer and
-// exact scalar conversions done in integer arithmetic.
+// Shared helpers for every kernel: the read-only inputs (weights, lookup tables), unaligned
+// little-endian reads from the weights, and exact scalar conversions in integer arithmetic.
 //
-// The including kernel declares `uint vkq_w[]` (the weight binding, as 32-bit words). Blocks
-// are not 4-byte aligned (Q4_0 is 18 bytes, MXFP4 17), so every read goes through these
-// helpers, which assemble bytes from the surrounding words. Buffers are allocated in whole
-// words, so reading the word after the last byte of a field stays inside the binding.
+// Blocks are not 4-byte aligned (Q4_0 is 18 bytes, MXFP4 17), so every weight read goes through
+// these helpers, which assemble bytes from the surrounding 32-bit words. Buffers are allocated
+// in whole words, so reading the word after the last byte of a field stays inside the binding.
+//
+// Each read-only input is bound twice, as a storage buffer and as a uniform texel buffer of the
+// same bytes; the specialization constant VKQ_TEXEL picks one when the pipeline is created.
+// Texel fetches are the fast path on CPU drivers: llvmpipe turns a storage-buffer load whose
+// address varies per lane (or that sits inside a loop) into a scalar loop over the lanes, but a
+// texel fetch into one vector gather. GPUs read either at full speed.
 //
 // Conversions avoid float arithmetic on purpose: llvmpipe and many GPUs run with denormals
 // flushed (shaderDenormPreserveFloat32 = false), and FP16 subnormal scales, BF16/F32
@@ -14,21 +19,30 @@
 
 #extension GL_EXT_control_flow_attributes : enable
 
-uint vkq_u8(uint o) { return (vkq_w[o >> 2] >> ((o & 3u) << 3)) & 0xFFu; }
+layout(constant_id = 15) const uint VKQ_TEXEL = 0;
+layout(std430, binding = 0) readonly buffer VkqWeights { uint vkq_w[]; };
+layout(std430, binding = 3) readonly buffer VkqTables { uint vkq_tab[]; };
+layout(binding = 4) uniform usamplerBuffer vkq_w_texel;
+layout(binding = 6) uniform usamplerBuffer vkq_tab_texel;
+
+uint vkq_word(uint i) { return VKQ_TEXEL != 0u ? texelFetch(vkq_w_texel, int(i)).x : vkq_w[i]; }
+uint vkq_table_word(uint i) { return VKQ_TEXEL != 0u ? texelFetch(vkq_tab_texel, int(i)).x : vkq_tab[i]; }
+
+uint vkq_u8(uint o) { return (vkq_word(o >> 2) >> ((o & 3u) << 3)) & 0xFFu; }
 
 int vkq_s8(uint o) { return int(vkq_u8(o) << 24) >> 24; }
 
 uint vkq_u32(uint o) {
     uint s = (o & 3u) << 3;
-    uint lo = vkq_w[o >> 2];
+    uint lo = vkq_word(o >> 2);
     if (s == 0u) return lo;
-    return (lo >> s) | (vkq_w[(o >> 2) + 1u] << (32u - s));
+    return (lo >> s) | (vkq_word((o >> 2) + 1u) << (32u - s));
 }
 
 uint vkq_u16(uint o) {
     uint s = (o & 3u) << 3;
-    if (s <= 16u) return (vkq_w[o >> 2] >> s) & 0xFFFFu;
-    return (vkq_w[o >> 2] >> 24) | ((vkq_w[(o >> 2) + 1u] & 0xFFu) << 8);
+    if (s <= 16u) return (vkq_word(o >> 2) >> s) & 0xFFFFu;
+    return (vkq_word(o >> 2) >> 24) | ((vkq_word((o >> 2) + 1u) & 0xFFu) << 8);
 }
 
 // IEEE binary16 bits -> binary32, exact for every input (FORMATS.md 1.3.1).

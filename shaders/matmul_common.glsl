@@ -6,6 +6,7 @@
 #define VKQ_MATMUL_COMMON_GLSL
 
 layout(std430, binding = 1) readonly buffer Xb { float xs[]; };
+layout(binding = 5) uniform samplerBuffer vkq_x_texel; // same bytes as Xb (see common.glsl)
 layout(std430, binding = 2) writeonly buffer Yb { float ys[]; };
 
 layout(push_constant) uniform Params {
@@ -20,6 +21,8 @@ layout(push_constant) uniform Params {
     uint n;        // columns in this dispatch
     uint wg_x;     // workgroups along x (the grid wraps into y beyond the device limit)
 } p;
+
+float vkq_x(uint i) { return VKQ_TEXEL != 0u ? texelFetch(vkq_x_texel, int(i)).x : xs[i]; }
 
 #ifdef VKQ_ELEMENTWISE
 const uint VKQ_GPB = 1u; // element-wise types: a "group" is any 8 consecutive elements

@@ -30,7 +30,7 @@ void dot_group(float v[8], uint g, inout float acc[MAXC]) {
     [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
         uint o = xo + c * p.x_stride;
         float s = acc[c];
-        [[unroll]] for (uint j = 0u; j < 8u; ++j) s = fma(v[j], xs[o + j], s);
+        [[unroll]] for (uint j = 0u; j < 8u; ++j) s = fma(v[j], vkq_x(o + j), s);
         acc[c] = s;
     }
 }
@@ -41,7 +41,7 @@ void dot_tail(float v[8], uint g, inout float acc[MAXC]) {
     [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
         uint o = xo + c * p.x_stride;
         float s = acc[c];
-        for (uint j = 0u; g * 8u + j < p.k; ++j) s = fma(v[j], xs[o + j], s);
+        for (uint j = 0u; g * 8u + j < p.k; ++j) s = fma(v[j], vkq_x(o + j), s);
         acc[c] = s;
     }
 }

@@ -44,7 +44,7 @@ void main() {
         for (uint t = tid; t < BK * BN; t += WG) {
             uint kk = t % BK, c = t / BK;
             float x = 0.0;
-            if (col0 + c < p.n && k0 + kk < p.k) x = xs[p.x_base + (col0 + c) * p.x_stride + k0 + kk];
+            if (col0 + c < p.n && k0 + kk < p.k) x = vkq_x(p.x_base + (col0 + c) * p.x_stride + k0 + kk);
             Bs[kk * BN + c] = x;
         }
         barrier();

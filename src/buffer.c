@@ -12,6 +12,9 @@
 static void destroy_segments(vkq_device dev, vkq_segment *segs, uint32_t n)
 {
     for (uint32_t i = 0; i < n; ++i) {
+        for (uint32_t v = 0; v < segs[i].n_views; ++v)
+            dev->vk.vkDestroyBufferView(dev->device, segs[i].views[v].view, NULL);
+        free(segs[i].views);
         if (segs[i].map) dev->vk.vkUnmapMemory(dev->device, segs[i].memory);
         if (segs[i].buffer) dev->vk.vkDestroyBuffer(dev->device, segs[i].buffer, NULL);
         if (segs[i].memory) dev->vk.vkFreeMemory(dev->device, segs[i].memory, NULL);
@@ -24,7 +27,8 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = bytes,
-        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
@@ -140,10 +144,33 @@ uint32_t vkq_buffer_segment_count(vkq_buffer buf)
     return buf ? buf->segment_count : 0;
 }
 
-const vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size)
+vkq_status vkq_segment_view(vkq_device dev, vkq_segment *s, uint64_t offset, uint64_t range,
+                            VkFormat format, VkBufferView *out)
+{
+    for (uint32_t i = 0; i < s->n_views; ++i)
+        if (s->views[i].offset == offset && s->views[i].range == range && s->views[i].format == format) {
+            *out = s->views[i].view;
+            return VKQ_SUCCESS;
+        }
+    if (s->n_views == s->cap_views) {
+        uint32_t cap = s->cap_views ? 2 * s->cap_views : 4;
+        vkq_view *v = realloc(s->views, cap * sizeof *v);
+        if (!v) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        s->views = v;
+        s->cap_views = cap;
+    }
+    VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO, .buffer = s->buffer,
+                                 .format = format, .offset = offset, .range = range};
+    VkResult r = dev->vk.vkCreateBufferView(dev->device, &ci, NULL, out);
+    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBufferView failed (%d)", (int)r);
+    s->views[s->n_views++] = (vkq_view){offset, range, format, *out};
+    return VKQ_SUCCESS;
+}
+
+vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size)
 {
     for (uint32_t i = 0; i < buf->segment_count; ++i) {
-        const vkq_segment *s = &buf->segments[i];
+        vkq_segment *s = &buf->segments[i];
         if (offset >= s->offset && offset < s->offset + s->size)
             return offset + size <= s->offset + s->size ? s : NULL;
     }

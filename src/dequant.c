@@ -8,17 +8,20 @@
 static uint64_t bind_align(vkq_device dev)
 {
     uint64_t a = dev->info.min_storage_buffer_offset_alignment;
+    uint64_t t = dev->info.min_texel_buffer_offset_alignment;
+    if (t > a) a = t;
     return a < 4 ? 4 : a;
 }
 
 vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
 {
     vkq_window w = {0};
-    const vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
+    vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
     uint64_t in_seg = pos - s->offset;
     uint64_t start = in_seg - in_seg % bind_align(dev);
     uint64_t seg_words = (s->size + 3u) & ~(uint64_t)3u;
     uint64_t end = seg_words - start > dev->max_binding ? start + dev->max_binding : seg_words;
+    w.seg = s;
     w.info.buffer = s->buffer;
     w.info.offset = start;
     w.info.range = end - start;
@@ -112,7 +115,7 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
             .out_f16 = out_type == VKQ_TYPE_F16,
             .row_groups = (uint32_t)(gx * wg),
         };
-        VkDescriptorBufferInfo b[2] = {ws.info, wd.info};
+        vkq_window b[2] = {ws, wd};
         if (++in_flight > 512) { /* keeps the descriptor-pool fallback within its size */
             if ((st = vkq_cmd_submit_wait(dev)) != VKQ_SUCCESS) return st;
             if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
@@ -160,7 +163,7 @@ vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, 
         uint64_t gx = wgs < max_x ? wgs : max_x, gy = (wgs + gx - 1) / gx;
         copy_push pc = {(uint32_t)(ws.base / 16), (uint32_t)(wd.base / 16), (uint32_t)items,
                         (uint32_t)(gx * pipe->workgroup_size)};
-        VkDescriptorBufferInfo b[2] = {ws.info, wd.info};
+        vkq_window b[2] = {ws, wd};
         st = vkq_cmd_dispatch(dev, cmd, pipe, b, 2, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
         if (st != VKQ_SUCCESS) return st;
         done += c;

@@ -213,6 +213,9 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     if (!o_bind) o_bind = vkq_parse_size(getenv("VKQ_MAX_BINDING"));
     if (o_alloc && o_alloc < dev->max_allocation) dev->max_allocation = o_alloc;
     if (o_bind && o_bind < dev->max_binding) dev->max_binding = o_bind;
+    /* Every input window is also bound as a texel buffer of 4-byte texels. */
+    if (in->max_texel_buffer_elements && in->max_texel_buffer_elements * 4 < dev->max_binding)
+        dev->max_binding = in->max_texel_buffer_elements * 4;
     /* Bindings are addressed with 32-bit word indices in the shaders. */
     if (dev->max_binding > 0xFFFFFFF0ull) dev->max_binding = 0xFFFFFFF0ull;
     dev->max_binding &= ~(uint64_t)255;
@@ -241,6 +244,9 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     if (st == VKQ_SUCCESS)
         st = vkq_buffer_create(dev, sizeof vkq_gpu_tables, VKQ_MEMORY_DEVICE, 0, &dev->tables);
     if (st == VKQ_SUCCESS) st = vkq_buffer_upload(dev->tables, 0, vkq_gpu_tables, sizeof vkq_gpu_tables);
+    if (st == VKQ_SUCCESS)
+        st = vkq_segment_view(dev, &dev->tables->segments[0], 0, (sizeof vkq_gpu_tables + 3) & ~(size_t)3,
+                              VK_FORMAT_R32_UINT, &dev->tables_view);
     if (st != VKQ_SUCCESS) {
         vkq_fail_instance(inst, st, "device set-up on %s failed: %s", in->name,
                           dev->last_error[0] ? dev->last_error : vkq_status_string(st));

@@ -64,8 +64,9 @@ struct vkq_device_s {
     int pipelines_created;     /* since load: save only when there is something new */
     vkq_pipeline pipelines[VKQ_KERNEL_COUNT][VKQ_MAX_VARIANTS][VKQ_TYPE_MAX_ID + 1];
 
-    /* Lookup tables of the IQ/FP4/TQ decoders (src/tables_gen.c), bound at binding 3. */
+    /* Lookup tables of the IQ/FP4/TQ decoders (src/tables_gen.c), bound at 3 and (texel) 6. */
     vkq_buffer tables;
+    VkBufferView tables_view;
 
     /* Staging ring for uploads/downloads. */
     VkBuffer staging;
@@ -76,12 +77,20 @@ struct vkq_device_s {
     char last_error[VKQ_ERRMSG];
 };
 
+typedef struct vkq_view {
+    uint64_t offset, range;
+    VkFormat format;
+    VkBufferView view;
+} vkq_view;
+
 typedef struct vkq_segment {
     VkBuffer buffer;
     VkDeviceMemory memory;
     uint64_t offset; /* first byte of the logical buffer held by this segment */
     uint64_t size;   /* logical bytes held (the VkBuffer may be up to 3 bytes larger) */
     void *map;       /* persistent mapping for host-visible memory, else NULL */
+    vkq_view *views; /* texel views of binding windows, kept until the buffer is destroyed */
+    uint32_t n_views, cap_views;
 } vkq_segment;
 
 struct vkq_buffer_s {
@@ -92,6 +101,15 @@ struct vkq_buffer_s {
     uint32_t segment_count;
     vkq_segment *segments;
 };
+
+/* Binding windows (dequant.c): the largest range one descriptor can cover from a position. */
+typedef struct vkq_window {
+    VkDescriptorBufferInfo info;
+    vkq_segment *seg;
+    uint64_t base;      /* byte offset of the data inside the bound range */
+    uint64_t available; /* bytes from the data start to the end of what may be bound */
+} vkq_window;
+vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos);
 
 /* Records a formatted message into a handle's last_error and returns `st`. */
 vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...);
@@ -113,26 +131,22 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
                             const vkq_pipeline **out);
 vkq_status vkq_pipelines_init(vkq_device dev);
 void vkq_pipelines_destroy(vkq_device dev);
-/* Binds `pipe`, the buffer ranges (as bindings 0..n-1, plus the device's table buffer at 3)
- * and push constants, then dispatches. */
+/* Binds `pipe`, the windows as storage bindings 0..n-1 (and the first two also as texel
+ * bindings 4 and 5), the device's table buffer at 3 and 6, and push constants; dispatches. */
 vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
-                            const VkDescriptorBufferInfo *bindings, uint32_t n_bindings,
+                            const vkq_window *bindings, uint32_t n_bindings,
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz);
+/* A texel view (R32 `format`) of [offset, offset + range) of a segment, created once. */
+vkq_status vkq_segment_view(vkq_device dev, vkq_segment *s, uint64_t offset, uint64_t range,
+                            VkFormat format, VkBufferView *out);
 
 /* buffer.c: the segment holding [offset, offset+size), or NULL if the range crosses one. */
-const vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size);
+vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t size);
 
 /* config.c: fills dev->config/profile from the desc, env and probe; checks device limits. */
 vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc);
 
-/* Binding windows (dequant.c): the largest range one descriptor can cover from a position. */
-typedef struct vkq_window {
-    VkDescriptorBufferInfo info;
-    uint64_t base;      /* byte offset of the data inside the bound range */
-    uint64_t available; /* bytes from the data start to the end of what may be bound */
-} vkq_window;
-vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos);
 
 /* pipeline_cache.c */
 void vkq_pipeline_cache_path(vkq_device dev, const char *requested);

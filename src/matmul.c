@@ -125,7 +125,7 @@ static vkq_status record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_d
             }
             if (!gemm && (st = vkq_pipeline_get(dev, VKQ_KERNEL_MUL_MAT_VEC, d->type, (uint32_t)cc, &pipe)) != VKQ_SUCCESS)
                 return st;
-            VkDescriptorBufferInfo b[3] = {ww.info, wx.info, wy.info};
+            vkq_window b[3] = {ww, wx, wy};
             st = vkq_cmd_dispatch(dev, cmd, pipe, b, 3, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
             if (st != VKQ_SUCCESS) return st;
         }

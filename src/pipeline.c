@@ -34,6 +34,7 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
                                  uint32_t *wg)
 {
     const vkq_kernel_config *k = &dev->config;
+    c[7] = k->texel_reads == 1; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
     switch (kernel) {
     case VKQ_KERNEL_MUL_MAT_VEC:
         c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == 1;
@@ -52,7 +53,9 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
     }
 }
 
-#define VKQ_MAX_BINDINGS 4
+#define VKQ_STORAGE_BINDINGS 4 /* 0: weights/src, 1: X/dst, 2: Y, 3: tables */
+#define VKQ_TEXEL_BINDINGS 3   /* 4: weights, 5: X, 6: tables (same bytes as 0, 1, 3) */
+#define VKQ_MAX_BINDINGS (VKQ_STORAGE_BINDINGS + VKQ_TEXEL_BINDINGS)
 #define VKQ_PUSH_BYTES 128 /* the minimum maxPushConstantsSize every device offers */
 #define VKQ_FALLBACK_SETS 1024
 
@@ -61,7 +64,9 @@ vkq_status vkq_pipelines_init(vkq_device dev)
     VkDescriptorSetLayoutBinding b[VKQ_MAX_BINDINGS];
     for (uint32_t i = 0; i < VKQ_MAX_BINDINGS; ++i)
         b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
-                                              .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                              .descriptorType = i < VKQ_STORAGE_BINDINGS
+                                                                    ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                                                                    : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
                                               .descriptorCount = 1,
                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo dl = {
@@ -82,11 +87,13 @@ vkq_status vkq_pipelines_init(vkq_device dev)
     if (!dev->info.push_descriptor) {
         /* Without push descriptors each dispatch of a blocking call takes a set from this pool;
          * the pool is reset when the next command buffer begins. */
-        VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                   .descriptorCount = VKQ_FALLBACK_SETS * VKQ_MAX_BINDINGS};
+        VkDescriptorPoolSize ps[2] = {
+            {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VKQ_FALLBACK_SETS * VKQ_STORAGE_BINDINGS},
+            {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VKQ_FALLBACK_SETS * VKQ_TEXEL_BINDINGS},
+        };
         VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                                          .maxSets = VKQ_FALLBACK_SETS, .poolSizeCount = 1,
-                                          .pPoolSizes = &ps};
+                                          .maxSets = VKQ_FALLBACK_SETS, .poolSizeCount = 2,
+                                          .pPoolSizes = ps};
         r = dev->vk.vkCreateDescriptorPool(dev->device, &pci, NULL, &dev->desc_pool);
         if (r != VK_SUCCESS) return vkq_status_from_vk(r);
     }
@@ -135,13 +142,14 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
     VkSpecializationMapEntry me[8];
     for (uint32_t i = 0; i < n_consts; ++i)
         me[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
+    me[n_consts++] = (VkSpecializationMapEntry){.constantID = 15, .offset = 4 * 7, .size = 4};
     VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                      .codeSize = spv->size, .pCode = spv->code};
     VkShaderModule mod;
     VkResult r = dev->vk.vkCreateShaderModule(dev->device, &smci, NULL, &mod);
     if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
     VkSpecializationInfo si = {.mapEntryCount = n_consts, .pMapEntries = me,
-                               .dataSize = 4 * n_consts, .pData = consts};
+                               .dataSize = sizeof consts, .pData = consts};
     VkComputePipelineCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
@@ -162,21 +170,39 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
 }
 
 vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
-                            const VkDescriptorBufferInfo *bindings, uint32_t n_bindings,
+                            const vkq_window *bindings, uint32_t n_bindings,
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    if (n_bindings >= VKQ_MAX_BINDINGS || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
-    VkDescriptorBufferInfo tables = {.buffer = dev->tables->segments[0].buffer, .offset = 0,
-                                     .range = VK_WHOLE_SIZE};
-    for (uint32_t i = 0; i <= n_bindings; ++i)
-        w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                      .dstBinding = i < n_bindings ? i : VKQ_MAX_BINDINGS - 1,
-                                      .descriptorCount = 1,
-                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                      .pBufferInfo = i < n_bindings ? &bindings[i] : &tables};
-    n_bindings++;
+    VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS];
+    VkBufferView views[VKQ_TEXEL_BINDINGS];
+    uint32_t nw = 0;
+    for (uint32_t i = 0; i < n_bindings; ++i) {
+        info[i] = bindings[i].info;
+        w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i,
+                                         .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                         .pBufferInfo = &info[i]};
+        if (i < 2) { /* the same window as a texel buffer (R32 words / floats) */
+            vkq_status st = vkq_segment_view(dev, bindings[i].seg, bindings[i].info.offset, bindings[i].info.range,
+                                             i == 0 ? VK_FORMAT_R32_UINT : VK_FORMAT_R32_SFLOAT, &views[i]);
+            if (st != VKQ_SUCCESS) return st;
+            w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                             .dstBinding = VKQ_STORAGE_BINDINGS + i, .descriptorCount = 1,
+                                             .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                             .pTexelBufferView = &views[i]};
+        }
+    }
+    info[3] = (VkDescriptorBufferInfo){.buffer = dev->tables->segments[0].buffer, .offset = 0, .range = VK_WHOLE_SIZE};
+    views[2] = dev->tables_view;
+    w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = 3,
+                                     .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                     .pBufferInfo = &info[3]};
+    w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = 6,
+                                     .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                     .pTexelBufferView = &views[2]};
+    n_bindings = nw;
     dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->pipeline);
     if (dev->info.push_descriptor) {
         dev->vk.vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipeline_layout, 0,

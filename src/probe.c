@@ -122,6 +122,8 @@ void vkq_probe_physical_device(VkInstance instance, VkPhysicalDevice phys, uint3
     out->max_memory_allocation_size = m3.maxMemoryAllocationSize;
     out->max_buffer_size = ext_m4 ? m4.maxBufferSize : m3.maxMemoryAllocationSize;
     out->min_storage_buffer_offset_alignment = p->limits.minStorageBufferOffsetAlignment;
+    out->max_texel_buffer_elements = p->limits.maxTexelBufferElements;
+    out->min_texel_buffer_offset_alignment = p->limits.minTexelBufferOffsetAlignment;
     out->max_shared_memory = p->limits.maxComputeSharedMemorySize;
     out->max_workgroup_invocations = p->limits.maxComputeWorkGroupInvocations;
     for (int i = 0; i < 3; ++i) out->max_workgroup_count[i] = p->limits.maxComputeWorkGroupCount[i];

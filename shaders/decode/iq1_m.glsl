@@ -19,7 +19,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint t = (vkq_u8(b + 32u + (i0 >> 4)) >> ((l & 1u) << 2)) & 0xFu; // byte 2*ib + l/2, nibble l%2
     uint idx = vkq_u8(b + (i0 >> 3)) | ((t & 7u) << 8);
     float delta = (t & 8u) != 0u ? -0.125 : 0.125;
-    uint g = iq1s_grid_gpu[idx];
+    uint g = iq1s_grid_gpu(idx);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = dl * (float(int((g >> (8u * j)) & 0xFu) - 1) + delta);
         v[j + 4u] = dl * (float(int((g >> (8u * j + 4u)) & 0xFu) - 1) + delta);

@@ -12,7 +12,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint idx = vkq_u8(b + 2u + (i0 >> 3)) | (((w >> (3u * l)) & 7u) << 8);
     float dl = vkq_half(b) * float(2u * ((w >> 12) & 7u) + 1u);
     float delta = (w & 0x8000u) != 0u ? -0.125 : 0.125;
-    uint g = iq1s_grid_gpu[idx]; // element j < 4 in bits 8j..8j+3, j >= 4 in bits 8(j-4)+4..
+    uint g = iq1s_grid_gpu(idx); // element j < 4 in bits 8j..8j+3, j >= 4 in bits 8(j-4)+4..
     // g + delta is exact (+-0.875, +-0.125, +-1.125): the multiply by dl is the only rounding
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = dl * (float(int((g >> (8u * j)) & 0xFu) - 1) + delta);

@@ -15,8 +15,8 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint signs = vkq_u8(b + 34u + k); // all 8 sign bits stored: no ksigns table
     uint s = (vkq_u8(b + 74u + ib) >> ((l >> 1) << 2)) & 0xFu;
     float db = (vkq_half(b) * (0.5 + float(s))) * 0.25;
-    uint g0 = iq2s_grid[2u * idx];
-    uint g1 = iq2s_grid[2u * idx + 1u];
+    uint g0 = iq2s_grid(2u * idx);
+    uint g1 = iq2s_grid(2u * idx + 1u);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);

@@ -13,12 +13,12 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint l = (i0 >> 3) & 3u;
     uint w = vkq_u16(b + 2u + (i0 >> 2)); // u16 number 4*ib + l = i0/8
     uint idx = w & 511u;
-    uint signs = uint(ksigns_iq2xs[w >> 9]);
+    uint signs = uint(ksigns_iq2xs(w >> 9));
     // scale nibble: low for groups 0-1, high for groups 2-3
     uint s = (vkq_u8(b + 66u + ib) >> ((l >> 1) << 2)) & 0xFu;
     float db = (vkq_half(b) * (0.5 + float(s))) * 0.25;
-    uint g0 = iq2xs_grid[2u * idx];
-    uint g1 = iq2xs_grid[2u * idx + 1u];
+    uint g0 = iq2xs_grid(2u * idx);
+    uint g1 = iq2xs_grid(2u * idx + 1u);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);

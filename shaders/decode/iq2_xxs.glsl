@@ -14,10 +14,10 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint r = b + 2u + (ib << 3);
     uint idx = vkq_u8(r + l);
     uint w = vkq_u32(r + 4u); // 4 x 7-bit sign indices, 4-bit scale on top
-    uint signs = uint(ksigns_iq2xs[(w >> (7u * l)) & 127u]);
+    uint signs = uint(ksigns_iq2xs((w >> (7u * l)) & 127u));
     float db = (vkq_half(b) * (0.5 + float(w >> 28))) * 0.25;
-    uint g0 = iq2xxs_grid[2u * idx];
-    uint g1 = iq2xxs_grid[2u * idx + 1u];
+    uint g0 = iq2xxs_grid(2u * idx);
+    uint g1 = iq2xxs_grid(2u * idx + 1u);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);

@@ -17,8 +17,8 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint signs = vkq_u8(b + 74u + (i0 >> 3));
     uint s = (vkq_u8(b + 106u + (ib >> 1)) >> ((ib & 1u) << 2)) & 0xFu;
     float db = vkq_half(b) * float(1u + 2u * s);
-    uint g0 = iq3s_grid[idx0];
-    uint g1 = iq3s_grid[idx1];
+    uint g0 = iq3s_grid(idx0);
+    uint g1 = iq3s_grid(idx1);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);

@@ -13,10 +13,10 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint l = (i0 >> 3) & 3u;
     uint ix = vkq_u16(b + 2u + (i0 >> 2)); // bytes 8*ib + 2*l (elements 0-3) and +1 (elements 4-7)
     uint w = vkq_u32(b + 66u + (ib << 2)); // 4 x 7-bit sign indices, 4-bit scale on top
-    uint signs = uint(ksigns_iq2xs[(w >> (7u * l)) & 127u]);
+    uint signs = uint(ksigns_iq2xs((w >> (7u * l)) & 127u));
     float db = (vkq_half(b) * (0.5 + float(w >> 28))) * 0.5;
-    uint g0 = iq3xxs_grid[ix & 0xFFu];
-    uint g1 = iq3xxs_grid[ix >> 8];
+    uint g0 = iq3xxs_grid(ix & 0xFFu);
+    uint g1 = iq3xxs_grid(ix >> 8);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);

@@ -1,4 +1,4 @@
-// IQ4_NL: 32 elements, 18 bytes (4.5 bpw): y = d * kvalues_iq4nl[q], q a nibble (Q4_0 layout).
+// IQ4_NL: 32 elements, 18 bytes (4.5 bpw): y = d * kvalues_iq4nl(q), q a nibble (Q4_0 layout).
 #define QK 32u
 #define BLOCK_BYTES 18u
 
@@ -10,7 +10,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint q2 = vkq_u32(b + 6u + (i0 & 15u));
     uint sh = i0 < 16u ? 0u : 4u;
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = d * float(kvalues_iq4nl[(q >> (8u * j + sh)) & 0xFu]);
-        v[j + 4u] = d * float(kvalues_iq4nl[(q2 >> (8u * j + sh)) & 0xFu]);
+        v[j] = d * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
+        v[j + 4u] = d * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
     }
 }

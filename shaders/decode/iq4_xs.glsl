@@ -1,4 +1,4 @@
-// IQ4_XS: 256 elems, 136 bytes (4.25 bpw): y = (d*(ls-32)) * kvalues_iq4nl[q], 6-bit ls per 32.
+// IQ4_XS: 256 elems, 136 bytes (4.25 bpw): y = (d*(ls-32)) * kvalues_iq4nl(q), 6-bit ls per 32.
 #define QK 256u
 #define BLOCK_BYTES 136u
 
@@ -16,7 +16,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint q = vkq_u32(o);
     uint q2 = vkq_u32(o + 4u);
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = dl * float(kvalues_iq4nl[(q >> (8u * j + sh)) & 0xFu]);
-        v[j + 4u] = dl * float(kvalues_iq4nl[(q2 >> (8u * j + sh)) & 0xFu]);
+        v[j] = dl * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
+        v[j + 4u] = dl * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
     }
 }

@@ -1,4 +1,4 @@
-// MXFP4: 32 elems, 17 bytes (4.25 bpw): y = kvalues_mxfp4[c] * 2^(e-128), c E2M1, e E8M0.
+// MXFP4: 32 elems, 17 bytes (4.25 bpw): y = kvalues_mxfp4(c) * 2^(e-128), c E2M1, e E8M0.
 #define QK 32u
 #define BLOCK_BYTES 17u
 
@@ -25,13 +25,13 @@ void decode8(uint b, uint i0, out float v[8]) {
         // 2^(e-128) is normal; e = 255 gives 2^127, not NaN. Code 8 is integer 0: +0.0.
         float s = uintBitsToFloat((e - 1u) << 23);
         [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-            v[j] = float(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu]) * s;
-            v[j + 4u] = float(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu]) * s;
+            v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * s;
+            v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * s;
         }
     } else {
         [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-            v[j] = mxfp4_tiny(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu], e);
-            v[j + 4u] = mxfp4_tiny(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu], e);
+            v[j] = mxfp4_tiny(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu), e);
+            v[j + 4u] = mxfp4_tiny(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu), e);
         }
     }
 }

@@ -1,4 +1,4 @@
-// NVFP4: 64 elems, 36 bytes (4.5 bpw): y = kvalues_mxfp4[c] * UE4M3_HALF(d[i/16]), c E2M1.
+// NVFP4: 64 elems, 36 bytes (4.5 bpw): y = kvalues_mxfp4(c) * UE4M3_HALF(d[i/16]), c E2M1.
 #define QK 64u
 #define BLOCK_BYTES 36u
 
@@ -24,7 +24,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint q2 = vkq_u32(b + 8u + (s << 3));
     uint sh = (i0 & 8u) >> 1;
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = float(kvalues_mxfp4[(q >> (8u * j + sh)) & 0xFu]) * d;
-        v[j + 4u] = float(kvalues_mxfp4[(q2 >> (8u * j + sh)) & 0xFu]) * d;
+        v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * d;
+        v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * d;
     }
 }

@@ -23,8 +23,8 @@ void decode8(uint b, uint i0, out float v[8]) {
     }
     uint q = vkq_u32(b + o1);
     uint q2 = vkq_u32(b + o2);
-    uint p1 = uint(pow3_tq1_0[n1]);
-    uint p2 = uint(pow3_tq1_0[n2]);
+    uint p1 = uint(pow3_tq1_0(n1));
+    uint p2 = uint(pow3_tq1_0(n2));
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = float(int(tq1_trit((q >> (8u * j)) & 0xFFu, p1)) - 1) * d;
         v[j + 4u] = float(int(tq1_trit((q2 >> (8u * j)) & 0xFFu, p2)) - 1) * d;

@@ -2,7 +2,5 @@
 // iq1s_grid_gpu: 2048 words at word 4518 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ1S_GRID_GPU
 #define VKQ_TABLE_IQ1S_GRID_GPU
-layout(std430, binding = 3) readonly buffer VkqTable_iq1s_grid_gpu {
-    layout(offset = 18072) uint iq1s_grid_gpu[2048];
-};
+uint iq1s_grid_gpu(uint i) { return (vkq_table_word(4518u + i)); }
 #endif

@@ -2,7 +2,5 @@
 // iq2s_grid: 2048 words at word 1696 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ2S_GRID
 #define VKQ_TABLE_IQ2S_GRID
-layout(std430, binding = 3) readonly buffer VkqTable_iq2s_grid {
-    layout(offset = 6784) uint iq2s_grid[2048];
-};
+uint iq2s_grid(uint i) { return (vkq_table_word(1696u + i)); }
 #endif

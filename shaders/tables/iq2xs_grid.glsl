@@ -2,7 +2,5 @@
 // iq2xs_grid: 1024 words at word 672 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ2XS_GRID
 #define VKQ_TABLE_IQ2XS_GRID
-layout(std430, binding = 3) readonly buffer VkqTable_iq2xs_grid {
-    layout(offset = 2688) uint iq2xs_grid[1024];
-};
+uint iq2xs_grid(uint i) { return (vkq_table_word(672u + i)); }
 #endif

@@ -2,7 +2,5 @@
 // iq2xxs_grid: 512 words at word 160 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ2XXS_GRID
 #define VKQ_TABLE_IQ2XXS_GRID
-layout(std430, binding = 3) readonly buffer VkqTable_iq2xxs_grid {
-    layout(offset = 640) uint iq2xxs_grid[512];
-};
+uint iq2xxs_grid(uint i) { return (vkq_table_word(160u + i)); }
 #endif

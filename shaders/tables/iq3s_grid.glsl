@@ -2,7 +2,5 @@
 // iq3s_grid: 512 words at word 4000 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ3S_GRID
 #define VKQ_TABLE_IQ3S_GRID
-layout(std430, binding = 3) readonly buffer VkqTable_iq3s_grid {
-    layout(offset = 16000) uint iq3s_grid[512];
-};
+uint iq3s_grid(uint i) { return (vkq_table_word(4000u + i)); }
 #endif

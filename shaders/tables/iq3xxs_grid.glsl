@@ -2,7 +2,5 @@
 // iq3xxs_grid: 256 words at word 3744 of the device's table buffer.
 #ifndef VKQ_TABLE_IQ3XXS_GRID
 #define VKQ_TABLE_IQ3XXS_GRID
-layout(std430, binding = 3) readonly buffer VkqTable_iq3xxs_grid {
-    layout(offset = 14976) uint iq3xxs_grid[256];
-};
+uint iq3xxs_grid(uint i) { return (vkq_table_word(3744u + i)); }
 #endif

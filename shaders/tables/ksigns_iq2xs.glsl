@@ -2,7 +2,5 @@
 // ksigns_iq2xs: 128 words at word 32 of the device's table buffer.
 #ifndef VKQ_TABLE_KSIGNS_IQ2XS
 #define VKQ_TABLE_KSIGNS_IQ2XS
-layout(std430, binding = 3) readonly buffer VkqTable_ksigns_iq2xs {
-    layout(offset = 128) uint ksigns_iq2xs[128];
-};
+uint ksigns_iq2xs(uint i) { return (vkq_table_word(32u + i)); }
 #endif

@@ -2,7 +2,5 @@
 // kvalues_iq4nl: 16 words at word 0 of the device's table buffer.
 #ifndef VKQ_TABLE_KVALUES_IQ4NL
 #define VKQ_TABLE_KVALUES_IQ4NL
-layout(std430, binding = 3) readonly buffer VkqTable_kvalues_iq4nl {
-    layout(offset = 0) int kvalues_iq4nl[16];
-};
+int kvalues_iq4nl(uint i) { return int(vkq_table_word(0u + i)); }
 #endif

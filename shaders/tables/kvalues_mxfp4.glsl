@@ -2,7 +2,5 @@
 // kvalues_mxfp4: 16 words at word 16 of the device's table buffer.
 #ifndef VKQ_TABLE_KVALUES_MXFP4
 #define VKQ_TABLE_KVALUES_MXFP4
-layout(std430, binding = 3) readonly buffer VkqTable_kvalues_mxfp4 {
-    layout(offset = 64) int kvalues_mxfp4[16];
-};
+int kvalues_mxfp4(uint i) { return int(vkq_table_word(16u + i)); }
 #endif

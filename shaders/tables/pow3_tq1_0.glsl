@@ -2,7 +2,5 @@
 // pow3_tq1_0: 6 words at word 4512 of the device's table buffer.
 #ifndef VKQ_TABLE_POW3_TQ1_0
 #define VKQ_TABLE_POW3_TQ1_0
-layout(std430, binding = 3) readonly buffer VkqTable_pow3_tq1_0 {
-    layout(offset = 18048) uint pow3_tq1_0[6];
-};
+uint pow3_tq1_0(uint i) { return (vkq_table_word(4512u + i)); }
 #endif
