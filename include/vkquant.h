@@ -198,6 +198,7 @@ typedef struct vkq_kernel_config {
     uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
     uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
     uint32_t texel_reads;         /* 1: read weights/X/tables through texel buffers, 2: storage */
+    uint32_t mm_via_matvec;       /* 1: n > 8 runs as 8-column mat-vec passes (CPU drivers), 2: GEMM */
     uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
@@ -320,6 +321,11 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
  * the buffers must stay alive until the command buffer completes. Needs
  * VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use vkq_matmul then). */
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
+
+/* Records a transfer-queue style copy (vkCmdCopyBuffer) of `size` bytes between two buffers,
+ * any offsets, across segments. Same rules as vkq_matmul_record (no push descriptors needed). */
+vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                  vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 /* Records a plain compute copy of `size` bytes (a multiple of 16; offsets multiples of 16)
  * from src to dst: the reference kernel the bench measures copy bandwidth with. Same rules as

@@ -243,3 +243,24 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
     vkq_status st = check_range(buf, offset, dst, size);
     return st != VKQ_SUCCESS ? st : transfer(buf, offset, dst, size, 0);
 }
+
+vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                  vkq_buffer dst, uint64_t dst_offset, uint64_t size)
+{
+    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
+        size > dst->size - dst_offset)
+        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+    for (uint64_t done = 0; done < size;) {
+        vkq_segment *s = vkq_buffer_segment_for(src, src_offset + done, 1);
+        vkq_segment *d = vkq_buffer_segment_for(dst, dst_offset + done, 1);
+        uint64_t so = src_offset + done - s->offset, doff = dst_offset + done - d->offset;
+        uint64_t c = size - done;
+        if (s->size - so < c) c = s->size - so;
+        if (d->size - doff < c) c = d->size - doff;
+        VkBufferCopy region = {.srcOffset = so, .dstOffset = doff, .size = c};
+        dev->vk.vkCmdCopyBuffer(cmd, s->buffer, d->buffer, 1, &region);
+        done += c;
+    }
+    return VKQ_SUCCESS;
+}

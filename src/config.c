@@ -13,12 +13,14 @@ typedef struct profile {
 } profile;
 
 static const profile k_profiles[] = {
-    /*          mv_wg rows red lanes texel  mm_wg  bm  bn  bk tm tn */
-    {"nvidia", {128, 2, 1, 2, 2, 256, 64, 64, 16, 4, 4}},
-    {"amd",    {64, 2, 1, 2, 2, 256, 64, 64, 16, 4, 4}},
-    {"intel",  {64, 2, 1, 2, 2, 128, 64, 32, 16, 4, 4}},
-    {"cpu",    {8, 1, 1, 1, 1, 64, 32, 32, 32, 4, 4}},
-    {"plain",  {64, 1, 2, 2, 2, 64, 32, 32, 16, 4, 4}},
+    /* CPU drivers: shared-memory tiles cost a scalar loop per lane on llvmpipe, so prompts run
+     * as mat-vec passes of 8 columns (2.4 vs 0.7 GFLOP/s on lavapipe, bench/RESULTS.md). */
+    /*          mv_wg rows red lanes texel mm_mv  mm_wg  bm  bn  bk tm tn */
+    {"nvidia", {128, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4}},
+    {"amd",    {64, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4}},
+    {"intel",  {64, 2, 1, 2, 2, 2, 128, 64, 32, 16, 4, 4}},
+    {"cpu",    {8, 1, 1, 1, 1, 1, 64, 32, 32, 32, 4, 4}},
+    {"plain",  {64, 1, 2, 2, 2, 2, 64, 32, 32, 16, 4, 4}},
 };
 
 static const profile *find_profile(const char *name)
@@ -52,7 +54,7 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
     if (desc && desc->config) {
         const vkq_kernel_config *o = desc->config;
 #define OVR(f) if (o->f) c.f = o->f
-        OVR(mv_workgroup); OVR(mv_rows); OVR(mv_subgroup_reduce); OVR(mv_lanes_along_rows); OVR(texel_reads); OVR(mm_workgroup);
+        OVR(mv_workgroup); OVR(mv_rows); OVR(mv_subgroup_reduce); OVR(mv_lanes_along_rows); OVR(texel_reads); OVR(mm_via_matvec); OVR(mm_workgroup);
         OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn);
 #undef OVR
     }

@@ -63,7 +63,8 @@ static uint64_t items_fit(uint64_t avail, uint64_t stride, uint64_t last)
 static vkq_status record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *d,
                          uint64_t row_bytes, int blocking)
 {
-    int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) || (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC));
+    int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) ||
+               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && dev->config.mm_via_matvec != 1);
     const vkq_pipeline *pipe = NULL;
     vkq_status st;
     if (gemm && (st = vkq_pipeline_get(dev, VKQ_KERNEL_MUL_MM, d->type, 0, &pipe)) != VKQ_SUCCESS) return st;

@@ -117,8 +117,11 @@ static void test_every_type(vkq_device dev)
         for (int ki = 0; ki < 3; ++ki)
             for (size_t mi = 0; mi < sizeof k_ms / sizeof *k_ms; ++mi)
                 run_type_shape(dev, &b, t, k_ms[mi], ks[ki], 129, 0, &res);
+        /* Both kernels for every type, whichever the profile picks by shape. */
+        run_type_shape(dev, &b, t, 64, ks[2], 16, VKQ_MATMUL_FORCE_GEMM, &res);
+        run_type_shape(dev, &b, t, 257, ks[1], 64, VKQ_MATMUL_FORCE_MATVEC, &res);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        printf("%-8s 144 shapes: worst NMSE %.2e (bound %.0e) %s  %.1f s\n", ti->name, res.worst_nmse,
+        printf("%-8s 164 shapes: worst NMSE %.2e (bound %.0e) %s  %.1f s\n", ti->name, res.worst_nmse,
                vkq_traits(t)->tol_matmul_f32, res.failures ? "FAIL" : "ok",
                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
         fflush(stdout);
