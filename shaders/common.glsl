@@ -32,11 +32,12 @@ uint vkq_u8(uint o) { return (vkq_word(o >> 2) >> ((o & 3u) << 3)) & 0xFFu; }
 
 int vkq_s8(uint o) { return int(vkq_u8(o) << 24) >> 24; }
 
+// Branch-free: SIMD CPU drivers execute both sides of a lane-varying branch, so a test for
+// the aligned case would only add work. (hi << 1) << (31 - s) is hi << (32 - s) without the
+// undefined shift by 32 when s = 0.
 uint vkq_u32(uint o) {
     uint s = (o & 3u) << 3;
-    uint lo = vkq_word(o >> 2);
-    if (s == 0u) return lo;
-    return (lo >> s) | (vkq_word((o >> 2) + 1u) << (32u - s));
+    return (vkq_word(o >> 2) >> s) | ((vkq_word((o >> 2) + 1u) << 1) << (31u - s));
 }
 
 uint vkq_u16(uint o) {
