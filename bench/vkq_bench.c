@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "matmul_ref.h"
 #include "test_util.h"
@@ -148,11 +149,12 @@ static int parse_shapes(options *o, int cpu_device)
     return 0;
 }
 
-static int ctx_open(ctx *c, vkq_instance inst, const char *sel)
+static int ctx_open(ctx *c, vkq_instance inst, const char *sel, const char *cache_path)
 {
     uint32_t idx;
+    vkq_device_desc desc = {.pipeline_cache = cache_path};
     vkq_status st = sel ? vkq_instance_select_device(inst, sel, &idx) : vkq_instance_default_device(inst, &idx);
-    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &c->dev);
+    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, &desc, &c->dev);
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: %s: %s\n", vkq_status_string(st), vkq_instance_last_error(inst));
         return 1;
@@ -268,10 +270,32 @@ static double copy_bandwidth(ctx *c, int reps, int kind)
 typedef struct row {
     const char *type;
     shape s;
-    double bpw, time_us, gbps, gflops, pct, nmse_kernel, first_use_ms;
+    double bpw, time_us, gbps, gflops, pct, nmse_kernel, first_use_ms, cached_ms;
     const char *kernel;
     char status[160];
 } row;
+
+/* Milliseconds of a tiny matmul that needs the same pipelines as n columns of type t: on a
+ * fresh device this is dominated by pipeline creation (compile, or a pipeline-cache hit). */
+static double pipeline_ms(ctx *c, vkq_type t, uint64_t n)
+{
+    const vkq_type_info *ti = vkq_type_get(t);
+    uint64_t k = ti->block_elems < 8 ? 8 : ti->block_elems, rb = 0;
+    vkq_type_bytes(t, k, &rb);
+    vkq_buffer w = NULL, x = NULL, y = NULL;
+    double ms = -1;
+    if (vkq_buffer_create(c->dev, rb, VKQ_MEMORY_DEVICE, 0, &w) == VKQ_SUCCESS &&
+        vkq_buffer_create(c->dev, k * n * 4, VKQ_MEMORY_DEVICE, 0, &x) == VKQ_SUCCESS &&
+        vkq_buffer_create(c->dev, n * 4, VKQ_MEMORY_DEVICE, 0, &y) == VKQ_SUCCESS) {
+        vkq_matmul_desc d = {.type = t, .m = 1, .k = k, .n = n, .w = w, .x = x, .y = y};
+        double t0 = now_s();
+        if (vkq_matmul(c->dev, &d) == VKQ_SUCCESS) ms = (now_s() - t0) * 1e3;
+    }
+    vkq_buffer_destroy(w);
+    vkq_buffer_destroy(x);
+    vkq_buffer_destroy(y);
+    return ms;
+}
 
 static void bench_case(ctx *c, const options *o, vkq_type t, shape s, double copy_gbps, uint64_t *rng, row *r)
 {
@@ -313,9 +337,8 @@ static void bench_case(ctx *c, const options *o, vkq_type t, shape s, double cop
         goto done;
     }
     work w = {.mm = {.type = t, .m = s.m, .k = k, .n = s.n, .w = bufs[0], .x = x, .y = y}};
-    double t0 = now_s();
-    vkq_status st = vkq_matmul(c->dev, &w.mm); /* first use: creates the pipeline */
-    r->first_use_ms = (now_s() - t0) * 1e3;
+    r->first_use_ms = pipeline_ms(c, t, s.n);
+    vkq_status st = vkq_matmul(c->dev, &w.mm);
     if (st != VKQ_SUCCESS) {
         snprintf(r->status, sizeof r->status, "skipped: %s", vkq_device_last_error(c->dev));
         goto done;
@@ -368,12 +391,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "vkq-bench: %s\n", vkq_status_string(st));
         return 1;
     }
+    /* A private pipeline cache: the first device compiles from scratch (first use), the second,
+     * created after the sweep, starts from what the first saved (cached creation). */
+    char cache_path[64];
+    snprintf(cache_path, sizeof cache_path, "/tmp/vkq-bench-cache-%ld.bin", (long)getpid());
+    remove(cache_path);
     ctx c = {0};
-    if (ctx_open(&c, inst, o.device)) {
+    if (ctx_open(&c, inst, o.device, cache_path)) {
         vkq_instance_destroy(inst);
         return 1;
     }
-    const vkq_device_info *di = vkq_device_get_info(c.dev);
+    const vkq_device_info dinfo = *vkq_device_get_info(c.dev); /* outlives the device */
+    const vkq_device_info *di = &dinfo;
     if ((rc = parse_shapes(&o, di->type == VKQ_DEVICE_CPU)) != 0) {
         ctx_close(&c);
         vkq_instance_destroy(inst);
@@ -412,6 +441,23 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
 
+    /* Cached pipeline creation: a new device that loads the cache the first one saves. */
+    ctx_close(&c);
+    memset(&c, 0, sizeof c);
+    double first_total = 0, cached_total = 0;
+    if (ctx_open(&c, inst, o.device, cache_path) == 0) {
+        for (uint32_t i = 0; i < n_rows; ++i) {
+            vkq_type t;
+            vkq_type_from_name(rows[i].type, &t);
+            rows[i].cached_ms = pipeline_ms(&c, t, rows[i].s.n);
+            first_total += rows[i].first_use_ms;
+            cached_total += rows[i].cached_ms;
+        }
+        printf("\npipeline creation: %.0f ms on first use, %.0f ms on a second device that loaded the saved pipeline cache (%u cases)\n",
+               first_total, cached_total, n_rows);
+    }
+    remove(cache_path);
+
     if (o.json) {
         FILE *f = fopen(o.json, "w");
         if (!f) {
@@ -436,6 +482,7 @@ int main(int argc, char **argv)
                 json_num(f, "nmse_output", NAN, ", ");
                 json_num(f, "nmse_kernel", r->nmse_kernel, ", ");
                 json_num(f, "first_use_ms", r->first_use_ms, ", ");
+                json_num(f, "cached_ms", r->cached_ms, ", ");
                 fprintf(f, "\"status\": \"%s\"}%s\n", r->status, i + 1 < n_rows ? "," : "");
             }
             fprintf(f, "  ]\n}\n");
@@ -443,7 +490,7 @@ int main(int argc, char **argv)
         }
     }
     free(rows);
-    ctx_close(&c);
+    if (c.dev) ctx_close(&c);
     vkq_instance_destroy(inst);
     return 0;
 }
