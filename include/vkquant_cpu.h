@@ -1,0 +1,80 @@
+/* vkquant CPU kernels: dequant-matmul Y = W * X for layers that stay on the CPU.
+ *
+ * Same semantics as vkq_matmul (include/vkquant.h) on host pointers:
+ * - W: m rows of k elements of `type` (ggml row layout), row r at (const uint8_t *)w + r *
+ *   w_row_stride (0 = packed: k / QK * block_bytes). Any alignment.
+ * - X: f32, k x n, column j at x + j * ldx (0 = k).  Y: f32, m x n, column j at y + j * ldy
+ *   (0 = m). Y must not overlap W or X.
+ * - k a multiple of the type's block size (else VKQ_ERROR_BAD_SHAPE); m, k, n > 0 and < 2^32.
+ *
+ * Paths (chosen per call; all give fp32 results):
+ * - exact f32 (default for every type without an int8 kernel, or with VKQ_CPU_EXACT_F32):
+ *   weights decoded bit-exactly (as vkq_decode_cpu; F16 through F16C, BF16/F32 directly) into
+ *   a 4 KiB buffer, fp32 FMA dot products against up to 8 columns of X at once (for n > 8 the
+ *   row is decoded once into scratch and reused by each 8-column pass). Needs AVX2+FMA+F16C;
+ *   without them every call takes the scalar path. VKQ_CPU_NO_SIMD=1 forces that (debug).
+ * - int8 (default on AVX2 CPUs for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+ *   IQ1_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ2_0, Q1_0,
+ *   Q2_0; the others, IQ1_M, TQ1_0, NF4, F32, F16, BF16 and the activation types Q8_1/Q8_K,
+ *   take the exact f32 path): X is quantized once per call to 8-bit
+ *   blocks of 32 (scale = amax / 127, round to nearest), then integer dot products (maddubs)
+ *   scaled per block in fp32. NMSE ~1.5e-5 against the exact product for random data; turn it
+ *   off with VKQ_CPU_EXACT_F32.
+ * - scalar reference (VKQ_CPU_FORCE_SCALAR): decode_block + plain C fp32 dot, every type.
+ *
+ * Threads: rows are split across `n_threads` pthreads (the calling thread does one share);
+ * 0 = VKQ_CPU_THREADS from the environment, else every online core. Results do not depend on
+ * the thread count (each row is computed by the same code), and are bit-identical run to run.
+ *
+ * Thread safety: vkq_cpu_matmul may be called from several threads at once. The only global
+ * state is the kernel-selection table, filled once (pthread_once) from the CPU's features
+ * (__builtin_cpu_supports("avx2") && ("fma") && ("f16c")); it is never written afterwards.
+ * Per call, the library allocates a small per-thread scratch and, for the int8 path, the
+ * quantized copy of X (about 1.25 bytes per element of X).
+ */
+#ifndef VKQUANT_CPU_H
+#define VKQUANT_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vkquant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    VKQ_CPU_EXACT_F32 = 1u << 0,    /* never the int8 path: decode exactly, fp32 dot products */
+    VKQ_CPU_FORCE_SCALAR = 1u << 1  /* the portable scalar reference path (no SIMD) */
+};
+
+typedef struct vkq_cpu_matmul_desc {
+    vkq_type type;
+    uint64_t m, k, n;
+    const void *w;
+    size_t w_row_stride; /* bytes between rows of W; 0 = packed */
+    const float *x;
+    size_t ldx;          /* floats between columns of X; 0 = k */
+    float *y;
+    size_t ldy;          /* floats between columns of Y; 0 = m */
+    uint32_t n_threads;  /* 0 = VKQ_CPU_THREADS or every online core */
+    uint32_t flags;      /* VKQ_CPU_* */
+} vkq_cpu_matmul_desc;
+
+/* Blocking: checks the arguments (VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,
+ * unknown flags or strides smaller than a row/column; VKQ_ERROR_UNKNOWN_TYPE;
+ * VKQ_ERROR_BAD_SHAPE when k is not a multiple of the block size; VKQ_ERROR_TOO_LARGE when a
+ * size overflows), then writes Y. VKQ_ERROR_OUT_OF_HOST_MEMORY if scratch cannot be allocated
+ * (Y untouched). Nothing is written on an error. */
+vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
+
+/* Which path a call with this type and flags takes on this CPU: "int8-avx2", "f32-avx2",
+ * "scalar"; NULL for an unknown type. For logs and the bench. */
+const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,169 @@
+/* vkquant GGUF reader: a strict, bounds-checked reader of GGUF v2/v3 little-endian files.
+ *
+ * Format: /work/shared/formats/FORMATS.md §11; every item of the §11.8 checklist is enforced at
+ * open time, so the accessors below never fail on a handle that opened (only on bad arguments).
+ *
+ * What is checked when a file is opened
+ * - magic "GGUF"; version 2 or 3 (1 is refused as no longer supported, 0 and > 3 as invalid,
+ *   a version whose low 16 bits are zero as a big-endian file, which is not supported);
+ * - every read is bounds-checked; counts are bounded by the bytes that remain divided by the
+ *   smallest possible record, string lengths by the remaining bytes and 2^30, array counts by
+ *   the remaining bytes and 2^30; records are stored in arrays that grow as records are parsed,
+ *   so no allocation follows a length field that has not been checked against the file;
+ * - value types 0..12, nested arrays refused, BOOL values strictly 0 or 1;
+ * - keys non-empty, without NUL bytes, unique; general.alignment of type UINT32 and a non-zero
+ *   power of two (default 32; 1, 2 and 4 are accepted, as ggml does);
+ * - tensor names non-empty, shorter than 64 bytes, without NUL bytes, unique; n_dims 1..4;
+ *   every ne[k] >= 0 as int64; element count and byte size overflow-checked; the type is one
+ *   of vkquant's (vkq_type_get() != NULL: removed ids and ids >= 43 other than NF4's 256 are
+ *   refused with VKQ_ERROR_UNKNOWN_TYPE); ne[0] a multiple of the block size;
+ * - offset % alignment == 0, data_offset + offset + nbytes <= file size (overflow-checked),
+ *   and no two tensors overlap. Offsets need not be ggml's exact running sums.
+ * - Not checked: padding bytes, UTF-8 of strings, quantized payloads (finite scales).
+ *
+ * Errors: VKQ_ERROR_IO (the file cannot be opened, stat'ed or mapped), VKQ_ERROR_MALFORMED
+ * (invalid content), VKQ_ERROR_UNKNOWN_TYPE (a tensor type vkquant does not know),
+ * VKQ_ERROR_OUT_OF_HOST_MEMORY, VKQ_ERROR_INVALID_ARGUMENT (NULL pointers). On failure *out is
+ * NULL and `err` (if not NULL, `err_size` > 0) receives one NUL-terminated sentence naming the
+ * problem: which key or tensor, and the file offset.
+ *
+ * Ownership: vkq_gguf_open maps the file read-only (mmap); vkq_gguf_open_memory uses the
+ * caller's bytes without copying them, and the caller keeps them alive and unchanged until
+ * vkq_gguf_close. Every pointer returned by an accessor (keys, strings, tensor names, array
+ * data, tensor data) points into the handle or the mapping and is valid until vkq_gguf_close.
+ * Strings in the file are not NUL-terminated: they are returned as pointer + length. Keys and
+ * tensor names are also available as NUL-terminated copies held by the handle.
+ * Multi-byte values returned as raw pointers (array data, tensor data) are little-endian and
+ * may be unaligned: read them with memcpy.
+ *
+ * Thread safety: a handle is immutable after open; any number of threads may call the
+ * accessors on the same handle concurrently. vkq_gguf_close must not race with them.
+ */
+#ifndef VKQUANT_GGUF_H
+#define VKQUANT_GGUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vkquant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vkq_gguf_s vkq_gguf;
+
+/* GGUF metadata value types (ids as in the file). */
+typedef enum vkq_gguf_type {
+    VKQ_GGUF_UINT8 = 0,
+    VKQ_GGUF_INT8 = 1,
+    VKQ_GGUF_UINT16 = 2,
+    VKQ_GGUF_INT16 = 3,
+    VKQ_GGUF_UINT32 = 4,
+    VKQ_GGUF_INT32 = 5,
+    VKQ_GGUF_FLOAT32 = 6,
+    VKQ_GGUF_BOOL = 7,
+    VKQ_GGUF_STRING = 8,
+    VKQ_GGUF_ARRAY = 9,
+    VKQ_GGUF_UINT64 = 10,
+    VKQ_GGUF_INT64 = 11,
+    VKQ_GGUF_FLOAT64 = 12
+} vkq_gguf_type;
+
+/* "UINT8" ... "FLOAT64"; "?" for other values. Never NULL. */
+const char *vkq_gguf_type_name(vkq_gguf_type type);
+
+/* A string inside the file: `len` bytes at `data`, not NUL-terminated. */
+typedef struct vkq_gguf_string {
+    const char *data;
+    uint64_t len;
+} vkq_gguf_string;
+
+/* One metadata value or array element. `type` says which field is meaningful:
+ * unsigned integers -> u, signed integers -> i, FLOAT32/FLOAT64 -> f, BOOL -> b,
+ * STRING -> str, ARRAY -> elem_type and count. */
+typedef struct vkq_gguf_value {
+    vkq_gguf_type type;
+    uint64_t u;
+    int64_t i;
+    double f;
+    int b;
+    vkq_gguf_string str;
+    vkq_gguf_type elem_type;
+    uint64_t count;
+} vkq_gguf_value;
+
+typedef struct vkq_gguf_tensor {
+    const char *name;     /* NUL-terminated copy, owned by the handle */
+    size_t name_len;
+    uint32_t n_dims;      /* 1..4 */
+    int64_t ne[4];        /* ne[0] innermost; dimensions beyond n_dims are 1 */
+    int64_t n_elems;
+    vkq_type type;
+    uint64_t offset;      /* absolute file offset of the data */
+    uint64_t nbytes;
+    const void *data;     /* the bytes in the mapping (or the caller's memory) */
+} vkq_gguf_tensor;
+
+/* Opens and validates `path`. */
+vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err_size);
+/* Same checks on `size` bytes at `data` (not copied; keep them alive until close). */
+vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out, char *err,
+                                size_t err_size);
+/* Unmaps and frees; NULL is a no-op. */
+void vkq_gguf_close(vkq_gguf *g);
+
+uint32_t vkq_gguf_version(const vkq_gguf *g);
+uint32_t vkq_gguf_alignment(const vkq_gguf *g);
+/* Absolute offset of the data section: align_up(end of tensor infos, alignment). */
+uint64_t vkq_gguf_data_offset(const vkq_gguf *g);
+uint64_t vkq_gguf_file_size(const vkq_gguf *g);
+/* The whole file's bytes. */
+const void *vkq_gguf_file_data(const vkq_gguf *g);
+
+/* ---- metadata: index i in 0..kv_count-1, in file order ---- */
+int64_t vkq_gguf_kv_count(const vkq_gguf *g);
+/* NUL-terminated key; NULL if i is out of range. */
+const char *vkq_gguf_kv_key(const vkq_gguf *g, int64_t i);
+/* The value type; (vkq_gguf_type)-1 if i is out of range. */
+vkq_gguf_type vkq_gguf_kv_type(const vkq_gguf *g, int64_t i);
+/* Index of the key, or -1. */
+int64_t vkq_gguf_find_key(const vkq_gguf *g, const char *key);
+/* The value of any type (for ARRAY: elem_type and count). */
+vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out);
+
+/* Typed getters: VKQ_ERROR_INVALID_ARGUMENT if i is out of range or the value's type is not
+ * exactly the one named (no conversions). */
+vkq_status vkq_gguf_get_u8(const vkq_gguf *g, int64_t i, uint8_t *out);
+vkq_status vkq_gguf_get_i8(const vkq_gguf *g, int64_t i, int8_t *out);
+vkq_status vkq_gguf_get_u16(const vkq_gguf *g, int64_t i, uint16_t *out);
+vkq_status vkq_gguf_get_i16(const vkq_gguf *g, int64_t i, int16_t *out);
+vkq_status vkq_gguf_get_u32(const vkq_gguf *g, int64_t i, uint32_t *out);
+vkq_status vkq_gguf_get_i32(const vkq_gguf *g, int64_t i, int32_t *out);
+vkq_status vkq_gguf_get_u64(const vkq_gguf *g, int64_t i, uint64_t *out);
+vkq_status vkq_gguf_get_i64(const vkq_gguf *g, int64_t i, int64_t *out);
+vkq_status vkq_gguf_get_f32(const vkq_gguf *g, int64_t i, float *out);
+vkq_status vkq_gguf_get_f64(const vkq_gguf *g, int64_t i, double *out);
+vkq_status vkq_gguf_get_bool(const vkq_gguf *g, int64_t i, int *out);
+vkq_status vkq_gguf_get_string(const vkq_gguf *g, int64_t i, vkq_gguf_string *out);
+
+/* Arrays. vkq_gguf_get_array gives the element type, the count and, for fixed-size element
+ * types, a pointer to the packed little-endian elements (NULL for string arrays; any of the
+ * out pointers may be NULL). vkq_gguf_get_array_value gives element j (strings included) in
+ * O(1). INVALID_ARGUMENT if the value is not an array or i/j is out of range. */
+vkq_status vkq_gguf_get_array(const vkq_gguf *g, int64_t i, vkq_gguf_type *elem_type,
+                              uint64_t *count, const void **data);
+vkq_status vkq_gguf_get_array_value(const vkq_gguf *g, int64_t i, uint64_t j,
+                                    vkq_gguf_value *out);
+
+/* ---- tensors: index i in 0..tensor_count-1, in file order ---- */
+int64_t vkq_gguf_tensor_count(const vkq_gguf *g);
+vkq_status vkq_gguf_tensor_info(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *out);
+/* Index of the tensor, or -1. */
+int64_t vkq_gguf_find_tensor(const vkq_gguf *g, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,245 @@
+/* vkq_cpu_matmul: argument checks, path choice, row split across pthreads, and the portable
+ * scalar reference path. SIMD kernels live in cpu_matmul_avx2.c (built with -mavx2 -mfma
+ * -mf16c); this file is baseline x86-64 (or any other architecture) and calls them only
+ * after a run-time CPU check. */
+#include "vkquant_cpu.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu_kernels.h"
+#include "types.h"
+
+#define CH 1024 /* floats decoded at a time by the scalar path (and cpu_matmul_avx2.c) */
+#define XQ_BLOCK_BYTES sizeof(vkq_xq_block)
+#define MAX_THREADS 256
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_X86_KERNELS 1
+#else
+#define HAVE_X86_KERNELS 0
+#endif
+#if HAVE_X86_KERNELS
+#include <cpuid.h>
+#endif
+
+/* ---- the kernel table: filled once, read-only afterwards ----------------------------------- */
+
+typedef struct kernels {
+    int avx2; /* AVX2 + FMA + F16C */
+} kernels;
+
+static kernels g_kernels;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_kernels(void)
+{
+#if HAVE_X86_KERNELS
+    __builtin_cpu_init();
+    /* F16C from cpuid directly: clang 14's __builtin_cpu_supports does not know "f16c". */
+    unsigned a, b, c, d;
+    int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+    g_kernels.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+#endif
+    const char *env = getenv("VKQ_CPU_NO_SIMD"); /* debug: pretend a baseline CPU */
+    if (env && *env && *env != '0') g_kernels.avx2 = 0;
+}
+
+static const kernels *get_kernels(void)
+{
+    pthread_once(&g_once, init_kernels);
+    return &g_kernels;
+}
+
+typedef enum path { PATH_SCALAR, PATH_F32, PATH_INT8 } path;
+
+static path choose_path(vkq_type type, uint32_t flags)
+{
+    const kernels *kt = get_kernels();
+    if ((flags & VKQ_CPU_FORCE_SCALAR) || !kt->avx2) return PATH_SCALAR;
+#if HAVE_X86_KERNELS
+    if (!(flags & VKQ_CPU_EXACT_F32) && vkq_cpu_avx2_has_int8(type)) return PATH_INT8;
+#endif
+    (void)type;
+    return PATH_F32;
+}
+
+const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags)
+{
+    if (!vkq_traits(type)) return NULL;
+    switch (choose_path(type, flags)) {
+    case PATH_INT8: return "int8-avx2";
+    case PATH_F32: return "f32-avx2";
+    default: return "scalar";
+    }
+}
+
+/* ---- scalar reference ---------------------------------------------------------------------- */
+
+/* Rows [r0, r1): per chunk of up to CH decoded elements, a sequential fp32 dot per column,
+ * added into acc[c] (n floats of scratch). scratch: CH + n floats. */
+static void rows_scalar(const vkq_type_traits *tr, const uint8_t *w, size_t w_stride, uint64_t r0,
+                        uint64_t r1, uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,
+                        size_t ldy, float *scratch)
+{
+    const uint32_t qk = tr->info.block_elems, bb = tr->info.block_bytes;
+    const uint64_t chunk = CH / qk * qk;
+    float *buf = scratch, *acc = scratch + CH;
+    for (uint64_t r = r0; r < r1; ++r) {
+        const uint8_t *row = w + r * w_stride;
+        for (uint64_t c = 0; c < n; ++c) acc[c] = 0.0f;
+        for (uint64_t e0 = 0; e0 < k; e0 += chunk) {
+            const uint64_t len = k - e0 < chunk ? k - e0 : chunk;
+            const uint8_t *p = row + e0 / qk * bb;
+            for (uint64_t b = 0; b < len / qk; ++b) tr->decode_block(p + b * bb, buf + b * qk);
+            for (uint64_t c = 0; c < n; ++c) {
+                const float *xc = x + c * ldx + e0;
+                float s = 0.0f;
+                for (uint64_t e = 0; e < len; ++e) s += buf[e] * xc[e];
+                acc[c] += s;
+            }
+        }
+        for (uint64_t c = 0; c < n; ++c) y[c * ldy + r] = acc[c];
+    }
+}
+
+/* ---- threads ------------------------------------------------------------------------------- */
+
+typedef struct job {
+    const vkq_type_traits *tr;
+    path p;
+    const uint8_t *w;
+    size_t w_stride;
+    uint64_t m, k, n;
+    const float *x;
+    size_t ldx;
+    float *y;
+    size_t ldy;
+    const void *xq;
+    float *scratch;      /* per thread: scratch + t * scratch_len */
+    size_t scratch_len;  /* floats */
+    uint32_t n_threads;
+} job;
+
+typedef struct worker {
+    const job *j;
+    uint32_t index;
+} worker;
+
+static void run_share(const job *j, uint32_t t)
+{
+    const uint64_t r0 = j->m * t / j->n_threads, r1 = j->m * (t + 1) / j->n_threads;
+    if (r0 >= r1) return;
+    float *scratch = j->scratch + (size_t)t * j->scratch_len;
+    const uint32_t qk = j->tr->info.block_elems, bb = j->tr->info.block_bytes;
+    switch (j->p) {
+#if HAVE_X86_KERNELS
+    case PATH_INT8:
+        vkq_cpu_avx2_rows_int8(j->tr->info.type, qk, bb, j->w, j->w_stride, r0, r1, j->k, j->xq,
+                               j->n, j->y, j->ldy);
+        break;
+    case PATH_F32:
+        vkq_cpu_avx2_rows_f32(j->tr->info.type, j->tr->decode_block, qk, bb, j->w, j->w_stride, r0,
+                              r1, j->k, j->x, j->ldx, j->n, j->y, j->ldy, scratch);
+        break;
+#endif
+    default:
+        rows_scalar(j->tr, j->w, j->w_stride, r0, r1, j->k, j->x, j->ldx, j->n, j->y, j->ldy,
+                    scratch);
+        break;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    const worker *wk = (const worker *)arg;
+    run_share(wk->j, wk->index);
+    return NULL;
+}
+
+static uint32_t default_threads(void)
+{
+    const char *env = getenv("VKQ_CPU_THREADS");
+    if (env && *env) {
+        char *end = NULL;
+        unsigned long v = strtoul(env, &end, 10);
+        if (end != env && *end == '\0' && v > 0) return v > MAX_THREADS ? MAX_THREADS : (uint32_t)v;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c < 1 ? 1 : c > MAX_THREADS ? MAX_THREADS : (uint32_t)c;
+}
+
+/* ---- entry point --------------------------------------------------------------------------- */
+
+vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
+{
+    if (!d || !d->w || !d->x || !d->y) return VKQ_ERROR_INVALID_ARGUMENT;
+    const vkq_type_traits *tr = vkq_traits(d->type);
+    if (!tr) return VKQ_ERROR_UNKNOWN_TYPE;
+    if (d->m == 0 || d->k == 0 || d->n == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (d->flags & ~(uint32_t)(VKQ_CPU_EXACT_F32 | VKQ_CPU_FORCE_SCALAR)) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (d->k % tr->info.block_elems) return VKQ_ERROR_BAD_SHAPE;
+    if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return VKQ_ERROR_TOO_LARGE;
+    const uint64_t m = d->m, k = d->k, n = d->n;
+    const uint64_t row_bytes = k / tr->info.block_elems * tr->info.block_bytes;
+    const uint64_t ws = d->w_row_stride ? d->w_row_stride : row_bytes;
+    const uint64_t ldx = d->ldx ? d->ldx : k, ldy = d->ldy ? d->ldy : m;
+    if (ws < row_bytes || ldx < k || ldy < m) return VKQ_ERROR_INVALID_ARGUMENT;
+    /* Every address computed must fit size_t: (count - 1) * stride + last. */
+    const uint64_t lim = SIZE_MAX;
+    if (row_bytes > lim || (m - 1) > (lim - row_bytes) / ws) return VKQ_ERROR_TOO_LARGE;
+    if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return VKQ_ERROR_TOO_LARGE;
+
+    const path p = choose_path(d->type, d->flags);
+    uint32_t nt = d->n_threads ? d->n_threads : default_threads();
+    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    if (nt > m) nt = (uint32_t)m;
+    /* Tiny products are not worth a thread start (~20 us); the split does not change results. */
+    if (m * k < ((uint64_t)1 << 16) / n) nt = 1; /* m * k * n < 2^16, without overflow */
+
+    /* Scratch per thread: a decode chunk plus a decoded row (f32 path, n > 8) or the column
+     * accumulators (scalar path). */
+    const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : 0;
+    const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
+    if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
+    uint64_t xq_bytes = 0;
+    if (p == PATH_INT8) {
+        if (n > lim / XQ_BLOCK_BYTES / (k / 32)) return VKQ_ERROR_TOO_LARGE;
+        xq_bytes = n * (k / 32) * XQ_BLOCK_BYTES;
+    }
+    const uint64_t scratch_bytes = scratch_len * sizeof(float) * nt;
+    if (xq_bytes > lim - scratch_bytes - 64) return VKQ_ERROR_TOO_LARGE;
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, (size_t)(scratch_bytes + xq_bytes)) != 0 || !mem)
+        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+
+    job j = {
+        .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,
+        .m = m, .k = k, .n = n, .x = d->x, .ldx = (size_t)ldx, .y = d->y, .ldy = (size_t)ldy,
+        .xq = (const uint8_t *)mem + scratch_bytes, .scratch = (float *)mem,
+        .scratch_len = (size_t)scratch_len, .n_threads = nt,
+    };
+#if HAVE_X86_KERNELS
+    if (p == PATH_INT8)
+        for (uint64_t c = 0; c < n; ++c)
+            vkq_cpu_avx2_quantize_x(d->x + c * ldx, k,
+                                    (uint8_t *)mem + scratch_bytes + c * (k / 32) * XQ_BLOCK_BYTES);
+#endif
+
+    pthread_t tids[MAX_THREADS];
+    worker wk[MAX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < nt; ++t) {
+        wk[t] = (worker){&j, t};
+        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
+        started = t;
+    }
+    /* If a thread could not be started, the calling thread runs the remaining shares. */
+    run_share(&j, 0);
+    for (uint32_t t = started + 1; t < nt; ++t) run_share(&j, t);
+    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
+    free(mem);
+    return VKQ_SUCCESS;
+}
