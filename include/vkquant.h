@@ -278,7 +278,8 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
 /* ---------------------------------------------------------------------------------------- */
 /* Dequantize on the GPU                                                                    */
 
-/* Decodes `n_elems` elements of `type` starting at byte `src_offset` of `src` into `dst` at
+/* Decodes `n_elems` elements of `type` starting at byte `src_offset` of `src` (any offset for
+ * block types; a multiple of the element size for F32/F16/BF16) into `dst` at
  * byte `dst_offset`, as f32 (bit-exact with vkq_decode_cpu) or f16 (round-to-nearest-even of
  * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
  * range must not cross a segment boundary of either buffer (use the row size as the
@@ -298,7 +299,8 @@ enum {
 /* W: m rows of k elements of `type` (ggml layout), row r at w_offset + r * w_row_stride.
  * X: f32, k x n, column j at x_offset + j * x_col_stride * 4 (contiguous in k).
  * Y: f32, m x n, column j at y_offset + j * y_col_stride * 4 (contiguous in m).
- * Strides of 0 mean packed (row bytes, k, m). x/y offsets are multiples of 4 bytes. k must be
+ * Strides of 0 mean packed (row bytes, k, m). x/y offsets are multiples of 4 bytes; F32/F16/BF16
+ * weights start (and rows are strided) at a multiple of their element size. k must be
  * a whole number of blocks. Buffers larger than maxStorageBufferRange, or split into several
  * allocations (granule = row size / column size), are handled by cutting the work into
  * dispatches. Accumulation is fp32; results are deterministic for a given device and config. */

@@ -62,6 +62,10 @@ float vkq_half_bits(uint h) {
 
 float vkq_half(uint o) { return vkq_half_bits(vkq_u16(o)); }
 
+// A 16-bit field at an even offset never straddles a word: one read instead of vkq_u16's two
+// (a SIMD CPU driver runs both sides of its branch).
+uint vkq_u16_even(uint o) { return (vkq_word(o >> 2) >> ((o & 2u) << 3)) & 0xFFFFu; }
+
 // binary32 -> binary16 bits, round to nearest even (used for f16 outputs).
 uint vkq_f32_to_half_bits(float f) {
     uint x = floatBitsToUint(f);

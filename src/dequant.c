@@ -53,6 +53,10 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
     if (n_elems % qk)
         return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "%llu elements is not a whole number of %s blocks (%llu)",
                         (unsigned long long)n_elems, tr->info.name, (unsigned long long)qk);
+    /* Element-wise types (F32/F16/BF16) are read a whole element per word access. */
+    if (qk == 1 && src_offset % bb)
+        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "%s data must start at a multiple of %llu bytes",
+                        tr->info.name, (unsigned long long)bb);
     const uint64_t src_bytes = n_elems / qk * bb;
     if (src_offset > src->size || src_bytes > src->size - src_offset)
         return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "source range [%llu, +%llu) is outside the %llu-byte buffer",

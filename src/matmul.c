@@ -23,6 +23,9 @@ static vkq_status check_desc(vkq_device dev, const vkq_matmul_desc *d, vkq_matmu
     if (d->k % tr->info.block_elems)
         return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "k=%llu is not a multiple of the %s block size %u",
                         (unsigned long long)d->k, tr->info.name, tr->info.block_elems);
+    if (tr->info.block_elems == 1 && (d->w_offset % tr->info.block_bytes || d->w_row_stride % tr->info.block_bytes))
+        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "%s weights must start (and rows be strided) at a "
+                        "multiple of %u bytes", tr->info.name, tr->info.block_bytes);
     if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX)
         return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "m, k and n must each be below 2^32");
     if ((d->flags & VKQ_MATMUL_FORCE_MATVEC) && (d->flags & VKQ_MATMUL_FORCE_GEMM))

@@ -78,10 +78,11 @@ static void test_every_type(vkq_device dev)
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (size_t c = 0; c < sizeof counts / sizeof *counts; ++c) {
-            uint64_t shift = (c + i) % 4; /* blocks starting at every byte alignment */
+            /* Blocks start at every byte alignment; element-wise types at every element one. */
+            uint64_t shift = (c + i) % 4 / ti->block_bytes * ti->block_bytes;
             bad += run_case(dev, t, counts[c] * mult, shift, VKQ_TYPE_F32, 4 * (c % 2), NULL, NULL);
         }
-        bad += run_case(dev, t, 37 * mult, 1, VKQ_TYPE_F16, 4, NULL, NULL);
+        bad += run_case(dev, t, 37 * mult, ti->block_elems == 1 ? 0 : 1, VKQ_TYPE_F16, 4, NULL, NULL);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         printf("%-8s dequant f32+f16: %s (%.2f s)\n", ti->name, bad ? "MISMATCH" : "bit-exact",
                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
@@ -169,6 +170,8 @@ static void test_bad_input(vkq_device dev)
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 4090, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 2048, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 2, 32, VKQ_TYPE_F32), VKQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_F16, a, 1, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(vkq_dequantize(dev, VKQ_TYPE_F32, a, 2, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_INVALID_ARGUMENT);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, UINT64_MAX - 3, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_F32, a, 0, b, 0, UINT64_MAX / 2, VKQ_TYPE_F32), VKQ_ERROR_OUT_OF_RANGE);
     EXPECT(vkq_buffer_upload(a, 4000, &st, 100), VKQ_ERROR_OUT_OF_RANGE);

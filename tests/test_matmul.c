@@ -332,6 +332,8 @@ static void test_bad_input(vkq_device dev)
     EXPECT(d.x_offset = 2, VKQ_ERROR_INVALID_ARGUMENT);
     EXPECT(d.w_offset = 4090, VKQ_ERROR_OUT_OF_RANGE);
     EXPECT(d.w_row_stride = 10, VKQ_ERROR_BAD_SHAPE);
+    EXPECT((d.type = VKQ_TYPE_F16, d.w_offset = 1), VKQ_ERROR_INVALID_ARGUMENT);
+    EXPECT((d.type = VKQ_TYPE_F32, d.w_row_stride = 64 * 4 + 2), VKQ_ERROR_INVALID_ARGUMENT);
     EXPECT(d.y_col_stride = 3, VKQ_ERROR_BAD_SHAPE);
     EXPECT(d.n = UINT64_MAX / 2, VKQ_ERROR_TOO_LARGE);
     EXPECT(d.flags = VKQ_MATMUL_FORCE_GEMM | VKQ_MATMUL_FORCE_MATVEC, VKQ_ERROR_INVALID_ARGUMENT);

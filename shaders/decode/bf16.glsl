@@ -4,4 +4,5 @@
 #define VKQ_ELEMENTWISE 1
 
 // A pure bit operation: BF16 subnormals and NaN payloads survive devices that flush denormals.
-float decode1(uint b) { return uintBitsToFloat(vkq_u16(b) << 16); }
+// Element-wise data starts at a multiple of the element size (the host checks): one word read.
+float decode1(uint b) { return uintBitsToFloat(vkq_u16_even(b) << 16); }

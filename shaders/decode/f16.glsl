@@ -4,4 +4,5 @@
 #define VKQ_ELEMENTWISE 1
 
 // vkq_half, not unpackHalf2x16: the hardware conversion may flush f16 subnormals (FORMATS.md 14).
-float decode1(uint b) { return vkq_half(b); }
+// Element-wise data starts at a multiple of the element size (the host checks): one word read.
+float decode1(uint b) { return vkq_half_bits(vkq_u16_even(b)); }

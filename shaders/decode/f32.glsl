@@ -3,4 +3,5 @@
 #define BLOCK_BYTES 4u
 #define VKQ_ELEMENTWISE 1
 
-float decode1(uint b) { return uintBitsToFloat(vkq_u32(b)); }
+// Element-wise data starts at a multiple of the element size (the host checks), so one word.
+float decode1(uint b) { return uintBitsToFloat(vkq_word(b >> 2)); }
