@@ -194,7 +194,8 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
  * the chosen profile's value. */
 typedef struct vkq_kernel_config {
     uint32_t mv_workgroup;       /* mat-vec invocations per workgroup */
-    uint32_t mv_rows;            /* mat-vec rows per workgroup */
+    uint32_t mv_rows;            /* mat-vec rows per workgroup (rows-per-lane mode: a multiple
+                                    of mv_workgroup, at most 16 per invocation) */
     uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
     uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
     uint32_t texel_reads;         /* 1: read weights/X/tables through texel buffers, 2: storage */

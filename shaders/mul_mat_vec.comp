@@ -6,16 +6,16 @@
 //   8-element groups so neighbouring lanes read neighbouring bytes (coalesced), then reduce
 //   across the workgroup with subgroup adds (USE_SUBGROUP) or a shared-memory tree.
 // - LANES_ALONG_ROWS (CPU drivers such as lavapipe, which run a subgroup as one SIMD register
-//   and execute every lane-varying memory access as a per-lane loop): each invocation owns a
-//   whole row, so all lanes read the same X element at the same time (a uniform, single load)
-//   and only the weight reads vary per lane. No reduction is needed.
+//   and pay a gather for every lane-varying read): each invocation owns NUM_ROWS / WG whole
+//   rows, so one fetch of each X element serves all of them and only the weight reads vary
+//   per row. No reduction is needed.
 // The reduction order is fixed either way, so results are the same bits run to run.
 #include "matmul_common.glsl"
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint NUM_ROWS = 1;     // rows per workgroup (LANES_ALONG_K)
+layout(constant_id = 1) const uint NUM_ROWS = 1;     // rows per workgroup
 layout(constant_id = 2) const uint USE_SUBGROUP = 1;
 layout(constant_id = 3) const uint LANES_ALONG_ROWS = 0;
 // Columns: one pipeline per n (1..8), so no lane keeps accumulators it does not use and the
@@ -47,24 +47,40 @@ void dot_tail(float v[8], uint g, inout float acc[MAXC]) {
 }
 
 void rows_per_lane() {
-    uint row = (gl_WorkGroupID.y * p.wg_x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    uint r = min(row, p.m - 1u); // lanes past m compute a copy of the last row, never stored
-    float acc[MAXC];
-    [[unroll]] for (uint c = 0u; c < MAXC; ++c) acc[c] = 0.0;
+    // Rows per lane; one X fetch serves all R. (Never 0: the lanes-along-k specialisations
+    // still carry this function, and a zero-length array is invalid SPIR-V.)
+    const uint R = NUM_ROWS >= gl_WorkGroupSize.x ? NUM_ROWS / gl_WorkGroupSize.x : 1u;
+    uint row0 = (gl_WorkGroupID.y * p.wg_x + gl_WorkGroupID.x) * NUM_ROWS + gl_LocalInvocationID.x;
+    float acc[R * MAXC];
+    [[unroll]] for (uint i = 0u; i < R * MAXC; ++i) acc[i] = 0.0;
     uint full = p.k / 8u;
-    uint base = p.w_base + r * p.w_stride;
     for (uint g = 0u; g < full; ++g) {
-        float v[8];
-        vkq_decode_group(base, g, v);
-        dot_group(v, g, acc);
+        uint xo = p.x_base + g * 8u;
+        float xv[MAXC * 8u];
+        [[unroll]] for (uint c = 0u; c < MAXC; ++c)
+            [[unroll]] for (uint j = 0u; j < 8u; ++j) xv[c * 8u + j] = vkq_x(xo + c * p.x_stride + j);
+        [[unroll]] for (uint r = 0u; r < R; ++r) {
+            float v[8];
+            vkq_decode_group(p.w_base + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride, g, v);
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
+                float s = acc[r * MAXC + c];
+                [[unroll]] for (uint j = 0u; j < 8u; ++j) s = fma(v[j], xv[c * 8u + j], s);
+                acc[r * MAXC + c] = s;
+            }
+        }
     }
-    if (full * 8u < p.k) {
-        float v[8];
-        vkq_decode_group(base, full, v);
-        dot_tail(v, full, acc);
-    }
-    if (row < p.m) {
-        [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[p.y_base + c * p.y_stride + row] = acc[c];
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+        uint row = row0 + r * gl_WorkGroupSize.x;
+        float a[MAXC];
+        [[unroll]] for (uint c = 0u; c < MAXC; ++c) a[c] = acc[r * MAXC + c];
+        if (full * 8u < p.k) {
+            float v[8];
+            vkq_decode_group(p.w_base + min(row, p.m - 1u) * p.w_stride, full, v);
+            dot_tail(v, full, a);
+        }
+        if (row < p.m) {
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[p.y_base + c * p.y_stride + row] = a[c];
+        }
     }
 }
 
