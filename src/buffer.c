@@ -53,9 +53,7 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
     if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkBindBufferMemory failed (%d)", (int)r);
     /* Host-visible memory (any memory on UMA devices and CPU drivers) is mapped once, so
      * uploads are a memcpy instead of a staging copy. */
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(dev->phys, &mp);
-    VkMemoryPropertyFlags f = mp.memoryTypes[type].propertyFlags;
+    VkMemoryPropertyFlags f = dev->mem_props.memoryTypes[type].propertyFlags;
     int mappable = (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     if (mappable && !getenv("VKQ_FORCE_STAGING")) {
         r = dev->vk.vkMapMemory(dev->device, s->memory, 0, VK_WHOLE_SIZE, 0, &s->map);

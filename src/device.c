@@ -93,9 +93,7 @@ static vkq_status create_staging(vkq_device dev)
     if (r != VK_SUCCESS) return vkq_status_from_vk(r);
     VkMemoryRequirements req;
     dev->vk.vkGetBufferMemoryRequirements(dev->device, dev->staging, &req);
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(dev->phys, &mp);
-    uint32_t t = pick_memory_type(&mp, req.memoryTypeBits,
+    uint32_t t = pick_memory_type(&dev->mem_props, req.memoryTypeBits,
                                   VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
                                   VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0);
     if (t == UINT32_MAX) return VKQ_ERROR_UNSUPPORTED;
@@ -124,6 +122,7 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     dev->inst = inst;
     dev->phys = inst->phys[index];
     dev->info = inst->infos[index];
+    vkGetPhysicalDeviceMemoryProperties(dev->phys, &dev->mem_props);
     const vkq_device_info *in = &inst->infos[index]; /* outlives dev on the error paths */
     if (in->api_version < VK_API_VERSION_1_1) {
         free(dev);
@@ -311,14 +310,13 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev)
 
 uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits)
 {
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(dev->phys, &mp);
+    const VkPhysicalDeviceMemoryProperties *mp = &dev->mem_props;
     if (memory == VKQ_MEMORY_HOST_VISIBLE)
-        return pick_memory_type(&mp, bits,
+        return pick_memory_type(mp, bits,
                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
-    uint32_t t = pick_memory_type(&mp, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, 0);
-    return t != UINT32_MAX ? t : pick_memory_type(&mp, bits, 0, 0, 0);
+    uint32_t t = pick_memory_type(mp, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, 0);
+    return t != UINT32_MAX ? t : pick_memory_type(mp, bits, 0, 0, 0);
 }
 
 vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out)

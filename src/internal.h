@@ -47,6 +47,7 @@ struct vkq_device_s {
     struct VolkDeviceTable vk;
     uint32_t queue_family;
     VkQueue queue;
+    VkPhysicalDeviceMemoryProperties mem_props; /* queried once at creation */
 
     VkCommandPool cmd_pool;
     VkCommandBuffer cmd;
