@@ -30,8 +30,9 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     uint64_t whole = 0;
     int digits = 0;
     for (; *p >= '0' && *p <= '9'; ++p, ++digits) {
-        if (whole > (UINT64_MAX - 9) / 10) goto too_big;
-        whole = whole * 10 + (uint64_t)(*p - '0');
+        const uint64_t d = (uint64_t)(*p - '0');
+        if (whole > UINT64_MAX / 10 || whole * 10 > UINT64_MAX - d) goto too_big;
+        whole = whole * 10 + d;
     }
     double frac = 0, scale = 0.1;
     if (*p == '.') {
