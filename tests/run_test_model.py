@@ -1,0 +1,18 @@
+"""Driver of test_model: writes a 4-layer model with tests/make_model_gguf.py (gguf-py's writer;
+fresh weights each run, seed printed, VKQ_SEED replays) into a temporary folder, then runs
+test_model on it.
+
+usage: run_test_model.py TEST_MODEL_EXE
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+exe = sys.argv[1]
+with tempfile.TemporaryDirectory(prefix="vkq-model-") as tmp:
+    path = os.path.join(tmp, "model.gguf")
+    subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path], check=True)
+    r = subprocess.run([exe, path])
+sys.exit(r.returncode)
