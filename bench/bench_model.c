@@ -59,23 +59,30 @@ static int parse(int argc, char **argv, bench_opts *o)
     char err[256];
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--sweep-gpu-layers")) o->sweep = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(2);
+        if (!strcmp(a, "--sweep-gpu-layers"))
+            o->sweep = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(2);
         else if (!v) {
             fprintf(stderr, "vkq-bench: %s needs a value or is unknown\n", a);
             return usage(2);
-        } else if (!strcmp(a, "--model")) o->path = argv[++i];
-        else if (!strcmp(a, "--device")) o->device = argv[++i];
+        } else if (!strcmp(a, "--model"))
+            o->path = argv[++i];
+        else if (!strcmp(a, "--device"))
+            o->device = argv[++i];
         else if (!strcmp(a, "--reps")) {
             o->reps = atoi(argv[++i]);
             if (o->reps < 1 || o->reps > 100000) return usage(2);
-        } else if (!strcmp(a, "--threads")) o->threads = (uint32_t)atoi(argv[++i]);
+        } else if (!strcmp(a, "--threads"))
+            o->threads = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(a, "--gpu-layers")) {
             ++i;
             char *end;
             long n = strtol(v, &end, 10);
-            if (!strcmp(v, "auto")) o->gpu_layers = VKQ_GPU_LAYERS_AUTO;
-            else if (*v && !*end && n >= 0 && n < (1L << 30)) o->gpu_layers = (int32_t)n;
+            if (!strcmp(v, "auto"))
+                o->gpu_layers = VKQ_GPU_LAYERS_AUTO;
+            else if (*v && !*end && n >= 0 && n < (1L << 30))
+                o->gpu_layers = (int32_t)n;
             else {
                 fprintf(stderr, "vkq-bench: --gpu-layers: \"%s\" is not a count or auto\n", v);
                 return 2;
@@ -173,8 +180,10 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t 
                 fprintf(stderr, "vkq-bench: %s\n", vkq_model_last_error(m));
                 goto out;
             }
-            if (t.place == VKQ_PLACE_CPU) tc += b;
-            else tg += b;
+            if (t.place == VKQ_PLACE_CPU)
+                tc += b;
+            else
+                tg += b;
         }
         if (rep >= 0) {
             step[rep] = tc + tg;
@@ -216,10 +225,12 @@ int vkq_bench_model_main(int argc, char **argv)
     uint32_t idx;
     vkq_status st = vkq_instance_create(NULL, &inst);
     if (st == VKQ_SUCCESS)
-        st = o.device ? vkq_instance_select_device(inst, o.device, &idx) : vkq_instance_default_device(inst, &idx);
+        st = o.device ? vkq_instance_select_device(inst, o.device, &idx)
+                      : vkq_instance_default_device(inst, &idx);
     if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &dev);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st), vkq_instance_last_error(inst));
+        fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st),
+                vkq_instance_last_error(inst));
         vkq_instance_destroy(inst);
         return 1;
     }
@@ -249,16 +260,19 @@ int vkq_bench_model_main(int argc, char **argv)
         return 2;
     }
     const vkq_device_info *di = vkq_device_get_info(dev);
-    printf("# vkq-bench --model %s: %u layers, %.2f MiB, device %s, VRAM budget %.1f MiB (%s), seed %" PRIu64 "\n",
+    printf("# vkq-bench --model %s: %u layers, %.2f MiB, device %s, VRAM budget %.1f MiB (%s), seed %" PRIu64
+           "\n",
            o.path, tot.n_layers, (double)tot.total_bytes / 1048576.0, di->name, (double)b.budget / 1048576.0,
            vkq_budget_source_name(b.source), seed);
     printf("# decode step = every 2-D weight of every layer, then the head, each on one activation vector;\n"
-           "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n", o.reps);
-    printf("%11s %9s %9s %10s %9s %9s %9s %8s %7s %5s\n", "gpu_layers", "gpu_MiB", "cpu_MiB", "step_ms", "cpu_ms",
-           "gpu_ms", "tok/s", "GB/s", "load_s", "demot");
+           "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n",
+           o.reps);
+    printf("%11s %9s %9s %10s %9s %9s %9s %8s %7s %5s\n", "gpu_layers", "gpu_MiB", "cpu_MiB", "step_ms",
+           "cpu_ms", "gpu_ms", "tok/s", "GB/s", "load_s", "demot");
     rc = 0;
     if (o.sweep) {
-        for (uint32_t ngl = 0; ngl <= tot.n_layers && !rc; ++ngl) rc = bench_one(dev, &o, (int32_t)ngl, &rng);
+        for (uint32_t ngl = 0; ngl <= tot.n_layers && !rc; ++ngl)
+            rc = bench_one(dev, &o, (int32_t)ngl, &rng);
     } else {
         rc = bench_one(dev, &o, o.gpu_layers, &rng);
     }

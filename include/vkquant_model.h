@@ -44,9 +44,9 @@ extern "C" {
 #endif
 
 typedef enum vkq_place {
-    VKQ_PLACE_CPU = 0,          /* the file's mapping; CPU kernels */
-    VKQ_PLACE_GPU = 1,          /* device-local memory */
-    VKQ_PLACE_HOST_VISIBLE = 2  /* host-visible memory read by the GPU (by rule only) */
+    VKQ_PLACE_CPU = 0,         /* the file's mapping; CPU kernels */
+    VKQ_PLACE_GPU = 1,         /* device-local memory */
+    VKQ_PLACE_HOST_VISIBLE = 2 /* host-visible memory read by the GPU (by rule only) */
 } vkq_place;
 
 /* "cpu", "gpu", "host"; "?" for other values. */
@@ -64,20 +64,20 @@ vkq_status vkq_place_from_name(const char *name, vkq_place *out);
 vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size);
 
 typedef enum vkq_budget_source {
-    VKQ_BUDGET_NONE = 0,        /* no device and no override: 0 bytes */
-    VKQ_BUDGET_MEMORY_EXT = 1,  /* VK_EXT_memory_budget: heap budget - usage now, minus reserve */
-    VKQ_BUDGET_HEAP_SIZE = 2,   /* size of the largest device-local heap, minus reserve */
-    VKQ_BUDGET_ENV = 3,         /* VKQ_VRAM_BUDGET */
-    VKQ_BUDGET_API = 4          /* the caller's override */
+    VKQ_BUDGET_NONE = 0,       /* no device and no override: 0 bytes */
+    VKQ_BUDGET_MEMORY_EXT = 1, /* VK_EXT_memory_budget: heap budget - usage now, minus reserve */
+    VKQ_BUDGET_HEAP_SIZE = 2,  /* size of the largest device-local heap, minus reserve */
+    VKQ_BUDGET_ENV = 3,        /* VKQ_VRAM_BUDGET */
+    VKQ_BUDGET_API = 4         /* the caller's override */
 } vkq_budget_source;
 
 /* "none", "VK_EXT_memory_budget", "heap size", "VKQ_VRAM_BUDGET", "API". */
 const char *vkq_budget_source_name(vkq_budget_source source);
 
 typedef struct vkq_vram_budget {
-    uint64_t budget;      /* bytes the weights may take on the GPU */
-    uint64_t available;   /* what the device reports for this process (0 when overridden) */
-    uint64_t reserve;     /* held back for activations and scratch (0 when overridden) */
+    uint64_t budget;    /* bytes the weights may take on the GPU */
+    uint64_t available; /* what the device reports for this process (0 when overridden) */
+    uint64_t reserve;   /* held back for activations and scratch (0 when overridden) */
     vkq_budget_source source;
 } vkq_vram_budget;
 
@@ -111,37 +111,37 @@ typedef struct vkq_plan_tensor {
 } vkq_plan_tensor;
 
 typedef struct vkq_plan_options {
-    uint64_t budget;        /* bytes of GPU tensors allowed (vkq_vram_budget_get) */
+    uint64_t budget; /* bytes of GPU tensors allowed (vkq_vram_budget_get) */
     /* VKQ_GPU_LAYERS_AUTO: as many of the last layers as fit in the budget, contiguous;
      * N >= 0: the last N layers (all if N >= the layer count), even over the budget (the plan
      * then says so, and vkq_model_load demotes what exceeds it). */
     int32_t n_gpu_layers;
     const char *const *overrides; /* "REGEX=PLACE" strings; copied */
     uint32_t n_overrides;
-    int cpu_only;           /* no device: every tensor on the CPU whatever the rules say */
+    int cpu_only; /* no device: every tensor on the CPU whatever the rules say */
 } vkq_plan_options;
 
 typedef struct vkq_plan_s vkq_plan;
 
 typedef struct vkq_plan_layer {
-    int32_t index;        /* N of blk.N */
+    int32_t index; /* N of blk.N */
     uint32_t n_tensors;
-    uint64_t bytes;       /* all tensors of the layer */
-    uint64_t gpu_bytes;   /* those on the GPU (VKQ_PLACE_GPU) */
-    uint64_t host_bytes;  /* those in host-visible memory */
-    int on_gpu;           /* part of the GPU run (rules may still keep some tensors on the CPU) */
-    int demoted;          /* was in the GPU run; moved to the CPU by vkq_model_load */
+    uint64_t bytes;      /* all tensors of the layer */
+    uint64_t gpu_bytes;  /* those on the GPU (VKQ_PLACE_GPU) */
+    uint64_t host_bytes; /* those in host-visible memory */
+    int on_gpu;          /* part of the GPU run (rules may still keep some tensors on the CPU) */
+    int demoted;         /* was in the GPU run; moved to the CPU by vkq_model_load */
 } vkq_plan_layer;
 
 typedef struct vkq_plan_totals {
     uint64_t budget;
     uint64_t gpu_bytes, host_bytes, cpu_bytes, total_bytes;
-    uint32_t n_layers;        /* highest blk.N + 1 (0 if no layer tensors) */
-    uint32_t n_gpu_layers;    /* length of the GPU run */
-    int32_t first_gpu_layer;  /* first layer of the run; n_layers if the run is empty */
+    uint32_t n_layers;            /* highest blk.N + 1 (0 if no layer tensors) */
+    uint32_t n_gpu_layers;        /* length of the GPU run */
+    int32_t first_gpu_layer;      /* first layer of the run; n_layers if the run is empty */
     int32_t requested_gpu_layers; /* the option as given (VKQ_GPU_LAYERS_AUTO or N) */
-    int over_budget;          /* gpu_bytes > budget */
-    uint32_t n_demoted;       /* tensors moved to the CPU after planning */
+    int over_budget;              /* gpu_bytes > budget */
+    uint32_t n_demoted;           /* tensors moved to the CPU after planning */
 } vkq_plan_totals;
 
 /* Computes the plan for `n` tensors. Errors: VKQ_ERROR_INVALID_ARGUMENT (NULL pointers, a bad
@@ -176,14 +176,14 @@ typedef struct vkq_model_s vkq_model;
 typedef void (*vkq_model_log_fn)(void *user, const char *message);
 
 typedef struct vkq_model_desc {
-    int32_t n_gpu_layers;      /* VKQ_GPU_LAYERS_AUTO or N, see vkq_plan_options */
-    uint64_t vram_budget;      /* 0 = VKQ_VRAM_BUDGET, else from the device */
-    uint64_t vram_reserve;     /* 0 = vkq_vram_default_reserve */
+    int32_t n_gpu_layers;         /* VKQ_GPU_LAYERS_AUTO or N, see vkq_plan_options */
+    uint64_t vram_budget;         /* 0 = VKQ_VRAM_BUDGET, else from the device */
+    uint64_t vram_reserve;        /* 0 = vkq_vram_default_reserve */
     const char *const *overrides; /* "REGEX=PLACE" rules */
     uint32_t n_overrides;
-    uint32_t cpu_threads;      /* vkq_cpu_matmul_desc.n_threads of CPU tensors (0 = default) */
-    uint32_t cpu_flags;        /* VKQ_CPU_* of CPU tensors */
-    vkq_model_log_fn log;      /* NULL = silent */
+    uint32_t cpu_threads; /* vkq_cpu_matmul_desc.n_threads of CPU tensors (0 = default) */
+    uint32_t cpu_flags;   /* VKQ_CPU_* of CPU tensors */
+    vkq_model_log_fn log; /* NULL = silent */
     void *log_user;
     /* Test/debug only: the fail_alloc_at-th GPU allocation of the load (1-based) and every
      * later one fail as VKQ_ERROR_OUT_OF_DEVICE_MEMORY, as on a full device. 0 = off; the
@@ -206,8 +206,8 @@ vkq_model_desc vkq_model_desc_default(void);
  * Errors: those of vkq_gguf_open (message in err), of the budget and the plan, a Vulkan error
  * other than out of memory during an upload. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc,
-                          vkq_model **out, char *err, size_t err_size);
+vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
+                          char *err, size_t err_size);
 void vkq_model_destroy(vkq_model *model);
 
 /* The file (metadata, tensor data) and the plan; owned by the model. */
@@ -222,8 +222,8 @@ typedef struct vkq_model_tensor {
     uint32_t n_dims;
     int64_t ne[4];
     uint64_t nbytes;
-    vkq_place place;   /* after demotions */
-    int32_t layer;     /* N of blk.N, -1 if none */
+    vkq_place place; /* after demotions */
+    int32_t layer;   /* N of blk.N, -1 if none */
 } vkq_model_tensor;
 
 int64_t vkq_model_tensor_count(const vkq_model *model);
@@ -255,8 +255,7 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
  * concurrently. */
 vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
-vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y,
-                                  uint64_t n);
+vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
 /* The sentence of the most recent failed vkq_model_matmul on this model (any thread); "" if
  * none. Valid until the next failing call. */
 const char *vkq_model_last_error(const vkq_model *model);

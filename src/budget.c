@@ -37,25 +37,44 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     double frac = 0, scale = 0.1;
     if (*p == '.') {
         ++p;
-        for (; *p >= '0' && *p <= '9'; ++p, ++digits, scale *= 0.1) frac += (*p - '0') * scale;
+        for (; *p >= '0' && *p <= '9'; ++p, ++digits, scale *= 0.1)
+            frac += (*p - '0') * scale;
     }
     if (digits == 0)
         return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: expected digits, e.g. 512M, 6G, 1.5GiB or 1234", s);
     unsigned shift = 0;
     switch (*p) {
-    case 'k': case 'K': shift = 10; ++p; break;
-    case 'm': case 'M': shift = 20; ++p; break;
-    case 'g': case 'G': shift = 30; ++p; break;
-    case 't': case 'T': shift = 40; ++p; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        ++p;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        ++p;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        ++p;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        ++p;
+        break;
+    default:
+        break;
     }
     if (shift && (*p == 'i' || *p == 'I')) ++p;
     if (*p == 'b' || *p == 'B') ++p;
     if (*p != '\0')
         return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: unexpected \"%s\" (suffixes: K, M, G, T, optionally "
-                    "followed by i and/or B)", s, p);
+                    "followed by i and/or B)",
+                    s, p);
     if (shift && whole > (UINT64_MAX >> shift)) goto too_big;
     uint64_t v = whole << shift;
     uint64_t f = (uint64_t)(frac * (double)(1ull << shift));
@@ -69,11 +88,16 @@ too_big:
 const char *vkq_budget_source_name(vkq_budget_source source)
 {
     switch (source) {
-    case VKQ_BUDGET_NONE: return "none";
-    case VKQ_BUDGET_MEMORY_EXT: return "VK_EXT_memory_budget";
-    case VKQ_BUDGET_HEAP_SIZE: return "heap size";
-    case VKQ_BUDGET_ENV: return "VKQ_VRAM_BUDGET";
-    case VKQ_BUDGET_API: return "API";
+    case VKQ_BUDGET_NONE:
+        return "none";
+    case VKQ_BUDGET_MEMORY_EXT:
+        return "VK_EXT_memory_budget";
+    case VKQ_BUDGET_HEAP_SIZE:
+        return "heap size";
+    case VKQ_BUDGET_ENV:
+        return "VKQ_VRAM_BUDGET";
+    case VKQ_BUDGET_API:
+        return "API";
     }
     return "?";
 }

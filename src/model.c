@@ -46,10 +46,12 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     vkq_place place = vkq_plan_tensor_place(m->plan, (uint32_t)i);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
-    if (place == VKQ_PLACE_GPU && t.nbytes > m->budget.budget - (ld->gpu_used < m->budget.budget ? ld->gpu_used : m->budget.budget)) {
+    if (place == VKQ_PLACE_GPU &&
+        t.nbytes > m->budget.budget - (ld->gpu_used < m->budget.budget ? ld->gpu_used : m->budget.budget)) {
         char b1[32], b2[32];
         snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s)",
-                 vkq_format_bytes(ld->gpu_used, b1, sizeof b1), vkq_format_bytes(m->budget.budget, b2, sizeof b2));
+                 vkq_format_bytes(ld->gpu_used, b1, sizeof b1),
+                 vkq_format_bytes(m->budget.budget, b2, sizeof b2));
         return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
     }
     ++ld->n_allocs;
@@ -61,8 +63,8 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     uint64_t row_bytes = t.nbytes;
     vkq_type_bytes(t.type, (uint64_t)t.ne[0], &row_bytes); /* the reader checked the shape */
     vkq_buffer buf;
-    vkq_status st = vkq_buffer_create(m->dev, t.nbytes, place == VKQ_PLACE_GPU ? VKQ_MEMORY_DEVICE
-                                                                                : VKQ_MEMORY_HOST_VISIBLE,
+    vkq_status st = vkq_buffer_create(m->dev, t.nbytes,
+                                      place == VKQ_PLACE_GPU ? VKQ_MEMORY_DEVICE : VKQ_MEMORY_HOST_VISIBLE,
                                       row_bytes, &buf);
     if (st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY) {
         snprintf(ld->why, sizeof ld->why, "out of device memory (%s)", vkq_device_last_error(m->dev));
@@ -108,8 +110,9 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
     vkq_gguf_tensor_info(m->gguf, i, &t);
     char msg[VKQ_MODEL_ERRMSG + 256], b[32];
     if (layer >= 0)
-        snprintf(msg, sizeof msg, "%s: %s; layer %d and the GPU layers before it (%u layers, %s) moved to the cpu",
-                 t.name, ld->why, (int)layer, n_layers, vkq_format_bytes(bytes, b, sizeof b));
+        snprintf(msg, sizeof msg,
+                 "%s: %s; layer %d and the GPU layers before it (%u layers, %s) moved to the cpu", t.name,
+                 ld->why, (int)layer, n_layers, vkq_format_bytes(bytes, b, sizeof b));
     else
         snprintf(msg, sizeof msg, "%s: %s; tensor (%s) moved to the cpu", t.name, ld->why,
                  vkq_format_bytes(bytes, b, sizeof b));
@@ -120,8 +123,11 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
         free(r->message);
         return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     }
-    r->info = (vkq_model_demotion){.tensor = r->tensor, .layer = layer, .n_layers = n_layers,
-                                   .bytes = bytes, .reason = VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
+    r->info = (vkq_model_demotion){.tensor = r->tensor,
+                                   .layer = layer,
+                                   .n_layers = n_layers,
+                                   .bytes = bytes,
+                                   .reason = VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
                                    .message = r->message};
     m->n_demotions++;
     if (m->desc.log) m->desc.log(m->desc.log_user, msg);
@@ -140,7 +146,8 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
         vkq_plan_layer_info(plan, (uint32_t)l, &L);
         if (!L.on_gpu) continue;
         for (int64_t i = 0; i < m->n_tensors; ++i) {
-            if (vkq_plan_tensor_layer(plan, (uint32_t)i) != l || vkq_plan_tensor_rule(plan, (uint32_t)i) >= 0 ||
+            if (vkq_plan_tensor_layer(plan, (uint32_t)i) != l ||
+                vkq_plan_tensor_rule(plan, (uint32_t)i) >= 0 ||
                 vkq_plan_tensor_place(plan, (uint32_t)i) == VKQ_PLACE_CPU)
                 continue;
             vkq_status st = place_tensor(ld, i);
@@ -169,8 +176,8 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc,
-                          vkq_model **out, char *err, size_t err_size)
+vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
+                          char *err, size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!out) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
@@ -206,8 +213,10 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         pt[i] = (vkq_plan_tensor){.name = t.name, .type = t.type, .n_dims = t.n_dims, .nbytes = t.nbytes};
         memcpy(pt[i].ne, t.ne, sizeof pt[i].ne);
     }
-    vkq_plan_options po = {.budget = m->budget.budget, .n_gpu_layers = m->desc.n_gpu_layers,
-                           .overrides = m->desc.overrides, .n_overrides = m->desc.n_overrides,
+    vkq_plan_options po = {.budget = m->budget.budget,
+                           .n_gpu_layers = m->desc.n_gpu_layers,
+                           .overrides = m->desc.overrides,
+                           .n_overrides = m->desc.n_overrides,
                            .cpu_only = dev == NULL};
     st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan, err, err_size);
     if (st != VKQ_SUCCESS) goto fail;
@@ -235,7 +244,8 @@ fail:
 void vkq_model_destroy(vkq_model *m)
 {
     if (!m) return;
-    for (int64_t i = 0; m->buffers && i < m->n_tensors; ++i) vkq_buffer_destroy(m->buffers[i]);
+    for (int64_t i = 0; m->buffers && i < m->n_tensors; ++i)
+        vkq_buffer_destroy(m->buffers[i]);
     free(m->buffers);
     vkq_buffer_destroy(m->x_scratch);
     vkq_buffer_destroy(m->y_scratch);
@@ -277,7 +287,10 @@ vkq_status vkq_model_tensor_info(const vkq_model *m, int64_t i, vkq_model_tensor
     if (!m || !out || i < 0 || i >= m->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
-    *out = (vkq_model_tensor){.name = t.name, .type = t.type, .n_dims = t.n_dims, .nbytes = t.nbytes,
+    *out = (vkq_model_tensor){.name = t.name,
+                              .type = t.type,
+                              .n_dims = t.n_dims,
+                              .nbytes = t.nbytes,
                               .place = vkq_plan_tensor_place(m->plan, (uint32_t)i),
                               .layer = vkq_plan_tensor_layer(m->plan, (uint32_t)i)};
     memcpy(out->ne, t.ne, sizeof out->ne);

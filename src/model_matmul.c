@@ -34,8 +34,8 @@ static vkq_status ensure_scratch(vkq_model *m, vkq_buffer *buf, uint64_t bytes)
     return vkq_buffer_create(m->dev, bytes, VKQ_MEMORY_DEVICE, 0, buf);
 }
 
-static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, const float *x,
-                             float *y, uint64_t n)
+static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, const float *x, float *y,
+                             uint64_t n)
 {
     const uint64_t k = (uint64_t)t->ne[0], rows = (uint64_t)t->ne[1];
     const uint64_t xb = k * n * sizeof(float), yb = rows * n * sizeof(float);
@@ -46,8 +46,13 @@ static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, 
     if (st == VKQ_SUCCESS) st = ensure_scratch(m, &m->y_scratch, yb);
     if (st == VKQ_SUCCESS) st = vkq_buffer_upload(m->x_scratch, 0, x, xb);
     if (st == VKQ_SUCCESS) {
-        vkq_matmul_desc d = {.type = t->type, .m = rows, .k = k, .n = n, .w = m->buffers[i],
-                             .x = m->x_scratch, .y = m->y_scratch};
+        vkq_matmul_desc d = {.type = t->type,
+                             .m = rows,
+                             .k = k,
+                             .n = n,
+                             .w = m->buffers[i],
+                             .x = m->x_scratch,
+                             .y = m->y_scratch};
         st = vkq_matmul(m->dev, &d);
     }
     if (st == VKQ_SUCCESS) st = vkq_buffer_download(m->y_scratch, 0, y, yb);
@@ -61,8 +66,7 @@ static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, 
 vkq_status vkq_model_matmul(vkq_model *m, int64_t i, const float *x, float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (!x || !y || n == 0)
-        return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "NULL X or Y, or n == 0");
+    if (!x || !y || n == 0) return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "NULL X or Y, or n == 0");
     if (i < 0 || i >= m->n_tensors)
         return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "tensor index %lld out of range (%lld tensors)",
                          (long long)i, (long long)m->n_tensors);
@@ -76,8 +80,14 @@ vkq_status vkq_model_matmul(vkq_model *m, int64_t i, const float *x, float *y, u
         return set_error(m, VKQ_ERROR_TOO_LARGE, "%s with n = %llu: X or Y too large", t.name,
                          (unsigned long long)n);
     if (m->buffers[i]) return gpu_matmul(m, i, &t, x, y, n);
-    vkq_cpu_matmul_desc d = {.type = t.type, .m = (uint64_t)t.ne[1], .k = (uint64_t)t.ne[0], .n = n,
-                             .w = t.data, .x = x, .y = y, .n_threads = m->desc.cpu_threads,
+    vkq_cpu_matmul_desc d = {.type = t.type,
+                             .m = (uint64_t)t.ne[1],
+                             .k = (uint64_t)t.ne[0],
+                             .n = n,
+                             .w = t.data,
+                             .x = x,
+                             .y = y,
+                             .n_threads = m->desc.cpu_threads,
                              .flags = m->desc.cpu_flags};
     vkq_status st = vkq_cpu_matmul(&d);
     if (st != VKQ_SUCCESS) return set_error(m, st, "%s on the cpu: %s", t.name, vkq_status_string(st));

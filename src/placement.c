@@ -48,9 +48,12 @@ static vkq_status fail(char *err, size_t err_size, vkq_status st, const char *fm
 const char *vkq_place_name(vkq_place place)
 {
     switch (place) {
-    case VKQ_PLACE_CPU: return "cpu";
-    case VKQ_PLACE_GPU: return "gpu";
-    case VKQ_PLACE_HOST_VISIBLE: return "host";
+    case VKQ_PLACE_CPU:
+        return "cpu";
+    case VKQ_PLACE_GPU:
+        return "gpu";
+    case VKQ_PLACE_HOST_VISIBLE:
+        return "host";
     }
     return "?";
 }
@@ -58,10 +61,14 @@ const char *vkq_place_name(vkq_place place)
 vkq_status vkq_place_from_name(const char *name, vkq_place *out)
 {
     if (!name || !out) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (!strcasecmp(name, "cpu")) *out = VKQ_PLACE_CPU;
-    else if (!strcasecmp(name, "gpu")) *out = VKQ_PLACE_GPU;
-    else if (!strcasecmp(name, "host") || !strcasecmp(name, "host-visible")) *out = VKQ_PLACE_HOST_VISIBLE;
-    else return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!strcasecmp(name, "cpu"))
+        *out = VKQ_PLACE_CPU;
+    else if (!strcasecmp(name, "gpu"))
+        *out = VKQ_PLACE_GPU;
+    else if (!strcasecmp(name, "host") || !strcasecmp(name, "host-visible"))
+        *out = VKQ_PLACE_HOST_VISIBLE;
+    else
+        return VKQ_ERROR_INVALID_ARGUMENT;
     return VKQ_SUCCESS;
 }
 
@@ -114,9 +121,12 @@ static void recompute(vkq_plan *p)
     for (uint32_t i = 0; i < p->n; ++i) {
         const plan_entry *e = &p->t[i];
         t->total_bytes += e->nbytes;
-        if (e->place == VKQ_PLACE_GPU) t->gpu_bytes += e->nbytes;
-        else if (e->place == VKQ_PLACE_HOST_VISIBLE) t->host_bytes += e->nbytes;
-        else t->cpu_bytes += e->nbytes;
+        if (e->place == VKQ_PLACE_GPU)
+            t->gpu_bytes += e->nbytes;
+        else if (e->place == VKQ_PLACE_HOST_VISIBLE)
+            t->host_bytes += e->nbytes;
+        else
+            t->cpu_bytes += e->nbytes;
         t->n_demoted += e->demoted != 0;
         if (e->layer >= 0) {
             vkq_plan_layer *L = &p->layers[e->layer];
@@ -167,7 +177,8 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
 }
 
 /* Everything except the copies: places from rules, layers and budget. */
-static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *re, const vkq_place *rule_place)
+static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *re,
+                            const vkq_place *rule_place)
 {
     uint64_t forced = 0; /* GPU bytes placed by rules: taken from the budget first */
     for (uint32_t i = 0; i < p->n; ++i) {
@@ -286,7 +297,8 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     p = NULL;
     st = VKQ_SUCCESS;
 done:
-    for (uint32_t r = 0; r < n_re; ++r) regfree(&re[r]);
+    for (uint32_t r = 0; r < n_re; ++r)
+        regfree(&re[r]);
     free(re);
     free(rule_place);
     vkq_plan_destroy(p);
@@ -296,8 +308,10 @@ done:
 void vkq_plan_destroy(vkq_plan *p)
 {
     if (!p) return;
-    for (uint32_t i = 0; i < p->n; ++i) free(p->t[i].name);
-    for (uint32_t r = 0; r < p->n_rules; ++r) free(p->rules[r]);
+    for (uint32_t i = 0; i < p->n; ++i)
+        free(p->t[i].name);
+    for (uint32_t r = 0; r < p->n_rules; ++r)
+        free(p->rules[r]);
     free(p->rules);
     free(p->t);
     free(p->layers);
@@ -396,22 +410,31 @@ void vkq_plan_print(const vkq_plan *p, FILE *f)
     char b1[32], b2[32], b3[32], b4[32], b5[32];
     fprintf(f, "placement plan: %u tensors, %u layers, budget %s\n", p->n, p->n_layers,
             vkq_format_bytes(t->budget, b1, sizeof b1));
-    if (t->requested_gpu_layers < 0) fprintf(f, "gpu layers: %u (auto: the last layers that fit)", t->n_gpu_layers);
-    else fprintf(f, "gpu layers: %u (requested %d)", t->n_gpu_layers, (int)t->requested_gpu_layers);
-    if (t->n_gpu_layers > 1) fprintf(f, ", blk.%d..blk.%u", (int)t->first_gpu_layer, p->n_layers - 1);
-    else if (t->n_gpu_layers == 1) fprintf(f, ", blk.%u", p->n_layers - 1);
+    if (t->requested_gpu_layers < 0)
+        fprintf(f, "gpu layers: %u (auto: the last layers that fit)", t->n_gpu_layers);
+    else
+        fprintf(f, "gpu layers: %u (requested %d)", t->n_gpu_layers, (int)t->requested_gpu_layers);
+    if (t->n_gpu_layers > 1)
+        fprintf(f, ", blk.%d..blk.%u", (int)t->first_gpu_layer, p->n_layers - 1);
+    else if (t->n_gpu_layers == 1)
+        fprintf(f, ", blk.%u", p->n_layers - 1);
     fputc('\n', f);
-    for (uint32_t r = 0; r < p->n_rules; ++r) fprintf(f, "rule %u: %s\n", r + 1, p->rules[r]);
+    for (uint32_t r = 0; r < p->n_rules; ++r)
+        fprintf(f, "rule %u: %s\n", r + 1, p->rules[r]);
     if (p->n_layers) fprintf(f, "\n  %-8s %-7s %11s %11s %11s\n", "layer", "place", "bytes", "gpu", "host");
     for (uint32_t l = 0; l < p->n_layers; ++l) {
         const vkq_plan_layer *L = &p->layers[l];
         char name[24];
         snprintf(name, sizeof name, "blk.%u", l);
         fprintf(f, "  %-8s %-7s %11s %11s %11s%s\n", name,
-                L->on_gpu ? "gpu" : L->gpu_bytes || L->host_bytes ? "mixed" : "cpu",
+                L->on_gpu                       ? "gpu"
+                : L->gpu_bytes || L->host_bytes ? "mixed"
+                                                : "cpu",
                 vkq_format_bytes(L->bytes, b1, sizeof b1), vkq_format_bytes(L->gpu_bytes, b2, sizeof b2),
                 vkq_format_bytes(L->host_bytes, b3, sizeof b3),
-                L->demoted ? "  demoted" : L->n_tensors == 0 ? "  (no tensors)" : "");
+                L->demoted          ? "  demoted"
+                : L->n_tensors == 0 ? "  (no tensors)"
+                                    : "");
     }
     int header = 0;
     for (uint32_t i = 0; i < p->n; ++i) {

@@ -22,7 +22,7 @@
 #include "vkquant_model.h"
 
 #define INT8_TOL 5e-4
-#define MAX_T 256
+#define MAX_T    256
 
 typedef struct weight_case {
     const char *name;
@@ -30,8 +30,8 @@ typedef struct weight_case {
     uint64_t m, k, n;
     const void *data; /* the weight bytes in the test's own mapping of the file */
     uint64_t nbytes;
-    float *wf;  /* decoded weights, m x k */
-    float *x;   /* k x n */
+    float *wf; /* decoded weights, m x k */
+    float *x;  /* k x n */
     double *ref;
 } weight_case;
 
@@ -106,11 +106,13 @@ static void run_all(run *r)
         const weight_case *c = &g_cases[i];
         int64_t idx = vkq_model_find_tensor(r->model, c->name);
         vkq_model_tensor t;
-        CHECK(idx >= 0 && vkq_model_tensor_info(r->model, idx, &t) == VKQ_SUCCESS, "%s: %s missing", r->what, c->name);
+        CHECK(idx >= 0 && vkq_model_tensor_info(r->model, idx, &t) == VKQ_SUCCESS, "%s: %s missing", r->what,
+              c->name);
         if (idx < 0) continue;
         r->place[i] = t.place;
         r->y[i] = xmalloc(c->m * c->n * sizeof(float));
-        for (uint64_t j = 0; j < c->m * c->n; ++j) r->y[i][j] = NAN;
+        for (uint64_t j = 0; j < c->m * c->n; ++j)
+            r->y[i][j] = NAN;
         vkq_status st = (i % 2) ? vkq_model_matmul(r->model, idx, c->x, r->y[i], c->n)
                                 : vkq_model_matmul_named(r->model, c->name, c->x, r->y[i], c->n);
         CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, c->name, vkq_status_string(st),
@@ -124,7 +126,8 @@ static void run_all(run *r)
 
 static void free_run(run *r)
 {
-    for (uint32_t i = 0; i < g_n_cases; ++i) free(r->y[i]);
+    for (uint32_t i = 0; i < g_n_cases; ++i)
+        free(r->y[i]);
     vkq_model_destroy(r->model);
     r->model = NULL;
 }
@@ -138,7 +141,8 @@ static void compare_runs(const run *r, const run *gpu, const run *cpu)
         const run *same = r->place[i] == VKQ_PLACE_CPU ? cpu : gpu;
         if (!r->y[i] || !same->y[i]) continue;
         CHECK(memcmp(r->y[i], same->y[i], c->m * c->n * sizeof(float)) == 0,
-              "%s: %s (%s) differs from the %s run", r->what, c->name, vkq_place_name(r->place[i]), same->what);
+              "%s: %s (%s) differs from the %s run", r->what, c->name, vkq_place_name(r->place[i]),
+              same->what);
     }
 }
 
@@ -148,7 +152,8 @@ static void compare_gpu_cpu(const run *gpu, const run *cpu)
         const weight_case *c = &g_cases[i];
         if (!gpu->y[i] || !cpu->y[i]) continue;
         double *yc = xmalloc(c->m * c->n * sizeof(double));
-        for (uint64_t j = 0; j < c->m * c->n; ++j) yc[j] = cpu->y[i][j];
+        for (uint64_t j = 0; j < c->m * c->n; ++j)
+            yc[j] = cpu->y[i][j];
         double e = matmul_nmse(gpu->y[i], c->m, yc, c->m, c->n);
         double b = sqrt(case_bound(c, VKQ_PLACE_GPU)) + sqrt(case_bound(c, VKQ_PLACE_CPU));
         CHECK(e <= b * b, "%s: gpu vs cpu NMSE %.3g > %.3g", c->name, e, b * b);
@@ -164,9 +169,11 @@ static void check_kernels_used(vkq_device dev, const run *gpu, const run *cpu)
         const weight_case *c = &g_cases[i];
         const uint64_t yb = c->m * c->n * sizeof(float);
         float *y = xmalloc(yb);
-        vkq_cpu_matmul_desc cd = {.type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = c->data, .x = c->x, .y = y};
+        vkq_cpu_matmul_desc cd = {
+            .type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = c->data, .x = c->x, .y = y};
         CHECK_OK(vkq_cpu_matmul(&cd));
-        CHECK(cpu->y[i] && memcmp(cpu->y[i], y, yb) == 0, "all-cpu: %s is not vkq_cpu_matmul's result", c->name);
+        CHECK(cpu->y[i] && memcmp(cpu->y[i], y, yb) == 0, "all-cpu: %s is not vkq_cpu_matmul's result",
+              c->name);
         vkq_buffer w = NULL, x = NULL, yy = NULL;
         CHECK_OK(vkq_buffer_create(dev, c->nbytes, VKQ_MEMORY_DEVICE, 0, &w));
         CHECK_OK(vkq_buffer_create(dev, c->k * c->n * sizeof(float), VKQ_MEMORY_DEVICE, 0, &x));
@@ -177,7 +184,8 @@ static void check_kernels_used(vkq_device dev, const run *gpu, const run *cpu)
             vkq_matmul_desc md = {.type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = w, .x = x, .y = yy};
             CHECK_OK(vkq_matmul(dev, &md));
             CHECK_OK(vkq_buffer_download(yy, 0, y, yb));
-            CHECK(gpu->y[i] && memcmp(gpu->y[i], y, yb) == 0, "all-gpu: %s is not vkq_matmul's result", c->name);
+            CHECK(gpu->y[i] && memcmp(gpu->y[i], y, yb) == 0, "all-gpu: %s is not vkq_matmul's result",
+                  c->name);
         }
         vkq_buffer_destroy(w);
         vkq_buffer_destroy(x);
@@ -204,7 +212,8 @@ static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what
         vkq_plan_totals t;
         vkq_plan_get_totals(vkq_model_plan(m), &t);
         printf("%s: %u of %u layers on the gpu, %" PRIu64 " gpu bytes, %" PRIu64 " host-visible, %" PRIu64
-               " cpu, %u demotions\n", what, t.n_gpu_layers, t.n_layers, t.gpu_bytes, t.host_bytes, t.cpu_bytes,
+               " cpu, %u demotions\n",
+               what, t.n_gpu_layers, t.n_layers, t.gpu_bytes, t.host_bytes, t.cpu_bytes,
                vkq_model_demotion_count(m));
     }
     return m;
@@ -217,8 +226,10 @@ static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const 
         vkq_model_tensor t;
         CHECK_OK(vkq_model_tensor_info(m, i, &t));
         vkq_place want = VKQ_PLACE_CPU;
-        if (t.layer >= 0) want = t.layer >= first_gpu ? VKQ_PLACE_GPU : VKQ_PLACE_CPU;
-        else if (strncmp(t.name, "token_embd", 10) != 0) want = head;
+        if (t.layer >= 0)
+            want = t.layer >= first_gpu ? VKQ_PLACE_GPU : VKQ_PLACE_CPU;
+        else if (strncmp(t.name, "token_embd", 10) != 0)
+            want = head;
         if (strstr(t.name, "blk.3.attn_q") && !strcmp(what, "split")) want = VKQ_PLACE_HOST_VISIBLE;
         CHECK(t.place == want, "%s: %s on %s, expected %s", what, t.name, vkq_place_name(t.place),
               vkq_place_name(want));
@@ -236,7 +247,8 @@ static void *thread_main(void *p)
     thread_arg *a = p;
     for (int rep = 0; rep < 3; ++rep)
         for (uint32_t i = 0; i < g_n_cases; ++i)
-            if (vkq_model_matmul_named(a->model, g_cases[i].name, g_cases[i].x, a->y[i], g_cases[i].n) != VKQ_SUCCESS)
+            if (vkq_model_matmul_named(a->model, g_cases[i].name, g_cases[i].x, a->y[i], g_cases[i].n) !=
+                VKQ_SUCCESS)
                 a->failures++;
     return NULL;
 }
@@ -246,10 +258,12 @@ static void concurrent_calls(const run *split)
 {
     thread_arg a[2] = {{.model = split->model}, {.model = split->model}};
     for (int t = 0; t < 2; ++t)
-        for (uint32_t i = 0; i < g_n_cases; ++i) a[t].y[i] = xmalloc(g_cases[i].m * g_cases[i].n * sizeof(float));
+        for (uint32_t i = 0; i < g_n_cases; ++i)
+            a[t].y[i] = xmalloc(g_cases[i].m * g_cases[i].n * sizeof(float));
     pthread_t th[2];
     int started[2];
-    for (int t = 0; t < 2; ++t) started[t] = pthread_create(&th[t], NULL, thread_main, &a[t]) == 0;
+    for (int t = 0; t < 2; ++t)
+        started[t] = pthread_create(&th[t], NULL, thread_main, &a[t]) == 0;
     for (int t = 0; t < 2; ++t)
         if (started[t]) pthread_join(th[t], NULL);
     for (int t = 0; t < 2; ++t) {
@@ -290,7 +304,8 @@ static void tiny_budget(vkq_device dev, const run *gpu, const run *cpu)
     for (uint32_t l = 0; l < 3; ++l) {
         vkq_plan_layer L;
         CHECK(vkq_plan_layer_info(vkq_model_plan(r.model), l, &L) == VKQ_SUCCESS && L.demoted && !L.on_gpu &&
-                  L.gpu_bytes == 0, "tiny budget: layer %u not demoted", l);
+                  L.gpu_bytes == 0,
+              "tiny budget: layer %u not demoted", l);
     }
     run_all(&r);
     compare_runs(&r, gpu, cpu);
@@ -311,13 +326,15 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
     vkq_model_demotion dm[3];
     uint32_t nd = vkq_model_demotion_count(r.model);
     CHECK(nd == 3 && g_log_calls == 3, "injected: %u demotions, %d log calls (expected 3)", nd, g_log_calls);
-    for (uint32_t i = 0; i < 3 && i < nd; ++i) CHECK_OK(vkq_model_demotion_info(r.model, i, &dm[i]));
+    for (uint32_t i = 0; i < 3 && i < nd; ++i)
+        CHECK_OK(vkq_model_demotion_info(r.model, i, &dm[i]));
     if (nd == 3) {
         CHECK(dm[0].layer == 2 && dm[0].n_layers == 3 && strstr(dm[0].tensor, "blk.2.") &&
-                  strstr(dm[0].message, "injected"), "injected: first demotion %s layer %d n %u", dm[0].tensor,
-              (int)dm[0].layer, dm[0].n_layers);
+                  strstr(dm[0].message, "injected"),
+              "injected: first demotion %s layer %d n %u", dm[0].tensor, (int)dm[0].layer, dm[0].n_layers);
         CHECK(dm[1].layer == -1 && !strcmp(dm[1].tensor, "output_norm.weight") && dm[2].layer == -1 &&
-                  !strcmp(dm[2].tensor, "output.weight"), "injected: head demotions %s, %s", dm[1].tensor, dm[2].tensor);
+                  !strcmp(dm[2].tensor, "output.weight"),
+              "injected: head demotions %s, %s", dm[1].tensor, dm[2].tensor);
     }
     vkq_plan_totals t;
     vkq_plan_get_totals(vkq_model_plan(r.model), &t);
@@ -362,7 +379,8 @@ static void bad_input(vkq_device dev, const run *split)
         free(buf);
         err[0] = '\0';
         vkq_status st = vkq_model_load(dev, tpath, NULL, &m, err, sizeof err);
-        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && err[0], "truncated file: %s, \"%s\"", vkq_status_string(st), err);
+        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && err[0], "truncated file: %s, \"%s\"",
+              vkq_status_string(st), err);
         printf("truncated file: %s\n", err);
         remove(tpath);
     }
@@ -380,8 +398,8 @@ static void bad_input(vkq_device dev, const run *split)
     setenv("VKQ_VRAM_BUDGET", "plenty", 1);
     st = vkq_model_load(dev, g_path, NULL, &m, err, sizeof err);
     unsetenv("VKQ_VRAM_BUDGET");
-    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "plenty"), "bad VKQ_VRAM_BUDGET: %s \"%s\"",
-          vkq_status_string(st), err);
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "plenty"),
+          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), err);
     CHECK(vkq_model_load(dev, g_path, NULL, NULL, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
 
     /* Bad matmul arguments on a loaded model. */
@@ -391,9 +409,11 @@ static void bad_input(vkq_device dev, const run *split)
     CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_model_last_error(s), "attn_norm"), "1-D tensor: %s (%s)",
           vkq_status_string(st), vkq_model_last_error(s));
     CHECK(vkq_model_matmul_named(s, "no.such.tensor", x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(vkq_model_last_error(s), "no.such.tensor"), "unknown name");
+              strstr(vkq_model_last_error(s), "no.such.tensor"),
+          "unknown name");
     CHECK(vkq_model_matmul(s, -1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "index -1");
-    CHECK(vkq_model_matmul(s, vkq_model_tensor_count(s), x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "index = count");
+    CHECK(vkq_model_matmul(s, vkq_model_tensor_count(s), x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT,
+          "index = count");
     CHECK(vkq_model_matmul(s, 1, x, y, 0) == VKQ_ERROR_INVALID_ARGUMENT, "n = 0");
     CHECK(vkq_model_matmul(s, 1, NULL, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL x");
     CHECK(vkq_model_matmul(NULL, 1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");

@@ -19,7 +19,7 @@ typedef struct model_list {
     vkq_plan_tensor t[MAX_T];
     char names[MAX_T][64];
     uint32_t n, n_layers;
-    uint64_t layer_bytes[64];     /* every tensor of the layer */
+    uint64_t layer_bytes[64];      /* every tensor of the layer */
     uint64_t layer_exps_bytes[64]; /* the ffn_*_exps tensors */
     uint64_t head_bytes, embd_bytes;
 } model_list;
@@ -28,8 +28,8 @@ static void add(model_list *m, const char *name, uint64_t bytes, uint32_t n_dims
 {
     uint32_t i = m->n++;
     snprintf(m->names[i], sizeof m->names[i], "%s", name);
-    m->t[i] = (vkq_plan_tensor){.name = m->names[i], .type = VKQ_TYPE_Q4_0, .n_dims = n_dims,
-                                .ne = {32, 1, 1, 1}, .nbytes = bytes};
+    m->t[i] = (vkq_plan_tensor){
+        .name = m->names[i], .type = VKQ_TYPE_Q4_0, .n_dims = n_dims, .ne = {32, 1, 1, 1}, .nbytes = bytes};
 }
 
 static void make_list(model_list *m, uint32_t n_layers, uint64_t *rng)
@@ -103,7 +103,8 @@ static void auto_fits_last_layers(uint64_t *rng)
     for (uint32_t k = 0; k <= m.n_layers; ++k) {
         /* Budget for exactly the last k layers, plus slack smaller than the next layer. */
         uint64_t b = 0;
-        for (uint32_t l = m.n_layers - k; l < m.n_layers; ++l) b += m.layer_bytes[l];
+        for (uint32_t l = m.n_layers - k; l < m.n_layers; ++l)
+            b += m.layer_bytes[l];
         uint64_t next = k < m.n_layers ? m.layer_bytes[m.n_layers - 1 - k] : 1000;
         uint64_t slack = vkq_test_rand_below(rng, (uint32_t)next);
         vkq_plan *p = plan(&m, b + slack, VKQ_GPU_LAYERS_AUTO, NULL, 0);
@@ -113,13 +114,14 @@ static void auto_fits_last_layers(uint64_t *rng)
         check_run(p, &m, k, what);
         vkq_plan_totals t;
         vkq_plan_get_totals(p, &t);
-        CHECK(t.gpu_bytes <= t.budget && !t.over_budget, "%s: %" PRIu64 " > %" PRIu64, what, t.gpu_bytes, t.budget);
+        CHECK(t.gpu_bytes <= t.budget && !t.over_budget, "%s: %" PRIu64 " > %" PRIu64, what, t.gpu_bytes,
+              t.budget);
         /* The head goes to the GPU exactly when a layer does and it fits in the slack. */
         int head_gpu = vkq_plan_tensor_place(p, m.n - 1) == VKQ_PLACE_GPU;
         uint64_t out_bytes = m.head_bytes - 64;
         int64_t left = (int64_t)slack - (k > 0 ? 64 : 0); /* output_norm comes first */
-        CHECK(head_gpu == (k > 0 && left >= (int64_t)out_bytes), "%s: output.weight on %s (slack %" PRIu64 ")",
-              what, head_gpu ? "gpu" : "cpu", slack);
+        CHECK(head_gpu == (k > 0 && left >= (int64_t)out_bytes),
+              "%s: output.weight on %s (slack %" PRIu64 ")", what, head_gpu ? "gpu" : "cpu", slack);
         CHECK(t.total_bytes == t.gpu_bytes + t.cpu_bytes + t.host_bytes, "%s: totals do not add up", what);
         vkq_plan_destroy(p);
     }
@@ -151,7 +153,8 @@ static void explicit_gpu_layers(uint64_t *rng)
     }
     /* cpu_only (no device) overrides both -ngl and rules. */
     const char *rule[] = {"attn_q=gpu"};
-    vkq_plan_options o = {.budget = 1u << 30, .n_gpu_layers = 6, .overrides = rule, .n_overrides = 1, .cpu_only = 1};
+    vkq_plan_options o = {
+        .budget = 1u << 30, .n_gpu_layers = 6, .overrides = rule, .n_overrides = 1, .cpu_only = 1};
     vkq_plan *p = NULL;
     CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p, NULL, 0));
     vkq_plan_totals t;
@@ -192,7 +195,8 @@ static void override_rules(uint64_t *rng)
     if (!p) return;
     vkq_plan_get_totals(p, &t);
     CHECK(vkq_plan_tensor_place(p, 2) == VKQ_PLACE_GPU && vkq_plan_tensor_rule(p, 2) == 0,
-          "blk.0.attn_q: %s by rule %d", vkq_place_name(vkq_plan_tensor_place(p, 2)), (int)vkq_plan_tensor_rule(p, 2));
+          "blk.0.attn_q: %s by rule %d", vkq_place_name(vkq_plan_tensor_place(p, 2)),
+          (int)vkq_plan_tensor_rule(p, 2));
     uint64_t host = 0;
     for (uint32_t i = 0; i < m.n; ++i) {
         if (strstr(m.names[i], "attn_q") && strncmp(m.names[i], "blk.0.", 6) != 0)
@@ -225,7 +229,8 @@ static void override_rules(uint64_t *rng)
     char err[256] = "";
     vkq_plan *q = NULL;
     CHECK(vkq_plan_create(dup.t, dup.n, &o, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "listed twice"), "duplicate name accepted: %s", err);
+              strstr(err, "listed twice"),
+          "duplicate name accepted: %s", err);
     CHECK(vkq_plan_create(m.t, m.n, NULL, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL options");
 }
 
@@ -253,29 +258,45 @@ static void demotion_and_print(uint64_t *rng)
         buf[len] = '\0';
         fclose(f);
         CHECK(strstr(buf, "gpu layers: 2") && strstr(buf, "blk.3..blk.4") && strstr(buf, "demoted") &&
-                  strstr(buf, "token_embd.weight"), "plan print lacks the run or demotions:\n%s", buf);
+                  strstr(buf, "token_embd.weight"),
+              "plan print lacks the run or demotions:\n%s", buf);
     }
     vkq_plan_destroy(p);
 }
 
 static void sizes_and_budget(void)
 {
-    static const struct { const char *s; uint64_t v; } good[] = {
-        {"0", 0}, {"1234", 1234}, {"512M", 512ull << 20}, {"6G", 6ull << 30}, {"1.5GiB", 3ull << 29},
-        {"2k", 2048}, {"1T", 1ull << 40}, {"100B", 100}, {"7MB", 7ull << 20}, {"18446744073709551615", UINT64_MAX},
+    static const struct {
+        const char *s;
+        uint64_t v;
+    } good[] = {
+        {"0", 0},
+        {"1234", 1234},
+        {"512M", 512ull << 20},
+        {"6G", 6ull << 30},
+        {"1.5GiB", 3ull << 29},
+        {"2k", 2048},
+        {"1T", 1ull << 40},
+        {"100B", 100},
+        {"7MB", 7ull << 20},
+        {"18446744073709551615", UINT64_MAX},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; ++i) {
         uint64_t v = 1;
         vkq_status st = vkq_size_parse(good[i].s, &v, NULL, 0);
-        CHECK(st == VKQ_SUCCESS && v == good[i].v, "\"%s\" -> %s %" PRIu64, good[i].s, vkq_status_string(st), v);
+        CHECK(st == VKQ_SUCCESS && v == good[i].v, "\"%s\" -> %s %" PRIu64, good[i].s, vkq_status_string(st),
+              v);
     }
-    static const char *const bad[] = {"", "G", "-1", "+5", " 5", "5 ", "1e3", "0x10", "inf", "nan", "5X",
-                                      "5GG", "1.2.3", "20000000000G", "18446744073709551616", "abc"};
+    static const char *const bad[] = {"",   "G",   "-1",    "+5",           " 5",
+                                      "5 ", "1e3", "0x10",  "inf",          "nan",
+                                      "5X", "5GG", "1.2.3", "20000000000G", "18446744073709551616",
+                                      "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         uint64_t v = 7;
         char err[256] = "";
         vkq_status st = vkq_size_parse(bad[i], &v, err, sizeof err);
-        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && err[0], "\"%s\" accepted (%" PRIu64 ")", bad[i], v);
+        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && err[0], "\"%s\" accepted (%" PRIu64 ")", bad[i],
+              v);
     }
     /* Without a device: the API override, then VKQ_VRAM_BUDGET, else nothing. */
     vkq_vram_budget b;
@@ -290,13 +311,15 @@ static void sizes_and_budget(void)
     setenv("VKQ_VRAM_BUDGET", "lots", 1);
     char err[256] = "";
     CHECK(vkq_vram_budget_get(NULL, 0, 0, &b, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "VKQ_VRAM_BUDGET") && strstr(err, "lots"), "bad env accepted: \"%s\"", err);
+              strstr(err, "VKQ_VRAM_BUDGET") && strstr(err, "lots"),
+          "bad env accepted: \"%s\"", err);
     unsetenv("VKQ_VRAM_BUDGET");
     CHECK(vkq_vram_default_reserve(1ull << 30) == 256ull << 20, "reserve of 1 GiB");
     CHECK(vkq_vram_default_reserve(80ull << 30) == 4ull << 30, "reserve of 80 GiB");
     CHECK(vkq_vram_default_reserve(100ull << 20) == 100ull << 20, "reserve capped at what is there");
     vkq_place pl;
-    CHECK(vkq_place_from_name("HOST-visible", &pl) == VKQ_SUCCESS && pl == VKQ_PLACE_HOST_VISIBLE, "place name");
+    CHECK(vkq_place_from_name("HOST-visible", &pl) == VKQ_SUCCESS && pl == VKQ_PLACE_HOST_VISIBLE,
+          "place name");
     CHECK(vkq_place_from_name("vram", &pl) == VKQ_ERROR_INVALID_ARGUMENT, "unknown place accepted");
 }
 
@@ -305,7 +328,8 @@ int main(void)
     uint64_t seed = vkq_test_seed();
     printf("test_plan: seed %" PRIu64 " (VKQ_SEED to replay)\n", seed);
     uint64_t rng = seed;
-    for (int rep = 0; rep < 20; ++rep) auto_fits_last_layers(&rng);
+    for (int rep = 0; rep < 20; ++rep)
+        auto_fits_last_layers(&rng);
     explicit_gpu_layers(&rng);
     override_rules(&rng);
     demotion_and_print(&rng);

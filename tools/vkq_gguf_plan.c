@@ -34,7 +34,8 @@ static int device_budget(vkq_vram_budget *b)
     if (st == VKQ_SUCCESS) st = vkq_instance_default_device(inst, &index);
     if (st == VKQ_SUCCESS) st = vkq_device_create(inst, index, NULL, &dev);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: no device for the budget (%s); pass --budget SIZE\n", vkq_status_string(st));
+        fprintf(stderr, "vkq-gguf: no device for the budget (%s); pass --budget SIZE\n",
+                vkq_status_string(st));
         vkq_instance_destroy(inst);
         return 1;
     }
@@ -71,8 +72,10 @@ int vkq_gguf_plan_main(int argc, char **argv)
             const char *v = argv[++i];
             char *end;
             long n = strtol(v, &end, 10);
-            if (!strcmp(v, "auto") || !strcmp(v, "-1")) gpu_layers = VKQ_GPU_LAYERS_AUTO;
-            else if (*v && !*end && n >= 0 && n < (1L << 30)) gpu_layers = (int32_t)n;
+            if (!strcmp(v, "auto") || !strcmp(v, "-1"))
+                gpu_layers = VKQ_GPU_LAYERS_AUTO;
+            else if (*v && !*end && n >= 0 && n < (1L << 30))
+                gpu_layers = (int32_t)n;
             else {
                 fprintf(stderr, "vkq-gguf: --gpu-layers: \"%s\" is not a layer count or auto\n", v);
                 return 2;
@@ -115,8 +118,8 @@ int vkq_gguf_plan_main(int argc, char **argv)
         pt[i] = (vkq_plan_tensor){.name = t.name, .type = t.type, .n_dims = t.n_dims, .nbytes = t.nbytes};
         memcpy(pt[i].ne, t.ne, sizeof pt[i].ne);
     }
-    vkq_plan_options po = {.budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides,
-                           .n_overrides = n_overrides};
+    vkq_plan_options po = {
+        .budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides, .n_overrides = n_overrides};
     vkq_plan *plan = NULL;
     st = vkq_plan_create(pt, (uint32_t)n, &po, &plan, err, sizeof err);
     int rc = 0;
