@@ -29,6 +29,8 @@ def check(cond, msg):
 def run(args, env=None):
     e = dict(os.environ)
     e.pop("VKQ_VRAM_BUDGET", None)
+    if os.environ.get("VKQ_TEST_PRELOAD"):  # under ASan: for the programs, not for Python
+        e["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
     e.update(env or {})
     return subprocess.run(args, capture_output=True, text=True, env=e)
 

@@ -14,5 +14,9 @@ exe = sys.argv[1]
 with tempfile.TemporaryDirectory(prefix="vkq-model-") as tmp:
     path = os.path.join(tmp, "model.gguf")
     subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path], check=True)
-    r = subprocess.run([exe, path])
+    # Under ASan the driver preload (tests/meson.build) applies to the test, not to Python.
+    env = dict(os.environ)
+    if os.environ.get("VKQ_TEST_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
+    r = subprocess.run([exe, path], env=env)
 sys.exit(r.returncode)
