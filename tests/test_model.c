@@ -437,6 +437,18 @@ int main(int argc, char **argv)
     if (gpu_fixture_open(&f, NULL)) return 1;
     unsetenv("VKQ_VRAM_BUDGET");
 
+    /* The device's own budget: available (VK_EXT_memory_budget or the heap) minus the reserve. */
+    vkq_vram_budget vb;
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb, NULL, 0));
+    printf("device budget: %" PRIu64 " = %" PRIu64 " available - %" PRIu64 " reserve (%s)\n", vb.budget,
+           vb.available, vb.reserve, vkq_budget_source_name(vb.source));
+    CHECK((vb.source == VKQ_BUDGET_MEMORY_EXT) == (vkq_device_get_info(f.dev)->has_memory_budget != 0) &&
+              vb.available > 0 && vb.reserve == vkq_vram_default_reserve(vb.available) &&
+              vb.budget == vb.available - vb.reserve,
+          "device budget %" PRIu64 " from %s", vb.budget, vkq_budget_source_name(vb.source));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb, NULL, 0));
+    CHECK(vb.reserve == 1000 && vb.budget == vb.available - 1000, "explicit reserve: %" PRIu64, vb.reserve);
+
     vkq_model_desc d = vkq_model_desc_default();
     d.vram_budget = 1ull << 30;
     run gpu = {.what = "all-gpu", .model = load(f.dev, &d, "all-gpu")};
