@@ -197,12 +197,13 @@ vkq_model_desc vkq_model_desc_default(void);
 /* Maps the GGUF file at `path` (vkq_gguf_open), plans the placement with the budget of
  * vkq_vram_budget_get(dev, desc->vram_budget, desc->vram_reserve) and uploads the GPU tensors
  * (blocking, through the device's staging buffer; uploads are not overlapped with compute).
- * GPU layers are allocated from the last one backwards, then the non-layer tensors. When an
- * allocation fails (out of device memory, an injected failure, or the running total would pass
- * the budget, which happens when n_gpu_layers asked for more than fits), the layer of that
- * tensor and the GPU layers before it are demoted to the CPU (the run stays contiguous), or
- * only the tensor if it is not in a layer; the plan is updated, the demotion recorded
- * (vkq_model_demotion) and logged, and loading goes on. `dev` NULL: everything on the CPU.
+ * GPU layers are allocated from the last one backwards, then the other tensors off the CPU.
+ * When an allocation fails (out of device or host memory, an injected failure, or the running
+ * total would pass the budget, which happens when n_gpu_layers asked for more than fits), the
+ * layer of that tensor and the GPU layers before it are demoted to the CPU (the run stays
+ * contiguous), or only the tensor if it is not part of the run (non-layer tensors, tensors a
+ * rule placed); the plan is updated, the demotion recorded (vkq_model_demotion_info) and
+ * logged, and loading goes on. `dev` NULL: everything on the CPU.
  * Errors: those of vkq_gguf_open (message in err), of the budget and the plan, a Vulkan error
  * other than out of memory during an upload. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
@@ -234,9 +235,10 @@ int64_t vkq_model_find_tensor(const vkq_model *model, const char *name);
 typedef struct vkq_model_demotion {
     const char *tensor;  /* the tensor whose allocation failed */
     int32_t layer;       /* its layer, -1 if none */
-    uint32_t n_layers;   /* layers moved to the CPU by this demotion (0 for a non-layer tensor) */
+    uint32_t n_layers;   /* layers moved to the CPU by this demotion (0 when only the tensor moved) */
     uint64_t bytes;      /* bytes moved to the CPU */
-    vkq_status reason;   /* VKQ_ERROR_OUT_OF_DEVICE_MEMORY (real, injected or over budget) */
+    vkq_status reason;   /* VKQ_ERROR_OUT_OF_DEVICE_MEMORY (real, injected or over budget), or
+                            VKQ_ERROR_OUT_OF_HOST_MEMORY (a host-visible allocation) */
     const char *message; /* the sentence that was logged */
 } vkq_model_demotion;
 

@@ -38,16 +38,16 @@ typedef struct loader {
     char why[VKQ_MODEL_ERRMSG];
 } loader;
 
-/* Allocates and fills tensor i's buffer. VKQ_ERROR_OUT_OF_DEVICE_MEMORY (with ld->why) means
- * "demote", anything else fails the load. */
+/* Allocates and fills tensor i's buffer. Out of device or host memory (with ld->why) means
+ * "demote": the tensor can always stay in the mapping. Anything else fails the load. */
 static vkq_status place_tensor(loader *ld, int64_t i)
 {
     vkq_model *m = ld->m;
     vkq_place place = vkq_plan_tensor_place(m->plan, (uint32_t)i);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
-    if (place == VKQ_PLACE_GPU &&
-        t.nbytes > m->budget.budget - (ld->gpu_used < m->budget.budget ? ld->gpu_used : m->budget.budget)) {
+    /* gpu_used never exceeds the budget (a tensor is only counted once it fit). */
+    if (place == VKQ_PLACE_GPU && t.nbytes > m->budget.budget - ld->gpu_used) {
         char b1[32], b2[32];
         snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s)",
                  vkq_format_bytes(ld->gpu_used, b1, sizeof b1),
@@ -66,8 +66,10 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     vkq_status st = vkq_buffer_create(m->dev, t.nbytes,
                                       place == VKQ_PLACE_GPU ? VKQ_MEMORY_DEVICE : VKQ_MEMORY_HOST_VISIBLE,
                                       row_bytes, &buf);
-    if (st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY) {
-        snprintf(ld->why, sizeof ld->why, "out of device memory (%s)", vkq_device_last_error(m->dev));
+    if (st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY || st == VKQ_ERROR_OUT_OF_HOST_MEMORY) {
+        snprintf(ld->why, sizeof ld->why, "%s (%s)",
+                 st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY ? "out of device memory" : "out of host memory",
+                 vkq_device_last_error(m->dev));
         return st;
     }
     if (st != VKQ_SUCCESS) {
@@ -98,7 +100,8 @@ static void release_tensor(loader *ld, int64_t i)
     m->buffers[i] = NULL;
 }
 
-static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t n_layers, uint64_t bytes)
+static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t n_layers, uint64_t bytes,
+                                  vkq_status reason)
 {
     vkq_model *m = ld->m;
     vkq_model_record *d = realloc(m->demotions, (m->n_demotions + 1) * sizeof *d);
@@ -109,7 +112,7 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
     char msg[VKQ_MODEL_ERRMSG + 256], b[32];
-    if (layer >= 0)
+    if (n_layers > 0)
         snprintf(msg, sizeof msg,
                  "%s: %s; layer %d and the GPU layers before it (%u layers, %s) moved to the cpu", t.name,
                  ld->why, (int)layer, n_layers, vkq_format_bytes(bytes, b, sizeof b));
@@ -127,11 +130,16 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
                                    .layer = layer,
                                    .n_layers = n_layers,
                                    .bytes = bytes,
-                                   .reason = VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
+                                   .reason = reason,
                                    .message = r->message};
     m->n_demotions++;
     if (m->desc.log) m->desc.log(m->desc.log_user, msg);
     return VKQ_SUCCESS;
+}
+
+static int demotable(vkq_status st)
+{
+    return st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY || st == VKQ_ERROR_OUT_OF_HOST_MEMORY;
 }
 
 /* Pass 1: the GPU run, last layer first; pass 2: every other tensor off the CPU. */
@@ -152,14 +160,15 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
                 continue;
             vkq_status st = place_tensor(ld, i);
             if (st == VKQ_SUCCESS) continue;
-            if (st != VKQ_ERROR_OUT_OF_DEVICE_MEMORY) return fail(err, err_size, st, "%s", ld->why);
+            if (!demotable(st)) return fail(err, err_size, st, "%s", ld->why);
+            const vkq_status reason = st;
             for (int64_t j = 0; j < m->n_tensors; ++j) {
                 int32_t lj = vkq_plan_tensor_layer(plan, (uint32_t)j);
                 if (lj >= 0 && lj <= l && vkq_plan_tensor_rule(plan, (uint32_t)j) < 0) release_tensor(ld, j);
             }
             uint32_t n_layers = 0;
             uint64_t moved = vkq_plan_demote_layers_upto(m->plan, l, &n_layers);
-            st = record_demotion(ld, i, l, n_layers, moved);
+            st = record_demotion(ld, i, l, n_layers, moved, reason);
             if (st != VKQ_SUCCESS) return fail(err, err_size, st, "out of host memory");
             break;
         }
@@ -168,9 +177,10 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
         if (m->buffers[i] || vkq_plan_tensor_place(plan, (uint32_t)i) == VKQ_PLACE_CPU) continue;
         vkq_status st = place_tensor(ld, i);
         if (st == VKQ_SUCCESS) continue;
-        if (st != VKQ_ERROR_OUT_OF_DEVICE_MEMORY) return fail(err, err_size, st, "%s", ld->why);
+        if (!demotable(st)) return fail(err, err_size, st, "%s", ld->why);
+        const vkq_status reason = st;
         uint64_t moved = vkq_plan_demote_tensor(m->plan, (uint32_t)i);
-        st = record_demotion(ld, i, -1, 0, moved);
+        st = record_demotion(ld, i, vkq_plan_tensor_layer(m->plan, (uint32_t)i), 0, moved, reason);
         if (st != VKQ_SUCCESS) return fail(err, err_size, st, "out of host memory");
     }
     return VKQ_SUCCESS;

@@ -357,6 +357,28 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
     run_all(&e);
     compare_runs(&e, gpu, cpu);
     free_run(&e);
+
+    /* A tensor a rule put on the GPU inside a CPU layer is demoted alone. */
+    const char *rule[] = {"blk\\.1\\.attn_q=gpu"};
+    d = vkq_model_desc_default();
+    d.n_gpu_layers = 0;
+    d.vram_budget = 1ull << 30;
+    d.overrides = rule;
+    d.n_overrides = 1;
+    d.fail_alloc_at = 1;
+    run q = {.what = "rule tensor failure", .model = load(dev, &d, "rule tensor, injected failure")};
+    if (!q.model) return;
+    vkq_model_demotion dq;
+    CHECK(vkq_model_demotion_count(q.model) == 1 && vkq_model_demotion_info(q.model, 0, &dq) == VKQ_SUCCESS &&
+              !strcmp(dq.tensor, "blk.1.attn_q.weight") && dq.layer == 1 && dq.n_layers == 0 &&
+              strstr(dq.message, "tensor"),
+          "rule tensor demotion: %u demotions", vkq_model_demotion_count(q.model));
+    vkq_plan_get_totals(vkq_model_plan(q.model), &t);
+    CHECK(t.gpu_bytes == 0 && t.cpu_bytes == t.total_bytes && t.n_demoted == 1,
+          "rule tensor: %" PRIu64 " gpu bytes", t.gpu_bytes);
+    run_all(&q);
+    compare_runs(&q, gpu, cpu);
+    free_run(&q);
 }
 
 static void bad_input(vkq_device dev, const run *split)
