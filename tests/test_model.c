@@ -452,7 +452,8 @@ int main(int argc, char **argv)
     }
     g_path = argv[1];
     uint64_t seed = vkq_test_seed();
-    printf("test_model: seed %" PRIu64 " (VKQ_SEED to replay), model %s\n", seed, g_path);
+    printf("test_model: seed %" PRIu64 " (VKQ_SEED to replay), model %s%s\n", seed, g_path,
+           getenv("VKQ_FORCE_STAGING") ? ", every transfer through the staging buffer" : "");
     uint64_t rng = seed;
     if (build_cases(&rng)) return 1;
     gpu_fixture f;
