@@ -248,7 +248,8 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
 /* Y = W * X for the 2-D tensor `tensor` (index; the _named form looks it up): W is m = ne[1]
  * rows of k = ne[0] elements, X host f32 k x n (column j at x + j * k), Y host f32 m x n
  * (column j at y + j * m). GPU/host-visible tensors: X is uploaded to a scratch buffer kept by
- * the model (grown as needed), vkq_matmul runs, Y is downloaded. CPU tensors: vkq_cpu_matmul on
+ * the model (grown as needed), the matmul runs, Y is downloaded; one blocking submission (a
+ * memcpy where the scratch is mapped, else staging copies recorded with the matmul). CPU tensors: vkq_cpu_matmul on
  * the mapped bytes with the desc's cpu_threads/cpu_flags. Results agree within the kernels'
  * bounds wherever the weight lives. Errors: VKQ_ERROR_INVALID_ARGUMENT (NULL, n == 0, index out
  * of range, unknown name), VKQ_ERROR_BAD_SHAPE (not a 2-D tensor), and those of the kernels;
