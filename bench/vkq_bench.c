@@ -380,8 +380,11 @@ static void json_num(FILE *f, const char *key, double v, const char *sep)
     else fprintf(f, "\"%s\": null%s", key, sep);
 }
 
+int vkq_bench_model_main(int argc, char **argv); /* bench/bench_model.c */
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--model")) return vkq_bench_model_main(argc, argv);
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc;
