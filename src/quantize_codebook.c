@@ -10,7 +10,7 @@
 #include "tables_gen.h"
 
 typedef struct codebook {
-    float lev[16], mid[15];
+    float lev[16], mid[16];
     uint8_t code[16];
 } codebook;
 
@@ -22,13 +22,13 @@ static void init_codebooks(void)
 {
     vkq_codebook_init(vkq_kvalues_iq4nl, 16, 1.0f, g_iq4nl.lev, g_iq4nl.mid, g_iq4nl.code);
     vkq_codebook_init(vkq_kvalues_mxfp4, 16, 1.0f, g_fp4.lev, g_fp4.mid, g_fp4.code);
-    /* NF4's levels are floats; sort them through the same routine via their rank order, which
-     * the table already is (ascending), so copy directly. */
+    /* NF4's levels are floats, already ascending in code order. */
     for (int c = 0; c < 16; c++) {
         g_nf4.lev[c] = vkq_f32_from_bits(vkq_nf4_bits[c]);
         g_nf4.code[c] = (uint8_t)c;
     }
     for (int c = 0; c < 15; c++) g_nf4.mid[c] = 0.5f * (g_nf4.lev[c] + g_nf4.lev[c + 1]);
+    g_nf4.mid[15] = INFINITY;
     for (int c = 0; c < 127; c++) g_ue4m3[c] = vkq_ue4m3_half_to_f32((uint8_t)c);
 }
 
@@ -41,7 +41,7 @@ static float assign(const codebook *cb, const float *x, const float *w, int n, f
     const float id = d != 0.0f && !tiny ? 1.0f / d : 0.0f;
     float e = 0.0f;
     for (int j = 0; j < n; j++) {
-        const int k = vkq_nearest_level(cb->mid, 16, tiny ? (d != 0.0f ? x[j] / d : 0.0f) : x[j] * id);
+        const int k = vkq_nearest16(cb->mid, tiny ? (d != 0.0f ? x[j] / d : 0.0f) : x[j] * id);
         code[j] = cb->code[k];
         const float t = x[j] - cb->lev[k] * d;
         e += w[j] * t * t;

@@ -113,12 +113,24 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
 /* Index of the level nearest to v, given the nlev-1 midpoints between sorted levels. */
 int vkq_nearest_level(const float *mid, int nlev, float v);
 
+/* The same for 16 levels in 4 comparisons: mid16 holds the 15 midpoints and +Inf. */
+static inline int vkq_nearest16(const float *mid16, float v)
+{
+    int i = 0;
+    i += (v > mid16[i + 7]) << 3;
+    i += (v > mid16[i + 3]) << 2;
+    i += (v > mid16[i + 1]) << 1;
+    i += v > mid16[i];
+    return i;
+}
+
 /* Codebook search: idx_j indexes the sorted levels `lev` (midpoints `mid`); returns the best
  * scale d (either sign, unrounded) for y = d * lev[idx]. */
 float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev,
                                 const float *mid, int nlev, int nstep, uint8_t *idx);
 
-/* Sorted levels values[c] * scale, their midpoints, and code_of[k] = the code of lev[k]. A
+/* Sorted levels values[c] * scale, their midpoints (nlev of them: the last is +Inf, for
+ * vkq_nearest16), and code_of[k] = the code of lev[k]. A
  * repeated value (MXFP4's +-0) keeps one code per copy; either decodes the same. */
 void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid,
                        uint8_t *code_of);

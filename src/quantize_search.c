@@ -145,7 +145,8 @@ float vkq_search_scale_codebook(const float *x, const float *w, int n, const flo
             const float iscale = ends[e] * (1.0f + 0.015f * (float)s) / m;
             float sqx = 0.0f, sq2 = 0.0f;
             for (int j = 0; j < n; j++) {
-                const int v = vkq_nearest_level(mid, nlev, x[j] * iscale);
+                const int v = nlev == 16 ? vkq_nearest16(mid, x[j] * iscale)
+                                         : vkq_nearest_level(mid, nlev, x[j] * iscale);
                 cur[j] = (uint8_t)v;
                 sqx += w[j] * x[j] * lev[v];
                 sq2 += w[j] * lev[v] * lev[v];
@@ -177,4 +178,5 @@ void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, 
         code_of[k] = (uint8_t)c;
     }
     for (int k = 0; k + 1 < nlev; k++) mid[k] = 0.5f * (lev[k] + lev[k + 1]);
+    mid[nlev - 1] = INFINITY;
 }
