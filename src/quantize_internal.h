@@ -15,7 +15,7 @@
 
 typedef void (*vkq_quantize_block_fn)(const float *x, const float *w, uint8_t *blk);
 
-#define VKQ_QUANT_FAMILY(family) \
+#define VKQ_QUANT_FAMILY(family)                                                                             \
     void vkq_quantize_block_##family(const float *x, const float *w, uint8_t *blk);
 /* src/quantize_simple.c */
 VKQ_QUANT_FAMILY(f32)
@@ -101,14 +101,13 @@ static inline int vkq_round_clamp(float v, int lo, int hi)
  * scale d (either sign) minimising sum w (x - d q)^2. Tries scales that put the largest |x| on
  * qmin or qmax with fractional offsets, refits d by least squares for each assignment, and
  * returns the best d (unrounded) with its q in `q`. Returns 0 for an all-zero block. */
-float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax,
-                           int nstep, int8_t *q);
+float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q);
 
 /* Asymmetric search (y = s q - m, q in [0, qmax]): returns s and writes m and q; both are
  * least-squares refits of the best assignment. Unless free_offset, m >= 0 (the K-quants' range
  * starts at or below zero). */
-float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep,
-                           int free_offset, float *m_out, uint8_t *q);
+float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep, int free_offset,
+                           float *m_out, uint8_t *q);
 
 /* Index of the level nearest to v, given the nlev-1 midpoints between sorted levels. */
 int vkq_nearest_level(const float *mid, int nlev, float v);
@@ -126,14 +125,13 @@ static inline int vkq_nearest16(const float *mid16, float v)
 
 /* Codebook search: idx_j indexes the sorted levels `lev` (midpoints `mid`); returns the best
  * scale d (either sign, unrounded) for y = d * lev[idx]. */
-float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev,
-                                const float *mid, int nlev, int nstep, uint8_t *idx);
+float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev, const float *mid,
+                                int nlev, int nstep, uint8_t *idx);
 
 /* Sorted levels values[c] * scale, their midpoints (nlev of them: the last is +Inf, for
  * vkq_nearest16), and code_of[k] = the code of lev[k]. A
  * repeated value (MXFP4's +-0) keeps one code per copy; either decodes the same. */
-void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid,
-                       uint8_t *code_of);
+void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid, uint8_t *code_of);
 
 /* Weighted squared error of y against x. */
 static inline float vkq_werr(const float *x, const float *w, const float *y, int n)

@@ -48,8 +48,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "quant_dump: bad type %s for k %" PRIu64 "\n", argv[a], k);
             return 2;
         }
-        const vkq_quantize_desc d = { .type = t, .rows = rows, .k = k, .src = x, .dst = q,
-                                      .dst_size = sizeof(float) * rows * k + 64 };
+        const vkq_quantize_desc d = {
+            .type = t, .rows = rows, .k = k, .src = x, .dst = q, .dst_size = sizeof(float) * rows * k + 64};
         const vkq_status st = vkq_quantize(&d);
         char name[64];
         snprintf(name, sizeof name, "%s.bin", argv[a]);
