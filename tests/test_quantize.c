@@ -276,7 +276,8 @@ static double g_nmse[VKQ_TYPE_MAX_ID + 1];
 
 static void round_trip_every_type(const float *x, float *y)
 {
-    printf("%-8s %8s %12s %12s %10s %12s\n", "type", "bpw", "nmse", "bound", "Mw/s/thr", "rtn nmse");
+    printf("%-8s %8s %12s %12s %10s  %s\n", "type", "bpw", "nmse", "bound", "Mw/s wall",
+           "first 8 rows: nmse vs absmax rtn");
     double *yb = xmalloc(sizeof(double) * BASE_ROWS * K);
     float *yb32 = xmalloc(sizeof(float) * BASE_ROWS * K);
     for (uint32_t i = 0; i < vkq_type_count(); i++) {
@@ -294,16 +295,16 @@ static void round_trip_every_type(const float *x, float *y)
         if (t == VKQ_TYPE_F32) CHECK(memcmp(x, y, sizeof(float) * N) == 0, "F32 not exact");
         /* The searches must beat absmax round-to-nearest (whose scales are not even rounded
          * to their storage format here) on the same rows. */
-        char rtn[32] = "-";
+        char rtn[48] = "-";
         if (baseline(tr->info.name, x, (size_t)BASE_ROWS * K, yb)) {
             for (size_t j = 0; j < (size_t)BASE_ROWS * K; j++)
                 yb32[j] = (float)yb[j];
             const double eb = wnmse(x, yb32, NULL, (size_t)BASE_ROWS * K, K);
             const double eq = wnmse(x, y, NULL, (size_t)BASE_ROWS * K, K);
-            snprintf(rtn, sizeof rtn, "%.4g", eb);
+            snprintf(rtn, sizeof rtn, "%.4g vs %.4g", eq, eb);
             CHECK(eq < eb, "%s: NMSE %.4g not below absmax RTN's %.4g", tr->info.name, eq, eb);
         }
-        printf("%-8s %8.4f %12.4g %12.4g %10.2f %12s\n", tr->info.name, tr->info.bits_per_weight, e,
+        printf("%-8s %8.4f %12.4g %12.4g %10.2f  %s\n", tr->info.name, tr->info.bits_per_weight, e,
                tr->nmse_quant, N / dt * 1e-6, rtn);
         free(q);
     }
