@@ -13,6 +13,11 @@
 #define MAX_THREADS 64
 #define MAX_QK      256
 
+/* Every block must fit the all-ones importance below. */
+#define X(NAME, ID, QK, BYTES, FAMILY) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
+#include "vkquant_types.def"
+#undef X
+
 /* Importance of 1 for every column, used when the caller gives none. */
 static const float k_ones[MAX_QK] = {
 #define ONE8  1, 1, 1, 1, 1, 1, 1, 1

@@ -103,7 +103,7 @@ static const vkq_type_traits *traits_by_name(const char *name)
 
 /* ---- absmax round-to-nearest baselines (f64, unquantized scales: generous to them) ------- */
 
-static double rtn_sym(const float *x, int n, int qmin, int qmax, double *y)
+static void rtn_sym(const float *x, int n, int qmin, int qmax, double *y)
 {
     double amax = 0, m = 0;
     for (int j = 0; j < n; j++)
@@ -114,7 +114,6 @@ static double rtn_sym(const float *x, int n, int qmin, int qmax, double *y)
         q = fmin(fmax(q, qmin), qmax);
         y[j] = q * d;
     }
-    return 0;
 }
 
 static void rtn_minmax(const float *x, int n, int qmax, double *y)
@@ -562,6 +561,25 @@ static void extreme_magnitudes_stay_finite(void)
     }
 }
 
+/* An all-zero importance vector (nothing matters) still gives valid, finite blocks whose values
+ * stay within the range of the input, for every type. */
+static void zero_importance_is_valid(const float *x)
+{
+    float imp[K] = {0}, *y = xmalloc(sizeof(float) * 2 * K);
+    float amax = 0;
+    for (int i = 0; i < 2 * K; i++)
+        amax = fmaxf(amax, fabsf(x[i]));
+    for (uint32_t i = 0; i < vkq_type_count(); i++) {
+        const vkq_type t = vkq_type_at(i);
+        free(quantize(t, x, imp, 2, K, 1, y));
+        int ok = 1;
+        for (int j = 0; j < 2 * K; j++)
+            ok &= isfinite(y[j]) && fabsf(y[j]) <= 2.0f * amax;
+        CHECK(ok, "%s: zero importance gives non-finite or oversized values", vkq_type_get(t)->name);
+    }
+    free(y);
+}
+
 int main(void)
 {
     const uint64_t seed = vkq_test_seed();
@@ -579,6 +597,7 @@ int main(void)
     bad_input();
     zero_and_constant_blocks();
     extreme_magnitudes_stay_finite();
+    zero_importance_is_valid(x);
 
     free(x);
     free(y);
