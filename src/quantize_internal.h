@@ -12,8 +12,7 @@
 #include <stdint.h>
 
 #include "fp_convert.h"
-
-typedef void (*vkq_quantize_block_fn)(const float *x, const float *w, uint8_t *blk);
+#include "types.h"
 
 #define VKQ_QUANT_FAMILY(family)                                                                             \
     void vkq_quantize_block_##family(const float *x, const float *w, uint8_t *blk);
