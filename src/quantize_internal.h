@@ -1,5 +1,5 @@
-/* Shared pieces of the quantizers (src/quantize*.c): the per-block function type, the
- * per-family entry points the type table points at, and small helpers.
+/* Shared pieces of the quantizers (src/quantize*.c): the per-family entry points (of type
+ * vkq_quantize_block_fn, types.h) that the type table points at, and small helpers.
  *
  * Every block quantizer gets the block's QK source values `x` and their importance `w` (QK
  * non-negative values; all 1 when the caller gave none) and writes block_bytes bytes at `blk`.
