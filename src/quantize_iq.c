@@ -207,6 +207,29 @@ typedef struct iq_code { /* one group of 8 values */
     uint8_t neg_delta;   /* IQ1: delta is -1/8 */
 } iq_code;
 
+/* One group of 8 with magnitudes t (in grid units; a negated entry takes the wrong sign) and
+ * sign bits `signs`: grid search, fills code and m, returns the weighted error. */
+static float signed_group(const iq_grid *g, const float *xg, const float *wg, const float *t, unsigned signs,
+                          float sc, iq_code *code, float *m)
+{
+    code->signs = (uint8_t)signs;
+    code->neg_delta = 0;
+    for (int h = 0; h < 8 / g->dim; h++) {
+        const int idx = grid_best(g, t + g->dim * h, wg + g->dim * h);
+        code->idx[h] = (uint16_t)idx;
+        for (int j = 0; j < g->dim; j++) {
+            const int e = g->dim * h + j;
+            m[e] = ((signs >> e) & 1) ? -g->pts[idx * g->dim + j] : g->pts[idx * g->dim + j];
+        }
+    }
+    float err = 0.0f;
+    for (int j = 0; j < 8; j++) {
+        const float r = xg[j] - sc * m[j];
+        err += wg[j] * r * r;
+    }
+    return err;
+}
+
 /* Quantizes the n values of one sub-block at scale sc: fills codes and m (the decoded value
  * divided by sc) and returns the weighted error. */
 static float assign(const iq_kind *K, const iq_grid *g, const float *x, const float *w, int n, float sc,
@@ -272,37 +295,26 @@ static float assign(const iq_kind *K, const iq_grid *g, const float *x, const fl
             t[j] = fabsf(xg[j]) * isc;
             signs |= (unsigned)(xg[j] < 0.0f) << j;
         }
-        if (K->parity && odd_parity(signs)) {
-            /* One value must take the wrong sign: the one whose error grows least, from
-             * its nearest level to (|x| + smallest level) on the wrong side. */
-            int jmin = 0;
-            float cmin = FLT_MAX;
-            for (int j = 0; j < 8; j++) {
-                const float right = t[j] - g->lev[vkq_nearest_level(g->mid, g->nlev, t[j])];
-                const float wrong = t[j] + g->lev[0];
-                const float cost = wg[j] * (wrong * wrong - right * right);
-                if (cost < cmin) {
-                    cmin = cost;
-                    jmin = j;
-                }
-            }
-            t[jmin] = -t[jmin];
-            signs ^= 1u << jmin;
+        if (!K->parity || !odd_parity(signs)) {
+            total += signed_group(g, xg, wg, t, signs, sc, &code[gi], m + 8 * gi);
+            continue;
         }
-        code[gi].signs = (uint8_t)signs;
-        code[gi].neg_delta = 0;
-        for (int h = 0; h < 8 / g->dim; h++) {
-            const int idx = grid_best(g, t + g->dim * h, wg + g->dim * h);
-            code[gi].idx[h] = (uint16_t)idx;
-            for (int j = 0; j < g->dim; j++) {
-                const int e = g->dim * h + j;
-                m[8 * gi + e] = ((signs >> e) & 1) ? -g->pts[idx * g->dim + j] : g->pts[idx * g->dim + j];
-            }
-        }
+        /* One value must take the wrong sign: the one whose error grows least, from its
+         * nearest level to (|x| + smallest level) on the wrong side. (Searching the best two
+         * flips exactly lowered the error by < 0.4% at 30% more time.) */
+        int jmin = 0;
+        float cmin = FLT_MAX;
         for (int j = 0; j < 8; j++) {
-            const float r = xg[j] - sc * m[8 * gi + j];
-            total += wg[j] * r * r;
+            const float right = t[j] - g->lev[vkq_nearest_level(g->mid, g->nlev, t[j])];
+            const float wrong = t[j] + g->lev[0];
+            const float cost = wg[j] * (wrong * wrong - right * right);
+            if (cost < cmin) {
+                cmin = cost;
+                jmin = j;
+            }
         }
+        t[jmin] = -t[jmin];
+        total += signed_group(g, xg, wg, t, signs ^ (1u << jmin), sc, &code[gi], m + 8 * gi);
     }
     return total;
 }
