@@ -57,26 +57,15 @@ static void put_nibbles(uint8_t *qs, const uint8_t *code, int half)
         qs[j] = (uint8_t)(code[j] | code[j + half] << 4);
 }
 
-static float signed_absmax(const float *x, int n)
-{
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
-    return m;
-}
-
-/* Searched scale vs absmax scale (largest |x| on the codebook's far end), both rounded by
- * `round` (fp16, or identity for NF4's f32), best kept. Returns the stored scale's decoded
+/* Searched scale vs absmax scale (largest |x| on the codebook's far end), both rounded to
+ * fp16 if `fp16` (else kept: NF4's scale is binary32), the better kept. Returns the stored scale's decoded
  * value and fills code. */
 static float fit_scale(const codebook *cb, const float *x, const float *w, int n, int fp16, uint16_t *h_out,
                        uint8_t *code)
 {
     uint8_t idx[64], cur[64];
-    const float m = fabsf(signed_absmax(x, n)) < VKQ_TINY ? 0.0f : signed_absmax(x, n);
+    float m = vkq_signed_absmax(x, n);
+    if (fabsf(m) < VKQ_TINY) m = 0.0f;
     const float cand[2] = {vkq_search_scale_codebook(x, w, n, cb->lev, cb->mid, 16, 8, idx),
                            m / (m < 0.0f ? cb->lev[0] : cb->lev[15])};
     if (m == 0.0f) { /* all (near) zero: scale 0, codes of 0 */

@@ -96,6 +96,19 @@ static inline int vkq_round_clamp(float v, int lo, int hi)
  * down (the smallest is 2^-24), and 1 / scale would overflow binary32. */
 #define VKQ_TINY 1e-30f
 
+/* The x of largest magnitude (first one on ties), with its sign; 0 for an all-zero block. */
+static inline float vkq_signed_absmax(const float *x, int n)
+{
+    float amax = 0.0f, m = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            m = x[j];
+        }
+    }
+    return m;
+}
+
 /* Symmetric integer search shared by the legacy and K-quants: q_j in [qmin, qmax] and one
  * scale d (either sign) minimising sum w (x - d q)^2. Tries scales that put the largest |x| on
  * qmin or qmax with fractional offsets, refits d by least squares for each assignment, and

@@ -29,13 +29,7 @@ static float err_sym(const float *x, const float *w, int n, float d, const int8_
 /* Best fp16 scale for y = q * d, q in [qmin, qmax]; returns the fp16 bits and fills q. */
 static uint16_t quant_sym(const float *x, const float *w, int n, int qmin, int qmax, int8_t *q)
 {
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
+    const float m = vkq_signed_absmax(x, n);
     const float cand[2] = {vkq_search_scale_int(x, w, n, qmin, qmax, 9, q),
                            m / (float)(qmin < -qmax ? qmin : qmax)};
     uint16_t best_h = 0;

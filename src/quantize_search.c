@@ -10,22 +10,9 @@
 
 #include "quantize_internal.h"
 
-static float signed_absmax(const float *x, int n)
-{
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        const float a = fabsf(x[j]);
-        if (a > amax) {
-            amax = a;
-            m = x[j];
-        }
-    }
-    return m;
-}
-
 float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q)
 {
-    const float m = signed_absmax(x, n);
+    const float m = vkq_signed_absmax(x, n);
     for (int j = 0; j < n; j++)
         q[j] = 0;
     if (fabsf(m) < VKQ_TINY) return 0.0f;
@@ -135,7 +122,7 @@ int vkq_nearest_level(const float *mid, int nlev, float v)
 float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev, const float *mid,
                                 int nlev, int nstep, uint8_t *idx)
 {
-    const float m = signed_absmax(x, n);
+    const float m = vkq_signed_absmax(x, n);
     const int zero = vkq_nearest_level(mid, nlev, 0.0f);
     for (int j = 0; j < n; j++)
         idx[j] = (uint8_t)zero;

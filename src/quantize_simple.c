@@ -32,13 +32,7 @@ void vkq_quantize_block_bf16(const float *x, const float *w, uint8_t *blk)
 void vkq_quantize_block_q8_k(const float *x, const float *w, uint8_t *blk)
 {
     (void)w;
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < 256; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
+    const float m = vkq_signed_absmax(x, 256);
     /* x / d rather than x * (1 / d): a subnormal d's inverse would overflow. */
     const float d = m / -127.0f;
     vkq_put_u32(blk, vkq_f32_to_bits(d));
