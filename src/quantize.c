@@ -11,11 +11,16 @@
 #include "types.h"
 
 #define MAX_THREADS 64
-#define MAX_QK 256
+#define MAX_QK      256
+
+/* Every block must fit the all-ones importance below. */
+#define X(NAME, ID, QK, BYTES, FAMILY) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
+#include "vkquant_types.def"
+#undef X
 
 /* Importance of 1 for every column, used when the caller gives none. */
 static const float k_ones[MAX_QK] = {
-#define ONE8 1, 1, 1, 1, 1, 1, 1, 1
+#define ONE8  1, 1, 1, 1, 1, 1, 1, 1
 #define ONE64 ONE8, ONE8, ONE8, ONE8, ONE8, ONE8, ONE8, ONE8
     ONE64, ONE64, ONE64, ONE64
 #undef ONE64
@@ -97,7 +102,7 @@ vkq_status vkq_quantize(const vkq_quantize_desc *desc)
     if ((uint64_t)nt > desc->rows) nt = (uint32_t)desc->rows;
     job jobs[MAX_THREADS];
     for (uint32_t i = 0; i < nt; i++) {
-        jobs[i] = (job){ .d = desc, .t = t, .row_bytes = row_bytes, .n_threads = nt, .index = i };
+        jobs[i] = (job){.d = desc, .t = t, .row_bytes = row_bytes, .n_threads = nt, .index = i};
     }
     pthread_t tids[MAX_THREADS];
     uint32_t started = 0;
@@ -107,8 +112,10 @@ vkq_status vkq_quantize(const vkq_quantize_desc *desc)
     }
     worker_main(&jobs[0]);
     /* If a thread could not be started, the calling thread does its share and the rest. */
-    for (uint32_t i = started + 1; i < nt; i++) worker_main(&jobs[i]);
-    for (uint32_t i = 1; i <= started; i++) pthread_join(tids[i], NULL);
+    for (uint32_t i = started + 1; i < nt; i++)
+        worker_main(&jobs[i]);
+    for (uint32_t i = 1; i <= started; i++)
+        pthread_join(tids[i], NULL);
     return VKQ_SUCCESS;
 }
 

@@ -10,7 +10,7 @@
 #include "tables_gen.h"
 
 typedef struct codebook {
-    float lev[16], mid[15];
+    float lev[16], mid[16];
     uint8_t code[16];
 } codebook;
 
@@ -22,26 +22,27 @@ static void init_codebooks(void)
 {
     vkq_codebook_init(vkq_kvalues_iq4nl, 16, 1.0f, g_iq4nl.lev, g_iq4nl.mid, g_iq4nl.code);
     vkq_codebook_init(vkq_kvalues_mxfp4, 16, 1.0f, g_fp4.lev, g_fp4.mid, g_fp4.code);
-    /* NF4's levels are floats; sort them through the same routine via their rank order, which
-     * the table already is (ascending), so copy directly. */
+    /* NF4's levels are floats, already ascending in code order. */
     for (int c = 0; c < 16; c++) {
         g_nf4.lev[c] = vkq_f32_from_bits(vkq_nf4_bits[c]);
         g_nf4.code[c] = (uint8_t)c;
     }
-    for (int c = 0; c < 15; c++) g_nf4.mid[c] = 0.5f * (g_nf4.lev[c] + g_nf4.lev[c + 1]);
-    for (int c = 0; c < 127; c++) g_ue4m3[c] = vkq_ue4m3_half_to_f32((uint8_t)c);
+    for (int c = 0; c < 15; c++)
+        g_nf4.mid[c] = 0.5f * (g_nf4.lev[c] + g_nf4.lev[c + 1]);
+    g_nf4.mid[15] = INFINITY;
+    for (int c = 0; c < 127; c++)
+        g_ue4m3[c] = vkq_ue4m3_half_to_f32((uint8_t)c);
 }
 
 /* Codes (as stored) of x / d for the decoded scale d, and their weighted error. */
-static float assign(const codebook *cb, const float *x, const float *w, int n, float d,
-                    uint8_t *code)
+static float assign(const codebook *cb, const float *x, const float *w, int n, float d, uint8_t *code)
 {
     /* NF4 and MXFP4 scales can be binary32 subnormals, whose inverse overflows. */
     const int tiny = fabsf(d) < VKQ_TINY;
     const float id = d != 0.0f && !tiny ? 1.0f / d : 0.0f;
     float e = 0.0f;
     for (int j = 0; j < n; j++) {
-        const int k = vkq_nearest_level(cb->mid, 16, tiny ? (d != 0.0f ? x[j] / d : 0.0f) : x[j] * id);
+        const int k = vkq_nearest16(cb->mid, tiny ? (d != 0.0f ? x[j] / d : 0.0f) : x[j] * id);
         code[j] = cb->code[k];
         const float t = x[j] - cb->lev[k] * d;
         e += w[j] * t * t;
@@ -52,31 +53,21 @@ static float assign(const codebook *cb, const float *x, const float *w, int n, f
 /* Element i < half in the low nibble of qs[i], else the high nibble of qs[i - half]. */
 static void put_nibbles(uint8_t *qs, const uint8_t *code, int half)
 {
-    for (int j = 0; j < half; j++) qs[j] = (uint8_t)(code[j] | code[j + half] << 4);
+    for (int j = 0; j < half; j++)
+        qs[j] = (uint8_t)(code[j] | code[j + half] << 4);
 }
 
-static float signed_absmax(const float *x, int n)
-{
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
-    return m;
-}
-
-/* Searched scale vs absmax scale (largest |x| on the codebook's far end), both rounded by
- * `round` (fp16, or identity for NF4's f32), best kept. Returns the stored scale's decoded
+/* Searched scale vs absmax scale (largest |x| on the codebook's far end), both rounded to
+ * fp16 if `fp16` (else kept: NF4's scale is binary32), the better kept. Returns the stored scale's decoded
  * value and fills code. */
-static float fit_scale(const codebook *cb, const float *x, const float *w, int n, int fp16,
-                       uint16_t *h_out, uint8_t *code)
+static float fit_scale(const codebook *cb, const float *x, const float *w, int n, int fp16, uint16_t *h_out,
+                       uint8_t *code)
 {
     uint8_t idx[64], cur[64];
-    const float m = fabsf(signed_absmax(x, n)) < VKQ_TINY ? 0.0f : signed_absmax(x, n);
-    const float cand[2] = { vkq_search_scale_codebook(x, w, n, cb->lev, cb->mid, 16, 8, idx),
-                            m / (m < 0.0f ? cb->lev[0] : cb->lev[15]) };
+    float m = vkq_signed_absmax(x, n);
+    if (fabsf(m) < VKQ_TINY) m = 0.0f;
+    const float cand[2] = {vkq_search_scale_codebook(x, w, n, cb->lev, cb->mid, 16, 8, idx),
+                           m / (m < 0.0f ? cb->lev[0] : cb->lev[15])};
     if (m == 0.0f) { /* all (near) zero: scale 0, codes of 0 */
         *h_out = 0;
         assign(cb, x, w, n, 0.0f, code);
@@ -91,7 +82,8 @@ static float fit_scale(const codebook *cb, const float *x, const float *w, int n
             best_e = e;
             best_d = d;
             *h_out = h;
-            for (int j = 0; j < n; j++) code[j] = cur[j];
+            for (int j = 0; j < n; j++)
+                code[j] = cur[j];
         }
     }
     return best_d;
@@ -128,8 +120,7 @@ void vkq_quantize_block_iq4_xs(const float *x, const float *w, uint8_t *blk)
     float sub[8], smax = 0.0f;
     uint8_t idx[32];
     for (int ib = 0; ib < 8; ib++) {
-        sub[ib] = vkq_search_scale_codebook(x + 32 * ib, w + 32 * ib, 32, cb->lev, cb->mid, 16,
-                                            8, idx);
+        sub[ib] = vkq_search_scale_codebook(x + 32 * ib, w + 32 * ib, 32, cb->lev, cb->mid, 16, 8, idx);
         if (fabsf(sub[ib]) > fabsf(smax)) smax = sub[ib];
     }
     float best_total = FLT_MAX;
@@ -137,7 +128,7 @@ void vkq_quantize_block_iq4_xs(const float *x, const float *w, uint8_t *blk)
     for (int c = 0; c < 2; c++) {
         const uint16_t h = vkq_scale_fp16(smax / (c == 0 ? -32.0f : 31.0f));
         const float d = vkq_fp16_to_f32(h);
-        uint8_t tmp[136] = { 0 };
+        uint8_t tmp[136] = {0};
         uint32_t scales_h = 0;
         float total = 0.0f;
         for (int ib = 0; ib < 8; ib++) {
@@ -151,7 +142,8 @@ void vkq_quantize_block_iq4_xs(const float *x, const float *w, uint8_t *blk)
                 if (e < be) {
                     be = e;
                     bl = l;
-                    for (int j = 0; j < 32; j++) bcode[j] = code[j];
+                    for (int j = 0; j < 32; j++)
+                        bcode[j] = code[j];
                 }
             }
             total += be;
@@ -164,10 +156,12 @@ void vkq_quantize_block_iq4_xs(const float *x, const float *w, uint8_t *blk)
         vkq_put_u16(tmp + 2, scales_h);
         if (c == 0 || total < best_total) {
             best_total = total;
-            for (int b = 0; b < 136; b++) out[b] = tmp[b];
+            for (int b = 0; b < 136; b++)
+                out[b] = tmp[b];
         }
     }
-    for (int b = 0; b < 136; b++) blk[b] = out[b];
+    for (int b = 0; b < 136; b++)
+        blk[b] = out[b];
 }
 
 /* MXFP4: the E8M0 exponent e with 12 * 2^(e-128) nearest to the absmax, and its neighbours;
@@ -176,7 +170,8 @@ void vkq_quantize_block_mxfp4(const float *x, const float *w, uint8_t *blk)
 {
     pthread_once(&g_once, init_codebooks);
     float amax = 0.0f;
-    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    for (int j = 0; j < 32; j++)
+        amax = fmaxf(amax, fabsf(x[j]));
     int e0 = 0;
     if (amax > 0.0f) {
         int ex;
@@ -194,7 +189,8 @@ void vkq_quantize_block_mxfp4(const float *x, const float *w, uint8_t *blk)
         if (err < best_e) {
             best_e = err;
             be = e;
-            for (int j = 0; j < 32; j++) bcode[j] = code[j];
+            for (int j = 0; j < 32; j++)
+                bcode[j] = code[j];
         }
     }
     blk[0] = (uint8_t)be;
@@ -209,16 +205,19 @@ void vkq_quantize_block_nvfp4(const float *x, const float *w, uint8_t *blk)
     for (int s = 0; s < 4; s++) {
         const float *xs = x + 16 * s, *ws = w + 16 * s;
         float amax = 0.0f;
-        for (int j = 0; j < 16; j++) amax = fmaxf(amax, fabsf(xs[j]));
+        for (int j = 0; j < 16; j++)
+            amax = fmaxf(amax, fabsf(xs[j]));
         int lo = 0, hi = 126; /* first code whose scale reaches amax / 12 */
         const float target = amax / 12.0f;
         while (lo < hi) {
             const int mid = (lo + hi) / 2;
-            if (g_ue4m3[mid] < target) lo = mid + 1;
-            else hi = mid;
+            if (g_ue4m3[mid] < target)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         float best_e = FLT_MAX;
-        uint8_t code[16], bcode[16] = { 0 };
+        uint8_t code[16], bcode[16] = {0};
         int bc = 0;
         for (int c = lo - 2; c <= lo + 1; c++) {
             if (c < 0 || c > 126) continue;
@@ -226,7 +225,8 @@ void vkq_quantize_block_nvfp4(const float *x, const float *w, uint8_t *blk)
             if (err < best_e) {
                 best_e = err;
                 bc = c;
-                for (int j = 0; j < 16; j++) bcode[j] = code[j];
+                for (int j = 0; j < 16; j++)
+                    bcode[j] = code[j];
             }
         }
         blk[s] = (uint8_t)bc;

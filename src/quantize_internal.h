@@ -1,5 +1,5 @@
-/* Shared pieces of the quantizers (src/quantize*.c): the per-block function type, the
- * per-family entry points the type table points at, and small helpers.
+/* Shared pieces of the quantizers (src/quantize*.c): the per-family entry points (of type
+ * vkq_quantize_block_fn, types.h) that the type table points at, and small helpers.
  *
  * Every block quantizer gets the block's QK source values `x` and their importance `w` (QK
  * non-negative values; all 1 when the caller gave none) and writes block_bytes bytes at `blk`.
@@ -12,10 +12,9 @@
 #include <stdint.h>
 
 #include "fp_convert.h"
+#include "types.h"
 
-typedef void (*vkq_quantize_block_fn)(const float *x, const float *w, uint8_t *blk);
-
-#define VKQ_QUANT_FAMILY(family) \
+#define VKQ_QUANT_FAMILY(family)                                                                             \
     void vkq_quantize_block_##family(const float *x, const float *w, uint8_t *blk);
 /* src/quantize_simple.c */
 VKQ_QUANT_FAMILY(f32)
@@ -97,31 +96,54 @@ static inline int vkq_round_clamp(float v, int lo, int hi)
  * down (the smallest is 2^-24), and 1 / scale would overflow binary32. */
 #define VKQ_TINY 1e-30f
 
+/* The x of largest magnitude (first one on ties), with its sign; 0 for an all-zero block. */
+static inline float vkq_signed_absmax(const float *x, int n)
+{
+    float amax = 0.0f, m = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            m = x[j];
+        }
+    }
+    return m;
+}
+
 /* Symmetric integer search shared by the legacy and K-quants: q_j in [qmin, qmax] and one
  * scale d (either sign) minimising sum w (x - d q)^2. Tries scales that put the largest |x| on
  * qmin or qmax with fractional offsets, refits d by least squares for each assignment, and
  * returns the best d (unrounded) with its q in `q`. Returns 0 for an all-zero block. */
-float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax,
-                           int nstep, int8_t *q);
+float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q);
 
 /* Asymmetric search (y = s q - m, q in [0, qmax]): returns s and writes m and q; both are
  * least-squares refits of the best assignment. Unless free_offset, m >= 0 (the K-quants' range
  * starts at or below zero). */
-float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep,
-                           int free_offset, float *m_out, uint8_t *q);
+float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep, int free_offset,
+                           float *m_out, uint8_t *q);
 
 /* Index of the level nearest to v, given the nlev-1 midpoints between sorted levels. */
 int vkq_nearest_level(const float *mid, int nlev, float v);
 
+/* The same for 16 levels in 4 comparisons: mid16 holds the 15 midpoints and +Inf. */
+static inline int vkq_nearest16(const float *mid16, float v)
+{
+    int i = 0;
+    i += (v > mid16[i + 7]) << 3;
+    i += (v > mid16[i + 3]) << 2;
+    i += (v > mid16[i + 1]) << 1;
+    i += v > mid16[i];
+    return i;
+}
+
 /* Codebook search: idx_j indexes the sorted levels `lev` (midpoints `mid`); returns the best
  * scale d (either sign, unrounded) for y = d * lev[idx]. */
-float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev,
-                                const float *mid, int nlev, int nstep, uint8_t *idx);
+float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev, const float *mid,
+                                int nlev, int nstep, uint8_t *idx);
 
-/* Sorted levels values[c] * scale, their midpoints, and code_of[k] = the code of lev[k]. A
+/* Sorted levels values[c] * scale, their midpoints (nlev of them: the last is +Inf, for
+ * vkq_nearest16), and code_of[k] = the code of lev[k]. A
  * repeated value (MXFP4's +-0) keeps one code per copy; either decodes the same. */
-void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid,
-                       uint8_t *code_of);
+void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid, uint8_t *code_of);
 
 /* Weighted squared error of y against x. */
 static inline float vkq_werr(const float *x, const float *w, const float *y, int n)

@@ -16,8 +16,7 @@ typedef struct kq_min_geom {
 } kq_min_geom;
 
 /* Quants of one sub-block for decoded (d * sc, dmin * m), their weighted error. */
-static float requant_min(const float *x, const float *w, int n, float d1, float m1, int qmax,
-                         uint8_t *q)
+static float requant_min(const float *x, const float *w, int n, float d1, float m1, int qmax, uint8_t *q)
 {
     const float id = d1 != 0.0f ? 1.0f / d1 : 0.0f;
     float e = 0.0f;
@@ -29,20 +28,12 @@ static float requant_min(const float *x, const float *w, int n, float d1, float 
     return e;
 }
 
-/* Fills d, dmin (fp16 bits), sc[], mn[] and q[256]. */
-static void quant_min_block(const kq_min_geom *g, const float *x, const float *w, uint16_t *dh,
-                            uint16_t *mh, uint8_t *sc, uint8_t *mn, uint8_t *q)
+/* For decoded d, dmin: each sub-block's codes rounded from its searched (s, m) and tried one
+ * step either way; fills sc, mn, q and returns the total weighted error. */
+static float fit_codes_min(const kq_min_geom *g, const float *x, const float *w, const float *s,
+                           const float *m, float d, float dmin, uint8_t *sc, uint8_t *mn, uint8_t *q)
 {
-    float s[16], m[16], smax = 0.0f, mmax = 0.0f;
-    for (int b = 0; b < g->nsub; b++) {
-        s[b] = vkq_search_scale_min(x + g->sub * b, w + g->sub * b, g->sub, g->qmax, 15, 0,
-                                    &m[b], q + g->sub * b);
-        smax = fmaxf(smax, s[b]);
-        mmax = fmaxf(mmax, m[b]);
-    }
-    *dh = vkq_scale_fp16(smax / (float)g->scmax);
-    *mh = vkq_scale_fp16(mmax / (float)g->scmax);
-    const float d = vkq_fp16_to_f32(*dh), dmin = vkq_fp16_to_f32(*mh);
+    float total = 0.0f;
     for (int b = 0; b < g->nsub; b++) {
         const float *xb = x + g->sub * b, *wb = w + g->sub * b;
         const int s0 = d > 0.0f ? vkq_round_clamp(s[b] / d, 0, g->scmax) : 0;
@@ -52,16 +43,63 @@ static void quant_min_block(const kq_min_geom *g, const float *x, const float *w
         for (int si = s0 - 1; si <= s0 + 1; si++) {
             for (int mi = m0 - 1; mi <= m0 + 1; mi++) {
                 if (si < 0 || si > g->scmax || mi < 0 || mi > g->scmax) continue;
-                const float e = requant_min(xb, wb, g->sub, d * (float)si, dmin * (float)mi,
-                                            g->qmax, cur);
+                const float e = requant_min(xb, wb, g->sub, d * (float)si, dmin * (float)mi, g->qmax, cur);
                 if (e < best) {
                     best = e;
                     sc[b] = (uint8_t)si;
                     mn[b] = (uint8_t)mi;
-                    for (int j = 0; j < g->sub; j++) q[g->sub * b + j] = cur[j];
+                    for (int j = 0; j < g->sub; j++)
+                        q[g->sub * b + j] = cur[j];
                 }
             }
         }
+        total += best;
+    }
+    return total;
+}
+
+/* Fills d, dmin (fp16 bits), sc[], mn[] and q[256]. */
+static void quant_min_block(const kq_min_geom *g, const float *x, const float *w, uint16_t *dh, uint16_t *mh,
+                            uint8_t *sc, uint8_t *mn, uint8_t *q)
+{
+    float s[16], m[16], smax = 0.0f, mmax = 0.0f;
+    for (int b = 0; b < g->nsub; b++) {
+        s[b] = vkq_search_scale_min(x + g->sub * b, w + g->sub * b, g->sub, g->qmax, 15, 0, &m[b],
+                                    q + g->sub * b);
+        smax = fmaxf(smax, s[b]);
+        mmax = fmaxf(mmax, m[b]);
+    }
+    *dh = vkq_scale_fp16(smax / (float)g->scmax);
+    *mh = vkq_scale_fp16(mmax / (float)g->scmax);
+    const float e0 = fit_codes_min(g, x, w, s, m, vkq_fp16_to_f32(*dh), vkq_fp16_to_f32(*mh), sc, mn, q);
+
+    /* Re-fit: with the integer codes fixed, y = d * (sc q) - dmin * mn is linear in (d, dmin);
+     * solve the 2x2 weighted least squares, round, re-fit the codes, keep it if better. */
+    double A = 0, B = 0, C = 0, P = 0, Q = 0;
+    for (int i = 0; i < 256; i++) {
+        const int b = i / g->sub;
+        const double a = (double)sc[b] * q[i], c = mn[b], wi = w[i];
+        A += wi * a * a;
+        B += wi * a * c;
+        C += wi * c * c;
+        P += wi * x[i] * a;
+        Q += wi * x[i] * c;
+    }
+    const double det = A * C - B * B;
+    if (!(det > 1e-30 * A * C)) return;
+    const uint16_t dh2 = vkq_scale_fp16((float)((P * C - Q * B) / det));
+    const uint16_t mh2 = vkq_scale_fp16((float)((P * B - Q * A) / det));
+    uint8_t sc2[16], mn2[16], q2[256];
+    const float e1 = fit_codes_min(g, x, w, s, m, vkq_fp16_to_f32(dh2), vkq_fp16_to_f32(mh2), sc2, mn2, q2);
+    if (e1 < e0) {
+        *dh = dh2;
+        *mh = mh2;
+        for (int b = 0; b < g->nsub; b++) {
+            sc[b] = sc2[b];
+            mn[b] = mn2[b];
+        }
+        for (int i = 0; i < 256; i++)
+            q[i] = q2[i];
     }
 }
 
@@ -69,17 +107,21 @@ static void quant_min_block(const kq_min_geom *g, const float *x, const float *w
  * 2 * ((i % 128) / 32). */
 static void put_q2(uint8_t *qs, const uint8_t *q)
 {
-    for (int b = 0; b < 64; b++) qs[b] = 0;
-    for (int i = 0; i < 256; i++) qs[32 * (i / 128) + i % 32] |= (uint8_t)((q[i] & 3) << (2 * ((i % 128) / 32)));
+    for (int b = 0; b < 64; b++)
+        qs[b] = 0;
+    for (int i = 0; i < 256; i++) {
+        qs[32 * (i / 128) + i % 32] |= (uint8_t)((q[i] & 3) << (2 * ((i % 128) / 32)));
+    }
 }
 
 void vkq_quantize_block_q2_k(const float *x, const float *w, uint8_t *blk)
 {
-    static const kq_min_geom g = { 16, 16, 3, 15 };
+    static const kq_min_geom g = {16, 16, 3, 15};
     uint8_t q[256], sc[16], mn[16];
     uint16_t dh, mh;
     quant_min_block(&g, x, w, &dh, &mh, sc, mn, q);
-    for (int b = 0; b < 16; b++) blk[b] = (uint8_t)(sc[b] | mn[b] << 4);
+    for (int b = 0; b < 16; b++)
+        blk[b] = (uint8_t)(sc[b] | mn[b] << 4);
     put_q2(blk + 16, q);
     vkq_put_u16(blk + 80, dh);
     vkq_put_u16(blk + 82, mh);
@@ -107,7 +149,7 @@ static void put_q4k_nibbles(uint8_t *qs, const uint8_t *q)
 
 void vkq_quantize_block_q4_k(const float *x, const float *w, uint8_t *blk)
 {
-    static const kq_min_geom g = { 8, 32, 15, 63 };
+    static const kq_min_geom g = {8, 32, 15, 63};
     uint8_t q[256], sc[8], mn[8];
     uint16_t dh, mh;
     quant_min_block(&g, x, w, &dh, &mh, sc, mn, q);
@@ -119,15 +161,17 @@ void vkq_quantize_block_q4_k(const float *x, const float *w, uint8_t *blk)
 
 void vkq_quantize_block_q5_k(const float *x, const float *w, uint8_t *blk)
 {
-    static const kq_min_geom g = { 8, 32, 31, 63 };
+    static const kq_min_geom g = {8, 32, 31, 63};
     uint8_t q[256], sc[8], mn[8];
     uint16_t dh, mh;
     quant_min_block(&g, x, w, &dh, &mh, sc, mn, q);
     vkq_put_u16(blk, dh);
     vkq_put_u16(blk + 2, mh);
     put_scale_min_k4(blk + 4, sc, mn);
-    for (int b = 0; b < 32; b++) blk[16 + b] = 0;
-    for (int i = 0; i < 256; i++) blk[16 + i % 32] |= (uint8_t)((q[i] >> 4) << (i / 32));
+    for (int b = 0; b < 32; b++)
+        blk[16 + b] = 0;
+    for (int i = 0; i < 256; i++)
+        blk[16 + i % 32] |= (uint8_t)((q[i] >> 4) << (i / 32));
     put_q4k_nibbles(blk + 48, q);
 }
 
@@ -135,8 +179,8 @@ void vkq_quantize_block_q5_k(const float *x, const float *w, uint8_t *blk)
 
 /* Signed sc in [scmin, scmax], q in [qmin, qmax]; d from the largest |sub-block scale| mapped
  * to scmin or to scmax (both tried, better kept). Fills sc[16], q[256] (signed). */
-static uint16_t quant_sym_block(const float *x, const float *w, int qmin, int qmax, int scmin,
-                                int scmax, int8_t *sc, int8_t *q)
+static uint16_t quant_sym_block(const float *x, const float *w, int qmin, int qmax, int scmin, int scmax,
+                                int8_t *sc, int8_t *q)
 {
     float s[16], smax = 0.0f;
     int8_t qq[256];
@@ -146,8 +190,21 @@ static uint16_t quant_sym_block(const float *x, const float *w, int qmin, int qm
     }
     float best_total = FLT_MAX;
     uint16_t best_h = 0;
-    for (int c = 0; c < 2; c++) {
-        const uint16_t h = vkq_scale_fp16(smax / (float)(c == 0 ? scmin : scmax));
+    /* Candidates: d putting the largest sub-block scale on scmin, on scmax, then the least
+     * squares d for the best codes so far (the re-fit). */
+    for (int c = 0; c < 3; c++) {
+        float dc = smax / (float)(c == 0 ? scmin : scmax);
+        if (c == 2) {
+            double num = 0, den = 0;
+            for (int i = 0; i < 256; i++) {
+                const double a = (double)sc[i / 16] * q[i];
+                num += w[i] * x[i] * a;
+                den += w[i] * a * a;
+            }
+            if (!(den > 0)) break;
+            dc = (float)(num / den);
+        }
+        const uint16_t h = vkq_scale_fp16(dc);
         const float d = vkq_fp16_to_f32(h);
         int8_t tsc[16], tq[256];
         float total = 0.0f;
@@ -169,7 +226,8 @@ static uint16_t quant_sym_block(const float *x, const float *w, int qmin, int qm
                 if (e < best) {
                     best = e;
                     tsc[b] = (int8_t)si;
-                    for (int j = 0; j < 16; j++) tq[16 * b + j] = cur[j];
+                    for (int j = 0; j < 16; j++)
+                        tq[16 * b + j] = cur[j];
                 }
             }
             total += best;
@@ -177,8 +235,10 @@ static uint16_t quant_sym_block(const float *x, const float *w, int qmin, int qm
         if (c == 0 || total < best_total) {
             best_total = total;
             best_h = h;
-            for (int b = 0; b < 16; b++) sc[b] = tsc[b];
-            for (int i = 0; i < 256; i++) q[i] = tq[i];
+            for (int b = 0; b < 16; b++)
+                sc[b] = tsc[b];
+            for (int i = 0; i < 256; i++)
+                q[i] = tq[i];
         }
     }
     return best_h;
@@ -189,14 +249,16 @@ void vkq_quantize_block_q3_k(const float *x, const float *w, uint8_t *blk)
     int8_t sc[16], q[256];
     uint8_t u[256];
     const uint16_t h = quant_sym_block(x, w, -4, 3, -32, 31, sc, q);
-    for (int b = 0; b < 32; b++) blk[b] = 0; /* hmask: set where q >= 0 (no -4 offset) */
+    for (int b = 0; b < 32; b++)
+        blk[b] = 0; /* hmask: set where q >= 0 (no -4 offset) */
     for (int i = 0; i < 256; i++) {
         u[i] = (uint8_t)(q[i] + 4);
         blk[i % 32] |= (uint8_t)((u[i] >> 2) << (i / 32));
     }
     put_q2(blk + 32, u);
     uint8_t *S = blk + 96;
-    for (int b = 0; b < 12; b++) S[b] = 0;
+    for (int b = 0; b < 12; b++)
+        S[b] = 0;
     for (int j = 0; j < 16; j++) {
         const int v = sc[j] + 32;
         S[j % 8] |= (uint8_t)((v & 0xF) << (j < 8 ? 0 : 4));
@@ -209,13 +271,15 @@ void vkq_quantize_block_q6_k(const float *x, const float *w, uint8_t *blk)
 {
     int8_t sc[16], q[256];
     const uint16_t h = quant_sym_block(x, w, -32, 31, -128, 127, sc, q);
-    for (int b = 0; b < 192; b++) blk[b] = 0;
+    for (int b = 0; b < 192; b++)
+        blk[b] = 0;
     for (int i = 0; i < 256; i++) {
         const int v = q[i] + 32;
         const int hh = i / 128, g = (i % 128) / 32, l = i % 32;
         blk[64 * hh + 32 * (g & 1) + l] |= (uint8_t)((v & 0xF) << (g < 2 ? 0 : 4));
         blk[128 + 32 * hh + l] |= (uint8_t)((v >> 4) << (2 * g));
     }
-    for (int b = 0; b < 16; b++) blk[192 + b] = (uint8_t)sc[b];
+    for (int b = 0; b < 16; b++)
+        blk[192 + b] = (uint8_t)sc[b];
     vkq_put_u16(blk + 208, h);
 }

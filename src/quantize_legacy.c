@@ -12,7 +12,8 @@
 static void requant_sym(const float *x, int n, float d, int qmin, int qmax, int8_t *q)
 {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (int j = 0; j < n; j++) q[j] = (int8_t)vkq_round_clamp(x[j] * id, qmin, qmax);
+    for (int j = 0; j < n; j++)
+        q[j] = (int8_t)vkq_round_clamp(x[j] * id, qmin, qmax);
 }
 
 static float err_sym(const float *x, const float *w, int n, float d, const int8_t *q)
@@ -28,15 +29,9 @@ static float err_sym(const float *x, const float *w, int n, float d, const int8_
 /* Best fp16 scale for y = q * d, q in [qmin, qmax]; returns the fp16 bits and fills q. */
 static uint16_t quant_sym(const float *x, const float *w, int n, int qmin, int qmax, int8_t *q)
 {
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
-    const float cand[2] = { vkq_search_scale_int(x, w, n, qmin, qmax, 9, q),
-                            m / (float)(qmin < -qmax ? qmin : qmax) };
+    const float m = vkq_signed_absmax(x, n);
+    const float cand[2] = {vkq_search_scale_int(x, w, n, qmin, qmax, 9, q),
+                           m / (float)(qmin < -qmax ? qmin : qmax)};
     uint16_t best_h = 0;
     float best_e = -1.0f;
     int8_t cur[32];
@@ -48,15 +43,15 @@ static uint16_t quant_sym(const float *x, const float *w, int n, int qmin, int q
         if (best_e < 0.0f || e < best_e) {
             best_e = e;
             best_h = h;
-            for (int j = 0; j < n; j++) q[j] = cur[j];
+            for (int j = 0; j < n; j++)
+                q[j] = cur[j];
         }
     }
     return best_h;
 }
 
 /* Best fp16 (d, m) for y = q * d + m, q in [0, qmax]; fills q. */
-static void quant_asym(const float *x, const float *w, int qmax, uint16_t *dh, uint16_t *mh,
-                       uint8_t *q)
+static void quant_asym(const float *x, const float *w, int qmax, uint16_t *dh, uint16_t *mh, uint8_t *q)
 {
     float lo = x[0], hi = x[0];
     for (int j = 1; j < 32; j++) {
@@ -65,8 +60,8 @@ static void quant_asym(const float *x, const float *w, int qmax, uint16_t *dh, u
     }
     float mneg;
     const float s = vkq_search_scale_min(x, w, 32, qmax, 15, 1, &mneg, q);
-    const float cand_d[2] = { s, (hi - lo) / (float)qmax };
-    const float cand_m[2] = { -mneg, lo };
+    const float cand_d[2] = {s, (hi - lo) / (float)qmax};
+    const float cand_m[2] = {-mneg, lo};
     float best_e = -1.0f;
     for (int c = 0; c < 2; c++) {
         const uint16_t hd = vkq_scale_fp16(cand_d[c]), hm = vkq_scale_fp16(cand_m[c]);
@@ -83,7 +78,8 @@ static void quant_asym(const float *x, const float *w, int qmax, uint16_t *dh, u
             best_e = e;
             *dh = hd;
             *mh = hm;
-            for (int j = 0; j < 32; j++) q[j] = cur[j];
+            for (int j = 0; j < 32; j++)
+                q[j] = cur[j];
         }
     }
 }
@@ -91,13 +87,15 @@ static void quant_asym(const float *x, const float *w, int qmax, uint16_t *dh, u
 /* The §4 nibble layout: element j < 16 in the low nibble of qs[j], j >= 16 in the high one. */
 static void put_nibbles(uint8_t *qs, const uint8_t *q)
 {
-    for (int j = 0; j < 16; j++) qs[j] = (uint8_t)((q[j] & 0xF) | (q[j + 16] & 0xF) << 4);
+    for (int j = 0; j < 16; j++)
+        qs[j] = (uint8_t)((q[j] & 0xF) | (q[j + 16] & 0xF) << 4);
 }
 
 static uint32_t high_bits(const uint8_t *q)
 {
     uint32_t qh = 0;
-    for (int j = 0; j < 32; j++) qh |= (uint32_t)((q[j] >> 4) & 1) << j;
+    for (int j = 0; j < 32; j++)
+        qh |= (uint32_t)((q[j] >> 4) & 1) << j;
     return qh;
 }
 
@@ -106,7 +104,8 @@ void vkq_quantize_block_q4_0(const float *x, const float *w, uint8_t *blk)
     int8_t q[32];
     uint8_t u[32];
     vkq_put_u16(blk, quant_sym(x, w, 32, -8, 7, q));
-    for (int j = 0; j < 32; j++) u[j] = (uint8_t)(q[j] + 8);
+    for (int j = 0; j < 32; j++)
+        u[j] = (uint8_t)(q[j] + 8);
     put_nibbles(blk + 2, u);
 }
 
@@ -115,7 +114,8 @@ void vkq_quantize_block_q5_0(const float *x, const float *w, uint8_t *blk)
     int8_t q[32];
     uint8_t u[32];
     vkq_put_u16(blk, quant_sym(x, w, 32, -16, 15, q));
-    for (int j = 0; j < 32; j++) u[j] = (uint8_t)(q[j] + 16);
+    for (int j = 0; j < 32; j++)
+        u[j] = (uint8_t)(q[j] + 16);
     vkq_put_u32(blk + 2, high_bits(u));
     put_nibbles(blk + 6, u);
 }
@@ -145,7 +145,8 @@ void vkq_quantize_block_q8_0(const float *x, const float *w, uint8_t *blk)
 {
     int8_t q[32];
     vkq_put_u16(blk, quant_sym(x, w, 32, -127, 127, q));
-    for (int j = 0; j < 32; j++) blk[2 + j] = (uint8_t)q[j];
+    for (int j = 0; j < 32; j++)
+        blk[2 + j] = (uint8_t)q[j];
 }
 
 /* Q8_1's s = d * sum(q), what ggml's dot products use as the block's sum (decode ignores it). */

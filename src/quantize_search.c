@@ -10,28 +10,15 @@
 
 #include "quantize_internal.h"
 
-static float signed_absmax(const float *x, int n)
+float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q)
 {
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < n; j++) {
-        const float a = fabsf(x[j]);
-        if (a > amax) {
-            amax = a;
-            m = x[j];
-        }
-    }
-    return m;
-}
-
-float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax,
-                           int nstep, int8_t *q)
-{
-    const float m = signed_absmax(x, n);
-    for (int j = 0; j < n; j++) q[j] = 0;
+    const float m = vkq_signed_absmax(x, n);
+    for (int j = 0; j < n; j++)
+        q[j] = 0;
     if (fabsf(m) < VKQ_TINY) return 0.0f;
     float best_gain = -1.0f, best_d = 0.0f;
     int8_t cur[256];
-    const int ends[2] = { qmin, qmax };
+    const int ends[2] = {qmin, qmax};
     for (int e = 0; e < 2; e++) {
         if (ends[e] == 0) continue;
         const float dir = ends[e] > 0 ? 1.0f : -1.0f;
@@ -50,7 +37,8 @@ float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int 
             if (sq2 > 0.0f && sqx * sqx / sq2 > best_gain) {
                 best_gain = sqx * sqx / sq2;
                 best_d = sqx / sq2;
-                for (int j = 0; j < n; j++) q[j] = cur[j];
+                for (int j = 0; j < n; j++)
+                    q[j] = cur[j];
             }
         }
     }
@@ -58,8 +46,8 @@ float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int 
     return best_d;
 }
 
-float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep,
-                           int free_offset, float *m_out, uint8_t *q)
+float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep, int free_offset,
+                           float *m_out, uint8_t *q)
 {
     float lo = x[0], hi = x[0];
     for (int j = 1; j < n; j++) {
@@ -67,7 +55,8 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
         hi = x[j] > hi ? x[j] : hi;
     }
     if (lo > 0.0f && !free_offset) lo = 0.0f; /* K-quants: the offset only moves down */
-    for (int j = 0; j < n; j++) q[j] = 0;
+    for (int j = 0; j < n; j++)
+        q[j] = 0;
     *m_out = -lo;
     if (hi - lo < VKQ_TINY) return 0.0f;
 
@@ -81,8 +70,7 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
     for (int s = -nstep - 1; s <= nstep; s++) {
         /* s = -nstep-1 is plain absmax round-to-nearest, kept without a refit. */
         const int plain = s == -nstep - 1;
-        const float iscale = plain ? (float)qmax / (hi - lo)
-                                   : ((float)qmax + 0.1f * (float)s) / (hi - lo);
+        const float iscale = plain ? (float)qmax / (hi - lo) : ((float)qmax + 0.1f * (float)s) / (hi - lo);
         float sq = 0.0f, sq2 = 0.0f, sxq = 0.0f;
         for (int j = 0; j < n; j++) {
             const int v = vkq_round_clamp((x[j] - lo) * iscale, 0, qmax);
@@ -115,7 +103,8 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
             best_err = err;
             best_s = sc;
             best_b = b;
-            for (int j = 0; j < n; j++) q[j] = cur[j];
+            for (int j = 0; j < n; j++)
+                q[j] = cur[j];
         }
     }
     *m_out = -best_b;
@@ -125,27 +114,30 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
 int vkq_nearest_level(const float *mid, int nlev, float v)
 {
     int i = 0;
-    for (int k = 0; k < nlev - 1; k++) i += v > mid[k];
+    for (int k = 0; k < nlev - 1; k++)
+        i += v > mid[k];
     return i;
 }
 
-float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev,
-                                const float *mid, int nlev, int nstep, uint8_t *idx)
+float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev, const float *mid,
+                                int nlev, int nstep, uint8_t *idx)
 {
-    const float m = signed_absmax(x, n);
+    const float m = vkq_signed_absmax(x, n);
     const int zero = vkq_nearest_level(mid, nlev, 0.0f);
-    for (int j = 0; j < n; j++) idx[j] = (uint8_t)zero;
+    for (int j = 0; j < n; j++)
+        idx[j] = (uint8_t)zero;
     if (fabsf(m) < VKQ_TINY) return 0.0f;
     float best_gain = -1.0f, best_d = 0.0f;
     uint8_t cur[256];
-    const float ends[2] = { lev[0], lev[nlev - 1] };
+    const float ends[2] = {lev[0], lev[nlev - 1]};
     for (int e = 0; e < 2; e++) {
         if (ends[e] == 0.0f) continue;
         for (int s = -nstep; s <= nstep; s++) {
             const float iscale = ends[e] * (1.0f + 0.015f * (float)s) / m;
             float sqx = 0.0f, sq2 = 0.0f;
             for (int j = 0; j < n; j++) {
-                const int v = vkq_nearest_level(mid, nlev, x[j] * iscale);
+                const int v = nlev == 16 ? vkq_nearest16(mid, x[j] * iscale)
+                                         : vkq_nearest_level(mid, nlev, x[j] * iscale);
                 cur[j] = (uint8_t)v;
                 sqx += w[j] * x[j] * lev[v];
                 sq2 += w[j] * lev[v] * lev[v];
@@ -153,7 +145,8 @@ float vkq_search_scale_codebook(const float *x, const float *w, int n, const flo
             if (sq2 > 0.0f && sqx * sqx / sq2 > best_gain) {
                 best_gain = sqx * sqx / sq2;
                 best_d = sqx / sq2;
-                for (int j = 0; j < n; j++) idx[j] = cur[j];
+                for (int j = 0; j < n; j++)
+                    idx[j] = cur[j];
             }
         }
     }
@@ -161,8 +154,7 @@ float vkq_search_scale_codebook(const float *x, const float *w, int n, const flo
     return best_d;
 }
 
-void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid,
-                       uint8_t *code_of)
+void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, float *mid, uint8_t *code_of)
 {
     /* Sort the code values (insertion sort, nlev <= 16) remembering each one's code. */
     for (int c = 0; c < nlev; c++) {
@@ -176,5 +168,7 @@ void vkq_codebook_init(const int8_t *values, int nlev, float scale, float *lev, 
         lev[k] = v;
         code_of[k] = (uint8_t)c;
     }
-    for (int k = 0; k + 1 < nlev; k++) mid[k] = 0.5f * (lev[k] + lev[k + 1]);
+    for (int k = 0; k + 1 < nlev; k++)
+        mid[k] = 0.5f * (lev[k] + lev[k + 1]);
+    mid[nlev - 1] = INFINITY;
 }

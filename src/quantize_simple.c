@@ -32,13 +32,7 @@ void vkq_quantize_block_bf16(const float *x, const float *w, uint8_t *blk)
 void vkq_quantize_block_q8_k(const float *x, const float *w, uint8_t *blk)
 {
     (void)w;
-    float amax = 0.0f, m = 0.0f;
-    for (int j = 0; j < 256; j++) {
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            m = x[j];
-        }
-    }
+    const float m = vkq_signed_absmax(x, 256);
     /* x / d rather than x * (1 / d): a subnormal d's inverse would overflow. */
     const float d = m / -127.0f;
     vkq_put_u32(blk, vkq_f32_to_bits(d));
@@ -66,7 +60,8 @@ void vkq_quantize_block_q1_0(const float *x, const float *w, uint8_t *blk)
     vkq_put_u16(blk, vkq_scale_fp16(sw > 0.0f ? swa / sw : sa / 128.0f));
     for (int b = 0; b < 16; b++) {
         uint8_t byte = 0;
-        for (int j = 0; j < 8; j++) byte |= (uint8_t)((x[8 * b + j] >= 0.0f) << j);
+        for (int j = 0; j < 8; j++)
+            byte |= (uint8_t)((x[8 * b + j] >= 0.0f) << j);
         blk[2 + b] = byte;
     }
 }
@@ -80,7 +75,8 @@ void vkq_quantize_block_q2_0(const float *x, const float *w, uint8_t *blk)
     const float d = vkq_fp16_to_f32(h);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     vkq_put_u16(blk, h);
-    for (int b = 0; b < 16; b++) blk[2 + b] = 0;
+    for (int b = 0; b < 16; b++)
+        blk[2 + b] = 0;
     for (int i = 0; i < 64; i++) {
         const int v = vkq_round_clamp(x[i] * id, -1, 2) + 1;
         blk[2 + i / 4] |= (uint8_t)(v << (2 * (i % 4)));
@@ -89,7 +85,10 @@ void vkq_quantize_block_q2_0(const float *x, const float *w, uint8_t *blk)
 
 /* ---- ternary ------------------------------------------------------------------------------ */
 
-typedef struct mag_idx { float a; int i; } mag_idx;
+typedef struct mag_idx {
+    float a;
+    int i;
+} mag_idx;
 
 static int by_magnitude_desc(const void *pa, const void *pb)
 {
@@ -105,7 +104,8 @@ static int by_magnitude_desc(const void *pa, const void *pb)
 static uint16_t ternary(const float *x, const float *w, uint8_t *t)
 {
     mag_idx v[256];
-    for (int j = 0; j < 256; j++) v[j] = (mag_idx){ fabsf(x[j]), j };
+    for (int j = 0; j < 256; j++)
+        v[j] = (mag_idx){fabsf(x[j]), j};
     qsort(v, 256, sizeof v[0], by_magnitude_desc);
     float S = 0.0f, W = 0.0f, best = 0.0f, d = 0.0f;
     for (int k = 0; k < 256; k++) {
@@ -120,7 +120,8 @@ static uint16_t ternary(const float *x, const float *w, uint8_t *t)
     const uint16_t h = vkq_scale_fp16(d);
     const float dq = vkq_fp16_to_f32(h);
     const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
-    for (int j = 0; j < 256; j++) t[j] = (uint8_t)(vkq_round_clamp(x[j] * id, -1, 1) + 1);
+    for (int j = 0; j < 256; j++)
+        t[j] = (uint8_t)(vkq_round_clamp(x[j] * id, -1, 1) + 1);
     return h;
 }
 
@@ -128,7 +129,8 @@ void vkq_quantize_block_tq2_0(const float *x, const float *w, uint8_t *blk)
 {
     uint8_t t[256];
     vkq_put_u16(blk + 64, ternary(x, w, t));
-    for (int b = 0; b < 64; b++) blk[b] = 0;
+    for (int b = 0; b < 64; b++)
+        blk[b] = 0;
     for (int i = 0; i < 256; i++) {
         const int c = i / 128, l = (i % 128) / 32, m = i % 32;
         blk[32 * c + m] |= (uint8_t)(t[i] << (2 * l));
@@ -140,7 +142,8 @@ void vkq_quantize_block_tq2_0(const float *x, const float *w, uint8_t *blk)
 static uint8_t pack_trits(const uint8_t *t, int stride, int count)
 {
     uint32_t v = 0;
-    for (int n = 0; n < 5; n++) v = 3 * v + (n < count ? t[n * stride] : 0u);
+    for (int n = 0; n < 5; n++)
+        v = 3 * v + (n < count ? t[n * stride] : 0u);
     return (uint8_t)((v * 256u + 242u) / 243u);
 }
 
@@ -148,7 +151,10 @@ void vkq_quantize_block_tq1_0(const float *x, const float *w, uint8_t *blk)
 {
     uint8_t t[256];
     vkq_put_u16(blk + 52, ternary(x, w, t));
-    for (int b = 0; b < 32; b++) blk[b] = pack_trits(t + b, 32, 5);            /* i < 160 */
-    for (int b = 0; b < 16; b++) blk[32 + b] = pack_trits(t + 160 + b, 16, 5); /* i < 240 */
-    for (int b = 0; b < 4; b++) blk[48 + b] = pack_trits(t + 240 + b, 4, 4);   /* the rest */
+    for (int b = 0; b < 32; b++)
+        blk[b] = pack_trits(t + b, 32, 5); /* i < 160 */
+    for (int b = 0; b < 16; b++)
+        blk[32 + b] = pack_trits(t + 160 + b, 16, 5); /* i < 240 */
+    for (int b = 0; b < 4; b++)
+        blk[48 + b] = pack_trits(t + 240 + b, 4, 4); /* the rest */
 }

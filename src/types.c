@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "decode_cpu.h"
+#include "quantize_internal.h"
 
 /* ---- per-type extras -------------------------------------------------------------------
  * T_<NAME> = EXTRA(is_weight_type, oracle_gguf_py, layout, scale fields...).

@@ -5,10 +5,13 @@
 #include <stdint.h>
 
 #include "vkquant.h"
-#include "quantize_internal.h"
 
 /* Decodes one block (block_bytes bytes at `blk`, any alignment) into block_elems floats. */
 typedef void (*vkq_decode_block_fn)(const uint8_t *blk, float *out);
+
+/* Quantizes one block: QK floats x with their importance w (QK values >= 0) into block_bytes
+ * bytes at blk (src/quantize_internal.h). */
+typedef void (*vkq_quantize_block_fn)(const float *x, const float *w, uint8_t *blk);
 
 /* Where a block keeps a float scale, so tests can make random blocks with valid scales. */
 typedef enum vkq_scale_kind {
