@@ -164,10 +164,12 @@ static int write_chart(const char *dir, const char *file, const chart *c)
                 px(&ax, v0), py(&ay, v0), px(&ax, v1), py(&ay, v1));
         text(f, px(&ax, v1) - 6, py(&ay, v1) + 16, "end", 11, " fill=\"#666\"", "equal time");
     }
+    int drawn = 0;
     for (int i = 0; i < c->ns; ++i) {
         const series *s = &c->s[i];
         for (int j = 0; j < s->n; ++j) {
             if (!plottable(ax.scale, s->x[j]) || !plottable(ay.scale, s->y[j])) continue;
+            ++drawn;
             double x = px(&ax, s->x[j]), y = py(&ay, s->y[j]);
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x, y, s->color);
             if (s->label[j]) text(f, x + 6, y - 5, "start", 10, " fill=\"#333\"", s->label[j]);
@@ -176,6 +178,9 @@ static int write_chart(const char *dir, const char *file, const chart *c)
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", W - MR + 18, ly - 4, s->color);
         text(f, W - MR + 30, ly, "start", 12, "", s->name);
     }
+    if (!drawn)
+        text(f, ML + (W - ML - MR) / 2, MT + (H - MT - MB) / 2, "middle", 16, " fill=\"#a00\"",
+             "nothing measured: every row was skipped (see the status column)");
     fputs("</svg>\n", f);
     return fclose(f) != 0;
 }

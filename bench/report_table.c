@@ -78,7 +78,7 @@ static void source_table(FILE *f, const report *r, const char *source)
         fprintf(f, "  %c%d = %s %llux%llux%llu: %s\n", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1, cols[c].backend,
                 (unsigned long long)cols[c].s.m, (unsigned long long)cols[c].s.k, (unsigned long long)cols[c].s.n,
                 cols[c].s.n <= 8 ? "GB/s of weights (% of copy bandwidth)" : "GFLOP/s");
-    fprintf(f, "%-8s %6s %9s %9s %9s", "type", "bpw", "nmse_w", "nmse_out", "nmse_kern");
+    fprintf(f, "%-8s %6s %9s %9s %9s %9s", "type", "bpw", "nmse_w", "nmse_out", "kern_vk", "kern_cpu");
     for (int c = 0; c < nc; ++c) {
         char h[8];
         snprintf(h, sizeof h, "%c%d", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1);
@@ -89,17 +89,19 @@ static void source_table(FILE *f, const report *r, const char *source)
         fprintf(f, "%-8s %6.3f", types[t], bpw[t]);
         sci(f, first(r, source, types[t], offsetof(row, nmse_weights)));
         sci(f, first(r, source, types[t], offsetof(row, nmse_output)));
-        double worst = NAN;
+        double worst[2] = {NAN, NAN}; /* vulkan, cpu */
         const char *status = "ok";
         for (int c = 0; c < nc; ++c) {
             const row *w = find(r, source, types[t], &cols[c]);
             if (!w) continue;
-            if (isfinite(w->nmse_kernel) && !(w->nmse_kernel <= worst)) worst = w->nmse_kernel;
+            double *wb = &worst[w->backend[0] == 'c'];
+            if (isfinite(w->nmse_kernel) && !(w->nmse_kernel <= *wb)) *wb = w->nmse_kernel;
             if (strcmp(w->status, "ok") && !strcmp(status, "ok")) status = w->status;
             else if (strcmp(w->status, "ok") && strcmp(w->status, status) && strncmp(status, "mixed", 5))
                 status = "mixed: see --json";
         }
-        sci(f, worst);
+        sci(f, worst[0]);
+        sci(f, worst[1]);
         for (int c = 0; c < nc; ++c) {
             const row *w = find(r, source, types[t], &cols[c]);
             char cellv[32] = "-";

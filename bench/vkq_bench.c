@@ -268,8 +268,8 @@ int main(int argc, char **argv)
     rep.rows = rows;
     rep.n_rows = 2 * total;
     report_table(stdout, &rep);
-    printf("\nnmse_w: dequant(quant(W)) vs W; nmse_out: kernel output vs f64 W*X (unquantized); nmse_kern: worst "
-           "kernel output vs f64 of the decoded weights. Wall time %.0f s.\n", (double)time(NULL) - t_start);
+    printf("\nnmse_w: dequant(quant(W)) vs W; nmse_out: kernel output vs f64 W*X (unquantized); kern_vk, kern_cpu: "
+           "worst kernel output vs f64 of the decoded weights (the CPU int8 path quantizes X to 8 bits). Wall time %.0f s.\n", (double)time(NULL) - t_start);
     if (o.json) rc |= report_json(o.json, &rep);
     if (o.csv) rc |= report_csv(o.csv, &rep);
     if (o.plot_dir) rc |= plot_svg(o.plot_dir, &rep);
