@@ -14,7 +14,7 @@
 #define W 960.0
 #define H 600.0
 #define ML 90.0  /* margins: left, right (legend), top, bottom */
-#define MR 190.0
+#define MR 230.0
 #define MT 70.0
 #define MB 70.0
 
@@ -180,7 +180,7 @@ static int write_chart(const char *dir, const char *file, const chart *c)
     }
     if (!drawn)
         text(f, ML + (W - ML - MR) / 2, MT + (H - MT - MB) / 2, "middle", 16, " fill=\"#a00\"",
-             "nothing measured: every row was skipped (see the status column)");
+             "no points: these rows were skipped (see their status)");
     fputs("</svg>\n", f);
     return fclose(f) != 0;
 }
@@ -234,8 +234,8 @@ int plot_svg(const char *dir, const report *r)
     c->xlabel = "bits per weight (log scale)";
     c->ylabel = "NMSE (normalised squared error)";
     c->xscale = LOG2, c->yscale = LOG10, c->ns = 2;
-    snprintf(c->s[0].name, sizeof c->s[0].name, "weights: dequant(quant(W)) vs W");
-    snprintf(c->s[1].name, sizeof c->s[1].name, "matmul output vs f64 W*X");
+    snprintf(c->s[0].name, sizeof c->s[0].name, "weights: NMSE of dequant(quant(W))");
+    snprintf(c->s[1].name, sizeof c->s[1].name, "output: NMSE vs f64 W*X");
     c->s[0].color = k_colors[0], c->s[1].color = k_colors[1];
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         const row *w = &r->rows[i];
@@ -266,7 +266,7 @@ int plot_svg(const char *dir, const report *r)
         c->ylabel = g ? "GFLOP/s" : "effective weight bandwidth, GB/s";
         c->xscale = LOG2, c->yscale = LIN, c->ns = 2;
         snprintf(c->s[0].name, sizeof c->s[0].name, "Vulkan");
-        snprintf(c->s[1].name, sizeof c->s[1].name, "CPU (vkq_cpu_matmul, %u thr.)", r->cpu_threads);
+        snprintf(c->s[1].name, sizeof c->s[1].name, "CPU, %u threads", r->cpu_threads);
         c->s[0].color = k_colors[0], c->s[1].color = k_colors[1];
         for (uint32_t i = 0; i < r->n_rows; ++i) {
             const row *w = &r->rows[i];
