@@ -42,6 +42,7 @@ typedef struct row {
     shape s;
     double bpw, time_us, gbps, gflops, pct, nmse_weights, nmse_output, nmse_kernel;
     double first_use_ms, cached_ms;
+    int reps;           /* timed runs the median is of */
     const char *kernel; /* "mat-vec", "gemm", "mv-x8", or the CPU path */
     char status[200];   /* "ok" or "skipped: reason" */
 } row;

@@ -29,7 +29,7 @@ int report_csv(const char *path, const report *r)
         return 1;
     }
     fprintf(f, "type,backend,m,k,n,bpw,time_us,gbps,gflops,pct_copy_bw,nmse_weights,nmse_output,nmse_kernel,"
-               "status,kernel,source,first_use_ms,cached_ms\r\n");
+               "status,kernel,source,first_use_ms,cached_ms,reps\r\n");
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         const row *w = &r->rows[i];
         fprintf(f, "%s,%s,%llu,%llu,%llu", w->type, w->backend, (unsigned long long)w->s.m, (unsigned long long)w->s.k,
@@ -50,7 +50,7 @@ int report_csv(const char *path, const report *r)
         cell(f, w->source);
         num(f, w->first_use_ms);
         num(f, w->cached_ms);
-        fprintf(f, "\r\n");
+        fprintf(f, ",%d\r\n", w->reps);
     }
     return fclose(f) != 0;
 }

@@ -72,6 +72,7 @@ int report_json(const char *path, const report *r)
         str(f, w->source);
         num(f, "first_use_ms", w->first_use_ms);
         num(f, "cached_ms", w->cached_ms);
+        fprintf(f, ", \"reps\": %d", w->reps);
         fprintf(f, "}%s\n", i + 1 < r->n_rows ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

@@ -29,7 +29,9 @@ def table(doc, with_ggml):
         head += " ggml µs | speed-up |"
     out.append(head)
     out.append("|" + "---|" * (head.count("|") - 1))
-    for r in sorted(doc["rows"], key=lambda r: (r["bpw"] or 0, r["type"])):
+    # Vulkan rows only (the sweep also has "cpu" rows), and only measured ones.
+    rows = [r for r in doc["rows"] if r.get("backend", "vulkan") == "vulkan" and r["time_us"] is not None]
+    for r in sorted(rows, key=lambda r: (r["bpw"] or 0, r["type"])):
         line = (f"| {r['type']} | {r['bpw']:.3f} | {r['kernel']} | {r['m']}x{r['k']}x{r['n']} | "
                 f"{r['time_us']:.0f} | {r['gbps']:.3f} | {r['gflops']:.2f} | {r['pct_copy_bw']:.1f} | "
                 f"{r['nmse_kernel']:.1e} |")
@@ -43,7 +45,7 @@ def table(doc, with_ggml):
 def main():
     docs = [json.load(open(p)) for p in sys.argv[1:]]
     for i, d in enumerate(docs):
-        mv = all(r["n"] == 1 and r["m"] == 4096 and r["k"] >= 14336 for r in d["rows"])
+        mv = all(r["n"] == 1 and r["m"] == 4096 and r["k"] >= 14336 for r in d["rows"] if r.get("backend") != "cpu")
         print(table(d, with_ggml=mv and "llvmpipe" in d["device"]["name"]))
         print()
 

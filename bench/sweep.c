@@ -216,7 +216,8 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
         skip(r, vkq_device_last_error(g->dev));
         goto done;
     }
-    r->time_us = gpu_time_matmul(g, d, bufs, nb, e->o->reps);
+    r->reps = e->o->reps;
+    r->time_us = gpu_time_matmul(g, d, bufs, nb, r->reps);
     if (r->time_us <= 0) {
         r->time_us = NAN;
         char why[200];
@@ -252,7 +253,9 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
     }
     vkq_cpu_matmul_desc d = {.type = t, .m = a->m, .k = a->k, .n = a->n, .w = a->wq, .x = a->x, .y = y,
                              .n_threads = e->o->cpu_threads};
+    double t_first = now_us();
     vkq_status st = vkq_cpu_matmul(&d);
+    t_first = now_us() - t_first;
     if (st != VKQ_SUCCESS) {
         skip(r, vkq_status_string(st));
         goto done;
@@ -263,13 +266,17 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
         goto done;
     }
     memcpy(y0, y, sizeof(float) * a->m * a->nc);
-    for (int i = -1; i < e->o->reps; ++i) { /* one warm-up */
+    /* A CPU GEMM at the full prompt shape takes seconds per run: stop after about a second of
+     * runs, but never below 3 (or --reps, if smaller). */
+    int n = e->o->reps, enough = (int)(1e6 / (t_first > 1 ? t_first : 1));
+    if (n > 3 && enough < n) n = enough < 3 ? 3 : enough;
+    for (int i = -1; i < n; ++i) { /* one warm-up */
         d.w = bufs[(i + 1) % nb];
         double t0 = now_us();
         vkq_cpu_matmul(&d);
         if (i >= 0) times[i] = now_us() - t0;
     }
-    int n = e->o->reps;
+    r->reps = n;
     qsort(times, (size_t)n, sizeof *times, cmp_double);
     r->time_us = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
     finish(r, a, y0);
