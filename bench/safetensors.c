@@ -256,5 +256,8 @@ int safetensors_parse(const uint8_t *file, uint64_t size, st_tensor **out, char 
     return count;
 bad:
     free(ts);
+    /* The message may quote names from a damaged header: keep it printable ASCII. */
+    for (char *e = err; *e; ++e)
+        if ((unsigned char)*e < 0x20 || (unsigned char)*e > 0x7e) *e = '?';
     return -1;
 }

@@ -55,7 +55,8 @@ NUMERIC = [f for f, t in ROW_FIELDS.items() if t is float]
 
 
 def run(args, expect_rc=0):
-    p = subprocess.run([exe, "--seed", str(seed)] + args, capture_output=True, text=True, timeout=900, env=env)
+    p = subprocess.run([exe, "--seed", str(seed)] + args, capture_output=True, encoding="utf-8", errors="replace",
+                       timeout=900, env=env)
     check(p.returncode == expect_rc, f"vkq-bench {' '.join(args)} exited {p.returncode}, want {expect_rc}:\n"
           f"{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
     return p
@@ -294,6 +295,40 @@ for what, make in bad.items():
     check("malformed safetensors" in p.stderr, f"{what}: no clear message, stderr: {p.stderr!r}")
     check("Traceback" not in p.stderr and p.returncode >= 0, f"{what}: crashed ({p.returncode})")
     print(f"malformed ({what}): {p.stderr.strip()}")
+
+# Random damage to a valid file (bytes flipped, cut short, digits inserted in the header): an
+# error exit (2) or a run (0), never a crash. The CPU backend alone keeps this cheap.
+valid = open(st, "rb").read()
+hlen = struct.unpack("<Q", valid[:8])[0]
+for i in range(40):
+    b = bytearray(valid)
+    kind = rng.randrange(3)
+    if kind == 0:
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(8 + hlen)] = rng.randrange(256)
+    elif kind == 1:
+        b = b[:rng.randrange(len(b))]
+    else:
+        pos = rng.randrange(8, 8 + hlen)
+        b[pos:pos] = str(rng.randrange(10 ** rng.randint(1, 20))).encode()
+    path = os.path.join(tmp, "fuzz.safetensors")
+    open(path, "wb").write(bytes(b))
+    p = subprocess.run([exe, "--no-vulkan", "--weights", path, "--types", "Q4_0", "--reps", "1"],
+                       capture_output=True, encoding="utf-8", errors="replace", timeout=120, env=env)
+    check(p.returncode in (0, 2), f"damaged safetensors #{i} (kind {kind}): exit {p.returncode}\n{p.stderr[-500:]}")
+    check(p.returncode == 0 or "vkq-bench:" in p.stderr, f"damaged safetensors #{i}: error exit without a message")
+
+# k that is not a whole number of blocks: cut to whole blocks, or a skipped row when no block fits.
+small = os.path.join(tmp, "small.safetensors")
+safetensors(small, {"w": ("F32", [4, 100], struct.pack("<400f", *[rng.gauss(0, 1) for _ in range(400)]))})
+j5 = os.path.join(tmp, "small.json")
+run(["--no-vulkan", "--weights", small, "--types", "Q4_0,Q4_K", "--reps", "1", "--json", j5])
+for r in json.load(open(j5))["rows"]:
+    if r["type"] == "Q4_0":
+        check(r["k"] == 96 and r["m"] == 4, f"k=100 tensor as Q4_0: m={r['m']} k={r['k']}, want 4 x 96")
+    if r["type"] == "Q4_K":
+        check(r["status"].startswith("skipped: ") and "fewer than one" in r["status"] and r["time_us"] is None,
+              f"k=100 tensor as Q4_K: status {r['status']!r}")
 
 if failures:
     print(f"{failures} check(s) failed; replay with VKQ_SEED={seed}")
