@@ -52,8 +52,9 @@ static void usage(void)
            "                       gemm.svg (throughput vs bits per weight), cpu_vs_gpu.svg\n"
            "  --help               this text\n"
            "The table on stdout has one line per type sorted by bits per weight; a progress bar goes to\n"
-           "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 2 for\n"
-           "bad options or an unreadable --weights file.\n");
+           "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 1 when\n"
+           "an output file could not be written, 2 for bad options or an unreadable --weights file, 3\n"
+           "when the Vulkan validation layer (VKQ_VALIDATION=1) reported anything.\n");
 }
 
 static int parse_types(const char *types, options *o)
@@ -276,6 +277,12 @@ int main(int argc, char **argv)
     free(rows);
 out:
     gpu_close(&g);
+    /* Under VKQ_VALIDATION=1 (the tests), a validation message is a failure. */
+    if (inst && vkq_instance_validation_count(inst)) {
+        fprintf(stderr, "vkq-bench: %llu Vulkan validation messages\n",
+                (unsigned long long)vkq_instance_validation_count(inst));
+        rc = rc ? rc : 3;
+    }
     if (inst) vkq_instance_destroy(inst);
     for (int w = 0; w < n_sources; ++w) weights_free(sources[w]);
     return rc;
