@@ -90,15 +90,19 @@ static void source_table(FILE *f, const report *r, const char *source)
         sci(f, first(r, source, types[t], offsetof(row, nmse_weights)));
         sci(f, first(r, source, types[t], offsetof(row, nmse_output)));
         double worst[2] = {NAN, NAN}; /* vulkan, cpu */
-        const char *status = "ok";
+        char status[512] = "";
         for (int c = 0; c < nc; ++c) {
             const row *w = find(r, source, types[t], &cols[c]);
             if (!w) continue;
             double *wb = &worst[w->backend[0] == 'c'];
             if (isfinite(w->nmse_kernel) && !(w->nmse_kernel <= *wb)) *wb = w->nmse_kernel;
-            if (strcmp(w->status, "ok") && !strcmp(status, "ok")) status = w->status;
-            else if (strcmp(w->status, "ok") && strcmp(w->status, status) && strncmp(status, "mixed", 5))
-                status = "mixed: see --json";
+            /* Each distinct status once, tagged with its backend when they differ. */
+            char item[240];
+            snprintf(item, sizeof item, "%s %s", w->backend, w->status);
+            if (!strstr(status, item)) {
+                size_t len = strlen(status);
+                snprintf(status + len, sizeof status - len, "%s%s", len ? "; " : "", item);
+            }
         }
         sci(f, worst[0]);
         sci(f, worst[1]);
@@ -111,7 +115,18 @@ static void source_table(FILE *f, const report *r, const char *source)
             }
             fprintf(f, " %14s", cellv);
         }
-        fprintf(f, "  %s\n", status);
+        /* All "ok", or one status shared by every backend: say it once, untagged. */
+        const char *shown = status;
+        char one[240] = "";
+        int same = 1;
+        for (int c = 0; c < nc; ++c) {
+            const row *w = find(r, source, types[t], &cols[c]);
+            if (!w) continue;
+            if (!one[0]) snprintf(one, sizeof one, "%s", w->status);
+            else same &= !strcmp(one, w->status);
+        }
+        if (same && one[0]) shown = one;
+        fprintf(f, "  %s\n", shown);
     }
 }
 

@@ -165,7 +165,11 @@ static void fill_report(report *rep, const options *o, const vkq_device_info *di
     rep->reps = o->reps;
     rep->quick = o->quick;
     rep->weights = o->weights ? o->weights : "synthetic (Gaussian sigma 0.02, 0.2% outliers at 5-15 sigma)";
-    rep->cpu_threads = o->cpu_threads ? o->cpu_threads : (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+    /* What vkq_cpu_matmul does with n_threads = 0: VKQ_CPU_THREADS, else every online core. */
+    const char *env = getenv("VKQ_CPU_THREADS");
+    rep->cpu_threads = o->cpu_threads                     ? o->cpu_threads
+                       : env && strtoul(env, NULL, 10) > 0 ? (uint32_t)strtoul(env, NULL, 10)
+                                                           : (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 int main(int argc, char **argv)
@@ -222,14 +226,19 @@ int main(int argc, char **argv)
     }
     rep.copy_gbps = env.copy_gbps;
     if (!o.no_cpu) env.cpu_copy_gbps = rep.cpu_copy_gbps = cpu_copy_gbps();
-    printf("vkq-bench %s on %s (%s, %s), profile %s, seed %llu, %d reps%s\n", rep.date, rep.device_name,
-           rep.device_type, rep.driver, profile ? profile : "-", (unsigned long long)o.seed, o.reps,
+    if (have_gpu)
+        printf("vkq-bench %s on %s (%s, %s), profile %s", rep.date, rep.device_name, rep.device_type, rep.driver,
+               profile);
+    else
+        printf("vkq-bench %s without a Vulkan device (%s)", rep.date, o.no_vulkan ? "--no-vulkan" : why);
+    printf(", seed %llu, %d reps%s\n", (unsigned long long)o.seed, o.reps,
            o.quick == 1 ? ", --quick shapes (CPU Vulkan driver or no device: the full GEMM takes many minutes; "
                           "--full forces it)" : "");
-    printf("copy bandwidth (read + write): Vulkan %.2f GB/s (compute copy kernel %.2f, vkCmdCopyBuffer %.2f), "
-           "CPU memcpy %.2f GB/s; CPU path %u threads\n\n",
-           isfinite(rep.copy_gbps) ? rep.copy_gbps : 0, rep.copy_kernel_gbps, rep.copy_transfer_gbps, rep.cpu_copy_gbps,
-           rep.cpu_threads);
+    printf("copy bandwidth (read + write): ");
+    if (have_gpu)
+        printf("Vulkan %.2f GB/s (compute copy kernel %.2f, vkCmdCopyBuffer %.2f), ", rep.copy_gbps,
+               rep.copy_kernel_gbps, rep.copy_transfer_gbps);
+    printf("CPU memcpy %.2f GB/s; CPU path %u threads\n\n", rep.cpu_copy_gbps, rep.cpu_threads);
     fflush(stdout);
 
     uint32_t total = (uint32_t)n_sources * o.n_shapes * o.n_types, done = 0;
