@@ -9,7 +9,7 @@
 #include "vkquant.h"
 #include "volk.h"
 
-#define BENCH_MAX_SHAPES 32
+#define BENCH_MAX_SHAPES  32
 #define BENCH_MAX_SOURCES 16
 
 typedef struct shape {
@@ -136,6 +136,5 @@ int plot_svg(const char *dir, const report *r);
 /* progress.c: a bar on stderr when it is a terminal, nothing otherwise. */
 void progress(uint32_t done, uint32_t total, const char *what);
 void progress_end(void);
-
 
 #endif

@@ -24,7 +24,8 @@ int gpu_open(gpu *g, vkq_instance inst, const char *sel, const char *cache_path,
     memset(g, 0, sizeof *g);
     uint32_t idx;
     vkq_device_desc desc = {.pipeline_cache = cache_path};
-    vkq_status st = sel ? vkq_instance_select_device(inst, sel, &idx) : vkq_instance_default_device(inst, &idx);
+    vkq_status st =
+        sel ? vkq_instance_select_device(inst, sel, &idx) : vkq_instance_default_device(inst, &idx);
     if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, &desc, &g->dev);
     if (st != VKQ_SUCCESS) {
         snprintf(why, why_size, "%s: %s", vkq_status_string(st), vkq_instance_last_error(inst));
@@ -42,9 +43,11 @@ int gpu_open(gpu *g, vkq_instance inst, const char *sel, const char *cache_path,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                    .queueFamilyIndex = h.queue_family};
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                      .commandBufferCount = 1};
     VkQueryPoolCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-                                 .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 2};
+                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                 .queryCount = 2};
     if (g->vk.vkCreateCommandPool(g->device, &pci, NULL, &g->pool) == VK_SUCCESS) {
         ai.commandPool = g->pool;
         if (g->vk.vkAllocateCommandBuffers(g->device, &ai, &g->cmd) == VK_SUCCESS &&
@@ -88,7 +91,8 @@ static double timed_run(gpu *g, const work *w)
     g->vk.vkCmdWriteTimestamp(g->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, g->queries, 1);
     g->vk.vkEndCommandBuffer(g->cmd);
     if (st != VKQ_SUCCESS) return -1;
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
     double t0 = now_s();
     if (g->vk.vkQueueSubmit(g->queue, 1, &si, VK_NULL_HANDLE) != VK_SUCCESS) return -1;
     if (g->vk.vkQueueWaitIdle(g->queue) != VK_SUCCESS) return -1;
@@ -107,8 +111,10 @@ static double median_us(gpu *g, work *w, const vkq_buffer *bufs, int n_bufs, int
     double *t = malloc(sizeof(double) * (size_t)reps);
     if (!t) return -1;
     for (int i = -2; i < reps; ++i) { /* two warm-up runs */
-        if (w->kind == 0) w->mm.w = bufs[(i + 2) % n_bufs];
-        else w->src = bufs[(i + 2) % n_bufs];
+        if (w->kind == 0)
+            w->mm.w = bufs[(i + 2) % n_bufs];
+        else
+            w->src = bufs[(i + 2) % n_bufs];
         double us = timed_run(g, w);
         if (us < 0) {
             free(t);
@@ -134,12 +140,14 @@ double gpu_copy_gbps(gpu *g, int reps, int kind)
     vkq_buffer bufs[4] = {0}, dst = NULL;
     double us = -1;
     int ok = vkq_buffer_create(g->dev, bytes, VKQ_MEMORY_DEVICE, 0, &dst) == VKQ_SUCCESS;
-    for (int i = 0; ok && i < 4; ++i) ok = vkq_buffer_create(g->dev, bytes, VKQ_MEMORY_DEVICE, 0, &bufs[i]) == VKQ_SUCCESS;
+    for (int i = 0; ok && i < 4; ++i)
+        ok = vkq_buffer_create(g->dev, bytes, VKQ_MEMORY_DEVICE, 0, &bufs[i]) == VKQ_SUCCESS;
     if (ok) {
         work w = {.kind = kind, .dst = dst, .bytes = bytes};
         us = median_us(g, &w, bufs, 4, reps);
     }
-    for (int i = 0; i < 4; ++i) vkq_buffer_destroy(bufs[i]);
+    for (int i = 0; i < 4; ++i)
+        vkq_buffer_destroy(bufs[i]);
     vkq_buffer_destroy(dst);
     return us > 0 ? 2.0 * (double)bytes / us * 1e-3 : 0; /* read + write, GB/s */
 }

@@ -11,12 +11,12 @@
 #include "bench.h"
 
 #define MAX_POINTS 128
-#define W 960.0
-#define H 600.0
-#define ML 90.0  /* margins: left, right (legend), top, bottom */
-#define MR 230.0
-#define MT 70.0
-#define MB 70.0
+#define W          960.0
+#define H          600.0
+#define ML         90.0 /* margins: left, right (legend), top, bottom */
+#define MR         230.0
+#define MT         70.0
+#define MB         70.0
 
 enum { LIN, LOG10, LOG2 };
 
@@ -86,22 +86,31 @@ static double py(const axis *a, double v)
 
 static void text(FILE *f, double x, double y, const char *anchor, int size, const char *extra, const char *s)
 {
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\"%s>", x, y, anchor, size, extra);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\"%s>", x, y, anchor, size,
+            extra);
     for (; *s; ++s) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '"')
+            fputs("&quot;", f);
+        else
+            fputc(*s, f);
     }
     fputs("</text>\n", f);
 }
 
 static void tick_label(char *buf, size_t size, int scale, double t)
 {
-    if (scale == LOG10) snprintf(buf, size, "1e%d", (int)lround(t));
-    else if (scale == LOG2) snprintf(buf, size, "%g", exp2(t));
-    else snprintf(buf, size, "%g", t);
+    if (scale == LOG10)
+        snprintf(buf, size, "1e%d", (int)lround(t));
+    else if (scale == LOG2)
+        snprintf(buf, size, "%g", exp2(t));
+    else
+        snprintf(buf, size, "%g", t);
 }
 
 static void ticks(FILE *f, const axis *a, int is_x)
@@ -119,11 +128,13 @@ static void ticks(FILE *f, const axis *a, int is_x)
         tick_label(lab, sizeof lab, a->scale, t);
         if (is_x) {
             double x = px(a, v);
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, MT, x, H - MB);
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, MT, x,
+                    H - MB);
             text(f, x, H - MB + 18, "middle", 12, "", lab);
         } else {
             double y = py(a, v);
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", ML, y, W - MR, y);
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", ML, y,
+                    W - MR, y);
             text(f, ML - 6, y + 4, "end", 12, "", lab);
         }
     }
@@ -144,23 +155,29 @@ static int write_chart(const char *dir, const char *file, const chart *c)
         ax.lo = ay.lo = lo;
         ax.hi = ay.hi = hi;
     }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-               "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            W, H, W, H);
+    fprintf(
+        f,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+        "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+        W, H, W, H);
     text(f, W / 2, 28, "middle", 17, " font-weight=\"bold\"", c->title);
     text(f, W / 2, 50, "middle", 12, " fill=\"#444\"", c->subtitle);
     ticks(f, &ax, 1);
     ticks(f, &ay, 0);
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", ML, MT,
-            W - ML - MR, H - MT - MB);
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n",
+            ML, MT, W - ML - MR, H - MT - MB);
     text(f, ML + (W - ML - MR) / 2, H - 22, "middle", 14, "", c->xlabel);
     char rot[96];
     snprintf(rot, sizeof rot, " transform=\"rotate(-90 %.1f %.1f)\"", 22.0, MT + (H - MT - MB) / 2);
     text(f, 22, MT + (H - MT - MB) / 2, "middle", 14, rot, c->ylabel);
     if (c->diagonal) {
-        double v0 = ax.scale == LOG10 ? pow(10, ax.lo) : ax.lo, v1 = ax.scale == LOG10 ? pow(10, ax.hi) : ax.hi;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" stroke-dasharray=\"6 4\"/>\n",
+        double v0 = ax.scale == LOG10 ? pow(10, ax.lo) : ax.lo,
+               v1 = ax.scale == LOG10 ? pow(10, ax.hi) : ax.hi;
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" stroke-dasharray=\"6 "
+                "4\"/>\n",
                 px(&ax, v0), py(&ay, v0), px(&ax, v1), py(&ay, v1));
         text(f, px(&ax, v1) - 6, py(&ay, v1) + 16, "end", 11, " fill=\"#666\"", "equal time");
     }
@@ -171,7 +188,8 @@ static int write_chart(const char *dir, const char *file, const chart *c)
             if (!plottable(ax.scale, s->x[j]) || !plottable(ay.scale, s->y[j])) continue;
             ++drawn;
             double x = px(&ax, s->x[j]), y = py(&ay, s->y[j]);
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x, y, s->color);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x, y,
+                    s->color);
             if (s->label[j]) text(f, x + 6, y - 5, "start", 10, " fill=\"#333\"", s->label[j]);
         }
         double ly = MT + 12 + 22.0 * i; /* legend */
@@ -271,7 +289,8 @@ int plot_svg(const char *dir, const report *r)
         for (uint32_t i = 0; i < r->n_rows; ++i) {
             const row *w = &r->rows[i];
             if (strcmp(w->source, source) || !is_shape(w, s)) continue;
-            add(&c->s[w->backend[0] == 'c'], w->bpw, g ? w->gflops : w->gbps, w->backend[0] == 'v' ? w->type : NULL);
+            add(&c->s[w->backend[0] == 'c'], w->bpw, g ? w->gflops : w->gbps,
+                w->backend[0] == 'v' ? w->type : NULL);
         }
         rc |= write_chart(dir, g ? "gemm.svg" : "throughput.svg", c);
     }
@@ -286,15 +305,16 @@ int plot_svg(const char *dir, const report *r)
         shape s = g ? mm : mv;
         if (!(g ? have_mm : have_mv)) continue;
         series *se = &c->s[c->ns];
-        snprintf(se->name, sizeof se->name, "%s %llux%llux%llu", g ? "GEMM" : "mat-vec", (unsigned long long)s.m,
-                 (unsigned long long)s.k, (unsigned long long)s.n);
+        snprintf(se->name, sizeof se->name, "%s %llux%llux%llu", g ? "GEMM" : "mat-vec",
+                 (unsigned long long)s.m, (unsigned long long)s.k, (unsigned long long)s.n);
         se->color = k_colors[c->ns++];
         for (uint32_t i = 0; i < r->n_rows; ++i) {
             const row *v = &r->rows[i];
             if (strcmp(v->source, source) || strcmp(v->backend, "vulkan") || !is_shape(v, s)) continue;
             for (uint32_t j = 0; j < r->n_rows; ++j) {
                 const row *u = &r->rows[j];
-                if (!strcmp(u->source, source) && !strcmp(u->backend, "cpu") && !strcmp(u->type, v->type) && is_shape(u, s))
+                if (!strcmp(u->source, source) && !strcmp(u->backend, "cpu") && !strcmp(u->type, v->type) &&
+                    is_shape(u, s))
                     add(se, u->time_us, v->time_us, g ? NULL : v->type);
             }
         }

@@ -12,8 +12,8 @@ void progress(uint32_t done, uint32_t total, const char *what)
     if (!total || !isatty(STDERR_FILENO)) return;
     enum { WIDTH = 30 };
     int fill = (int)((uint64_t)done * WIDTH / total);
-    fprintf(stderr, "\r[%.*s%*s] %u/%u %-24.24s", fill, "##############################", WIDTH - fill, "", done,
-            total, what);
+    fprintf(stderr, "\r[%.*s%*s] %u/%u %-24.24s", fill, "##############################", WIDTH - fill, "",
+            done, total, what);
     fflush(stderr);
     drawn = 1;
 }

@@ -17,8 +17,10 @@ static void cell(FILE *f, const char *s)
 /* Empty cell = not measured. */
 static void num(FILE *f, double v)
 {
-    if (isfinite(v)) fprintf(f, ",%.6g", v);
-    else fputc(',', f);
+    if (isfinite(v))
+        fprintf(f, ",%.6g", v);
+    else
+        fputc(',', f);
 }
 
 int report_csv(const char *path, const report *r)
@@ -32,8 +34,8 @@ int report_csv(const char *path, const report *r)
                "status,kernel,source,first_use_ms,cached_ms,reps\r\n");
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         const row *w = &r->rows[i];
-        fprintf(f, "%s,%s,%llu,%llu,%llu", w->type, w->backend, (unsigned long long)w->s.m, (unsigned long long)w->s.k,
-                (unsigned long long)w->s.n);
+        fprintf(f, "%s,%s,%llu,%llu,%llu", w->type, w->backend, (unsigned long long)w->s.m,
+                (unsigned long long)w->s.k, (unsigned long long)w->s.n);
         num(f, w->bpw);
         num(f, w->time_us);
         num(f, w->gbps);

@@ -10,9 +10,12 @@ static void str(FILE *f, const char *s)
     fputc('"', f);
     for (; s && *s; ++s) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
     }
     fputc('"', f);
 }
@@ -20,8 +23,10 @@ static void str(FILE *f, const char *s)
 /* Non-finite numbers (not measured) are null: JSON has no NaN. */
 static void num(FILE *f, const char *key, double v)
 {
-    if (isfinite(v)) fprintf(f, ", \"%s\": %.6g", key, v);
-    else fprintf(f, ", \"%s\": null", key);
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.6g", key, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
 }
 
 int report_json(const char *path, const report *r)
@@ -46,7 +51,9 @@ int report_json(const char *path, const report *r)
     str(f, r->weights);
     fprintf(f, ",\n  \"copy_gbps\": ");
     isfinite(r->copy_gbps) && r->copy_gbps > 0 ? fprintf(f, "%.6g", r->copy_gbps) : fprintf(f, "null");
-    fprintf(f, ", \"copy_kernel_gbps\": %.6g, \"copy_transfer_gbps\": %.6g, \"cpu_copy_gbps\": %.6g,\n  \"rows\": [\n",
+    fprintf(f,
+            ", \"copy_kernel_gbps\": %.6g, \"copy_transfer_gbps\": %.6g, \"cpu_copy_gbps\": %.6g,\n  "
+            "\"rows\": [\n",
             r->copy_kernel_gbps, r->copy_transfer_gbps, r->cpu_copy_gbps);
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         const row *w = &r->rows[i];
@@ -54,8 +61,8 @@ int report_json(const char *path, const report *r)
         str(f, w->type);
         fprintf(f, ", \"backend\": ");
         str(f, w->backend);
-        fprintf(f, ", \"m\": %llu, \"k\": %llu, \"n\": %llu", (unsigned long long)w->s.m, (unsigned long long)w->s.k,
-                (unsigned long long)w->s.n);
+        fprintf(f, ", \"m\": %llu, \"k\": %llu, \"n\": %llu", (unsigned long long)w->s.m,
+                (unsigned long long)w->s.k, (unsigned long long)w->s.n);
         num(f, "bpw", w->bpw);
         num(f, "time_us", w->time_us);
         num(f, "gbps", w->gbps);

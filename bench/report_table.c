@@ -33,8 +33,10 @@ static const row *find(const report *r, const char *source, const char *type, co
 
 static void sci(FILE *f, double v)
 {
-    if (isfinite(v)) fprintf(f, " %9.2e", v);
-    else fprintf(f, " %9s", "-");
+    if (isfinite(v))
+        fprintf(f, " %9.2e", v);
+    else
+        fprintf(f, " %9s", "-");
 }
 
 /* The first finite value of a field over a type's rows (vulkan rows come first). */
@@ -59,15 +61,19 @@ static void source_table(FILE *f, const report *r, const char *source)
         const row *w = &r->rows[i];
         if (strcmp(w->source, source)) continue;
         int c = 0;
-        while (c < nc && !(same_shape(cols[c].s, w->s) && !strcmp(cols[c].backend, w->backend))) ++c;
+        while (c < nc && !(same_shape(cols[c].s, w->s) && !strcmp(cols[c].backend, w->backend)))
+            ++c;
         if (c == nc && nc < MAX_COLS) cols[nc++] = (column){w->backend, w->s};
         int t = 0;
-        while (t < nt && strcmp(types[t], w->type)) ++t;
+        while (t < nt && strcmp(types[t], w->type))
+            ++t;
         if (t == nt) types[nt] = w->type, bpw[nt++] = w->bpw;
     }
     /* Sort types by bits per weight (insertion sort: at most a few dozen). */
     for (int i = 1; i < nt; ++i)
-        for (int j = i; j > 0 && (bpw[j - 1] > bpw[j] || (bpw[j - 1] == bpw[j] && strcmp(types[j - 1], types[j]) > 0)); --j) {
+        for (int j = i;
+             j > 0 && (bpw[j - 1] > bpw[j] || (bpw[j - 1] == bpw[j] && strcmp(types[j - 1], types[j]) > 0));
+             --j) {
             const char *ts = types[j];
             double b = bpw[j];
             types[j] = types[j - 1], bpw[j] = bpw[j - 1];
@@ -75,8 +81,9 @@ static void source_table(FILE *f, const report *r, const char *source)
         }
     fprintf(f, "weights: %s\n", source);
     for (int c = 0; c < nc; ++c)
-        fprintf(f, "  %c%d = %s %llux%llux%llu: %s\n", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1, cols[c].backend,
-                (unsigned long long)cols[c].s.m, (unsigned long long)cols[c].s.k, (unsigned long long)cols[c].s.n,
+        fprintf(f, "  %c%d = %s %llux%llux%llu: %s\n", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1,
+                cols[c].backend, (unsigned long long)cols[c].s.m, (unsigned long long)cols[c].s.k,
+                (unsigned long long)cols[c].s.n,
                 cols[c].s.n <= 8 ? "GB/s of weights (% of copy bandwidth)" : "GFLOP/s");
     fprintf(f, "%-8s %6s %9s %9s %9s %9s", "type", "bpw", "nmse_w", "nmse_out", "kern_vk", "kern_cpu");
     for (int c = 0; c < nc; ++c) {
@@ -110,8 +117,10 @@ static void source_table(FILE *f, const report *r, const char *source)
             const row *w = find(r, source, types[t], &cols[c]);
             char cellv[32] = "-";
             if (w && isfinite(w->time_us)) {
-                if (cols[c].s.n <= 8) snprintf(cellv, sizeof cellv, "%.3f (%.0f%%)", w->gbps, w->pct);
-                else snprintf(cellv, sizeof cellv, "%.2f", w->gflops);
+                if (cols[c].s.n <= 8)
+                    snprintf(cellv, sizeof cellv, "%.3f (%.0f%%)", w->gbps, w->pct);
+                else
+                    snprintf(cellv, sizeof cellv, "%.2f", w->gflops);
             }
             fprintf(f, " %14s", cellv);
         }
@@ -122,8 +131,10 @@ static void source_table(FILE *f, const report *r, const char *source)
         for (int c = 0; c < nc; ++c) {
             const row *w = find(r, source, types[t], &cols[c]);
             if (!w) continue;
-            if (!one[0]) snprintf(one, sizeof one, "%s", w->status);
-            else same &= !strcmp(one, w->status);
+            if (!one[0])
+                snprintf(one, sizeof one, "%s", w->status);
+            else
+                same &= !strcmp(one, w->status);
         }
         if (same && one[0]) shown = one;
         fprintf(f, "  %s\n", shown);
@@ -136,7 +147,8 @@ void report_table(FILE *f, const report *r)
     int ns = 0;
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         int s = 0;
-        while (s < ns && strcmp(seen[s], r->rows[i].source)) ++s;
+        while (s < ns && strcmp(seen[s], r->rows[i].source))
+            ++s;
         if (s < ns || ns == BENCH_MAX_SOURCES) continue;
         seen[ns++] = r->rows[i].source;
         if (ns > 1) fputc('\n', f);

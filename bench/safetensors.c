@@ -24,7 +24,8 @@ static int fail(cursor *c, const char *what)
 
 static void ws(cursor *c)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
 }
 
 static int expect(cursor *c, char ch)
@@ -81,7 +82,8 @@ static int parse_uint(cursor *c, uint64_t *out)
         if (v > (UINT64_MAX - 9) / 10) return fail(c, "integer too large");
         v = v * 10 + (uint64_t)(*c->p++ - '0');
     }
-    if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) return fail(c, "expected an integer");
+    if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+        return fail(c, "expected an integer");
     *out = v;
     return 0;
 }
@@ -109,7 +111,8 @@ static int skip_value(cursor *c, int depth)
         }
     }
     const char *start = c->p; /* number, true, false, null */
-    while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p)) c->p++;
+    while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p))
+        c->p++;
     return c->p > start ? 0 : fail(c, "unexpected character");
 }
 
@@ -129,11 +132,15 @@ static int uint_array(cursor *c, uint64_t *out, uint32_t max, uint32_t *count)
     }
 }
 
-static const struct { const char *name; uint32_t size; vkq_type type; } k_dtypes[] = {
-    {"F32", 4, VKQ_TYPE_F32}, {"F16", 2, VKQ_TYPE_F16}, {"BF16", 2, VKQ_TYPE_BF16},
-    {"F64", 8, VKQ_TYPE_MAX_ID}, {"I64", 8, VKQ_TYPE_MAX_ID}, {"U64", 8, VKQ_TYPE_MAX_ID},
-    {"I32", 4, VKQ_TYPE_MAX_ID}, {"U32", 4, VKQ_TYPE_MAX_ID}, {"I16", 2, VKQ_TYPE_MAX_ID},
-    {"U16", 2, VKQ_TYPE_MAX_ID}, {"I8", 1, VKQ_TYPE_MAX_ID}, {"U8", 1, VKQ_TYPE_MAX_ID},
+static const struct {
+    const char *name;
+    uint32_t size;
+    vkq_type type;
+} k_dtypes[] = {
+    {"F32", 4, VKQ_TYPE_F32},     {"F16", 2, VKQ_TYPE_F16},        {"BF16", 2, VKQ_TYPE_BF16},
+    {"F64", 8, VKQ_TYPE_MAX_ID},  {"I64", 8, VKQ_TYPE_MAX_ID},     {"U64", 8, VKQ_TYPE_MAX_ID},
+    {"I32", 4, VKQ_TYPE_MAX_ID},  {"U32", 4, VKQ_TYPE_MAX_ID},     {"I16", 2, VKQ_TYPE_MAX_ID},
+    {"U16", 2, VKQ_TYPE_MAX_ID},  {"I8", 1, VKQ_TYPE_MAX_ID},      {"U8", 1, VKQ_TYPE_MAX_ID},
     {"BOOL", 1, VKQ_TYPE_MAX_ID}, {"F8_E4M3", 1, VKQ_TYPE_MAX_ID}, {"F8_E5M2", 1, VKQ_TYPE_MAX_ID},
 };
 
@@ -160,8 +167,10 @@ static int tensor(cursor *c, st_tensor *t, const uint8_t *data, uint64_t data_si
         } else if (skip_value(c, 1)) {
             return -1;
         }
-        if (peek(c, ',')) c->p++;
-        else if (!peek(c, '}')) return fail(c, "expected ',' or '}'");
+        if (peek(c, ','))
+            c->p++;
+        else if (!peek(c, '}'))
+            return fail(c, "expected ',' or '}'");
     }
     c->p++;
     char what[320];
@@ -185,7 +194,8 @@ static int tensor(cursor *c, st_tensor *t, const uint8_t *data, uint64_t data_si
     }
     if (offs[0] > offs[1] || offs[1] > data_size || offs[1] - offs[0] != bytes) {
         snprintf(what, sizeof what,
-                 "tensor '%.100s': data_offsets [%llu, %llu] do not hold its %llu bytes inside the %llu-byte data section",
+                 "tensor '%.100s': data_offsets [%llu, %llu] do not hold its %llu bytes inside the %llu-byte "
+                 "data section",
                  t->name, (unsigned long long)offs[0], (unsigned long long)offs[1], (unsigned long long)bytes,
                  (unsigned long long)data_size);
         return fail(c, what);
@@ -199,11 +209,13 @@ int safetensors_parse(const uint8_t *file, uint64_t size, st_tensor **out, char 
 {
     *out = NULL;
     if (size < 8) {
-        snprintf(err, err_size, "file of %llu bytes is shorter than the 8-byte header length", (unsigned long long)size);
+        snprintf(err, err_size, "file of %llu bytes is shorter than the 8-byte header length",
+                 (unsigned long long)size);
         return -1;
     }
     uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = n << 8 | file[i];
+    for (int i = 7; i >= 0; --i)
+        n = n << 8 | file[i];
     if (n < 2 || n > size - 8 || n > (100u << 20)) {
         snprintf(err, err_size, "header length %llu does not fit the file (%llu bytes after the length)",
                  (unsigned long long)n, (unsigned long long)(size - 8));
@@ -240,7 +252,8 @@ int safetensors_parse(const uint8_t *file, uint64_t size, st_tensor **out, char 
             snprintf(t->name, sizeof t->name, "%s", name);
             if (tensor(&c, t, data, data_size)) goto bad;
         }
-        if (peek(&c, ',')) c.p++;
+        if (peek(&c, ','))
+            c.p++;
         else if (!peek(&c, '}')) {
             fail(&c, "expected ',' or '}'");
             goto bad;

@@ -68,14 +68,16 @@ double cpu_copy_gbps(void)
 
 static double gauss(uint64_t *rng)
 {
-    double u1 = ((double)(vkq_test_rand(rng) >> 11) + 1.0) * 0x1p-53, u2 = (double)(vkq_test_rand(rng) >> 11) * 0x1p-53;
+    double u1 = ((double)(vkq_test_rand(rng) >> 11) + 1.0) * 0x1p-53,
+           u2 = (double)(vkq_test_rand(rng) >> 11) * 0x1p-53;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 static void fill_x(float *x, uint64_t count, uint64_t seed)
 {
     uint64_t rng = seed;
-    for (uint64_t i = 0; i < count; ++i) x[i] = (float)gauss(&rng);
+    for (uint64_t i = 0; i < count; ++i)
+        x[i] = (float)gauss(&rng);
 }
 
 static double nmse_f32(const float *a, const float *ref, uint64_t n)
@@ -98,12 +100,12 @@ static void skip(row *r, const char *why)
 /* What both backends share: the slice, its blocks, the tiled weights, X and the references. */
 typedef struct acc_data {
     uint64_t m, k, n, na, nc, rb, wbytes;
-    uint8_t *wq;            /* m rows of blocks */
-    float *x;               /* k x n */
-    double *ref_true;       /* na x nc: source weights x X */
-    double *ref_dec;        /* na x nc: decoded blocks x X */
+    uint8_t *wq;      /* m rows of blocks */
+    float *x;         /* k x n */
+    double *ref_true; /* na x nc: source weights x X */
+    double *ref_dec;  /* na x nc: decoded blocks x X */
     double nmse_weights;
-    char acc_skip[120];     /* "" when the blocks are quantized from the source */
+    char acc_skip[120]; /* "" when the blocks are quantized from the source */
 } acc_data;
 
 static int prepare(const sweep_env *e, vkq_type t, shape s, acc_data *a, char *why, size_t why_size)
@@ -143,14 +145,21 @@ static int prepare(const sweep_env *e, vkq_type t, shape s, acc_data *a, char *w
                  (unsigned long long)a->k);
         return 1;
     }
-    for (uint64_t i = 0; i < a->na; ++i) weights_row(e->w, i * a->m / a->na, a->k, src + i * a->k);
+    for (uint64_t i = 0; i < a->na; ++i)
+        weights_row(e->w, i * a->m / a->na, a->k, src + i * a->k);
 
     vkq_status st = VKQ_ERROR_UNSUPPORTED;
     if (vkq_quantize_supported(t)) {
-        vkq_quantize_desc qd = {.type = t, .rows = a->na, .k = a->k, .src = src, .dst = a->wq,
-                                .dst_size = a->na * a->rb, .n_threads = e->o->cpu_threads};
+        vkq_quantize_desc qd = {.type = t,
+                                .rows = a->na,
+                                .k = a->k,
+                                .src = src,
+                                .dst = a->wq,
+                                .dst_size = a->na * a->rb,
+                                .n_threads = e->o->cpu_threads};
         st = vkq_quantize(&qd);
-        if (st != VKQ_SUCCESS) snprintf(a->acc_skip, sizeof a->acc_skip, "quantizer failed: %s", vkq_status_string(st));
+        if (st != VKQ_SUCCESS)
+            snprintf(a->acc_skip, sizeof a->acc_skip, "quantizer failed: %s", vkq_status_string(st));
     } else {
         snprintf(a->acc_skip, sizeof a->acc_skip, "no quantizer");
     }
@@ -160,7 +169,8 @@ static int prepare(const sweep_env *e, vkq_type t, shape s, acc_data *a, char *w
     }
     vkq_decode_cpu(t, a->wq, a->na * a->rb, dec, a->na * a->k);
     if (st == VKQ_SUCCESS) a->nmse_weights = nmse_f32(dec, src, a->na * a->k);
-    for (uint64_t r = a->na; r < a->m; ++r) memcpy(a->wq + r * a->rb, a->wq + (r % a->na) * a->rb, a->rb);
+    for (uint64_t r = a->na; r < a->m; ++r)
+        memcpy(a->wq + r * a->rb, a->wq + (r % a->na) * a->rb, a->rb);
 
     /* The same X for every type at this shape, so errors compare across types. */
     fill_x(a->x, a->k * a->n, e->o->seed * 31 + a->k * 7 + a->n);
@@ -187,8 +197,10 @@ static void finish(row *r, const acc_data *a, const float *y)
     r->nmse_weights = a->nmse_weights;
     r->gbps = (double)a->wbytes / r->time_us * 1e-3;
     r->gflops = 2.0 * (double)a->m * (double)a->k * (double)a->n / r->time_us * 1e-3;
-    if (a->acc_skip[0]) skip(r, a->acc_skip);
-    else snprintf(r->status, sizeof r->status, "ok");
+    if (a->acc_skip[0])
+        skip(r, a->acc_skip);
+    else
+        snprintf(r->status, sizeof r->status, "ok");
 }
 
 static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
@@ -212,7 +224,8 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
     }
     vkq_matmul_desc d = {.type = t, .m = a->m, .k = a->k, .n = a->n, .w = bufs[0], .x = x, .y = y};
     r->first_use_ms = gpu_pipeline_ms(g, t, a->n);
-    if (vkq_matmul(g->dev, &d) != VKQ_SUCCESS || vkq_buffer_download(y, 0, yv, a->m * a->nc * 4) != VKQ_SUCCESS) {
+    if (vkq_matmul(g->dev, &d) != VKQ_SUCCESS ||
+        vkq_buffer_download(y, 0, yv, a->m * a->nc * 4) != VKQ_SUCCESS) {
         skip(r, vkq_device_last_error(g->dev));
         goto done;
     }
@@ -228,7 +241,8 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
     finish(r, a, yv);
     r->pct = e->copy_gbps > 0 ? 100.0 * r->gbps / e->copy_gbps : NAN;
 done:
-    for (int i = 0; i < nb; ++i) vkq_buffer_destroy(bufs[i]);
+    for (int i = 0; i < nb; ++i)
+        vkq_buffer_destroy(bufs[i]);
     vkq_buffer_destroy(x);
     vkq_buffer_destroy(y);
     free(yv);
@@ -251,7 +265,13 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
         skip(r, "out of host memory");
         goto done;
     }
-    vkq_cpu_matmul_desc d = {.type = t, .m = a->m, .k = a->k, .n = a->n, .w = a->wq, .x = a->x, .y = y,
+    vkq_cpu_matmul_desc d = {.type = t,
+                             .m = a->m,
+                             .k = a->k,
+                             .n = a->n,
+                             .w = a->wq,
+                             .x = a->x,
+                             .y = y,
                              .n_threads = e->o->cpu_threads};
     double t_first = now_us();
     vkq_status st = vkq_cpu_matmul(&d);
@@ -283,7 +303,8 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
     r->pct = e->cpu_copy_gbps > 0 ? 100.0 * r->gbps / e->cpu_copy_gbps : NAN;
     free(y0);
 done:
-    for (int i = 1; i < nb; ++i) free(bufs[i]);
+    for (int i = 1; i < nb; ++i)
+        free(bufs[i]);
     free(y);
     free(times);
 }
@@ -315,10 +336,15 @@ void sweep_case(const sweep_env *e, vkq_type t, shape s, row r[2])
         r[b].s = (shape){a.m, a.k, a.n};
         r[b].bpw = 8.0 * (double)a.wbytes / ((double)a.m * (double)a.k); /* from bytes, not nominal */
     }
-    if (e->o->no_vulkan) skip(&r[0], "--no-vulkan");
-    else if (!e->g) skip(&r[0], e->gpu_why);
-    else run_vulkan(e, t, &a, &r[0]);
-    if (e->o->no_cpu) skip(&r[1], "--no-cpu");
-    else run_cpu(e, t, &a, &r[1]);
+    if (e->o->no_vulkan)
+        skip(&r[0], "--no-vulkan");
+    else if (!e->g)
+        skip(&r[0], e->gpu_why);
+    else
+        run_vulkan(e, t, &a, &r[0]);
+    if (e->o->no_cpu)
+        skip(&r[1], "--no-cpu");
+    else
+        run_cpu(e, t, &a, &r[1]);
     release(&a);
 }

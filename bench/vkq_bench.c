@@ -16,45 +16,46 @@
 
 static void usage(void)
 {
-    printf("usage: vkq-bench [options]\n"
-           "With no options: every weight type of the type table, on the default Vulkan device and on the\n"
-           "CPU path (vkq_cpu_matmul), at a mat-vec (decode) and a GEMM (prompt) shape. Per type and backend:\n"
-           "median time (GPU timestamps after two warm-ups, weight buffers rotated so caches do not flatter\n"
-           "it; CPU: wall time), effective weight GB/s, GFLOP/s, %% of the copy bandwidth measured in the\n"
-           "same run (Vulkan: the better of a compute copy kernel and vkCmdCopyBuffer; CPU: memcpy), and\n"
-           "accuracy on weights quantized with vkq_quantize: bits per weight (from bytes), nmse_weights =\n"
-           "NMSE(dequant(quant(W)), W), nmse_output = NMSE of the kernel's output vs the f64 product of the\n"
-           "unquantized W, nmse_kernel = vs the f64 product of the CPU-decoded weights (~0). Accuracy uses\n"
-           "32 rows spread over W and up to 8 columns of X. Types without a quantizer are timed on random\n"
-           "valid blocks and reported as \"skipped: no quantizer\".\n\n"
-           "  --types LIST|all     comma-separated type names (default all weight types)\n"
-           "  --shapes MxKxN,...   shapes (default 4096x14336x1,4096x14336x512; --quick: 4096x14336x1,\n"
-           "                       256x4096x64); k is rounded up to each type's block size\n"
-           "  --quick              the small shapes and 5 reps: the default on CPU Vulkan drivers (lavapipe)\n"
-           "                       and without a Vulkan device, where the full GEMM takes many minutes\n"
-           "  --full               the full shapes even there\n"
-           "  --reps N             timed runs per case (default 20, --quick 5); CPU runs stop early\n"
-           "                       (at least 3) once a case has taken about a second\n"
-           "  --seed N             seed of weights and activations (default VKQ_SEED or the clock)\n"
-           "  --device N|NAME      Vulkan device index or name substring (default VKQ_DEVICE or the best)\n"
-           "  --cpu-threads N      threads of the CPU path and the quantizer (default: every core)\n"
-           "  --no-cpu, --no-vulkan  leave out one backend (its rows say skipped)\n"
-           "  --weights FILE       real weights: F32/F16/BF16 tensors of 2+ dimensions from a GGUF or a\n"
-           "                       .safetensors file, each measured at its own m x k; n from --shapes\n"
-           "                       (default n = 1)\n"
-           "  --tensor GLOB        with --weights: tensor names to use, a shell glob (fnmatch), e.g.\n"
-           "                       'blk.0.*' (default all; at most 16)\n"
-           "  --json FILE          results as JSON: {device {name, driver, type}, date, copy_gbps, rows:\n"
-           "                       [{type, backend, m, k, n, bpw, time_us, gbps, gflops, pct_copy_bw,\n"
-           "                       nmse_weights, nmse_output, nmse_kernel, status, ...}]}; null = not measured\n"
-           "  --csv FILE           the same rows as CSV\n"
-           "  --plot DIR           SVG charts: ladder.svg (error vs bits per weight), throughput.svg,\n"
-           "                       gemm.svg (throughput vs bits per weight), cpu_vs_gpu.svg\n"
-           "  --help               this text\n"
-           "The table on stdout has one line per type sorted by bits per weight; a progress bar goes to\n"
-           "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 1 when\n"
-           "an output file could not be written, 2 for bad options or an unreadable --weights file, 3\n"
-           "when the Vulkan validation layer (VKQ_VALIDATION=1) reported anything.\n");
+    printf(
+        "usage: vkq-bench [options]\n"
+        "With no options: every weight type of the type table, on the default Vulkan device and on the\n"
+        "CPU path (vkq_cpu_matmul), at a mat-vec (decode) and a GEMM (prompt) shape. Per type and backend:\n"
+        "median time (GPU timestamps after two warm-ups, weight buffers rotated so caches do not flatter\n"
+        "it; CPU: wall time), effective weight GB/s, GFLOP/s, %% of the copy bandwidth measured in the\n"
+        "same run (Vulkan: the better of a compute copy kernel and vkCmdCopyBuffer; CPU: memcpy), and\n"
+        "accuracy on weights quantized with vkq_quantize: bits per weight (from bytes), nmse_weights =\n"
+        "NMSE(dequant(quant(W)), W), nmse_output = NMSE of the kernel's output vs the f64 product of the\n"
+        "unquantized W, nmse_kernel = vs the f64 product of the CPU-decoded weights (~0). Accuracy uses\n"
+        "32 rows spread over W and up to 8 columns of X. Types without a quantizer are timed on random\n"
+        "valid blocks and reported as \"skipped: no quantizer\".\n\n"
+        "  --types LIST|all     comma-separated type names (default all weight types)\n"
+        "  --shapes MxKxN,...   shapes (default 4096x14336x1,4096x14336x512; --quick: 4096x14336x1,\n"
+        "                       256x4096x64); k is rounded up to each type's block size\n"
+        "  --quick              the small shapes and 5 reps: the default on CPU Vulkan drivers (lavapipe)\n"
+        "                       and without a Vulkan device, where the full GEMM takes many minutes\n"
+        "  --full               the full shapes even there\n"
+        "  --reps N             timed runs per case (default 20, --quick 5); CPU runs stop early\n"
+        "                       (at least 3) once a case has taken about a second\n"
+        "  --seed N             seed of weights and activations (default VKQ_SEED or the clock)\n"
+        "  --device N|NAME      Vulkan device index or name substring (default VKQ_DEVICE or the best)\n"
+        "  --cpu-threads N      threads of the CPU path and the quantizer (default: every core)\n"
+        "  --no-cpu, --no-vulkan  leave out one backend (its rows say skipped)\n"
+        "  --weights FILE       real weights: F32/F16/BF16 tensors of 2+ dimensions from a GGUF or a\n"
+        "                       .safetensors file, each measured at its own m x k; n from --shapes\n"
+        "                       (default n = 1)\n"
+        "  --tensor GLOB        with --weights: tensor names to use, a shell glob (fnmatch), e.g.\n"
+        "                       'blk.0.*' (default all; at most 16)\n"
+        "  --json FILE          results as JSON: {device {name, driver, type}, date, copy_gbps, rows:\n"
+        "                       [{type, backend, m, k, n, bpw, time_us, gbps, gflops, pct_copy_bw,\n"
+        "                       nmse_weights, nmse_output, nmse_kernel, status, ...}]}; null = not measured\n"
+        "  --csv FILE           the same rows as CSV\n"
+        "  --plot DIR           SVG charts: ladder.svg (error vs bits per weight), throughput.svg,\n"
+        "                       gemm.svg (throughput vs bits per weight), cpu_vs_gpu.svg\n"
+        "  --help               this text\n"
+        "The table on stdout has one line per type sorted by bits per weight; a progress bar goes to\n"
+        "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 1 when\n"
+        "an output file could not be written, 2 for bad options or an unreadable --weights file, 3\n"
+        "when the Vulkan validation layer (VKQ_VALIDATION=1) reported anything.\n");
 }
 
 static int parse_types(const char *types, options *o)
@@ -138,7 +139,10 @@ static int parse_shapes(options *o, int cpu_device)
     if (o->quick == 0 && cpu_device && !o->shape_list) o->quick = 1;
     if (o->quick == 1 && !o->reps_given) o->reps = 5;
     const char *shapes = o->shape_list;
-    if (!shapes) shapes = o->weights ? "0x0x1" : o->quick == 1 ? "4096x14336x1,256x4096x64" : "4096x14336x1,4096x14336x512";
+    if (!shapes)
+        shapes = o->weights      ? "0x0x1"
+                 : o->quick == 1 ? "4096x14336x1,256x4096x64"
+                                 : "4096x14336x1,4096x14336x512";
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", shapes);
     for (char *s = strtok(buf, ","); s && o->n_shapes < BENCH_MAX_SHAPES; s = strtok(NULL, ",")) {
@@ -167,7 +171,7 @@ static void fill_report(report *rep, const options *o, const vkq_device_info *di
     rep->weights = o->weights ? o->weights : "synthetic (Gaussian sigma 0.02, 0.2% outliers at 5-15 sigma)";
     /* What vkq_cpu_matmul does with n_threads = 0: VKQ_CPU_THREADS, else every online core. */
     const char *env = getenv("VKQ_CPU_THREADS");
-    rep->cpu_threads = o->cpu_threads                     ? o->cpu_threads
+    rep->cpu_threads = o->cpu_threads                      ? o->cpu_threads
                        : env && strtoul(env, NULL, 10) > 0 ? (uint32_t)strtoul(env, NULL, 10)
                                                            : (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
 }
@@ -203,8 +207,10 @@ int main(int argc, char **argv)
     const char *profile = NULL;
     if (!o.no_vulkan) {
         vkq_status st = vkq_instance_create(NULL, &inst);
-        if (st != VKQ_SUCCESS) snprintf(why, sizeof why, "no Vulkan: %s", vkq_status_string(st));
-        else if (gpu_open(&g, inst, o.device, cache_path, why, sizeof why) == 0) have_gpu = 1;
+        if (st != VKQ_SUCCESS)
+            snprintf(why, sizeof why, "no Vulkan: %s", vkq_status_string(st));
+        else if (gpu_open(&g, inst, o.device, cache_path, why, sizeof why) == 0)
+            have_gpu = 1;
         if (have_gpu) {
             dinfo = *vkq_device_get_info(g.dev); /* outlives the device */
             vkq_device_get_config(g.dev, &profile);
@@ -222,18 +228,21 @@ int main(int argc, char **argv)
          * bandwidth" is never flattered by a weak copy kernel. */
         rep.copy_kernel_gbps = gpu_copy_gbps(&g, o.reps, 1);
         rep.copy_transfer_gbps = gpu_copy_gbps(&g, o.reps, 2);
-        env.copy_gbps = rep.copy_kernel_gbps > rep.copy_transfer_gbps ? rep.copy_kernel_gbps : rep.copy_transfer_gbps;
+        env.copy_gbps =
+            rep.copy_kernel_gbps > rep.copy_transfer_gbps ? rep.copy_kernel_gbps : rep.copy_transfer_gbps;
     }
     rep.copy_gbps = env.copy_gbps;
     if (!o.no_cpu) env.cpu_copy_gbps = rep.cpu_copy_gbps = cpu_copy_gbps();
     if (have_gpu)
-        printf("vkq-bench %s on %s (%s, %s), profile %s", rep.date, rep.device_name, rep.device_type, rep.driver,
-               profile);
+        printf("vkq-bench %s on %s (%s, %s), profile %s", rep.date, rep.device_name, rep.device_type,
+               rep.driver, profile);
     else
         printf("vkq-bench %s without a Vulkan device (%s)", rep.date, o.no_vulkan ? "--no-vulkan" : why);
     printf(", seed %llu, %d reps%s\n", (unsigned long long)o.seed, o.reps,
-           o.quick == 1 ? ", --quick shapes (CPU Vulkan driver or no device: the full GEMM takes many minutes; "
-                          "--full forces it)" : "");
+           o.quick == 1
+               ? ", --quick shapes (CPU Vulkan driver or no device: the full GEMM takes many minutes; "
+                 "--full forces it)"
+               : "");
     printf("copy bandwidth (read + write): ");
     if (have_gpu)
         printf("Vulkan %.2f GB/s (compute copy kernel %.2f, vkCmdCopyBuffer %.2f), ", rep.copy_gbps,
@@ -271,15 +280,19 @@ int main(int argc, char **argv)
             gpu_close(&g);
         }
         printf("pipeline creation: %.0f ms on first use, %.0f ms on a second device that loaded the saved "
-               "pipeline cache\n\n", first_total, cached_total);
+               "pipeline cache\n\n",
+               first_total, cached_total);
     }
     remove(cache_path);
 
     rep.rows = rows;
     rep.n_rows = 2 * total;
     report_table(stdout, &rep);
-    printf("\nnmse_w: dequant(quant(W)) vs W; nmse_out: kernel output vs f64 W*X (unquantized); kern_vk, kern_cpu: "
-           "worst kernel output vs f64 of the decoded weights (the CPU int8 path quantizes X to 8 bits). Wall time %.0f s.\n", (double)time(NULL) - t_start);
+    printf("\nnmse_w: dequant(quant(W)) vs W; nmse_out: kernel output vs f64 W*X (unquantized); kern_vk, "
+           "kern_cpu: "
+           "worst kernel output vs f64 of the decoded weights (the CPU int8 path quantizes X to 8 bits). "
+           "Wall time %.0f s.\n",
+           (double)time(NULL) - t_start);
     if (o.json) rc |= report_json(o.json, &rep);
     if (o.csv) rc |= report_csv(o.csv, &rep);
     if (o.plot_dir) rc |= plot_svg(o.plot_dir, &rep);
@@ -293,6 +306,7 @@ out:
         rc = rc ? rc : 3;
     }
     if (inst) vkq_instance_destroy(inst);
-    for (int w = 0; w < n_sources; ++w) weights_free(sources[w]);
+    for (int w = 0; w < n_sources; ++w)
+        weights_free(sources[w]);
     return rc;
 }

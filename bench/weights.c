@@ -15,7 +15,7 @@
 
 /* Synthetic weights: N(0, 0.02^2), like the bulk of an LLM's linear layers, plus a fraction
  * OUTLIER_RATE of outliers 5..15 sigma, which is what makes low-bit block scales hard. */
-#define SIGMA 0.02
+#define SIGMA        0.02
 #define OUTLIER_RATE 0.002
 
 typedef struct mapping {
@@ -27,11 +27,11 @@ typedef struct mapping {
 
 struct weight_source {
     char name[128];
-    uint64_t seed;          /* synthetic */
-    uint64_t m, k;          /* file tensors */
-    vkq_type type;          /* F32, F16 or BF16 */
-    const uint8_t *data;    /* row r at data + r * k * element size */
-    mapping *map;           /* shared by the tensors of one file */
+    uint64_t seed;       /* synthetic */
+    uint64_t m, k;       /* file tensors */
+    vkq_type type;       /* F32, F16 or BF16 */
+    const uint8_t *data; /* row r at data + r * k * element size */
+    mapping *map;        /* shared by the tensors of one file */
 };
 
 weight_source *weights_synthetic(uint64_t seed)
@@ -77,7 +77,8 @@ void weights_row(const weight_source *w, uint64_t r, uint64_t k, float *out)
         double u1 = uniform01(&rng), u2 = uniform01(&rng), rad = SIGMA * sqrt(-2.0 * log(u1));
         double v[2] = {rad * cos(6.283185307179586 * u2), rad * sin(6.283185307179586 * u2)};
         for (int j = 0; j < 2 && i + j < k; ++j) {
-            if (uniform01(&rng) < OUTLIER_RATE) v[j] = (v[j] < 0 ? -SIGMA : SIGMA) * (5.0 + 10.0 * uniform01(&rng));
+            if (uniform01(&rng) < OUTLIER_RATE)
+                v[j] = (v[j] < 0 ? -SIGMA : SIGMA) * (5.0 + 10.0 * uniform01(&rng));
             out[i + j] = (float)v[j];
         }
     }
@@ -98,8 +99,8 @@ void weights_free(weight_source *w)
     free(w);
 }
 
-static weight_source *add(weight_source **out, int *n, mapping *map, const char *name, vkq_type t,
-                          uint64_t m, uint64_t k, const void *data)
+static weight_source *add(weight_source **out, int *n, mapping *map, const char *name, vkq_type t, uint64_t m,
+                          uint64_t k, const void *data)
 {
     weight_source *w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -137,7 +138,8 @@ static int open_gguf(const char *path, const char *pattern, mapping *map, weight
         vkq_gguf_tensor ti;
         vkq_gguf_tensor_info(map->gguf, i, &ti);
         if (ti.n_dims < 2 || !usable(ti.type) || !ti.ne[0] || !matches(pattern, ti.name)) continue;
-        if (!add(out, &n, map, ti.name, ti.type, (uint64_t)(ti.n_elems / ti.ne[0]), (uint64_t)ti.ne[0], ti.data))
+        if (!add(out, &n, map, ti.name, ti.type, (uint64_t)(ti.n_elems / ti.ne[0]), (uint64_t)ti.ne[0],
+                 ti.data))
             return n;
     }
     return n;
@@ -158,7 +160,8 @@ static int open_safetensors(const char *path, const char *pattern, mapping *map,
         if (t->n_dims < 2 || !usable(t->type) || !matches(pattern, t->name)) continue;
         /* Row-major: the last dimension is contiguous, the others are rows. */
         uint64_t k = t->shape[t->n_dims - 1], m = 1;
-        for (uint32_t d = 0; d + 1 < t->n_dims; ++d) m *= t->shape[d];
+        for (uint32_t d = 0; d + 1 < t->n_dims; ++d)
+            m *= t->shape[d];
         if (!k || !m) continue;
         if (!add(out, &n, map, t->name, t->type, m, k, t->data)) break;
     }
@@ -203,7 +206,8 @@ int weights_open_file(const char *path, const char *pattern, weight_source **out
         fprintf(stderr, "vkq-bench: %s: no F32/F16/BF16 tensor of two or more dimensions matches %s\n", path,
                 pattern ? pattern : "*");
     if (n <= 0)
-        for (int i = 0; i < n; ++i) weights_free(out[i]);
+        for (int i = 0; i < n; ++i)
+            weights_free(out[i]);
     unmap(map);
     return n > 0 ? n : -1;
 }
