@@ -32,7 +32,12 @@ typedef struct vkq_quantize_desc {
     uint32_t n_threads;       /* 0 = every online core */
 } vkq_quantize_desc;
 
-/* Quantizes desc->src into desc->dst. VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,
+/* Quantizes desc->src into desc->dst. Deterministic: the bytes depend only on the inputs, not on
+ * n_threads. F16/BF16 round to nearest even (|x| beyond their range becomes +-Inf, as the
+ * conversion defines); types with an fp16 scale saturate it at 65504; a block whose largest |x|
+ * is below 1e-30 is stored as zeros. The caller's buffers are only read / written, never kept.
+ *
+ * Quantizes desc->src into desc->dst. VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,
  * non-finite inputs or a dst_size too small; VKQ_ERROR_UNKNOWN_TYPE; VKQ_ERROR_BAD_SHAPE when k
  * is not a multiple of the block size; VKQ_ERROR_TOO_LARGE on overflow;
  * VKQ_ERROR_UNSUPPORTED for a type without a quantizer. Nothing is written on an error. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vkquant.h"
+#include "quantize_internal.h"
 
 /* Decodes one block (block_bytes bytes at `blk`, any alignment) into block_elems floats. */
 typedef void (*vkq_decode_block_fn)(const uint8_t *blk, float *out);
@@ -27,6 +28,8 @@ typedef struct vkq_type_traits {
     struct { vkq_scale_kind kind; uint16_t offset; } scales[VKQ_MAX_SCALES];
     int oracle_gguf_py;                  /* gguf-py's dequantize covers it (else spec rules) */
     double tol_matmul_f32;               /* NMSE bound of the fp32 matmul paths (issue 3) */
+    vkq_quantize_block_fn quantize_block; /* f32 -> one block (src/quantize_*.c) */
+    double nmse_quant;                   /* round-trip NMSE bound of quantize_block (issue 5) */
 } vkq_type_traits;
 
 /* Traits of `type`, NULL if unknown. */

@@ -1,6 +1,7 @@
 /* Test helpers: seeded RNG and valid random blocks. */
 #include "test_util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -265,6 +266,26 @@ void vkq_test_random_weights(vkq_type t, uint64_t n_blocks, uint64_t *rng_state,
                 }
                 break;
             }
+        }
+    }
+}
+
+/* Uniform in (0, 1): 53 random bits, never 0 (the log below). */
+static double uniform01(uint64_t *state)
+{
+    return ((double)(vkq_test_rand(state) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+void vkq_test_llm_weights(uint64_t *rng_state, float *out, uint64_t rows, uint64_t k)
+{
+    for (uint64_t r = 0; r < rows; r++) {
+        const double row_scale = exp2(-8.0 + 5.0 * uniform01(rng_state));
+        for (uint64_t i = 0; i < k; i++) {
+            /* Box-Muller, one of the pair. */
+            const double g = sqrt(-2.0 * log(uniform01(rng_state))) *
+                             cos(6.283185307179586 * uniform01(rng_state));
+            const double outlier = vkq_test_rand_below(rng_state, 100) == 0 ? 8.0 : 1.0;
+            out[r * k + i] = (float)(g * outlier * row_scale);
         }
     }
 }

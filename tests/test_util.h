@@ -31,4 +31,8 @@ void vkq_test_random_blocks(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, 
  * 2^-8..2^-3 (no specials, so no overflow to Inf), F32/F16/BF16 elements likewise. */
 void vkq_test_random_weights(vkq_type t, uint64_t n_blocks, uint64_t *rng_state, uint8_t *out);
 
+/* Synthetic LLM-like weights, rows x k: N(0,1) values (1% of them times 8, the outliers real
+ * weight matrices have), each row times its own scale, log-uniform in [2^-8, 2^-3). */
+void vkq_test_llm_weights(uint64_t *rng_state, float *out, uint64_t rows, uint64_t k);
+
 #endif
