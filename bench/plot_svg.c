@@ -190,7 +190,8 @@ static int write_chart(const char *dir, const char *file, const chart *c)
             double x = px(&ax, s->x[j]), y = py(&ay, s->y[j]);
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" fill-opacity=\"0.8\"/>\n", x, y,
                     s->color);
-            if (s->label[j]) text(f, x + 6, y - 5, "start", 10, " fill=\"#333\"", s->label[j]);
+            /* Alternate labels above and below their point: types crowd around 2-5 bits. */
+            if (s->label[j]) text(f, x + 6, j % 2 ? y + 13 : y - 5, "start", 10, " fill=\"#333\"", s->label[j]);
         }
         double ly = MT + 12 + 22.0 * i; /* legend */
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", W - MR + 18, ly - 4, s->color);
@@ -252,8 +253,8 @@ int plot_svg(const char *dir, const report *r)
     c->xlabel = "bits per weight (log scale)";
     c->ylabel = "NMSE (normalised squared error)";
     c->xscale = LOG2, c->yscale = LOG10, c->ns = 2;
-    snprintf(c->s[0].name, sizeof c->s[0].name, "weights: NMSE of dequant(quant(W))");
-    snprintf(c->s[1].name, sizeof c->s[1].name, "output: NMSE vs f64 W*X");
+    snprintf(c->s[0].name, sizeof c->s[0].name, "weights (deq. vs W)");
+    snprintf(c->s[1].name, sizeof c->s[1].name, "output (vs f64 W*X)");
     c->s[0].color = k_colors[0], c->s[1].color = k_colors[1];
     for (uint32_t i = 0; i < r->n_rows; ++i) {
         const row *w = &r->rows[i];
