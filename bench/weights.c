@@ -205,9 +205,6 @@ int weights_open_file(const char *path, const char *pattern, weight_source **out
     if (n == 0)
         fprintf(stderr, "vkq-bench: %s: no F32/F16/BF16 tensor of two or more dimensions matches %s\n", path,
                 pattern ? pattern : "*");
-    if (n <= 0)
-        for (int i = 0; i < n; ++i)
-            weights_free(out[i]);
     unmap(map);
     return n > 0 ? n : -1;
 }
