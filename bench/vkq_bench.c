@@ -51,6 +51,8 @@ static void usage(void)
         "  --csv FILE           the same rows as CSV\n"
         "  --plot DIR           SVG charts: ladder.svg (error vs bits per weight), throughput.svg,\n"
         "                       gemm.svg (throughput vs bits per weight), cpu_vs_gpu.svg\n"
+        "  --model FILE.gguf    a different job: partial-offload benchmark of a model (see\n"
+        "                       vkq-bench --model FILE --help)\n"
         "  --help               this text\n"
         "The table on stdout has one line per type sorted by bits per weight; a progress bar goes to\n"
         "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 1 when\n"
@@ -176,10 +178,12 @@ static void fill_report(report *rep, const options *o, const vkq_device_info *di
                                                            : (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+int vkq_bench_model_main(int argc, char **argv); /* bench/bench_model.c */
 int main(int argc, char **argv)
 {
-    /* The --model partial-offload benchmark (bench/bench_model.c) dispatches here, before the
-     * sweep's own option parsing. */
+    /* The --model partial-offload benchmark (bench/bench_model.c) has its own options. */
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--model")) return vkq_bench_model_main(argc, argv);
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc;

@@ -1,5 +1,6 @@
 /* vkq-gguf FILE: validates a GGUF file with vkquant's strict reader and prints its header,
- * metadata, tensors and a summary by type. Exit 0 on success, 1 for a file the reader refuses
+ * metadata, tensors and a summary by type. vkq-gguf --plan ... FILE prints the placement plan
+ * instead (tools/vkq_gguf_plan.c). Exit 0 on success, 1 for a file the reader refuses
  * (its message on stderr), 2 for usage errors. */
 #include <stdio.h>
 #include <string.h>
@@ -52,11 +53,17 @@ typedef struct type_sum {
     uint64_t count, bytes, elems;
 } type_sum;
 
+int vkq_gguf_plan_main(int argc, char **argv); /* tools/vkq_gguf_plan.c */
+
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--plan")) return vkq_gguf_plan_main(argc, argv);
     if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(stderr, "usage: vkq-gguf FILE.gguf\n"
-                        "Validates the file and prints its metadata, tensors and a summary.\n");
+                        "       vkq-gguf --plan [--budget SIZE] [--gpu-layers N|auto] [--override REGEX=PLACE]... FILE\n"
+                        "Validates the file and prints its metadata, tensors and a summary;\n"
+                        "with --plan, where its tensors would live under a VRAM budget.\n");
         return 2;
     }
     char err[512];

@@ -1,0 +1,282 @@
+/* vkq-bench --model FILE.gguf: partial-offload benchmark. Loads the model with a GPU layer count
+ * and times a "decode step": every 2-D weight of every layer in order, then the output head
+ * (token_embd is only indexed, never multiplied), each through vkq_model_matmul on one random
+ * activation vector of its input width. Reports the step time (median of --reps), split into
+ * the time spent in CPU and GPU tensors, tokens/s-equivalent (1 / step) and the weight bytes
+ * read per second. --sweep-gpu-layers repeats it for 0..all layers.
+ *
+ * What it measures is the one-call API: each GPU matmul uploads X, runs, waits and downloads Y,
+ * so small layers are dominated by submit and transfer latency rather than by bandwidth. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "test_util.h"
+#include "vkquant.h"
+#include "vkquant_model.h"
+
+#define MAX_OVERRIDES 32
+
+typedef struct bench_opts {
+    const char *path, *device;
+    int32_t gpu_layers;
+    int sweep;
+    int reps;
+    uint64_t budget;
+    uint32_t threads;
+    const char *overrides[MAX_OVERRIDES];
+    uint32_t n_overrides;
+} bench_opts;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int usage(int rc)
+{
+    printf("usage: vkq-bench --model FILE.gguf [--gpu-layers N|auto] [--sweep-gpu-layers] [--reps R]\n"
+           "                 [--budget SIZE] [--override REGEX=PLACE]... [--threads N] [--device SEL]\n"
+           "Times a decode step (every 2-D weight of every layer in order, then the output head, each on\n"
+           "one activation vector) with the chosen CPU/GPU split; --sweep-gpu-layers prints the curve\n"
+           "from 0 to all layers. SIZE like 512M or 6G (default: the device's budget).\n");
+    return rc;
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    *o = (bench_opts){.gpu_layers = VKQ_GPU_LAYERS_AUTO, .reps = 7};
+    char err[256];
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--sweep-gpu-layers"))
+            o->sweep = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(2);
+        else if (!v) {
+            fprintf(stderr, "vkq-bench: %s needs a value or is unknown\n", a);
+            return usage(2);
+        } else if (!strcmp(a, "--model"))
+            o->path = argv[++i];
+        else if (!strcmp(a, "--device"))
+            o->device = argv[++i];
+        else if (!strcmp(a, "--reps")) {
+            o->reps = atoi(argv[++i]);
+            if (o->reps < 1 || o->reps > 100000) return usage(2);
+        } else if (!strcmp(a, "--threads"))
+            o->threads = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(a, "--gpu-layers")) {
+            ++i;
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!strcmp(v, "auto"))
+                o->gpu_layers = VKQ_GPU_LAYERS_AUTO;
+            else if (*v && !*end && n >= 0 && n < (1L << 30))
+                o->gpu_layers = (int32_t)n;
+            else {
+                fprintf(stderr, "vkq-bench: --gpu-layers: \"%s\" is not a count or auto\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--budget")) {
+            if (vkq_size_parse(argv[++i], &o->budget, err, sizeof err) != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-bench: --budget: %s\n", err);
+                return 2;
+            }
+        } else if (!strcmp(a, "--override") && o->n_overrides < MAX_OVERRIDES) {
+            o->overrides[o->n_overrides++] = argv[++i];
+        } else {
+            fprintf(stderr, "vkq-bench: unknown option %s\n", a);
+            return usage(2);
+        }
+    }
+    if (!o->path) return usage(2);
+    return 0;
+}
+
+typedef struct step_tensor {
+    int64_t index;
+    uint64_t m, k, bytes;
+    float *x, *y;
+} step_tensor;
+
+/* The decode step's weights: layer by layer in order, then the non-layer 2-D weights. */
+static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
+{
+    uint32_t n = 0;
+    vkq_plan_totals tot;
+    vkq_plan_get_totals(vkq_model_plan(m), &tot);
+    for (int32_t layer = 0; layer <= (int32_t)tot.n_layers; ++layer) {
+        int32_t want = layer < (int32_t)tot.n_layers ? layer : -1;
+        for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
+            vkq_model_tensor t;
+            vkq_model_tensor_info(m, i, &t);
+            if (t.layer != want || t.n_dims != 2 || !strncmp(t.name, "token_embd", 10)) continue;
+            step_tensor *s = &st[n++];
+            s->index = i;
+            s->k = (uint64_t)t.ne[0];
+            s->m = (uint64_t)t.ne[1];
+            s->bytes = t.nbytes;
+            s->x = malloc(s->k * sizeof(float));
+            s->y = malloc(s->m * sizeof(float));
+            for (uint64_t j = 0; s->x && j < s->k; ++j)
+                s->x[j] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
+        }
+    }
+    return n;
+}
+
+/* Loads with `ngl` GPU layers, times the step; prints one row. Returns non-zero on failure. */
+static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t *rng)
+{
+    vkq_model_desc d = vkq_model_desc_default();
+    d.n_gpu_layers = ngl;
+    d.vram_budget = o->budget;
+    d.overrides = o->overrides;
+    d.n_overrides = o->n_overrides;
+    d.cpu_threads = o->threads;
+    vkq_model *m = NULL;
+    char err[512];
+    double t0 = now_s();
+    vkq_status st = vkq_model_load(dev, o->path, &d, &m, err, sizeof err);
+    double load_s = now_s() - t0;
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: %s: %s\n", o->path, err);
+        return 1;
+    }
+    int64_t nt = vkq_model_tensor_count(m);
+    step_tensor *s = calloc(nt ? (size_t)nt : 1, sizeof *s);
+    double *step = calloc((size_t)o->reps, sizeof *step), *cpu = calloc((size_t)o->reps, sizeof *cpu),
+           *gpu = calloc((size_t)o->reps, sizeof *gpu);
+    int rc = 1;
+    if (!s || !step || !cpu || !gpu) goto out;
+    uint32_t n = build_step(m, s, rng);
+    uint64_t bytes = 0, gpu_bytes = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        vkq_model_tensor t;
+        vkq_model_tensor_info(m, s[i].index, &t);
+        bytes += s[i].bytes;
+        if (t.place != VKQ_PLACE_CPU) gpu_bytes += s[i].bytes;
+        if (!s[i].x || !s[i].y) goto out;
+    }
+    for (int rep = -1; rep < o->reps; ++rep) { /* rep -1 warms caches and pipelines */
+        double tc = 0, tg = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            vkq_model_tensor t;
+            vkq_model_tensor_info(m, s[i].index, &t);
+            double a = now_s();
+            st = vkq_model_matmul(m, s[i].index, s[i].x, s[i].y, 1);
+            double b = now_s() - a;
+            if (st != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-bench: %s\n", vkq_model_last_error(m));
+                goto out;
+            }
+            if (t.place == VKQ_PLACE_CPU)
+                tc += b;
+            else
+                tg += b;
+        }
+        if (rep >= 0) {
+            step[rep] = tc + tg;
+            cpu[rep] = tc;
+            gpu[rep] = tg;
+        }
+    }
+    qsort(step, (size_t)o->reps, sizeof *step, cmp_double);
+    qsort(cpu, (size_t)o->reps, sizeof *cpu, cmp_double);
+    qsort(gpu, (size_t)o->reps, sizeof *gpu, cmp_double);
+    double med = step[o->reps / 2];
+    vkq_plan_totals tot;
+    vkq_plan_get_totals(vkq_model_plan(m), &tot);
+    printf("%5u/%-5u %9.2f %9.2f %10.3f %9.3f %9.3f %9.1f %8.2f %7.2f %5u\n", tot.n_gpu_layers, tot.n_layers,
+           (double)gpu_bytes / 1048576.0, (double)(bytes - gpu_bytes) / 1048576.0, med * 1e3,
+           cpu[o->reps / 2] * 1e3, gpu[o->reps / 2] * 1e3, 1.0 / med, (double)bytes / med / 1e9, load_s,
+           vkq_model_demotion_count(m));
+    rc = 0;
+out:
+    for (int64_t i = 0; s && i < nt; ++i) {
+        free(s[i].x);
+        free(s[i].y);
+    }
+    free(s);
+    free(step);
+    free(cpu);
+    free(gpu);
+    vkq_model_destroy(m);
+    return rc;
+}
+
+int vkq_bench_model_main(int argc, char **argv)
+{
+    bench_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc;
+    vkq_instance inst = NULL;
+    vkq_device dev = NULL;
+    uint32_t idx;
+    vkq_status st = vkq_instance_create(NULL, &inst);
+    if (st == VKQ_SUCCESS)
+        st = o.device ? vkq_instance_select_device(inst, o.device, &idx)
+                      : vkq_instance_default_device(inst, &idx);
+    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &dev);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st),
+                vkq_instance_last_error(inst));
+        vkq_instance_destroy(inst);
+        return 1;
+    }
+    uint64_t seed = vkq_test_seed(), rng = seed;
+    vkq_model *probe = NULL;
+    char err[512];
+    vkq_model_desc pd = vkq_model_desc_default();
+    pd.n_gpu_layers = o.gpu_layers;
+    pd.vram_budget = o.budget;
+    pd.overrides = o.overrides;
+    pd.n_overrides = o.n_overrides;
+    st = vkq_model_load(NULL, o.path, &pd, &probe, err, sizeof err); /* layer count, sizes; no upload */
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: %s: %s\n", o.path, err);
+        vkq_device_destroy(dev);
+        vkq_instance_destroy(inst);
+        return 1;
+    }
+    vkq_plan_totals tot;
+    vkq_plan_get_totals(vkq_model_plan(probe), &tot);
+    vkq_model_destroy(probe);
+    vkq_vram_budget b;
+    if (vkq_vram_budget_get(dev, o.budget, 0, &b, err, sizeof err) != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: %s\n", err);
+        vkq_device_destroy(dev);
+        vkq_instance_destroy(inst);
+        return 2;
+    }
+    const vkq_device_info *di = vkq_device_get_info(dev);
+    printf("# vkq-bench --model %s: %u layers, %.2f MiB, device %s, VRAM budget %.1f MiB (%s), seed %" PRIu64
+           "\n",
+           o.path, tot.n_layers, (double)tot.total_bytes / 1048576.0, di->name, (double)b.budget / 1048576.0,
+           vkq_budget_source_name(b.source), seed);
+    printf("# decode step = every 2-D weight of every layer, then the head, each on one activation vector;\n"
+           "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n",
+           o.reps);
+    printf("%11s %9s %9s %10s %9s %9s %9s %8s %7s %5s\n", "gpu_layers", "gpu_MiB", "cpu_MiB", "step_ms",
+           "cpu_ms", "gpu_ms", "tok/s", "GB/s", "load_s", "demot");
+    rc = 0;
+    if (o.sweep) {
+        for (uint32_t ngl = 0; ngl <= tot.n_layers && !rc; ++ngl)
+            rc = bench_one(dev, &o, (int32_t)ngl, &rng);
+    } else {
+        rc = bench_one(dev, &o, o.gpu_layers, &rng);
+    }
+    vkq_device_destroy(dev);
+    vkq_instance_destroy(inst);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* The model handle, shared by src/model.c (load, placement, accessors) and src/model_matmul.c. */
+#ifndef VKQ_MODEL_INTERNAL_H
+#define VKQ_MODEL_INTERNAL_H
+
+#include <pthread.h>
+
+#include "vkquant_model.h"
+
+#define VKQ_MODEL_ERRMSG 512
+
+typedef struct vkq_model_record {
+    vkq_model_demotion info;
+    char *tensor;
+    char *message;
+} vkq_model_record;
+
+struct vkq_model_s {
+    vkq_device dev; /* NULL: CPU only */
+    vkq_gguf *gguf;
+    vkq_plan *plan;
+    vkq_vram_budget budget;
+    vkq_model_desc desc;
+    int64_t n_tensors;
+    vkq_buffer *buffers; /* per tensor; NULL where the tensor is on the CPU */
+    vkq_model_record *demotions;
+    uint32_t n_demotions;
+
+    /* GPU matmul state: scratch for X and Y, grown on demand; guarded by `lock`. */
+    pthread_mutex_t lock;
+    vkq_buffer x_scratch, y_scratch;
+    char last_error[VKQ_MODEL_ERRMSG];
+};
+
+#endif

@@ -1,0 +1,86 @@
+"""vkq-gguf --plan and vkq-bench --model on a model written by tests/make_model_gguf.py:
+- --plan with --budget needs no device and puts the last layers that fit on the GPU (the
+  budget is set from the file's own layer sizes, read with gguf-py), -ngl and --override are
+  honoured, bad sizes / rules / VKQ_VRAM_BUDGET exit non-zero with a message;
+- vkq-bench --model --sweep-gpu-layers prints one row per GPU layer count 0..all.
+
+usage: check_plan_tools.py VKQ_GGUF_EXE VKQ_BENCH_EXE
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from gguf import GGUFReader
+
+here = os.path.dirname(os.path.abspath(__file__))
+gguf_exe, bench_exe = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(cond, msg):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", msg)
+
+
+def run(args, env=None):
+    e = dict(os.environ)
+    e.pop("VKQ_VRAM_BUDGET", None)
+    if os.environ.get("VKQ_TEST_PRELOAD"):  # under ASan: for the programs, not for Python
+        e["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
+    e.update(env or {})
+    return subprocess.run(args, capture_output=True, text=True, env=e)
+
+
+def layer_places(out):
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s+blk\.(\d+)\s+(\w+)\s", out, re.M)}
+
+
+with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
+    path = os.path.join(tmp, "model.gguf")
+    subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path, "--layers", "6"],
+                   check=True)
+    layer_bytes = [0] * 6
+    for t in GGUFReader(path).tensors:
+        m = re.match(r"blk\.(\d+)\.", t.name)
+        if m:
+            layer_bytes[int(m.group(1))] += int(t.n_bytes)
+
+    # A budget for exactly the last 3 layers (plus less than a layer): blk.3..blk.5 on the GPU.
+    budget = sum(layer_bytes[3:]) + layer_bytes[2] // 2
+    r = run([gguf_exe, "--plan", "--budget", str(budget), path], env={"VK_ICD_FILENAMES": "/nonexistent"})
+    check(r.returncode == 0, f"--plan --budget: exit {r.returncode}: {r.stderr}")
+    places = layer_places(r.stdout)
+    check(places == {0: "cpu", 1: "cpu", 2: "cpu", 3: "gpu", 4: "gpu", 5: "gpu"},
+          f"--budget {budget}: layer places {places}\n{r.stdout}")
+    check("gpu layers: 3" in r.stdout and "token_embd.weight" in r.stdout, r.stdout)
+
+    r = run([gguf_exe, "--plan", "--budget", "1", "--gpu-layers", "2", path])
+    places = layer_places(r.stdout)
+    check(r.returncode == 0 and [places[i] for i in range(6)] == ["cpu"] * 4 + ["gpu"] * 2 and
+          "OVER BUDGET" in r.stdout, f"--gpu-layers 2 over budget:\n{r.stdout}{r.stderr}")
+
+    r = run([gguf_exe, "--plan", "--budget", "1G", "--override", "ffn_(up|gate)=cpu", path])
+    check(r.returncode == 0 and r.stdout.count("(rule 1: ffn_(up|gate)=cpu)") == 12,
+          f"--override: {r.stdout.count('(rule 1')} rule lines\n{r.stdout}")
+
+    for args, what in [(["--budget", "lots"], "bad size"), (["--budget", "1G", "--override", "x=vram"], "bad place"),
+                       (["--budget", "1G", "--gpu-layers", "many"], "bad layer count")]:
+        r = run([gguf_exe, "--plan"] + args + [path])
+        check(r.returncode == 2 and r.stderr.strip(), f"{what}: exit {r.returncode}, stderr {r.stderr!r}")
+    r = run([gguf_exe, "--plan", path], env={"VKQ_VRAM_BUDGET": "6 GB"})
+    check(r.returncode != 0 and "VKQ_VRAM_BUDGET" in r.stderr, f"bad VKQ_VRAM_BUDGET: {r.returncode} {r.stderr!r}")
+    r = run([gguf_exe, "--plan", path], env={"VKQ_VRAM_BUDGET": "2G"})
+    check(r.returncode == 0 and "2147483648 bytes from VKQ_VRAM_BUDGET" in r.stdout, f"VKQ_VRAM_BUDGET=2G:\n{r.stdout}")
+
+    r = run([bench_exe, "--model", path, "--sweep-gpu-layers", "--reps", "1"])
+    rows = re.findall(r"^\s+(\d+)/6\s", r.stdout, re.M)
+    check(r.returncode == 0 and rows == [str(i) for i in range(7)], f"bench sweep rows {rows}:\n{r.stdout}{r.stderr}")
+    r = run([bench_exe, "--model", os.path.join(tmp, "missing.gguf")])
+    check(r.returncode != 0 and r.stderr.strip(), "bench on a missing file")
+
+print("check_plan_tools:", "FAILED" if failures else "ok")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,26 @@
+"""Driver of test_model: writes a 4-layer model with tests/make_model_gguf.py (gguf-py's writer;
+fresh weights each run, seed printed, VKQ_SEED replays) into a temporary folder, then runs
+test_model on it.
+
+usage: run_test_model.py TEST_MODEL_EXE [--force-staging]
+  --force-staging: VKQ_FORCE_STAGING=1 for the test, so weights, X and Y go through the staging
+  buffer as on a discrete GPU (on lavapipe every buffer is mappable and would be memcpy'd)
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+exe = sys.argv[1]
+with tempfile.TemporaryDirectory(prefix="vkq-model-") as tmp:
+    path = os.path.join(tmp, "model.gguf")
+    subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path], check=True)
+    # Under ASan the driver preload (tests/meson.build) applies to the test, not to Python.
+    env = dict(os.environ)
+    if "--force-staging" in sys.argv[2:]:
+        env["VKQ_FORCE_STAGING"] = "1"
+    if os.environ.get("VKQ_TEST_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
+    r = subprocess.run([exe, path], env=env)
+sys.exit(r.returncode)

@@ -1,0 +1,518 @@
+/* vkq_model on a 4-layer model written by gguf-py (tests/make_model_gguf.py): loaded all-GPU,
+ * all-CPU, split, without a device, with a tiny budget and with injected allocation failures.
+ * Every 2-D weight's vkq_model_matmul is compared with the f64 reference of the CPU-decoded
+ * weights (fp32 paths within the type's bound, the CPU int8 path within 5e-4, both scaled by
+ * the case's cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result
+ * is bit-identical to the pure run of the place it landed in. Also demotion records, placement
+ * accessors, concurrent calls, malformed files and bad arguments. VKQ_SEED replays.
+ *
+ * usage: test_model MODEL.gguf (tests/run_test_model.py writes it) */
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_fixture.h"
+#include "matmul_ref.h"
+#include "test_util.h"
+#include "types.h"
+#include "vkquant_cpu.h"
+#include "vkquant_model.h"
+
+#define INT8_TOL 5e-4
+#define MAX_T    256
+
+typedef struct weight_case {
+    const char *name;
+    vkq_type type;
+    uint64_t m, k, n;
+    const void *data; /* the weight bytes in the test's own mapping of the file */
+    uint64_t nbytes;
+    float *wf; /* decoded weights, m x k */
+    float *x;  /* k x n */
+    double *ref;
+} weight_case;
+
+static weight_case g_cases[MAX_T];
+static uint32_t g_n_cases;
+static const char *g_path;
+static vkq_gguf *g_file;
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* Every 2-D tensor of the file, its decoded weights, a random X and the f64 reference. */
+static int build_cases(uint64_t *rng)
+{
+    char err[256];
+    vkq_gguf *g;
+    if (vkq_gguf_open(g_path, &g_file, err, sizeof err) != VKQ_SUCCESS) {
+        fprintf(stderr, "cannot open %s: %s\n", g_path, err);
+        return 1;
+    }
+    g = g_file;
+    for (int64_t i = 0; i < vkq_gguf_tensor_count(g) && g_n_cases < MAX_T; ++i) {
+        vkq_gguf_tensor t;
+        vkq_gguf_tensor_info(g, i, &t);
+        if (t.n_dims != 2) continue;
+        weight_case *c = &g_cases[g_n_cases++];
+        c->name = strdup(t.name);
+        c->type = t.type;
+        c->data = t.data;
+        c->nbytes = t.nbytes;
+        c->k = (uint64_t)t.ne[0];
+        c->m = (uint64_t)t.ne[1];
+        c->n = 1 + g_n_cases % 3; /* decode steps (n = 1) and small batches */
+        c->wf = xmalloc(c->m * c->k * sizeof(float));
+        CHECK_OK(vkq_decode_cpu(t.type, t.data, t.nbytes, c->wf, c->m * c->k));
+        c->x = xmalloc(c->k * c->n * sizeof(float));
+        for (uint64_t j = 0; j < c->k * c->n; ++j)
+            c->x[j] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
+        c->ref = xmalloc(c->m * c->n * sizeof(double));
+        matmul_ref_f64(c->wf, c->x, c->ref, c->m, c->k, c->n);
+    }
+    return 0;
+}
+
+/* The bound of one case at the place it ran: the type's fp32 bound on the GPU and on the CPU's
+ * exact path, INT8_TOL on the CPU's int8 path. */
+static double case_bound(const weight_case *c, vkq_place place)
+{
+    double tol = vkq_traits(c->type)->tol_matmul_f32;
+    if (place == VKQ_PLACE_CPU && strncmp(vkq_cpu_matmul_path(c->type, 0), "int8", 4) == 0) tol = INT8_TOL;
+    return matmul_nmse_bound(c->wf, c->x, c->ref, c->m, c->k, c->n, tol);
+}
+
+typedef struct run {
+    const char *what;
+    vkq_model *model;
+    float *y[MAX_T];
+    vkq_place place[MAX_T];
+} run;
+
+/* Runs every case on the model and checks it against the reference. */
+static void run_all(run *r)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        int64_t idx = vkq_model_find_tensor(r->model, c->name);
+        vkq_model_tensor t;
+        CHECK(idx >= 0 && vkq_model_tensor_info(r->model, idx, &t) == VKQ_SUCCESS, "%s: %s missing", r->what,
+              c->name);
+        if (idx < 0) continue;
+        r->place[i] = t.place;
+        r->y[i] = xmalloc(c->m * c->n * sizeof(float));
+        for (uint64_t j = 0; j < c->m * c->n; ++j)
+            r->y[i][j] = NAN;
+        vkq_status st = (i % 2) ? vkq_model_matmul(r->model, idx, c->x, r->y[i], c->n)
+                                : vkq_model_matmul_named(r->model, c->name, c->x, r->y[i], c->n);
+        CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, c->name, vkq_status_string(st),
+              vkq_model_last_error(r->model));
+        double e = matmul_nmse(r->y[i], c->m, c->ref, c->m, c->n);
+        double b = case_bound(c, t.place);
+        CHECK(e <= b, "%s: %s (%s, %s, m %" PRIu64 " k %" PRIu64 " n %" PRIu64 "): NMSE %.3g > bound %.3g",
+              r->what, c->name, vkq_type_get(c->type)->name, vkq_place_name(t.place), c->m, c->k, c->n, e, b);
+    }
+}
+
+static void free_run(run *r)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i)
+        free(r->y[i]);
+    vkq_model_destroy(r->model);
+    r->model = NULL;
+}
+
+/* A tensor's result is bit-identical to the pure run of the place it landed in (both kernels
+ * are deterministic), and the pure GPU and CPU runs agree within their two bounds. */
+static void compare_runs(const run *r, const run *gpu, const run *cpu)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        const run *same = r->place[i] == VKQ_PLACE_CPU ? cpu : gpu;
+        if (!r->y[i] || !same->y[i]) continue;
+        CHECK(memcmp(r->y[i], same->y[i], c->m * c->n * sizeof(float)) == 0,
+              "%s: %s (%s) differs from the %s run", r->what, c->name, vkq_place_name(r->place[i]),
+              same->what);
+    }
+}
+
+static void compare_gpu_cpu(const run *gpu, const run *cpu)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        if (!gpu->y[i] || !cpu->y[i]) continue;
+        double *yc = xmalloc(c->m * c->n * sizeof(double));
+        for (uint64_t j = 0; j < c->m * c->n; ++j)
+            yc[j] = cpu->y[i][j];
+        double e = matmul_nmse(gpu->y[i], c->m, yc, c->m, c->n);
+        double b = sqrt(case_bound(c, VKQ_PLACE_GPU)) + sqrt(case_bound(c, VKQ_PLACE_CPU));
+        CHECK(e <= b * b, "%s: gpu vs cpu NMSE %.3g > %.3g", c->name, e, b * b);
+        free(yc);
+    }
+}
+
+/* The pure runs really ran where their plan says: all-gpu results are bit-identical to
+ * vkq_matmul on a buffer the test fills itself, all-cpu results to vkq_cpu_matmul. */
+static void check_kernels_used(vkq_device dev, const run *gpu, const run *cpu)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        const uint64_t yb = c->m * c->n * sizeof(float);
+        float *y = xmalloc(yb);
+        vkq_cpu_matmul_desc cd = {
+            .type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = c->data, .x = c->x, .y = y};
+        CHECK_OK(vkq_cpu_matmul(&cd));
+        CHECK(cpu->y[i] && memcmp(cpu->y[i], y, yb) == 0, "all-cpu: %s is not vkq_cpu_matmul's result",
+              c->name);
+        vkq_buffer w = NULL, x = NULL, yy = NULL;
+        CHECK_OK(vkq_buffer_create(dev, c->nbytes, VKQ_MEMORY_DEVICE, 0, &w));
+        CHECK_OK(vkq_buffer_create(dev, c->k * c->n * sizeof(float), VKQ_MEMORY_DEVICE, 0, &x));
+        CHECK_OK(vkq_buffer_create(dev, yb, VKQ_MEMORY_DEVICE, 0, &yy));
+        if (w && x && yy && gpu->place[i] != VKQ_PLACE_CPU) { /* token_embd stays on the cpu */
+            CHECK_OK(vkq_buffer_upload(w, 0, c->data, c->nbytes));
+            CHECK_OK(vkq_buffer_upload(x, 0, c->x, c->k * c->n * sizeof(float)));
+            vkq_matmul_desc md = {.type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = w, .x = x, .y = yy};
+            CHECK_OK(vkq_matmul(dev, &md));
+            CHECK_OK(vkq_buffer_download(yy, 0, y, yb));
+            CHECK(gpu->y[i] && memcmp(gpu->y[i], y, yb) == 0, "all-gpu: %s is not vkq_matmul's result",
+                  c->name);
+        }
+        vkq_buffer_destroy(w);
+        vkq_buffer_destroy(x);
+        vkq_buffer_destroy(yy);
+        free(y);
+    }
+}
+
+static int g_log_calls;
+static void count_log(void *user, const char *msg)
+{
+    (void)user;
+    ++g_log_calls;
+    printf("  log: %s\n", msg);
+}
+
+static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what)
+{
+    vkq_model *m = NULL;
+    char err[512] = "";
+    vkq_status st = vkq_model_load(dev, g_path, d, &m, err, sizeof err);
+    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_load: %s: %s", what, vkq_status_string(st), err);
+    if (m) {
+        vkq_plan_totals t;
+        vkq_plan_get_totals(vkq_model_plan(m), &t);
+        printf("%s: %u of %u layers on the gpu, %" PRIu64 " gpu bytes, %" PRIu64 " host-visible, %" PRIu64
+               " cpu, %u demotions\n",
+               what, t.n_gpu_layers, t.n_layers, t.gpu_bytes, t.host_bytes, t.cpu_bytes,
+               vkq_model_demotion_count(m));
+    }
+    return m;
+}
+
+/* Places of every tensor: layers >= first_gpu on `in_run`, others and token_embd on the CPU. */
+static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const char *what)
+{
+    for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
+        vkq_model_tensor t;
+        CHECK_OK(vkq_model_tensor_info(m, i, &t));
+        vkq_place want = VKQ_PLACE_CPU;
+        if (t.layer >= 0)
+            want = t.layer >= first_gpu ? VKQ_PLACE_GPU : VKQ_PLACE_CPU;
+        else if (strncmp(t.name, "token_embd", 10) != 0)
+            want = head;
+        if (strstr(t.name, "blk.3.attn_q") && !strcmp(what, "split")) want = VKQ_PLACE_HOST_VISIBLE;
+        CHECK(t.place == want, "%s: %s on %s, expected %s", what, t.name, vkq_place_name(t.place),
+              vkq_place_name(want));
+    }
+}
+
+typedef struct thread_arg {
+    vkq_model *model;
+    float *y[MAX_T];
+    int failures;
+} thread_arg;
+
+static void *thread_main(void *p)
+{
+    thread_arg *a = p;
+    for (int rep = 0; rep < 3; ++rep)
+        for (uint32_t i = 0; i < g_n_cases; ++i)
+            if (vkq_model_matmul_named(a->model, g_cases[i].name, g_cases[i].x, a->y[i], g_cases[i].n) !=
+                VKQ_SUCCESS)
+                a->failures++;
+    return NULL;
+}
+
+/* Two threads on the split model (GPU calls serialise, CPU calls overlap) get the same bits. */
+static void concurrent_calls(const run *split)
+{
+    thread_arg a[2] = {{.model = split->model}, {.model = split->model}};
+    for (int t = 0; t < 2; ++t)
+        for (uint32_t i = 0; i < g_n_cases; ++i)
+            a[t].y[i] = xmalloc(g_cases[i].m * g_cases[i].n * sizeof(float));
+    pthread_t th[2];
+    int started[2];
+    for (int t = 0; t < 2; ++t)
+        started[t] = pthread_create(&th[t], NULL, thread_main, &a[t]) == 0;
+    for (int t = 0; t < 2; ++t)
+        if (started[t]) pthread_join(th[t], NULL);
+    for (int t = 0; t < 2; ++t) {
+        CHECK(started[t] && a[t].failures == 0, "thread %d: %d failed calls", t, a[t].failures);
+        for (uint32_t i = 0; i < g_n_cases; ++i) {
+            CHECK(memcmp(a[t].y[i], split->y[i], g_cases[i].m * g_cases[i].n * sizeof(float)) == 0,
+                  "thread %d: %s differs from the single-threaded result", t, g_cases[i].name);
+            free(a[t].y[i]);
+        }
+    }
+}
+
+/* Tiny budget: -ngl asks for every layer, the budget holds only the last one and a half; the
+ * loader demotes from layer 2 down and the results stay right. */
+static void tiny_budget(vkq_device dev, const run *gpu, const run *cpu)
+{
+    vkq_plan_layer l2, l3;
+    CHECK_OK(vkq_plan_layer_info(vkq_model_plan(gpu->model), 2, &l2));
+    CHECK_OK(vkq_plan_layer_info(vkq_model_plan(gpu->model), 3, &l3));
+    vkq_model_desc d = vkq_model_desc_default();
+    d.n_gpu_layers = 4;
+    d.vram_budget = l3.bytes + l2.bytes / 2;
+    d.log = count_log;
+    g_log_calls = 0;
+    run r = {.what = "tiny budget", .model = load(dev, &d, "tiny budget")};
+    if (!r.model) return;
+    vkq_plan_totals t;
+    vkq_plan_get_totals(vkq_model_plan(r.model), &t);
+    vkq_model_demotion dm;
+    CHECK(vkq_model_demotion_count(r.model) >= 1 && g_log_calls == (int)vkq_model_demotion_count(r.model),
+          "tiny budget: %u demotions, %d log calls", vkq_model_demotion_count(r.model), g_log_calls);
+    CHECK(vkq_model_demotion_info(r.model, 0, &dm) == VKQ_SUCCESS && dm.layer == 2 && dm.n_layers == 3 &&
+              dm.reason == VKQ_ERROR_OUT_OF_DEVICE_MEMORY && strstr(dm.message, "budget"),
+          "tiny budget: first demotion layer %d, %u layers: %s", (int)dm.layer, dm.n_layers, dm.message);
+    CHECK(t.n_gpu_layers == 1 && t.first_gpu_layer == 3 && t.gpu_bytes <= d.vram_budget && !t.over_budget,
+          "tiny budget: %u gpu layers from %d, %" PRIu64 " bytes of %" PRIu64, t.n_gpu_layers,
+          (int)t.first_gpu_layer, t.gpu_bytes, d.vram_budget);
+    for (uint32_t l = 0; l < 3; ++l) {
+        vkq_plan_layer L;
+        CHECK(vkq_plan_layer_info(vkq_model_plan(r.model), l, &L) == VKQ_SUCCESS && L.demoted && !L.on_gpu &&
+                  L.gpu_bytes == 0,
+              "tiny budget: layer %u not demoted", l);
+    }
+    run_all(&r);
+    compare_runs(&r, gpu, cpu);
+    free_run(&r);
+}
+
+/* Injected failures: allocation 12 is the third tensor of layer 2 (layer 3 has 9), so layer 3
+ * stays, layers 2..0 are demoted, and the two head tensors (allocations 13, 14) fail alone. */
+static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
+{
+    vkq_model_desc d = vkq_model_desc_default();
+    d.vram_budget = 1ull << 30;
+    d.fail_alloc_at = 12;
+    d.log = count_log;
+    g_log_calls = 0;
+    run r = {.what = "injected failure", .model = load(dev, &d, "injected failure at 12")};
+    if (!r.model) return;
+    vkq_model_demotion dm[3];
+    uint32_t nd = vkq_model_demotion_count(r.model);
+    CHECK(nd == 3 && g_log_calls == 3, "injected: %u demotions, %d log calls (expected 3)", nd, g_log_calls);
+    for (uint32_t i = 0; i < 3 && i < nd; ++i)
+        CHECK_OK(vkq_model_demotion_info(r.model, i, &dm[i]));
+    if (nd == 3) {
+        CHECK(dm[0].layer == 2 && dm[0].n_layers == 3 && strstr(dm[0].tensor, "blk.2.") &&
+                  strstr(dm[0].message, "injected"),
+              "injected: first demotion %s layer %d n %u", dm[0].tensor, (int)dm[0].layer, dm[0].n_layers);
+        CHECK(dm[1].layer == -1 && !strcmp(dm[1].tensor, "output_norm.weight") && dm[2].layer == -1 &&
+                  !strcmp(dm[2].tensor, "output.weight"),
+              "injected: head demotions %s, %s", dm[1].tensor, dm[2].tensor);
+    }
+    vkq_plan_totals t;
+    vkq_plan_get_totals(vkq_model_plan(r.model), &t);
+    CHECK(t.n_gpu_layers == 1 && t.first_gpu_layer == 3, "injected: run of %u from %d", t.n_gpu_layers,
+          (int)t.first_gpu_layer);
+    run_all(&r);
+    compare_runs(&r, gpu, cpu);
+    free_run(&r);
+
+    /* The environment hook: the very first allocation fails, so nothing stays on the GPU. */
+    setenv("VKQ_MODEL_FAIL_ALLOC", "1", 1);
+    d.fail_alloc_at = 0;
+    d.log = NULL;
+    run e = {.what = "env failure", .model = load(dev, &d, "VKQ_MODEL_FAIL_ALLOC=1")};
+    unsetenv("VKQ_MODEL_FAIL_ALLOC");
+    if (!e.model) return;
+    vkq_plan_get_totals(vkq_model_plan(e.model), &t);
+    CHECK(t.gpu_bytes == 0 && t.host_bytes == 0 && vkq_model_demotion_count(e.model) == 3,
+          "env failure: %" PRIu64 " gpu bytes, %u demotions", t.gpu_bytes, vkq_model_demotion_count(e.model));
+    run_all(&e);
+    compare_runs(&e, gpu, cpu);
+    free_run(&e);
+
+    /* A tensor a rule put on the GPU inside a CPU layer is demoted alone. */
+    const char *rule[] = {"blk\\.1\\.attn_q=gpu"};
+    d = vkq_model_desc_default();
+    d.n_gpu_layers = 0;
+    d.vram_budget = 1ull << 30;
+    d.overrides = rule;
+    d.n_overrides = 1;
+    d.fail_alloc_at = 1;
+    run q = {.what = "rule tensor failure", .model = load(dev, &d, "rule tensor, injected failure")};
+    if (!q.model) return;
+    vkq_model_demotion dq;
+    CHECK(vkq_model_demotion_count(q.model) == 1 && vkq_model_demotion_info(q.model, 0, &dq) == VKQ_SUCCESS &&
+              !strcmp(dq.tensor, "blk.1.attn_q.weight") && dq.layer == 1 && dq.n_layers == 0 &&
+              strstr(dq.message, "tensor"),
+          "rule tensor demotion: %u demotions", vkq_model_demotion_count(q.model));
+    vkq_plan_get_totals(vkq_model_plan(q.model), &t);
+    CHECK(t.gpu_bytes == 0 && t.cpu_bytes == t.total_bytes && t.n_demoted == 1,
+          "rule tensor: %" PRIu64 " gpu bytes", t.gpu_bytes);
+    run_all(&q);
+    compare_runs(&q, gpu, cpu);
+    free_run(&q);
+}
+
+static void bad_input(vkq_device dev, const run *split)
+{
+    char err[512];
+    vkq_model *m = (vkq_model *)1;
+    /* A truncated copy of the model. */
+    FILE *in = fopen(g_path, "rb");
+    char tpath[] = "/tmp/vkq-model-truncated-XXXXXX";
+    int fd = mkstemp(tpath);
+    if (in && fd >= 0) {
+        FILE *out = fdopen(fd, "wb");
+        fseek(in, 0, SEEK_END);
+        long size = ftell(in);
+        rewind(in);
+        char *buf = xmalloc((size_t)size);
+        size_t got = fread(buf, 1, (size_t)size, in);
+        fwrite(buf, 1, got / 2, out);
+        fclose(out);
+        free(buf);
+        err[0] = '\0';
+        vkq_status st = vkq_model_load(dev, tpath, NULL, &m, err, sizeof err);
+        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && err[0], "truncated file: %s, \"%s\"",
+              vkq_status_string(st), err);
+        printf("truncated file: %s\n", err);
+        remove(tpath);
+    }
+    if (in) fclose(in);
+    m = (vkq_model *)1;
+    vkq_status st = vkq_model_load(dev, "/nonexistent/model.gguf", NULL, &m, err, sizeof err);
+    CHECK(st == VKQ_ERROR_IO && m == NULL && err[0], "missing file: %s", vkq_status_string(st));
+    const char *bad_rule[] = {"ffn_up=vram"};
+    vkq_model_desc d = vkq_model_desc_default();
+    d.overrides = bad_rule;
+    d.n_overrides = 1;
+    st = vkq_model_load(dev, g_path, &d, &m, err, sizeof err);
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "vram"), "bad rule: %s \"%s\"",
+          vkq_status_string(st), err);
+    setenv("VKQ_VRAM_BUDGET", "plenty", 1);
+    st = vkq_model_load(dev, g_path, NULL, &m, err, sizeof err);
+    unsetenv("VKQ_VRAM_BUDGET");
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "plenty"),
+          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), err);
+    CHECK(vkq_model_load(dev, g_path, NULL, NULL, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+
+    /* Bad matmul arguments on a loaded model. */
+    float x[1024] = {0}, y[1024];
+    vkq_model *s = split->model;
+    st = vkq_model_matmul_named(s, "blk.0.attn_norm.weight", x, y, 1);
+    CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_model_last_error(s), "attn_norm"), "1-D tensor: %s (%s)",
+          vkq_status_string(st), vkq_model_last_error(s));
+    CHECK(vkq_model_matmul_named(s, "no.such.tensor", x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_model_last_error(s), "no.such.tensor"),
+          "unknown name");
+    CHECK(vkq_model_matmul(s, -1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "index -1");
+    CHECK(vkq_model_matmul(s, vkq_model_tensor_count(s), x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT,
+          "index = count");
+    CHECK(vkq_model_matmul(s, 1, x, y, 0) == VKQ_ERROR_INVALID_ARGUMENT, "n = 0");
+    CHECK(vkq_model_matmul(s, 1, NULL, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL x");
+    CHECK(vkq_model_matmul(NULL, 1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");
+    vkq_model_tensor t;
+    CHECK(vkq_model_tensor_info(s, -1, &t) == VKQ_ERROR_INVALID_ARGUMENT, "tensor_info -1");
+    vkq_model_destroy(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_model MODEL.gguf\n");
+        return 2;
+    }
+    g_path = argv[1];
+    uint64_t seed = vkq_test_seed();
+    printf("test_model: seed %" PRIu64 " (VKQ_SEED to replay), model %s%s\n", seed, g_path,
+           getenv("VKQ_FORCE_STAGING") ? ", every transfer through the staging buffer" : "");
+    uint64_t rng = seed;
+    if (build_cases(&rng)) return 1;
+    gpu_fixture f;
+    if (gpu_fixture_open(&f, NULL)) return 1;
+    unsetenv("VKQ_VRAM_BUDGET");
+
+    /* The device's own budget: available (VK_EXT_memory_budget or the heap) minus the reserve. */
+    vkq_vram_budget vb;
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb, NULL, 0));
+    printf("device budget: %" PRIu64 " = %" PRIu64 " available - %" PRIu64 " reserve (%s)\n", vb.budget,
+           vb.available, vb.reserve, vkq_budget_source_name(vb.source));
+    CHECK((vb.source == VKQ_BUDGET_MEMORY_EXT) == (vkq_device_get_info(f.dev)->has_memory_budget != 0) &&
+              vb.available > 0 && vb.reserve == vkq_vram_default_reserve(vb.available) &&
+              vb.budget == vb.available - vb.reserve,
+          "device budget %" PRIu64 " from %s", vb.budget, vkq_budget_source_name(vb.source));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb, NULL, 0));
+    CHECK(vb.reserve == 1000 && vb.budget == vb.available - 1000, "explicit reserve: %" PRIu64, vb.reserve);
+
+    vkq_model_desc d = vkq_model_desc_default();
+    d.vram_budget = 1ull << 30;
+    run gpu = {.what = "all-gpu", .model = load(f.dev, &d, "all-gpu")};
+    d.n_gpu_layers = 0;
+    run cpu = {.what = "all-cpu", .model = load(f.dev, &d, "all-cpu")};
+    const char *host_rule[] = {"blk\\.3\\.attn_q=host"};
+    d.n_gpu_layers = 2;
+    d.overrides = host_rule;
+    d.n_overrides = 1;
+    run split = {.what = "split", .model = load(f.dev, &d, "split")};
+    run nodev = {.what = "no device", .model = load(NULL, NULL, "no device")};
+    if (gpu.model && cpu.model && split.model && nodev.model) {
+        check_places(gpu.model, 0, VKQ_PLACE_GPU, "all-gpu");
+        check_places(cpu.model, 4, VKQ_PLACE_CPU, "all-cpu");
+        check_places(split.model, 2, VKQ_PLACE_GPU, "split");
+        check_places(nodev.model, 4, VKQ_PLACE_CPU, "no device");
+        vkq_plan_print(vkq_model_plan(split.model), stdout);
+        run_all(&gpu);
+        run_all(&cpu);
+        run_all(&split);
+        run_all(&nodev);
+        compare_gpu_cpu(&gpu, &cpu);
+        check_kernels_used(f.dev, &gpu, &cpu);
+        compare_runs(&split, &gpu, &cpu);
+        compare_runs(&nodev, &gpu, &cpu);
+        concurrent_calls(&split);
+        tiny_budget(f.dev, &gpu, &cpu);
+        injected_failures(f.dev, &gpu, &cpu);
+        bad_input(f.dev, &split);
+    }
+    free_run(&gpu);
+    free_run(&cpu);
+    free_run(&split);
+    free_run(&nodev);
+    gpu_fixture_close(&f);
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        free((void *)g_cases[i].name);
+        free(g_cases[i].wf);
+        free(g_cases[i].x);
+        free(g_cases[i].ref);
+    }
+    vkq_gguf_close(g_file);
+    return test_summary("test_model");
+}

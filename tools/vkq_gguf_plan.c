@@ -1,0 +1,142 @@
+/* vkq-gguf --plan: prints where each layer of a GGUF model would live under a VRAM budget.
+ * With --budget no device is opened (the plan is pure logic); without it the default device's
+ * budget is used (vkq_vram_budget_get, which also reads VKQ_VRAM_BUDGET). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkquant.h"
+#include "vkquant_gguf.h"
+#include "vkquant_model.h"
+
+#define MAX_OVERRIDES 64
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: vkq-gguf --plan [--budget SIZE] [--gpu-layers N|auto] [--override REGEX=PLACE]... FILE\n"
+            "Prints the placement plan: per layer where it goes and its bytes, totals vs the budget.\n"
+            "  --budget SIZE       VRAM budget for weights (512M, 6G, bytes); no device is opened\n"
+            "  --gpu-layers N      the last N layers on the GPU (default auto: as many as fit)\n"
+            "  --override R=PLACE  tensors whose name matches the POSIX regex R go to PLACE\n"
+            "                      (cpu, gpu or host); repeatable, the first match wins\n");
+    return 2;
+}
+
+/* Budget from the default device (or VKQ_VRAM_BUDGET); returns non-zero on failure. */
+static int device_budget(vkq_vram_budget *b)
+{
+    char err[512];
+    vkq_instance inst = NULL;
+    vkq_device dev = NULL;
+    uint32_t index;
+    vkq_status st = vkq_instance_create(NULL, &inst);
+    if (st == VKQ_SUCCESS) st = vkq_instance_default_device(inst, &index);
+    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, index, NULL, &dev);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-gguf: no device for the budget (%s); pass --budget SIZE\n",
+                vkq_status_string(st));
+        vkq_instance_destroy(inst);
+        return 1;
+    }
+    st = vkq_vram_budget_get(dev, 0, 0, b, err, sizeof err);
+    if (st == VKQ_SUCCESS) printf("device: %s\n", vkq_device_get_info(dev)->name);
+    vkq_device_destroy(dev);
+    vkq_instance_destroy(inst);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-gguf: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int vkq_gguf_plan_main(int argc, char **argv)
+{
+    const char *path = NULL, *overrides[MAX_OVERRIDES];
+    uint32_t n_overrides = 0;
+    uint64_t budget = 0;
+    int have_budget = 0;
+    int32_t gpu_layers = VKQ_GPU_LAYERS_AUTO;
+    char err[512];
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--plan")) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (i + 1 < argc && !strcmp(a, "--budget")) {
+            if (vkq_size_parse(argv[++i], &budget, err, sizeof err) != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-gguf: --budget: %s\n", err);
+                return 2;
+            }
+            have_budget = 1;
+        } else if (i + 1 < argc && !strcmp(a, "--gpu-layers")) {
+            const char *v = argv[++i];
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!strcmp(v, "auto") || !strcmp(v, "-1"))
+                gpu_layers = VKQ_GPU_LAYERS_AUTO;
+            else if (*v && !*end && n >= 0 && n < (1L << 30))
+                gpu_layers = (int32_t)n;
+            else {
+                fprintf(stderr, "vkq-gguf: --gpu-layers: \"%s\" is not a layer count or auto\n", v);
+                return 2;
+            }
+        } else if (i + 1 < argc && !strcmp(a, "--override")) {
+            if (n_overrides == MAX_OVERRIDES) {
+                fprintf(stderr, "vkq-gguf: more than %d --override\n", MAX_OVERRIDES);
+                return 2;
+            }
+            overrides[n_overrides++] = argv[++i];
+        } else if (a[0] != '-' && !path) {
+            path = a;
+        } else {
+            fprintf(stderr, "vkq-gguf: unexpected argument \"%s\"\n", a);
+            return usage();
+        }
+    }
+    if (!path) return usage();
+
+    vkq_gguf *g = NULL;
+    vkq_status st = vkq_gguf_open(path, &g, err, sizeof err);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-gguf: %s\n", err[0] ? err : vkq_status_string(st));
+        return 1;
+    }
+    vkq_vram_budget b = {.budget = budget, .source = VKQ_BUDGET_API};
+    if (!have_budget && device_budget(&b)) {
+        vkq_gguf_close(g);
+        return 1;
+    }
+    const int64_t n = vkq_gguf_tensor_count(g);
+    vkq_plan_tensor *pt = calloc(n ? (size_t)n : 1, sizeof *pt);
+    if (!pt) {
+        vkq_gguf_close(g);
+        return 1;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+        vkq_gguf_tensor t;
+        vkq_gguf_tensor_info(g, i, &t);
+        pt[i] = (vkq_plan_tensor){.name = t.name, .type = t.type, .n_dims = t.n_dims, .nbytes = t.nbytes};
+        memcpy(pt[i].ne, t.ne, sizeof pt[i].ne);
+    }
+    vkq_plan_options po = {
+        .budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides, .n_overrides = n_overrides};
+    vkq_plan *plan = NULL;
+    st = vkq_plan_create(pt, (uint32_t)n, &po, &plan, err, sizeof err);
+    int rc = 0;
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-gguf: %s\n", err);
+        rc = 2;
+    } else {
+        printf("file: %s\nbudget: %llu bytes from %s", path, (unsigned long long)b.budget,
+               vkq_budget_source_name(b.source));
+        if (b.source == VKQ_BUDGET_MEMORY_EXT || b.source == VKQ_BUDGET_HEAP_SIZE)
+            printf(" (%.1f MiB available minus a reserve of %.1f MiB)", b.available / 1048576.0,
+                   b.reserve / 1048576.0);
+        printf("\n");
+        vkq_plan_print(plan, stdout);
+    }
+    vkq_plan_destroy(plan);
+    free(pt);
+    vkq_gguf_close(g);
+    return rc;
+}
