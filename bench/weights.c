@@ -202,6 +202,8 @@ int weights_open_file(const char *path, const char *pattern, weight_source **out
         }
         n = open_safetensors(path, pattern, map, out, max);
     }
+    if (n == max)
+        fprintf(stderr, "vkq-bench: %s: using the first %d matching tensors (narrow them with --tensor)\n", path, max);
     if (n == 0)
         fprintf(stderr, "vkq-bench: %s: no F32/F16/BF16 tensor of two or more dimensions matches %s\n", path,
                 pattern ? pattern : "*");

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import pty
 import random
 import re
 import struct
@@ -166,6 +167,25 @@ check(sorted(x[0] for x in table) == sorted(WEIGHT_TYPES), "stdout table does no
 bpws = [float(x[1]) for x in table]
 check(bpws == sorted(bpws), "stdout table not sorted by bits per weight")
 check("\r" not in p.stderr, "progress bar drawn although stderr is not a terminal")
+
+# On a terminal the progress bar is drawn on stderr (and stdout is left alone).
+master, slave = pty.openpty()
+tp = subprocess.Popen([exe, "--seed", str(seed), "--no-vulkan", "--types", "Q4_0,Q8_0", "--shapes", "32x256x1",
+                       "--reps", "1"], stdout=subprocess.PIPE, stderr=slave, env=env)
+os.close(slave)
+tty = b""
+while True:
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:  # EIO once the child has closed the terminal
+        break
+    if not chunk:
+        break
+    tty += chunk
+out, _ = tp.communicate(timeout=120)
+os.close(master)
+check(b"\r[" in tty and b"1/2" in tty, f"no progress bar on a terminal: {tty[:200]!r}")
+check(b"\r" not in out, "progress bar drawn on stdout")
 
 # CSV: the same rows, the same values.
 with open(c, newline="") as f:
