@@ -7,7 +7,8 @@ both backends at both shapes, bpw = block_bytes * 8 / QK, throughput fields cons
 time, kernel errors finite and ~0, the quality ladder ordered (once quantizers exist; until
 then the check is skipped explicitly), CSV rows equal to the JSON rows, SVG charts well-formed
 with an <svg> root, "skipped: reason" rows instead of a crash for a missing device, and an error
-exit with a message for each malformed safetensors file."""
+exit with a message for each malformed (or randomly damaged) safetensors file, and the progress
+bar drawn only on a terminal."""
 import csv
 import json
 import math
