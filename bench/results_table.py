@@ -2,6 +2,7 @@
 """Turn vkq-bench --json output into the Markdown tables of bench/RESULTS.md.
 
 Usage: bench/results_table.py MATVEC.json [GEMM.json]
+A sweep's JSON (with "cpu" rows: the default vkq-bench run) also gives the accuracy table.
 
 The ggml column is ggml's Vulkan backend on the same machine kind (lavapipe, Mesa 22.3.6,
 2-core AMD EPYC), mat-vec m=4096 k=14336 n=1, as recorded in the project's issue tracker;
@@ -29,7 +30,9 @@ def table(doc, with_ggml):
         head += " ggml µs | speed-up |"
     out.append(head)
     out.append("|" + "---|" * (head.count("|") - 1))
-    for r in sorted(doc["rows"], key=lambda r: (r["bpw"] or 0, r["type"])):
+    # Vulkan rows only (the sweep also has "cpu" rows), and only measured ones.
+    rows = [r for r in doc["rows"] if r.get("backend", "vulkan") == "vulkan" and r["time_us"] is not None]
+    for r in sorted(rows, key=lambda r: (r["bpw"] or 0, r["type"])):
         line = (f"| {r['type']} | {r['bpw']:.3f} | {r['kernel']} | {r['m']}x{r['k']}x{r['n']} | "
                 f"{r['time_us']:.0f} | {r['gbps']:.3f} | {r['gflops']:.2f} | {r['pct_copy_bw']:.1f} | "
                 f"{r['nmse_kernel']:.1e} |")
@@ -40,10 +43,38 @@ def table(doc, with_ggml):
     return "\n".join(out)
 
 
+def sweep_table(doc):
+    """The sweep's accuracy and both backends' throughput: one line per type, by bits per weight."""
+    by = {}
+    for r in doc["rows"]:
+        by.setdefault(r["type"], {})[(r["backend"], r["n"])] = r
+    ns = sorted({r["n"] for r in doc["rows"]})
+    fmt = lambda v, f: "–" if v is None else format(v, f)
+    head = "| type | bpw | NMSE weights | NMSE output | " + " | ".join(
+        f"{b} n={n} {'GB/s' if n <= 8 else 'GFLOP/s'}" for n in ns for b in ("Vulkan", "CPU")) + " | status |"
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    for t, rs in sorted(by.items(), key=lambda kv: (next(iter(kv[1].values()))["bpw"] or 0, kv[0])):
+        first = next(iter(rs.values()))
+        acc = next((r for r in rs.values() if r["nmse_weights"] is not None), first)
+        cells = []
+        for n in ns:
+            for b in ("vulkan", "cpu"):
+                r = rs.get((b, n))
+                v = None if r is None else (r["gbps"] if n <= 8 else r["gflops"])
+                cells.append(fmt(v, ".3f" if n <= 8 else ".2f"))
+        status = "; ".join(sorted({r["status"] for r in rs.values()}))
+        out.append(f"| {t} | {first['bpw']:.3f} | {fmt(acc['nmse_weights'], '.2e')} | "
+                   f"{fmt(acc['nmse_output'], '.2e')} | " + " | ".join(cells) + f" | {status} |")
+    return "\n".join(out)
+
+
 def main():
     docs = [json.load(open(p)) for p in sys.argv[1:]]
     for i, d in enumerate(docs):
-        mv = all(r["n"] == 1 and r["m"] == 4096 and r["k"] >= 14336 for r in d["rows"])
+        if any(r.get("backend") == "cpu" for r in d["rows"]):
+            print(sweep_table(d))
+            print()
+        mv = all(r["n"] == 1 and r["m"] == 4096 and r["k"] >= 14336 for r in d["rows"] if r.get("backend") != "cpu")
         print(table(d, with_ggml=mv and "llvmpipe" in d["device"]["name"]))
         print()
 

@@ -1,6 +1,9 @@
-/* vkq-bench: times the dequant-matmul kernels per type and shape with GPU timestamps, next to
- * the device's copy bandwidth measured in the same run, and checks each kernel's error against
- * the f64 reference. Table on stdout, --json FILE for scripts. */
+/* vkq-bench: the project's main job. Sweeps every weight type of the table over mat-vec and
+ * GEMM shapes on the default Vulkan device and on the CPU path, measuring throughput (GPU
+ * timestamps / CPU wall time, next to the copy bandwidth measured in the same run) and accuracy
+ * (bits per weight from bytes, weight error, output error vs the unquantized f64 product, and
+ * kernel error vs the f64 product of the decoded weights). This file parses the options and
+ * drives the sweep; the measuring, the weights and each output live in their own files. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,71 +11,73 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "matmul_ref.h"
+#include "bench.h"
 #include "test_util.h"
-#include "vkquant.h"
-#include "volk.h"
-
-typedef struct shape {
-    uint64_t m, k, n;
-} shape;
-
-typedef struct options {
-    vkq_type types[VKQ_TYPE_MAX_ID + 1];
-    uint32_t n_types;
-    shape shapes[32];
-    uint32_t n_shapes;
-    int reps;
-    uint64_t seed;
-    const char *json;
-    const char *device;
-    const char *shape_list;
-    int shapes_given;
-    int quick; /* 1 --quick (or a CPU device), -1 --full, 0 not said */
-} options;
-
-typedef struct ctx {
-    vkq_device dev;
-    struct VolkDeviceTable vk;
-    VkDevice device;
-    VkQueue queue;
-    VkCommandPool pool;
-    VkCommandBuffer cmd;
-    VkQueryPool queries;
-    double period_ns;
-} ctx;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void usage(void)
 {
-    printf("usage: vkq-bench [options]\n"
-           "Times vkquant's dequant-matmul kernels (mat-vec for n <= 8, tiled GEMM above) on the\n"
-           "default Vulkan device with GPU timestamps: median of --reps runs after warm-up, rotating\n"
-           "several weight buffers so caches do not flatter the result. Reports effective weight\n"
-           "GB/s, GFLOP/s, %% of the copy bandwidth a plain copy kernel reaches in the same run, and\n"
-           "the kernel's NMSE against the f64 reference.\n\n"
-           "  --types LIST|all     comma-separated type names (default: all weight types)\n"
-           "  --shapes MxKxN,...   shapes (default 4096x14336x1 and 4096x14336x512; --quick: smaller)\n"
-           "  --reps N             timed runs per case (default 20)\n"
-           "  --seed N             random seed for weights and activations\n"
-           "  --device SEL         device index or name substring (default: VKQ_DEVICE or the best)\n"
-           "  --json FILE          write the results as JSON\n"
-           "  --quick              small shapes and 5 reps (the default on CPU drivers such as\n"
-           "                       lavapipe, where the full shapes take many minutes)\n"
-           "  --full               the full shapes even on a CPU driver\n"
-           "  --help               this text\n");
+    printf(
+        "usage: vkq-bench [options]\n"
+        "With no options: every weight type of the type table, on the default Vulkan device and on the\n"
+        "CPU path (vkq_cpu_matmul), at a mat-vec (decode) and a GEMM (prompt) shape. Per type and backend:\n"
+        "median time (GPU timestamps after two warm-ups, weight buffers rotated so caches do not flatter\n"
+        "it; CPU: wall time), effective weight GB/s, GFLOP/s, %% of the copy bandwidth measured in the\n"
+        "same run (Vulkan: the better of a compute copy kernel and vkCmdCopyBuffer; CPU: memcpy), and\n"
+        "accuracy on weights quantized with vkq_quantize: bits per weight (from bytes), nmse_weights =\n"
+        "NMSE(dequant(quant(W)), W), nmse_output = NMSE of the kernel's output vs the f64 product of the\n"
+        "unquantized W, nmse_kernel = vs the f64 product of the CPU-decoded weights (~0). Accuracy uses\n"
+        "32 rows spread over W and up to 8 columns of X. Types without a quantizer are timed on random\n"
+        "valid blocks and reported as \"skipped: no quantizer\".\n\n"
+        "  --types LIST|all     comma-separated type names (default all weight types)\n"
+        "  --shapes MxKxN,...   shapes (default 4096x14336x1,4096x14336x512; --quick: 4096x14336x1,\n"
+        "                       256x4096x64); k is rounded up to each type's block size\n"
+        "  --quick              the small shapes and 5 reps: the default on CPU Vulkan drivers (lavapipe)\n"
+        "                       and without a Vulkan device, where the full GEMM takes many minutes\n"
+        "  --full               the full shapes even there\n"
+        "  --reps N             timed runs per case (default 20, --quick 5); CPU runs stop early\n"
+        "                       (at least 3) once a case has taken about a second\n"
+        "  --seed N             seed of weights and activations (default VKQ_SEED or the clock)\n"
+        "  --device N|NAME      Vulkan device index or name substring (default VKQ_DEVICE or the best)\n"
+        "  --cpu-threads N      threads of the CPU path and the quantizer (default: every core)\n"
+        "  --no-cpu, --no-vulkan  leave out one backend (its rows say skipped)\n"
+        "  --weights FILE       real weights: F32/F16/BF16 tensors of 2+ dimensions from a GGUF or a\n"
+        "                       .safetensors file, each measured at its own m x k; n from --shapes\n"
+        "                       (default n = 1)\n"
+        "  --tensor GLOB        with --weights: tensor names to use, a shell glob (fnmatch), e.g.\n"
+        "                       'blk.0.*' (default all; at most 16)\n"
+        "  --json FILE          results as JSON: {device {name, driver, type}, date, copy_gbps, rows:\n"
+        "                       [{type, backend, m, k, n, bpw, time_us, gbps, gflops, pct_copy_bw,\n"
+        "                       nmse_weights, nmse_output, nmse_kernel, status, ...}]}; null = not measured\n"
+        "  --csv FILE           the same rows as CSV\n"
+        "  --plot DIR           SVG charts: ladder.svg (error vs bits per weight), throughput.svg,\n"
+        "                       gemm.svg (throughput vs bits per weight), cpu_vs_gpu.svg\n"
+        "  --model FILE.gguf    a different job: partial-offload benchmark of a model (see\n"
+        "                       vkq-bench --model FILE --help)\n"
+        "  --help               this text\n"
+        "The table on stdout has one line per type sorted by bits per weight; a progress bar goes to\n"
+        "stderr when it is a terminal. Exit status 0 when the sweep ran (skipped rows included), 1 when\n"
+        "an output file could not be written, 2 for bad options or an unreadable --weights file, 3\n"
+        "when the Vulkan validation layer (VKQ_VALIDATION=1) reported anything.\n");
+}
+
+static int parse_types(const char *types, options *o)
+{
+    if (!strcmp(types, "all")) {
+        for (uint32_t i = 0; i < vkq_type_count(); ++i)
+            if (vkq_type_get(vkq_type_at(i))->is_weight_type) o->types[o->n_types++] = vkq_type_at(i);
+        return 0;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", types);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        vkq_type ty;
+        if (vkq_type_from_name(t, &ty) != VKQ_SUCCESS) {
+            fprintf(stderr, "vkq-bench: unknown type %s\n", t);
+            return 2;
+        }
+        if (o->n_types <= VKQ_TYPE_MAX_ID) o->types[o->n_types++] = ty;
+    }
+    return o->n_types ? 0 : 2;
 }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -80,7 +85,7 @@ static int parse_args(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->reps = 20;
     o->seed = vkq_test_seed();
-    const char *types = "all", *shapes = NULL;
+    const char *types = "all";
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -91,57 +96,62 @@ static int parse_args(int argc, char **argv, options *o)
             o->quick = 1;
         } else if (!strcmp(a, "--full")) {
             o->quick = -1;
+        } else if (!strcmp(a, "--no-cpu")) {
+            o->no_cpu = 1;
+        } else if (!strcmp(a, "--no-vulkan")) {
+            o->no_vulkan = 1;
         } else if (v && !strcmp(a, "--types")) {
             types = v, ++i;
         } else if (v && !strcmp(a, "--shapes")) {
-            shapes = v, ++i;
+            o->shape_list = v, ++i;
         } else if (v && !strcmp(a, "--reps")) {
-            o->reps = atoi(v), ++i;
+            o->reps = atoi(v), o->reps_given = 1, ++i;
         } else if (v && !strcmp(a, "--seed")) {
             o->seed = strtoull(v, NULL, 0), ++i;
+        } else if (v && !strcmp(a, "--cpu-threads")) {
+            o->cpu_threads = (uint32_t)atoi(v), ++i;
         } else if (v && !strcmp(a, "--json")) {
             o->json = v, ++i;
+        } else if (v && !strcmp(a, "--csv")) {
+            o->csv = v, ++i;
+        } else if (v && !strcmp(a, "--plot")) {
+            o->plot_dir = v, ++i;
         } else if (v && !strcmp(a, "--device")) {
             o->device = v, ++i;
+        } else if (v && !strcmp(a, "--weights")) {
+            o->weights = v, ++i;
+        } else if (v && !strcmp(a, "--tensor")) {
+            o->tensor = v, ++i;
         } else {
             fprintf(stderr, "vkq-bench: unknown or incomplete option %s (see --help)\n", a);
             return 2;
         }
     }
     if (o->reps < 1) o->reps = 1;
-    o->shapes_given = shapes != NULL;
-    if (!strcmp(types, "all")) {
-        for (uint32_t i = 0; i < vkq_type_count(); ++i)
-            if (vkq_type_get(vkq_type_at(i))->is_weight_type) o->types[o->n_types++] = vkq_type_at(i);
-    } else {
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%s", types);
-        for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-            vkq_type ty;
-            if (vkq_type_from_name(t, &ty) != VKQ_SUCCESS) {
-                fprintf(stderr, "vkq-bench: unknown type %s\n", t);
-                return 2;
-            }
-            o->types[o->n_types++] = ty;
-        }
+    if (o->tensor && !o->weights) {
+        fprintf(stderr, "vkq-bench: --tensor needs --weights\n");
+        return 2;
     }
-    o->shape_list = shapes;
-    return 0;
+    return parse_types(types, o);
 }
 
 /* Shapes are parsed once the device is known: CPU drivers default to --quick. */
 static int parse_shapes(options *o, int cpu_device)
 {
-    if (o->quick == 0 && cpu_device && !o->shapes_given) o->quick = 1;
-    if (o->quick == 1 && o->reps == 20) o->reps = 5;
+    if (o->quick == 0 && cpu_device && !o->shape_list) o->quick = 1;
+    if (o->quick == 1 && !o->reps_given) o->reps = 5;
     const char *shapes = o->shape_list;
-    if (!shapes) shapes = o->quick == 1 ? "4096x14336x1,256x4096x64" : "4096x14336x1,4096x14336x512";
+    if (!shapes)
+        shapes = o->weights      ? "0x0x1"
+                 : o->quick == 1 ? "4096x14336x1,256x4096x64"
+                                 : "4096x14336x1,4096x14336x512";
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", shapes);
-    for (char *s = strtok(buf, ","); s && o->n_shapes < 32; s = strtok(NULL, ",")) {
+    for (char *s = strtok(buf, ","); s && o->n_shapes < BENCH_MAX_SHAPES; s = strtok(NULL, ",")) {
         unsigned long long m, k, n;
-        if (sscanf(s, "%llux%llux%llu", &m, &k, &n) != 3 || !m || !k || !n) {
-            fprintf(stderr, "vkq-bench: bad shape %s (want MxKxN)\n", s);
+        if (sscanf(s, "%llux%llux%llu", &m, &k, &n) != 3 || (!o->weights && (!m || !k)) || !n ||
+            m > UINT32_MAX || k > UINT32_MAX || n > UINT32_MAX) {
+            fprintf(stderr, "vkq-bench: bad shape %s (want MxKxN, each 1..2^32-1)\n", s);
             return 2;
         }
         o->shapes[o->n_shapes++] = (shape){m, k, n};
@@ -149,351 +159,158 @@ static int parse_shapes(options *o, int cpu_device)
     return 0;
 }
 
-static int ctx_open(ctx *c, vkq_instance inst, const char *sel, const char *cache_path)
+static void fill_report(report *rep, const options *o, const vkq_device_info *di, const char *profile)
 {
-    uint32_t idx;
-    vkq_device_desc desc = {.pipeline_cache = cache_path};
-    vkq_status st = sel ? vkq_instance_select_device(inst, sel, &idx) : vkq_instance_default_device(inst, &idx);
-    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, &desc, &c->dev);
-    if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", vkq_status_string(st), vkq_instance_last_error(inst));
-        return 1;
-    }
-    vkq_vulkan_handles h;
-    vkq_device_get_vulkan(c->dev, &h);
-    volkLoadInstanceOnly(h.instance);
-    volkLoadDeviceTable(&c->vk, h.device);
-    c->device = h.device;
-    c->queue = h.queue;
-    c->period_ns = vkq_device_get_info(c->dev)->timestamp_period_ns;
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                   .queueFamilyIndex = h.queue_family};
-    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
-    VkQueryPoolCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-                                 .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 2};
-    if (c->vk.vkCreateCommandPool(c->device, &pci, NULL, &c->pool) != VK_SUCCESS) return 1;
-    ai.commandPool = c->pool;
-    if (c->vk.vkAllocateCommandBuffers(c->device, &ai, &c->cmd) != VK_SUCCESS) return 1;
-    if (c->vk.vkCreateQueryPool(c->device, &qci, NULL, &c->queries) != VK_SUCCESS) return 1;
-    return 0;
-}
-
-static void ctx_close(ctx *c)
-{
-    if (c->queries) c->vk.vkDestroyQueryPool(c->device, c->queries, NULL);
-    if (c->pool) c->vk.vkDestroyCommandPool(c->device, c->pool, NULL);
-    vkq_device_destroy(c->dev);
-}
-
-/* What one timed submission records. */
-typedef struct work {
-    int is_copy;
-    vkq_matmul_desc mm;
-    vkq_buffer src, dst;
-    uint64_t bytes;
-} work;
-
-/* Runs `w` between two timestamps; returns GPU microseconds (or wall time if none), <0 on error. */
-static double timed_run(ctx *c, const work *w)
-{
-    c->vk.vkResetCommandBuffer(c->cmd, 0);
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    c->vk.vkBeginCommandBuffer(c->cmd, &bi);
-    c->vk.vkCmdResetQueryPool(c->cmd, c->queries, 0, 2);
-    c->vk.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, c->queries, 0);
-    vkq_status st = w->is_copy == 2 ? vkq_buffer_copy_record(c->dev, c->cmd, w->src, 0, w->dst, 0, w->bytes)
-                    : w->is_copy  ? vkq_copy_record(c->dev, c->cmd, w->src, 0, w->dst, 0, w->bytes)
-                                  : vkq_matmul_record(c->dev, c->cmd, &w->mm);
-    c->vk.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->queries, 1);
-    c->vk.vkEndCommandBuffer(c->cmd);
-    if (st != VKQ_SUCCESS) return -1;
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cmd};
-    double t0 = now_s();
-    if (c->vk.vkQueueSubmit(c->queue, 1, &si, VK_NULL_HANDLE) != VK_SUCCESS) return -1;
-    c->vk.vkQueueWaitIdle(c->queue);
-    double wall = now_s() - t0;
-    uint64_t ts[2];
-    if (c->period_ns > 0 &&
-        c->vk.vkGetQueryPoolResults(c->device, c->queries, 0, 2, sizeof ts, ts, sizeof ts[0],
-                                    VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS &&
-        ts[1] > ts[0])
-        return (double)(ts[1] - ts[0]) * c->period_ns * 1e-3;
-    return wall * 1e6;
-}
-
-static double median_us(ctx *c, work *w, int n_bufs, vkq_buffer *bufs, int reps)
-{
-    double *t = malloc(sizeof(double) * (size_t)reps);
-    for (int i = -2; i < reps; ++i) { /* two warm-up runs */
-        if (!w->is_copy) w->mm.w = bufs[(i + 2) % n_bufs];
-        else w->src = bufs[(i + 2) % n_bufs];
-        double us = timed_run(c, w);
-        if (us < 0) {
-            free(t);
-            return -1;
-        }
-        if (i >= 0) t[i] = us;
-    }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    free(t);
-    return med;
-}
-
-/* Buffers rotated between runs: enough that together they exceed typical last-level caches. */
-static int rotation_count(uint64_t bytes)
-{
-    uint64_t want = 256ull << 20;
-    int n = (int)((want + bytes - 1) / bytes);
-    return n < 2 ? 2 : n > 8 ? 8 : n;
-}
-
-/* Read + write GB/s of a copy of 64 MiB buffers: the compute copy kernel (kind 1) or the
- * driver's vkCmdCopyBuffer (kind 2). */
-static double copy_bandwidth(ctx *c, int reps, int kind)
-{
-    const uint64_t bytes = 64ull << 20;
-    vkq_buffer bufs[4], dst;
-    for (int i = 0; i < 4; ++i)
-        if (vkq_buffer_create(c->dev, bytes, VKQ_MEMORY_DEVICE, 0, &bufs[i]) != VKQ_SUCCESS) return 0;
-    if (vkq_buffer_create(c->dev, bytes, VKQ_MEMORY_DEVICE, 0, &dst) != VKQ_SUCCESS) return 0;
-    work w = {.is_copy = kind, .dst = dst, .bytes = bytes};
-    double us = median_us(c, &w, 4, bufs, reps);
-    for (int i = 0; i < 4; ++i) vkq_buffer_destroy(bufs[i]);
-    vkq_buffer_destroy(dst);
-    return us > 0 ? 2.0 * (double)bytes / us * 1e-3 : 0; /* read + write, GB/s */
-}
-
-typedef struct row {
-    const char *type;
-    shape s;
-    double bpw, time_us, gbps, gflops, pct, nmse_kernel, first_use_ms, cached_ms;
-    const char *kernel;
-    char status[160];
-} row;
-
-/* Milliseconds of a tiny matmul that needs the same pipelines as n columns of type t: on a
- * fresh device this is dominated by pipeline creation (compile, or a pipeline-cache hit). */
-static double pipeline_ms(ctx *c, vkq_type t, uint64_t n)
-{
-    const vkq_type_info *ti = vkq_type_get(t);
-    uint64_t k = ti->block_elems < 8 ? 8 : ti->block_elems, rb = 0;
-    vkq_type_bytes(t, k, &rb);
-    vkq_buffer w = NULL, x = NULL, y = NULL;
-    double ms = -1;
-    if (vkq_buffer_create(c->dev, rb, VKQ_MEMORY_DEVICE, 0, &w) == VKQ_SUCCESS &&
-        vkq_buffer_create(c->dev, k * n * 4, VKQ_MEMORY_DEVICE, 0, &x) == VKQ_SUCCESS &&
-        vkq_buffer_create(c->dev, n * 4, VKQ_MEMORY_DEVICE, 0, &y) == VKQ_SUCCESS) {
-        vkq_matmul_desc d = {.type = t, .m = 1, .k = k, .n = n, .w = w, .x = x, .y = y};
-        double t0 = now_s();
-        if (vkq_matmul(c->dev, &d) == VKQ_SUCCESS) ms = (now_s() - t0) * 1e3;
-    }
-    vkq_buffer_destroy(w);
-    vkq_buffer_destroy(x);
-    vkq_buffer_destroy(y);
-    return ms;
-}
-
-static void bench_case(ctx *c, const options *o, vkq_type t, shape s, double copy_gbps, uint64_t *rng, row *r)
-{
-    const vkq_type_info *ti = vkq_type_get(t);
-    memset(r, 0, sizeof *r);
-    r->type = ti->name;
-    r->s = s;
-    const vkq_kernel_config *cfg = vkq_device_get_config(c->dev, NULL);
-    r->kernel = s.n <= 8 ? "mat-vec" : cfg->mm_via_matvec == 1 ? "mv-x8" : "gemm";
-    uint64_t k = (s.k + ti->block_elems - 1) / ti->block_elems * ti->block_elems;
-    r->s.k = k;
-    uint64_t rb = 0;
-    vkq_type_bytes(t, k, &rb);
-    uint64_t wbytes = rb * s.m;
-    r->bpw = 8.0 * (double)wbytes / (double)(s.m * k);
-    snprintf(r->status, sizeof r->status, "ok");
-    int nb = rotation_count(wbytes);
-    vkq_buffer bufs[8] = {0}, x = NULL, y = NULL;
-    uint8_t *wq = malloc(wbytes);
-    float *xf = malloc(sizeof(float) * k * s.n);
-    if (!wq || !xf) {
-        snprintf(r->status, sizeof r->status, "skipped: out of host memory");
-        goto done;
-    }
-    vkq_test_random_weights(t, wbytes / ti->block_bytes, rng, wq);
-    for (uint64_t i = 0; i < k * s.n; ++i) xf[i] = (float)((double)(vkq_test_rand(rng) >> 11) * 0x1p-52 - 1.0);
-    for (int i = 0; i < nb; ++i) {
-        vkq_status st = vkq_buffer_create(c->dev, wbytes, VKQ_MEMORY_DEVICE, rb, &bufs[i]);
-        if (st == VKQ_SUCCESS) st = vkq_buffer_upload(bufs[i], 0, wq, wbytes);
-        if (st != VKQ_SUCCESS) {
-            snprintf(r->status, sizeof r->status, "skipped: %s", vkq_device_last_error(c->dev));
-            goto done;
-        }
-    }
-    if (vkq_buffer_create(c->dev, k * s.n * 4, VKQ_MEMORY_DEVICE, k * 4, &x) != VKQ_SUCCESS ||
-        vkq_buffer_create(c->dev, s.m * s.n * 4, VKQ_MEMORY_DEVICE, s.m * 4, &y) != VKQ_SUCCESS ||
-        vkq_buffer_upload(x, 0, xf, k * s.n * 4) != VKQ_SUCCESS) {
-        snprintf(r->status, sizeof r->status, "skipped: %s", vkq_device_last_error(c->dev));
-        goto done;
-    }
-    work w = {.mm = {.type = t, .m = s.m, .k = k, .n = s.n, .w = bufs[0], .x = x, .y = y}};
-    r->first_use_ms = pipeline_ms(c, t, s.n);
-    vkq_status st = vkq_matmul(c->dev, &w.mm);
-    if (st != VKQ_SUCCESS) {
-        snprintf(r->status, sizeof r->status, "skipped: %s", vkq_device_last_error(c->dev));
-        goto done;
-    }
-    /* Kernel error vs the f64 reference, on a slice of rows (the whole product is too slow). */
-    uint64_t mc = s.m < 64 ? s.m : 64, nc = s.n < 4 ? s.n : 4;
-    float *wf = malloc(sizeof(float) * mc * k), *yv = malloc(sizeof(float) * s.m * nc);
-    double *ref = malloc(sizeof(double) * mc * nc);
-    float *xc = malloc(sizeof(float) * k * nc);
-    if (wf && yv && ref && xc && vkq_decode_cpu(t, wq, rb * mc, wf, mc * k) == VKQ_SUCCESS &&
-        vkq_buffer_download(y, 0, yv, s.m * nc * 4) == VKQ_SUCCESS) {
-        memcpy(xc, xf, sizeof(float) * k * nc);
-        matmul_ref_f64(wf, xc, ref, mc, k, nc);
-        r->nmse_kernel = matmul_nmse(yv, s.m, ref, mc, nc);
-    } else {
-        r->nmse_kernel = NAN;
-    }
-    free(wf); free(yv); free(ref); free(xc);
-
-    r->time_us = median_us(c, &w, nb, bufs, o->reps);
-    if (r->time_us <= 0) {
-        snprintf(r->status, sizeof r->status, "skipped: recording failed: %s", vkq_device_last_error(c->dev));
-        goto done;
-    }
-    r->gbps = (double)wbytes / r->time_us * 1e-3;
-    r->gflops = 2.0 * (double)s.m * (double)k * (double)s.n / r->time_us * 1e-3;
-    r->pct = copy_gbps > 0 ? 100.0 * r->gbps / copy_gbps : 0;
-done:
-    for (int i = 0; i < nb; ++i) vkq_buffer_destroy(bufs[i]);
-    vkq_buffer_destroy(x);
-    vkq_buffer_destroy(y);
-    free(wq);
-    free(xf);
-}
-
-static void json_num(FILE *f, const char *key, double v, const char *sep)
-{
-    if (isfinite(v)) fprintf(f, "\"%s\": %.6g%s", key, v, sep);
-    else fprintf(f, "\"%s\": null%s", key, sep);
+    time_t now = time(NULL);
+    strftime(rep->date, sizeof rep->date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    rep->device_name = di ? di->name : "no Vulkan device";
+    rep->driver = di ? di->driver_info : "";
+    rep->device_type = di ? vkq_device_type_name(di->type) : "none";
+    rep->profile = profile ? profile : "";
+    rep->seed = o->seed;
+    rep->reps = o->reps;
+    rep->quick = o->quick;
+    rep->weights = o->weights ? o->weights : "synthetic (Gaussian sigma 0.02, 0.2% outliers at 5-15 sigma)";
+    /* What vkq_cpu_matmul does with n_threads = 0: VKQ_CPU_THREADS, else every online core. */
+    const char *env = getenv("VKQ_CPU_THREADS");
+    rep->cpu_threads = o->cpu_threads                      ? o->cpu_threads
+                       : env && strtoul(env, NULL, 10) > 0 ? (uint32_t)strtoul(env, NULL, 10)
+                                                           : (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 int vkq_bench_model_main(int argc, char **argv); /* bench/bench_model.c */
 int main(int argc, char **argv)
 {
+    /* The --model partial-offload benchmark (bench/bench_model.c) has its own options. */
     for (int i = 1; i < argc; ++i)
         if (!strcmp(argv[i], "--model")) return vkq_bench_model_main(argc, argv);
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc;
-    vkq_instance inst;
-    vkq_status st = vkq_instance_create(NULL, &inst);
-    if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s\n", vkq_status_string(st));
+    double t_start = (double)time(NULL);
+
+    weight_source *sources[BENCH_MAX_SOURCES];
+    int n_sources = 1;
+    if (o.weights) {
+        n_sources = weights_open_file(o.weights, o.tensor, sources, BENCH_MAX_SOURCES);
+        if (n_sources < 0) return 2;
+    } else if (!(sources[0] = weights_synthetic(o.seed))) {
         return 1;
     }
+
     /* A private pipeline cache: the first device compiles from scratch (first use), the second,
      * created after the sweep, starts from what the first saved (cached creation). */
-    char cache_path[64];
+    char cache_path[64], why[300] = "";
     snprintf(cache_path, sizeof cache_path, "/tmp/vkq-bench-cache-%ld.bin", (long)getpid());
     remove(cache_path);
-    ctx c = {0};
-    if (ctx_open(&c, inst, o.device, cache_path)) {
-        vkq_instance_destroy(inst);
-        return 1;
-    }
-    const vkq_device_info dinfo = *vkq_device_get_info(c.dev); /* outlives the device */
-    const vkq_device_info *di = &dinfo;
-    if ((rc = parse_shapes(&o, di->type == VKQ_DEVICE_CPU)) != 0) {
-        ctx_close(&c);
-        vkq_instance_destroy(inst);
-        return rc;
-    }
-    const char *profile;
-    vkq_device_get_config(c.dev, &profile);
-    time_t now = time(NULL);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
-    /* The device's copy bandwidth: the better of a plain compute copy kernel and the driver's
-     * own buffer copy, so "% of copy bandwidth" is never flattered by a weak copy kernel. */
-    double copy_kernel_gbps = copy_bandwidth(&c, o.reps, 1);
-    double copy_transfer_gbps = copy_bandwidth(&c, o.reps, 2);
-    double copy_gbps = copy_kernel_gbps > copy_transfer_gbps ? copy_kernel_gbps : copy_transfer_gbps;
-    printf("vkq-bench %s on %s (%s, %s), profile %s, seed %llu, %d reps%s\n", date, di->name,
-           vkq_device_type_name(di->type), di->driver_info, profile, (unsigned long long)o.seed, o.reps,
-           o.quick == 1 ? ", --quick shapes (CPU driver: the full ones take many minutes; --full forces them)" : "");
-    printf("copy bandwidth (read + write): %.2f GB/s (compute copy kernel %.2f, vkCmdCopyBuffer %.2f)\n\n",
-           copy_gbps, copy_kernel_gbps, copy_transfer_gbps);
-    printf("%-8s %6s %-8s %18s %11s %9s %9s %7s %10s %9s  %s\n", "type", "bpw", "kernel", "shape m x k x n",
-           "time us", "GB/s", "GFLOP/s", "%copy", "NMSE", "1st ms", "status");
-
-    uint64_t rng = o.seed;
-    row *rows = calloc((size_t)o.n_types * o.n_shapes, sizeof *rows);
-    uint32_t n_rows = 0;
-    for (uint32_t si = 0; si < o.n_shapes; ++si)
-        for (uint32_t ti = 0; ti < o.n_types; ++ti) {
-            row *r = &rows[n_rows++];
-            bench_case(&c, &o, o.types[ti], o.shapes[si], copy_gbps, &rng, r);
-            char sh[48];
-            snprintf(sh, sizeof sh, "%llux%llux%llu", (unsigned long long)r->s.m, (unsigned long long)r->s.k,
-                     (unsigned long long)r->s.n);
-            printf("%-8s %6.3f %-8s %18s %11.1f %9.3f %9.3f %7.1f %10.2e %9.1f  %s\n", r->type, r->bpw, r->kernel,
-                   sh, r->time_us, r->gbps, r->gflops, r->pct, r->nmse_kernel, r->first_use_ms, r->status);
-            fflush(stdout);
+    vkq_instance inst = NULL;
+    gpu g;
+    memset(&g, 0, sizeof g);
+    int have_gpu = 0;
+    vkq_device_info dinfo;
+    const char *profile = NULL;
+    if (!o.no_vulkan) {
+        vkq_status st = vkq_instance_create(NULL, &inst);
+        if (st != VKQ_SUCCESS)
+            snprintf(why, sizeof why, "no Vulkan: %s", vkq_status_string(st));
+        else if (gpu_open(&g, inst, o.device, cache_path, why, sizeof why) == 0)
+            have_gpu = 1;
+        if (have_gpu) {
+            dinfo = *vkq_device_get_info(g.dev); /* outlives the device */
+            vkq_device_get_config(g.dev, &profile);
+        } else {
+            fprintf(stderr, "vkq-bench: no Vulkan rows: %s\n", why);
         }
+    }
+    if ((rc = parse_shapes(&o, !have_gpu || dinfo.type == VKQ_DEVICE_CPU)) != 0) goto out;
+
+    report rep = {0};
+    fill_report(&rep, &o, have_gpu ? &dinfo : NULL, profile);
+    sweep_env env = {.o = &o, .g = have_gpu ? &g : NULL, .gpu_why = why, .copy_gbps = NAN};
+    if (have_gpu) {
+        /* The better of a plain compute copy and the driver's buffer copy, so "% of copy
+         * bandwidth" is never flattered by a weak copy kernel. */
+        rep.copy_kernel_gbps = gpu_copy_gbps(&g, o.reps, 1);
+        rep.copy_transfer_gbps = gpu_copy_gbps(&g, o.reps, 2);
+        env.copy_gbps =
+            rep.copy_kernel_gbps > rep.copy_transfer_gbps ? rep.copy_kernel_gbps : rep.copy_transfer_gbps;
+    }
+    rep.copy_gbps = env.copy_gbps;
+    if (!o.no_cpu) env.cpu_copy_gbps = rep.cpu_copy_gbps = cpu_copy_gbps();
+    if (have_gpu)
+        printf("vkq-bench %s on %s (%s, %s), profile %s", rep.date, rep.device_name, rep.device_type,
+               rep.driver, profile);
+    else
+        printf("vkq-bench %s without a Vulkan device (%s)", rep.date, o.no_vulkan ? "--no-vulkan" : why);
+    printf(", seed %llu, %d reps%s\n", (unsigned long long)o.seed, o.reps,
+           o.quick == 1
+               ? ", --quick shapes (CPU Vulkan driver or no device: the full GEMM takes many minutes; "
+                 "--full forces it)"
+               : "");
+    printf("copy bandwidth (read + write): ");
+    if (have_gpu)
+        printf("Vulkan %.2f GB/s (compute copy kernel %.2f, vkCmdCopyBuffer %.2f), ", rep.copy_gbps,
+               rep.copy_kernel_gbps, rep.copy_transfer_gbps);
+    printf("CPU memcpy %.2f GB/s; CPU path %u threads\n\n", rep.cpu_copy_gbps, rep.cpu_threads);
+    fflush(stdout);
+
+    uint32_t total = (uint32_t)n_sources * o.n_shapes * o.n_types, done = 0;
+    row *rows = calloc((size_t)total * 2, sizeof *rows);
+    if (!rows) {
+        rc = 1;
+        goto out;
+    }
+    for (int w = 0; w < n_sources; ++w)
+        for (uint32_t si = 0; si < o.n_shapes; ++si)
+            for (uint32_t ti = 0; ti < o.n_types; ++ti) {
+                progress(done, total, vkq_type_get(o.types[ti])->name);
+                env.w = sources[w];
+                sweep_case(&env, o.types[ti], o.shapes[si], &rows[2 * done]);
+                ++done;
+            }
+    progress_end();
 
     /* Cached pipeline creation: a new device that loads the cache the first one saves. */
-    ctx_close(&c);
-    memset(&c, 0, sizeof c);
-    double first_total = 0, cached_total = 0;
-    if (ctx_open(&c, inst, o.device, cache_path) == 0) {
-        for (uint32_t i = 0; i < n_rows; ++i) {
-            vkq_type t;
-            vkq_type_from_name(rows[i].type, &t);
-            rows[i].cached_ms = pipeline_ms(&c, t, rows[i].s.n);
-            first_total += rows[i].first_use_ms;
-            cached_total += rows[i].cached_ms;
+    if (have_gpu) {
+        gpu_close(&g);
+        double first_total = 0, cached_total = 0;
+        if (gpu_open(&g, inst, o.device, cache_path, why, sizeof why) == 0) {
+            for (uint32_t i = 0; i < 2 * total; i += 2) {
+                if (!isfinite(rows[i].first_use_ms)) continue;
+                rows[i].cached_ms = gpu_pipeline_ms(&g, rows[i].t, rows[i].s.n);
+                first_total += rows[i].first_use_ms;
+                cached_total += rows[i].cached_ms;
+            }
+            gpu_close(&g);
         }
-        printf("\npipeline creation: %.0f ms on first use, %.0f ms on a second device that loaded the saved pipeline cache (%u cases)\n",
-               first_total, cached_total, n_rows);
+        printf("pipeline creation: %.0f ms on first use, %.0f ms on a second device that loaded the saved "
+               "pipeline cache\n\n",
+               first_total, cached_total);
     }
     remove(cache_path);
 
-    if (o.json) {
-        FILE *f = fopen(o.json, "w");
-        if (!f) {
-            fprintf(stderr, "vkq-bench: cannot write %s\n", o.json);
-        } else {
-            fprintf(f, "{\n  \"device\": {\"name\": \"%s\", \"driver\": \"%s\", \"type\": \"%s\", \"profile\": \"%s\"},\n",
-                    di->name, di->driver_info, vkq_device_type_name(di->type), profile);
-            fprintf(f, "  \"date\": \"%s\",\n  \"seed\": %llu,\n  \"reps\": %d,\n  \"copy_gbps\": %.6g,\n  \"copy_kernel_gbps\": %.6g,\n"
-                    "  \"copy_transfer_gbps\": %.6g,\n  \"rows\": [\n",
-                    date, (unsigned long long)o.seed, o.reps, copy_gbps, copy_kernel_gbps, copy_transfer_gbps);
-            for (uint32_t i = 0; i < n_rows; ++i) {
-                row *r = &rows[i];
-                fprintf(f, "    {\"type\": \"%s\", \"backend\": \"vulkan\", \"kernel\": \"%s\", \"m\": %llu, \"k\": %llu, "
-                        "\"n\": %llu, ", r->type, r->kernel, (unsigned long long)r->s.m, (unsigned long long)r->s.k,
-                        (unsigned long long)r->s.n);
-                json_num(f, "bpw", r->bpw, ", ");
-                json_num(f, "time_us", r->time_us, ", ");
-                json_num(f, "gbps", r->gbps, ", ");
-                json_num(f, "gflops", r->gflops, ", ");
-                json_num(f, "pct_copy_bw", r->pct, ", ");
-                json_num(f, "nmse_weights", NAN, ", ");
-                json_num(f, "nmse_output", NAN, ", ");
-                json_num(f, "nmse_kernel", r->nmse_kernel, ", ");
-                json_num(f, "first_use_ms", r->first_use_ms, ", ");
-                json_num(f, "cached_ms", r->cached_ms, ", ");
-                fprintf(f, "\"status\": \"%s\"}%s\n", r->status, i + 1 < n_rows ? "," : "");
-            }
-            fprintf(f, "  ]\n}\n");
-            fclose(f);
-        }
-    }
+    rep.rows = rows;
+    rep.n_rows = 2 * total;
+    report_table(stdout, &rep);
+    printf("\nnmse_w: dequant(quant(W)) vs W; nmse_out: kernel output vs f64 W*X (unquantized); kern_vk, "
+           "kern_cpu: "
+           "worst kernel output vs f64 of the decoded weights (the CPU int8 path quantizes X to 8 bits). "
+           "Wall time %.0f s.\n",
+           (double)time(NULL) - t_start);
+    if (o.json) rc |= report_json(o.json, &rep);
+    if (o.csv) rc |= report_csv(o.csv, &rep);
+    if (o.plot_dir) rc |= plot_svg(o.plot_dir, &rep);
     free(rows);
-    if (c.dev) ctx_close(&c);
-    vkq_instance_destroy(inst);
-    return 0;
+out:
+    gpu_close(&g);
+    /* Under VKQ_VALIDATION=1 (the tests), a validation message is a failure. */
+    if (inst && vkq_instance_validation_count(inst)) {
+        fprintf(stderr, "vkq-bench: %llu Vulkan validation messages\n",
+                (unsigned long long)vkq_instance_validation_count(inst));
+        rc = rc ? rc : 3;
+    }
+    if (inst) vkq_instance_destroy(inst);
+    for (int w = 0; w < n_sources; ++w)
+        weights_free(sources[w]);
+    return rc;
 }

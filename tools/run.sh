@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds vkquant and runs the main job on the default Vulkan device. The README's first command.
+# Builds vkquant and runs the main job, vkq-bench (every weight type on the default Vulkan device
+# and the CPU path; see its --help), passing the options through. The README's first command.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -1,0 +1,212 @@
+/* Where vkq-bench's f32 weights come from: a seeded synthetic generator, or F32/F16/BF16 tensors
+ * of a GGUF or .safetensors file (chosen with a glob on the tensor name). */
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "test_util.h"
+#include "vkquant_gguf.h"
+
+/* Synthetic weights: N(0, 0.02^2), like the bulk of an LLM's linear layers, plus a fraction
+ * OUTLIER_RATE of outliers 5..15 sigma, which is what makes low-bit block scales hard. */
+#define SIGMA        0.02
+#define OUTLIER_RATE 0.002
+
+typedef struct mapping {
+    void *base;
+    size_t size;
+    int refs;
+    vkq_gguf *gguf;
+} mapping;
+
+struct weight_source {
+    char name[128];
+    uint64_t seed;       /* synthetic */
+    uint64_t m, k;       /* file tensors */
+    vkq_type type;       /* F32, F16 or BF16 */
+    const uint8_t *data; /* row r at data + r * k * element size */
+    mapping *map;        /* shared by the tensors of one file */
+};
+
+weight_source *weights_synthetic(uint64_t seed)
+{
+    weight_source *w = calloc(1, sizeof *w);
+    if (w) {
+        snprintf(w->name, sizeof w->name, "synthetic");
+        w->seed = seed;
+    }
+    return w;
+}
+
+const char *weights_name(const weight_source *w)
+{
+    return w->name;
+}
+
+uint64_t weights_rows(const weight_source *w)
+{
+    return w->m;
+}
+
+uint64_t weights_cols(const weight_source *w)
+{
+    return w->k;
+}
+
+static double uniform01(uint64_t *rng)
+{
+    return ((double)(vkq_test_rand(rng) >> 11) + 0.5) * 0x1p-53;
+}
+
+void weights_row(const weight_source *w, uint64_t r, uint64_t k, float *out)
+{
+    if (w->data) {
+        const uint64_t es = w->type == VKQ_TYPE_F32 ? 4 : 2;
+        vkq_decode_cpu(w->type, w->data + r * w->k * es, k * es, out, k);
+        return;
+    }
+    /* Each row has its own stream, so a row's values do not depend on the shape's m. */
+    uint64_t rng = w->seed ^ (r + 1) * 0xD1B54A32D192ED03ull;
+    for (uint64_t i = 0; i < k; i += 2) {
+        double u1 = uniform01(&rng), u2 = uniform01(&rng), rad = SIGMA * sqrt(-2.0 * log(u1));
+        double v[2] = {rad * cos(6.283185307179586 * u2), rad * sin(6.283185307179586 * u2)};
+        for (int j = 0; j < 2 && i + j < k; ++j) {
+            if (uniform01(&rng) < OUTLIER_RATE)
+                v[j] = (v[j] < 0 ? -SIGMA : SIGMA) * (5.0 + 10.0 * uniform01(&rng));
+            out[i + j] = (float)v[j];
+        }
+    }
+}
+
+static void unmap(mapping *m)
+{
+    if (!m || --m->refs > 0) return;
+    if (m->gguf) vkq_gguf_close(m->gguf);
+    if (m->base) munmap(m->base, m->size);
+    free(m);
+}
+
+void weights_free(weight_source *w)
+{
+    if (!w) return;
+    unmap(w->map);
+    free(w);
+}
+
+static weight_source *add(weight_source **out, int *n, mapping *map, const char *name, vkq_type t, uint64_t m,
+                          uint64_t k, const void *data)
+{
+    weight_source *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    snprintf(w->name, sizeof w->name, "%s", name);
+    w->type = t;
+    w->m = m;
+    w->k = k;
+    w->data = data;
+    w->map = map;
+    map->refs++;
+    out[(*n)++] = w;
+    return w;
+}
+
+static int usable(vkq_type t)
+{
+    return t == VKQ_TYPE_F32 || t == VKQ_TYPE_F16 || t == VKQ_TYPE_BF16;
+}
+
+static int matches(const char *pattern, const char *name)
+{
+    return !pattern || fnmatch(pattern, name, 0) == 0;
+}
+
+static int open_gguf(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
+{
+    char err[256];
+    vkq_status st = vkq_gguf_open(path, &map->gguf, err, sizeof err);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: %s: %s\n", path, err);
+        return -1;
+    }
+    int n = 0;
+    for (int64_t i = 0; i < vkq_gguf_tensor_count(map->gguf) && n < max; ++i) {
+        vkq_gguf_tensor ti;
+        vkq_gguf_tensor_info(map->gguf, i, &ti);
+        if (ti.n_dims < 2 || !usable(ti.type) || !ti.ne[0] || !matches(pattern, ti.name)) continue;
+        if (!add(out, &n, map, ti.name, ti.type, (uint64_t)(ti.n_elems / ti.ne[0]), (uint64_t)ti.ne[0],
+                 ti.data))
+            return n;
+    }
+    return n;
+}
+
+static int open_safetensors(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
+{
+    st_tensor *ts = NULL;
+    char err[256];
+    int count = safetensors_parse(map->base, map->size, &ts, err, sizeof err);
+    if (count < 0) {
+        fprintf(stderr, "vkq-bench: %s: malformed safetensors file: %s\n", path, err);
+        return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < count && n < max; ++i) {
+        const st_tensor *t = &ts[i];
+        if (t->n_dims < 2 || !usable(t->type) || !matches(pattern, t->name)) continue;
+        /* Row-major: the last dimension is contiguous, the others are rows. */
+        uint64_t k = t->shape[t->n_dims - 1], m = 1;
+        for (uint32_t d = 0; d + 1 < t->n_dims; ++d)
+            m *= t->shape[d];
+        if (!k || !m) continue;
+        if (!add(out, &n, map, t->name, t->type, m, k, t->data)) break;
+    }
+    free(ts);
+    return n;
+}
+
+int weights_open_file(const char *path, const char *pattern, weight_source **out, int max)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        fprintf(stderr, "vkq-bench: cannot open %s\n", path);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    mapping *map = calloc(1, sizeof *map);
+    if (!map) {
+        close(fd);
+        return -1;
+    }
+    map->refs = 1; /* this function's own reference, dropped at the end */
+    char magic[4] = {0};
+    ssize_t got = pread(fd, magic, 4, 0);
+    int n;
+    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+        close(fd);
+        n = open_gguf(path, pattern, map, out, max);
+    } else {
+        map->size = (size_t)sb.st_size;
+        map->base = sb.st_size > 0 ? mmap(NULL, map->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+        close(fd);
+        if (map->base == MAP_FAILED || !map->base) {
+            map->base = NULL;
+            fprintf(stderr, "vkq-bench: %s: malformed safetensors file: empty or unreadable\n", path);
+            unmap(map);
+            return -1;
+        }
+        n = open_safetensors(path, pattern, map, out, max);
+    }
+    if (n == max)
+        fprintf(stderr, "vkq-bench: %s: using the first %d matching tensors (narrow them with --tensor)\n", path, max);
+    if (n == 0)
+        fprintf(stderr, "vkq-bench: %s: no F32/F16/BF16 tensor of two or more dimensions matches %s\n", path,
+                pattern ? pattern : "*");
+    unmap(map);
+    return n > 0 ? n : -1;
+}
