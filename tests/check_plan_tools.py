@@ -12,25 +12,17 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Checks, child_env
 from gguf import GGUFReader
 
 here = os.path.dirname(os.path.abspath(__file__))
 gguf_exe, bench_exe = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(cond, msg):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", msg)
+check = Checks()
 
 
 def run(args, env=None):
-    e = dict(os.environ)
-    e.pop("VKQ_VRAM_BUDGET", None)
-    if os.environ.get("VKQ_TEST_PRELOAD"):  # under ASan: for the programs, not for Python
-        e["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
+    e = child_env()
+    e.pop("VKQ_VRAM_BUDGET", None)  # the caller's own budget must not change the plans
     e.update(env or {})
     return subprocess.run(args, capture_output=True, text=True, env=e)
 
@@ -82,5 +74,5 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
     r = run([bench_exe, "--model", os.path.join(tmp, "missing.gguf")])
     check(r.returncode != 0 and r.stderr.strip(), "bench on a missing file")
 
-print("check_plan_tools:", "FAILED" if failures else "ok")
-sys.exit(1 if failures else 0)
+print("check_plan_tools:", "FAILED" if check.failures else "ok")
+sys.exit(1 if check.failures else 0)

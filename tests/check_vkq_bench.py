@@ -22,22 +22,13 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+from checks import Checks, child_env
+
 exe, types_def = sys.argv[1], sys.argv[2]
 seed = int(os.environ.get("VKQ_SEED", "0"), 0) or random.getrandbits(63)
 print(f"check_vkq_bench: seed {seed} (VKQ_SEED={seed} to reproduce)")
-env = dict(os.environ)
-env.pop("LD_PRELOAD", None)  # under ASan the preload is for vkq-bench, not this interpreter
-if os.environ.get("VKQ_TEST_PRELOAD"):
-    env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
-failures = 0
-
-
-def check(cond, msg):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", msg)
-    return cond
+env = child_env()
+check = Checks()
 
 
 # The type table, read from its one definition: name -> (QK, block bytes). Q8_1 and Q8_K are
@@ -351,7 +342,7 @@ for r in json.load(open(j5))["rows"]:
         check(r["status"].startswith("skipped: ") and "fewer than one" in r["status"] and r["time_us"] is None,
               f"k=100 tensor as Q4_K: status {r['status']!r}")
 
-if failures:
-    print(f"{failures} check(s) failed; replay with VKQ_SEED={seed}")
+if check.failures:
+    print(f"{check.failures} check(s) failed; replay with VKQ_SEED={seed}")
     sys.exit(1)
 print("all checks passed")

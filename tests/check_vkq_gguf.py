@@ -9,18 +9,12 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Checks
 from gguf import GGUFReader
 
 here = os.path.dirname(os.path.abspath(__file__))
 exe = sys.argv[1]
-failures = 0
-
-
-def check(cond, msg):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", msg)
+check = Checks()
 
 
 with tempfile.TemporaryDirectory(prefix="vkq-gguf-") as tmp:
@@ -81,5 +75,5 @@ with tempfile.TemporaryDirectory(prefix="vkq-gguf-") as tmp:
     r = subprocess.run([exe], capture_output=True, text=True)
     check(r.returncode == 2 and "usage" in r.stderr, f"no argument: exit {r.returncode}")
 
-print(f"{failures} failures")
-sys.exit(1 if failures else 0)
+print(f"{check.failures} failures")
+sys.exit(1 if check.failures else 0)

@@ -4,20 +4,11 @@ import os
 import subprocess
 import sys
 
+from checks import Checks, child_env
+
 exe = sys.argv[1]
-# Under ASan the preload (see tests/meson.build) applies to vkq-info, not to this interpreter.
-base_env = dict(os.environ)
-base_env.pop("LD_PRELOAD", None)
-if os.environ.get("VKQ_TEST_PRELOAD"):
-    base_env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
-failures = 0
-
-
-def check(cond, msg):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", msg)
+base_env = child_env()
+check = Checks()
 
 
 text = subprocess.run([exe], capture_output=True, text=True, timeout=60, env=base_env)
@@ -57,5 +48,5 @@ env["VKQ_DEVICE"] = "no-such-gpu-xyz"
 bad = subprocess.run([exe], capture_output=True, text=True, env=env)
 check("no device name contains" in bad.stderr, f"bad selector not reported: {bad.stderr!r}")
 
-print(f"{len(devices)} device(s); {failures} failures")
-sys.exit(1 if failures else 0)
+print(f"{len(devices)} device(s); {check.failures} failures")
+sys.exit(1 if check.failures else 0)

@@ -11,16 +11,13 @@ import subprocess
 import sys
 import tempfile
 
+from checks import child_env
+
 here = os.path.dirname(os.path.abspath(__file__))
 exe = sys.argv[1]
 with tempfile.TemporaryDirectory(prefix="vkq-model-") as tmp:
     path = os.path.join(tmp, "model.gguf")
     subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path], check=True)
-    # Under ASan the driver preload (tests/meson.build) applies to the test, not to Python.
-    env = dict(os.environ)
-    if "--force-staging" in sys.argv[2:]:
-        env["VKQ_FORCE_STAGING"] = "1"
-    if os.environ.get("VKQ_TEST_PRELOAD"):
-        env["LD_PRELOAD"] = os.environ["VKQ_TEST_PRELOAD"]
+    env = child_env({"VKQ_FORCE_STAGING": "1"} if "--force-staging" in sys.argv[2:] else None)
     r = subprocess.run([exe, path], env=env)
 sys.exit(r.returncode)
