@@ -278,7 +278,7 @@ const char *vkq_device_last_error(vkq_device dev);
 /* Buffers                                                                                  */
 
 typedef enum vkq_memory {
-    VKQ_MEMORY_DEVICE = 0,       /* device-local (VRAM); filled through a staging buffer */
+    VKQ_MEMORY_DEVICE = 0,       /* device-local (VRAM); filled through the staging ring */
     VKQ_MEMORY_HOST_VISIBLE = 1  /* host-visible, GPU reads it over the bus (UMA, ReBAR) */
 } vkq_memory;
 

@@ -4,7 +4,7 @@
 
 #include "staging_ring.h"
 
-#define VKQ_RING_DEFAULT_SLOTS 4u
+#define VKQ_RING_DEFAULT_SLOTS      4u
 #define VKQ_RING_DEFAULT_SLOT_BYTES (8ull << 20)
 /* Chunks start at this alignment inside a slot: copies from aligned sources are the fast path
  * of DMA engines, and it costs at most 15 bytes per chunk. */
@@ -15,19 +15,21 @@ static vkq_status vk_fail(vkq_device dev, VkResult r, const char *what)
     return vkq_fail(dev, vkq_status_from_vk(r), "staging ring: %s failed (%d)", what, (int)r);
 }
 
-vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family,
-                           uint32_t slots, uint64_t slot_bytes)
+vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
+                           uint64_t slot_bytes)
 {
-    if (!slots) slots = (uint32_t)strtoul(getenv("VKQ_STAGING_SLOTS") ? getenv("VKQ_STAGING_SLOTS") : "0", NULL, 10);
+    const char *env = getenv("VKQ_STAGING_SLOTS");
+    if (!slots && env) slots = (uint32_t)strtoul(env, NULL, 10);
     if (!slot_bytes) slot_bytes = vkq_parse_size(getenv("VKQ_STAGING_SLOT_BYTES"));
     if (!slots) slots = VKQ_RING_DEFAULT_SLOTS;
     if (!slot_bytes) slot_bytes = VKQ_RING_DEFAULT_SLOT_BYTES;
     /* Two slots are the least that overlaps anything; the cap keeps a typo from pinning GiBs. */
     if (slots < 2 || slots > 64 || slot_bytes < VKQ_RING_ALIGN || slot_bytes > (1ull << 30) ||
         slots * slot_bytes > (1ull << 31))
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT,
-                        "staging ring of %u slots x %llu bytes: need 2..64 slots of 16 B..1 GiB, 2 GiB in all",
-                        slots, (unsigned long long)slot_bytes);
+        return vkq_fail(
+            dev, VKQ_ERROR_INVALID_ARGUMENT,
+            "staging ring of %u slots x %llu bytes: need 2..64 slots of 16 B..1 GiB, 2 GiB in all", slots,
+            (unsigned long long)slot_bytes);
     struct vkq_ring *ring = calloc(1, sizeof *ring);
     vkq_ring_slot *sl = calloc(slots, sizeof *sl);
     if (!ring || !sl) {
@@ -55,8 +57,8 @@ vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, ui
     uint32_t type = vkq_pick_staging_memory(dev, req.memoryTypeBits);
     if (type == UINT32_MAX)
         return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "staging ring: no host-visible coherent memory type");
-    VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                                .allocationSize = req.size, .memoryTypeIndex = type};
+    VkMemoryAllocateInfo mai = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type};
     r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &ring->memory);
     if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateMemory");
     r = dev->vk.vkBindBufferMemory(dev->device, ring->buffer, ring->memory, 0);
@@ -129,15 +131,17 @@ vkq_status vkq_ring_flush(vkq_device dev)
     const int to_compute = ring->mode == VKQ_RING_SAME_QUEUE;
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                          .dstAccessMask = to_compute ? VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT
-                                                      : VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+                          .dstAccessMask = to_compute
+                                               ? VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT
+                                               : VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     dev->vk.vkCmdPipelineBarrier(s->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                                 to_compute ? VK_PIPELINE_STAGE_ALL_COMMANDS_BIT : VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                 to_compute ? VK_PIPELINE_STAGE_ALL_COMMANDS_BIT
+                                            : VK_PIPELINE_STAGE_TRANSFER_BIT,
                                  0, 1, &mb, 0, NULL, 0, NULL);
     VkResult r = dev->vk.vkEndCommandBuffer(s->cmd);
     if (r == VK_SUCCESS) {
-        VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-                           .pCommandBuffers = &s->cmd};
+        VkSubmitInfo si = {
+            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd};
         r = dev->vk.vkQueueSubmit(ring->queue, 1, &si, s->fence);
     }
     if (r != VK_SUCCESS) {
@@ -188,8 +192,8 @@ static void order_write(vkq_device dev, vkq_ring_slot *s, VkBuffer buffer, uint6
         VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                               .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                               .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT};
-        dev->vk.vkCmdPipelineBarrier(s->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
-                                     &mb, 0, NULL, 0, NULL);
+        dev->vk.vkCmdPipelineBarrier(s->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                     0, 1, &mb, 0, NULL, 0, NULL);
         s->n_written = 0;
     }
     s->written[s->n_written++] = (vkq_ring_range){buffer, begin, end};

@@ -58,18 +58,18 @@ struct vkq_ring {
     uint32_t n_slots;
     uint64_t slot_bytes;
     vkq_ring_slot *slots;
-    uint32_t open;     /* slot being recorded, or UINT32_MAX */
-    uint32_t next;     /* slot to open next (round robin) */
-    uint64_t last_seq; /* last ticket handed out */
-    uint64_t need_seq; /* highest ticket of a buffer the command buffer being recorded uses */
-    uint64_t submits;  /* slots submitted so far (tests check the ring wrapped) */
+    uint32_t open;        /* slot being recorded, or UINT32_MAX */
+    uint32_t next;        /* slot to open next (round robin) */
+    uint64_t last_seq;    /* last ticket handed out */
+    uint64_t need_seq;    /* highest ticket of a buffer the command buffer being recorded uses */
+    uint64_t submits;     /* slots submitted so far (tests check the ring wrapped) */
     uint64_t reuse_waits; /* times a slot had to be waited for before reuse */
 };
 
 /* Creates dev->ring on `queue` of `family`. Slot count and size come from the desc, else
  * VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 8 MiB. */
-vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family,
-                           uint32_t slots, uint64_t slot_bytes);
+vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
+                           uint64_t slot_bytes);
 /* Waits for everything in flight and frees the ring. */
 void vkq_ring_destroy(vkq_device dev);
 

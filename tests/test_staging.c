@@ -19,7 +19,8 @@ static uint64_t g_rng;
 
 static void random_bytes(uint8_t *p, uint64_t n)
 {
-    for (uint64_t i = 0; i < n; ++i) p[i] = (uint8_t)(vkq_test_rand(&g_rng) >> 56);
+    for (uint64_t i = 0; i < n; ++i)
+        p[i] = (uint8_t)(vkq_test_rand(&g_rng) >> 56);
 }
 
 /* A random range of [0, size): mostly small and odd, sometimes several slots long. */
@@ -50,7 +51,8 @@ static void test_odd_ranges_bit_identical(vkq_device dev, uint64_t slot, int asy
         random_range(size, slot, &off, &len);
         random_bytes(src, len);
         memcpy(mirror + off, src, len);
-        vkq_status st = async ? vkq_buffer_upload_async(buf, off, src, len) : vkq_buffer_upload(buf, off, src, len);
+        vkq_status st =
+            async ? vkq_buffer_upload_async(buf, off, src, len) : vkq_buffer_upload(buf, off, src, len);
         CHECK(st == VKQ_SUCCESS, "upload %d [%llu, +%llu): %s (%s)", i, (unsigned long long)off,
               (unsigned long long)len, vkq_status_string(st), vkq_device_last_error(dev));
         /* The ring took its copy during the call: scribbling over the source must not matter. */
@@ -73,10 +75,10 @@ static void test_odd_ranges_bit_identical(vkq_device dev, uint64_t slot, int asy
     /* The point of tiny slots: the ring really went round many times and reused busy slots. */
     CHECK(ring->submits - submits0 > 20u * ring->n_slots, "only %llu slot submissions",
           (unsigned long long)(ring->submits - submits0));
-    if (async)
-        CHECK(ring->reuse_waits > waits0, "the ring never waited for a slot to come free");
-    printf("  %s odd ranges: %llu slot submissions, %llu waits for a busy slot\n", async ? "async" : "blocking",
-           (unsigned long long)(ring->submits - submits0), (unsigned long long)(ring->reuse_waits - waits0));
+    if (async) CHECK(ring->reuse_waits > waits0, "the ring never waited for a slot to come free");
+    printf("  %s odd ranges: %llu slot submissions, %llu waits for a busy slot\n",
+           async ? "async" : "blocking", (unsigned long long)(ring->submits - submits0),
+           (unsigned long long)(ring->reuse_waits - waits0));
 out:
     vkq_buffer_destroy(buf);
     free(mirror);
@@ -131,7 +133,8 @@ static void test_interleaved_matmul(vkq_device dev)
         if (x_last) CHECK_OK(vkq_buffer_upload_async(xb, 0, x, sizeof(float) * k * n));
         vkq_matmul_desc d = {.type = t, .m = m, .k = k, .n = n, .w = w[cur], .x = xb, .y = yb};
         vkq_status st = vkq_matmul(dev, &d);
-        CHECK(st == VKQ_SUCCESS, "round %d: %s (%s)", round, vkq_status_string(st), vkq_device_last_error(dev));
+        CHECK(st == VKQ_SUCCESS, "round %d: %s (%s)", round, vkq_status_string(st),
+              vkq_device_last_error(dev));
         /* How the matmul was ordered after X's copies: on the same queue by submitting them
          * first (no host wait: the ring still counts them in flight), on a separate queue by a
          * host wait for their fence. Either way the next weights' last copies stay queued. */
@@ -140,13 +143,14 @@ static void test_interleaved_matmul(vkq_device dev)
             CHECK(vkq_ring_pending(dev, xb->upload_seq) == !separate, "round %d: X's copies %s", round,
                   separate ? "not waited for before the matmul" : "waited for on the host");
         else
-            CHECK(vkq_ring_pending(dev, w[nxt]->upload_seq), "round %d: the matmul waited for unrelated uploads",
-                  round);
+            CHECK(vkq_ring_pending(dev, w[nxt]->upload_seq),
+                  "round %d: the matmul waited for unrelated uploads", round);
         CHECK_OK(vkq_buffer_download(yb, 0, y, sizeof(float) * m * n));
         matmul_ref_f64(wf[cur], x, ref, m, k, n);
         double e = matmul_nmse(y, m, ref, m, n);
         double bound = matmul_nmse_bound(wf[cur], x, ref, m, k, n, tr->tol_matmul_f32);
-        CHECK(e <= bound, "round %d: NMSE %.3g > bound %.3g (stale weights or activations?)", round, e, bound);
+        CHECK(e <= bound, "round %d: NMSE %.3g > bound %.3g (stale weights or activations?)", round, e,
+              bound);
     }
 out:
     for (int i = 0; i < 2; ++i) {
@@ -208,7 +212,9 @@ static void test_bad_ring_desc(void)
     uint32_t index = 0;
     CHECK_OK(vkq_instance_create(NULL, &inst));
     CHECK_OK(vkq_instance_default_device(inst, &index));
-    const vkq_device_desc bad[] = {{.staging_slots = 1}, {.staging_slots = 65}, {.staging_slot_bytes = 8},
+    const vkq_device_desc bad[] = {{.staging_slots = 1},
+                                   {.staging_slots = 65},
+                                   {.staging_slot_bytes = 8},
                                    {.staging_slots = 64, .staging_slot_bytes = 1ull << 30}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
         vkq_device dev = NULL;
