@@ -110,6 +110,28 @@ static vkq_status create_staging(vkq_device dev)
     return VKQ_SUCCESS;
 }
 
+/* Where the staging ring submits: the desc's choice, overridden by VKQ_TRANSFER_QUEUE. Returns 0
+ * on a value it does not know. */
+static int choose_ring_mode(const vkq_device_desc *desc, int has_transfer_family, vkq_ring_mode *out)
+{
+    uint32_t choice = desc ? desc->transfer_queue : VKQ_TRANSFER_QUEUE_AUTO;
+    const char *env = getenv("VKQ_TRANSFER_QUEUE");
+    if (env && *env) {
+        if (!strcmp(env, "auto")) choice = VKQ_TRANSFER_QUEUE_AUTO;
+        else if (!strcmp(env, "off") || !strcmp(env, "0")) choice = VKQ_TRANSFER_QUEUE_OFF;
+        else if (!strcmp(env, "emulate")) choice = VKQ_TRANSFER_QUEUE_EMULATE;
+        else return 0;
+    }
+    switch (choice) {
+    case VKQ_TRANSFER_QUEUE_AUTO:
+        *out = has_transfer_family ? VKQ_RING_TRANSFER_QUEUE : VKQ_RING_SAME_QUEUE;
+        return 1;
+    case VKQ_TRANSFER_QUEUE_OFF: *out = VKQ_RING_SAME_QUEUE; return 1;
+    case VKQ_TRANSFER_QUEUE_EMULATE: *out = VKQ_RING_EMULATED; return 1;
+    default: return 0;
+    }
+}
+
 vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
                              vkq_device *out)
 {
@@ -150,12 +172,13 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
             xfer = i;
     }
     free(qf);
-    const char *xenv = getenv("VKQ_TRANSFER_QUEUE");
-    vkq_ring_mode ring_mode = xfer != UINT32_MAX ? VKQ_RING_TRANSFER_QUEUE : VKQ_RING_SAME_QUEUE;
-    if (desc && desc->transfer_queue == VKQ_TRANSFER_QUEUE_OFF) ring_mode = VKQ_RING_SAME_QUEUE;
-    if (desc && desc->transfer_queue == VKQ_TRANSFER_QUEUE_EMULATE) ring_mode = VKQ_RING_EMULATED;
-    if (xenv && (!strcmp(xenv, "0") || !strcmp(xenv, "off"))) ring_mode = VKQ_RING_SAME_QUEUE;
-    if (xenv && !strcmp(xenv, "emulate")) ring_mode = VKQ_RING_EMULATED;
+    vkq_ring_mode ring_mode;
+    if (!choose_ring_mode(desc, xfer != UINT32_MAX, &ring_mode)) {
+        free(dev);
+        return vkq_fail_instance(inst, VKQ_ERROR_INVALID_ARGUMENT,
+                                 "transfer_queue %u / VKQ_TRANSFER_QUEUE=%s: expected auto, off or emulate",
+                                 desc ? desc->transfer_queue : 0, getenv("VKQ_TRANSFER_QUEUE"));
+    }
     if (ring_mode != VKQ_RING_TRANSFER_QUEUE) xfer = UINT32_MAX;
     if (fam == UINT32_MAX) {
         free(dev);

@@ -224,6 +224,13 @@ static void test_bad_ring_desc(void)
               vkq_instance_last_error(inst));
         vkq_device_destroy(dev);
     }
+    const vkq_device_desc bad_queue = {.transfer_queue = 3};
+    vkq_device dev = NULL;
+    vkq_status st = vkq_device_create(inst, index, &bad_queue, &dev);
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && !dev, "transfer_queue 3: %s", vkq_status_string(st));
+    CHECK(strstr(vkq_instance_last_error(inst), "transfer_queue 3") != NULL, "message: %s",
+          vkq_instance_last_error(inst));
+    vkq_device_destroy(dev);
     vkq_instance_destroy(inst);
 }
 
