@@ -225,7 +225,7 @@ typedef struct vkq_device_desc {
     uint64_t max_allocation_override;
     uint64_t max_binding_override;
     /* Upload staging ring: `staging_slots` slots (2..64) of `staging_slot_bytes` bytes each
-     * (0 = VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 8 MiB). Tiny slots are for
+     * (0 = VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB). Tiny slots are for
      * tests: they exercise the ring's wrap-around. */
     uint32_t staging_slots;
     uint64_t staging_slot_bytes;

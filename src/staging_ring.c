@@ -5,7 +5,7 @@
 #include "staging_ring.h"
 
 #define VKQ_RING_DEFAULT_SLOTS      4u
-#define VKQ_RING_DEFAULT_SLOT_BYTES (8ull << 20)
+#define VKQ_RING_DEFAULT_SLOT_BYTES (4ull << 20)
 /* Chunks start at this alignment inside a slot: copies from aligned sources are the fast path
  * of DMA engines, and it costs at most 15 bytes per chunk. */
 #define VKQ_RING_ALIGN 16u
@@ -44,45 +44,75 @@ vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, ui
     ring->slot_bytes = slot_bytes;
     ring->slots = sl;
     ring->open = UINT32_MAX;
-    dev->ring = ring; /* vkq_ring_destroy frees whatever was made if a step below fails */
+    dev->ring = ring;
+    return VKQ_SUCCESS;
+}
 
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-                              .size = slots * slot_bytes,
-                              .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE}; /* only the ring's queue uses it */
-    VkResult r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &ring->buffer);
-    if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateBuffer");
-    VkMemoryRequirements req;
-    dev->vk.vkGetBufferMemoryRequirements(dev->device, ring->buffer, &req);
-    uint32_t type = vkq_pick_staging_memory(dev, req.memoryTypeBits);
-    if (type == UINT32_MAX)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "staging ring: no host-visible coherent memory type");
-    VkMemoryAllocateInfo mai = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type};
-    r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &ring->memory);
-    if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateMemory");
-    r = dev->vk.vkBindBufferMemory(dev->device, ring->buffer, ring->memory, 0);
-    void *map = NULL;
-    if (r == VK_SUCCESS) r = dev->vk.vkMapMemory(dev->device, ring->memory, 0, VK_WHOLE_SIZE, 0, &map);
-    if (r != VK_SUCCESS) return vk_fail(dev, r, "binding/mapping its memory");
-    ring->map = map;
-
-    VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                   .queueFamilyIndex = family};
-    r = dev->vk.vkCreateCommandPool(dev->device, &cpi, NULL, &ring->pool);
-    if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateCommandPool");
-    for (uint32_t i = 0; i < slots; ++i) {
-        VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                           .commandPool = ring->pool,
-                                           .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                           .commandBufferCount = 1};
-        r = dev->vk.vkAllocateCommandBuffers(dev->device, &cai, &sl[i].cmd);
-        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateCommandBuffers");
-        VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        r = dev->vk.vkCreateFence(dev->device, &fci, NULL, &sl[i].fence);
-        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateFence");
+/* The ring's Vulkan objects, made at its first use: where every buffer is mapped (UMA, CPU
+ * drivers) uploads are a memcpy and the ring would only hold on to memory. After a failure what
+ * was made stays for vkq_ring_destroy, and the next use tries again. */
+static vkq_status ensure_storage(vkq_device dev)
+{
+    struct vkq_ring *ring = dev->ring;
+    if (ring->ready) return VKQ_SUCCESS;
+    VkResult r;
+    if (!ring->buffer) {
+        VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                                  .size = ring->n_slots * ring->slot_bytes,
+                                  .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                  .sharingMode =
+                                      VK_SHARING_MODE_EXCLUSIVE}; /* only the ring's queue uses it */
+        r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &ring->buffer);
+        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateBuffer");
     }
+    if (!ring->memory) {
+        VkMemoryRequirements req;
+        dev->vk.vkGetBufferMemoryRequirements(dev->device, ring->buffer, &req);
+        uint32_t type = vkq_pick_staging_memory(dev, req.memoryTypeBits);
+        if (type == UINT32_MAX)
+            return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "staging ring: no host-visible coherent memory type");
+        VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                    .allocationSize = req.size,
+                                    .memoryTypeIndex = type};
+        r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &ring->memory);
+        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateMemory");
+        r = dev->vk.vkBindBufferMemory(dev->device, ring->buffer, ring->memory, 0);
+        void *map = NULL;
+        if (r == VK_SUCCESS) r = dev->vk.vkMapMemory(dev->device, ring->memory, 0, VK_WHOLE_SIZE, 0, &map);
+        if (r != VK_SUCCESS) {
+            /* A buffer is bound once: start over with both. */
+            dev->vk.vkDestroyBuffer(dev->device, ring->buffer, NULL);
+            dev->vk.vkFreeMemory(dev->device, ring->memory, NULL);
+            ring->buffer = VK_NULL_HANDLE;
+            ring->memory = VK_NULL_HANDLE;
+            return vk_fail(dev, r, "binding/mapping its memory");
+        }
+        ring->map = map;
+    }
+    if (!ring->pool) {
+        VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                       .queueFamilyIndex = ring->family};
+        r = dev->vk.vkCreateCommandPool(dev->device, &cpi, NULL, &ring->pool);
+        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateCommandPool");
+    }
+    for (uint32_t i = 0; i < ring->n_slots; ++i) {
+        vkq_ring_slot *sl = &ring->slots[i];
+        if (!sl->cmd) {
+            VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                               .commandPool = ring->pool,
+                                               .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                               .commandBufferCount = 1};
+            r = dev->vk.vkAllocateCommandBuffers(dev->device, &cai, &sl->cmd);
+            if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateCommandBuffers");
+        }
+        if (!sl->fence) {
+            VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+            r = dev->vk.vkCreateFence(dev->device, &fci, NULL, &sl->fence);
+            if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateFence");
+        }
+    }
+    ring->ready = 1;
     return VKQ_SUCCESS;
 }
 
@@ -162,10 +192,12 @@ static vkq_status open_slot(vkq_device dev, vkq_ring_slot **out)
         *out = &ring->slots[ring->open];
         return VKQ_SUCCESS;
     }
+    vkq_status st = ensure_storage(dev);
+    if (st != VKQ_SUCCESS) return st;
     vkq_ring_slot *s = &ring->slots[ring->next];
     if (s->seq) {
         ring->reuse_waits++;
-        vkq_status st = retire(dev, s);
+        st = retire(dev, s);
         if (st != VKQ_SUCCESS) return st;
     }
     VkResult r = dev->vk.vkResetCommandBuffer(s->cmd, 0);

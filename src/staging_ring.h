@@ -55,6 +55,7 @@ struct vkq_ring {
     VkBuffer buffer;
     VkDeviceMemory memory;
     uint8_t *map;
+    int ready; /* buffer, memory, pool, command buffers and fences made (at the first upload) */
     uint32_t n_slots;
     uint64_t slot_bytes;
     vkq_ring_slot *slots;
@@ -67,7 +68,8 @@ struct vkq_ring {
 };
 
 /* Creates dev->ring on `queue` of `family`. Slot count and size come from the desc, else
- * VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 8 MiB. */
+ * VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB. Vulkan
+ * objects and memory are made at the first upload through it. */
 vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
                            uint64_t slot_bytes);
 /* Waits for everything in flight and frees the ring. */

@@ -3,9 +3,10 @@
  * bit-identical; overlapping uploads land in call order; the source may be overwritten as soon
  * as vkq_buffer_upload_async returns; matmuls interleaved with uploads (no explicit wait) match
  * the f64 reference; destroying a buffer with copies still recorded is clean; bad input gets a
- * status. Each case runs with the ring on the compute queue and in the "emulated transfer
- * queue" mode (host waits instead of barriers), with the validation layer on. Fresh random
- * data every run (seed printed, VKQ_SEED replays). */
+ * status; where memory is mapped the ring is never allocated. Each case runs with the ring on
+ * the compute queue and in the "emulated transfer queue" mode (host waits instead of
+ * barriers), with the validation layer on. Fresh random data every run (seed printed,
+ * VKQ_SEED replays). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,35 @@ static void test_bad_ring_desc(void)
     vkq_instance_destroy(inst);
 }
 
+/* Where device-local memory is mapped (UMA, CPU drivers) uploads are a memcpy: the ring must
+ * not even have allocated its memory. */
+static void test_mapped_memory_leaves_ring_unallocated(void)
+{
+    unsetenv("VKQ_FORCE_STAGING");
+    gpu_fixture f;
+    if (gpu_fixture_open(&f, NULL) != 0) {
+        CHECK(0, "no device");
+        return;
+    }
+    uint8_t data[1000], back[1000];
+    random_bytes(data, sizeof data);
+    vkq_buffer b = NULL;
+    CHECK_OK(vkq_buffer_create(f.dev, sizeof data, VKQ_MEMORY_DEVICE, 0, &b));
+    if (b) {
+        CHECK_OK(vkq_buffer_upload_async(b, 0, data, sizeof data));
+        CHECK_OK(vkq_buffer_download(b, 0, back, sizeof back));
+        CHECK(memcmp(back, data, sizeof data) == 0, "mapped upload differs");
+        if (b->segments[0].map)
+            CHECK(!f.dev->ring->ready && f.dev->ring->memory == VK_NULL_HANDLE,
+                  "the ring allocated its memory though every upload was a memcpy");
+        else
+            printf("  device-local memory is not mapped here: the ring is in use\n");
+    }
+    vkq_buffer_destroy(b);
+    gpu_fixture_close(&f);
+    setenv("VKQ_FORCE_STAGING", "1", 1);
+}
+
 typedef struct config {
     const char *name;
     uint32_t slots;
@@ -275,6 +305,7 @@ int main(void)
         test_bad_input(f.dev);
         gpu_fixture_close(&f);
     }
+    test_mapped_memory_leaves_ring_unallocated();
     test_bad_ring_desc();
     return test_summary("test_staging");
 }
