@@ -224,7 +224,25 @@ typedef struct vkq_device_desc {
      * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
     uint64_t max_allocation_override;
     uint64_t max_binding_override;
+    /* Upload staging ring: `staging_slots` slots (2..64) of `staging_slot_bytes` bytes each
+     * (0 = VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB). Tiny slots are for
+     * tests: they exercise the ring's wrap-around. */
+    uint32_t staging_slots;
+    uint64_t staging_slot_bytes;
+    /* VKQ_TRANSFER_QUEUE_*; VKQ_TRANSFER_QUEUE=off|emulate overrides it. */
+    uint32_t transfer_queue;
 } vkq_device_desc;
+
+enum {
+    /* Uploads use a transfer-only queue family (a DMA engine) when the device has one, else
+     * the compute queue. */
+    VKQ_TRANSFER_QUEUE_AUTO = 0,
+    VKQ_TRANSFER_QUEUE_OFF = 1, /* always the compute queue */
+    /* Debug: the compute queue, but synchronised as if it were a separate one (host waits, no
+     * barrier between the copies and the kernels), to test that synchronisation on one-queue
+     * devices with the validation layer's synchronization checks. */
+    VKQ_TRANSFER_QUEUE_EMULATE = 2
+};
 
 /* Creates a logical device on physical device `index` (see vkq_instance_default_device).
  * `desc` may be NULL. The device keeps its own VolkDeviceTable; several may coexist. */
@@ -247,6 +265,9 @@ typedef struct vkq_vulkan_handles {
     uint32_t queue_family;
     VkQueue queue; /* vkquant submits its blocking calls here; synchronise use from other threads */
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+    /* The transfer-only family uploads run on, or UINT32_MAX when they use `queue`. When set,
+     * every vkquant buffer is VK_SHARING_MODE_CONCURRENT between the two families. */
+    uint32_t upload_queue_family;
 } vkq_vulkan_handles;
 vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
 /* The kernel configuration this device uses, and the profile's name. */
@@ -257,7 +278,7 @@ const char *vkq_device_last_error(vkq_device dev);
 /* Buffers                                                                                  */
 
 typedef enum vkq_memory {
-    VKQ_MEMORY_DEVICE = 0,       /* device-local (VRAM); filled through a staging buffer */
+    VKQ_MEMORY_DEVICE = 0,       /* device-local (VRAM); filled through the staging ring */
     VKQ_MEMORY_HOST_VISIBLE = 1  /* host-visible, GPU reads it over the bus (UMA, ReBAR) */
 } vkq_memory;
 
@@ -272,9 +293,24 @@ void vkq_buffer_destroy(vkq_buffer buf);
 uint64_t vkq_buffer_size(vkq_buffer buf);
 /* Number of Vulkan allocations backing the buffer (1 unless it is larger than a limit). */
 uint32_t vkq_buffer_segment_count(vkq_buffer buf);
-/* Blocking copies between host memory and the buffer; any offset and size in range. */
+/* Blocking copies between host memory and the buffer; any offset and size in range. Device-local
+ * memory that is not mappable is filled through the device's staging ring: the CPU copies chunk
+ * i+1 into the ring while the GPU copies chunk i out of it, on a transfer-only queue where the
+ * device has one (discrete GPUs), else on the compute queue. Mapped memory takes a memcpy. */
 vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
 vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
+/* Like vkq_buffer_upload, but returns once `src` has been copied into the staging ring (or into
+ * mapped memory): `src` may be freed or reused as soon as it returns, while the GPU copies may
+ * still be in flight (the ring waits only when it comes round to a slot still in use). Later
+ * vkquant calls that use the buffer (vkq_matmul, vkq_dequantize, downloads, uploads into
+ * mapped memory, vkq_buffer_destroy) wait for its copies themselves: only what they touch, so
+ * on a transfer queue uploads of other buffers keep running beside the kernels. Command
+ * buffers of your own (vkq_*_record) that use such a buffer: call vkq_device_wait_uploads
+ * before submitting them. On an error, part of the range may have been written. */
+vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+/* Submits whatever the staging ring still holds and waits until every upload of the device is
+ * in its buffer. */
+vkq_status vkq_device_wait_uploads(vkq_device dev);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequantize on the GPU                                                                    */

@@ -196,7 +196,9 @@ vkq_model_desc vkq_model_desc_default(void);
 
 /* Maps the GGUF file at `path` (vkq_gguf_open), plans the placement with the budget of
  * vkq_vram_budget_get(dev, desc->vram_budget, desc->vram_reserve) and uploads the GPU tensors
- * (blocking, through the device's staging buffer; uploads are not overlapped with compute).
+ * through the device's staging ring (vkq_buffer_upload_async): the CPU reads tensor i+1 from
+ * the mapping while the GPU copies tensor i, on the transfer queue where the device has one;
+ * one wait at the end, so every GPU tensor is in place when this returns.
  * GPU layers are allocated from the last one backwards, then the other tensors off the CPU.
  * When an allocation fails (out of device or host memory, an injected failure, or the running
  * total would pass the budget, which happens when n_gpu_layers asked for more than fits), the

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "staging_ring.h"
 
 static void destroy_segments(vkq_device dev, vkq_segment *segs, uint32_t n)
 {
@@ -32,6 +33,16 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
+    /* With a transfer-only queue the ring writes buffers there and kernels read them on the
+     * compute queue. Concurrent sharing instead of ownership transfers: buffers have no
+     * compressed layouts for it to cost, while a transfer would need an acquire barrier on the
+     * compute queue after every upload, i.e. a compute submission per upload. */
+    const uint32_t families[2] = {dev->queue_family, dev->ring ? dev->ring->family : 0};
+    if (dev->ring && dev->ring->mode == VKQ_RING_TRANSFER_QUEUE && families[1] != families[0]) {
+        bci.sharingMode = VK_SHARING_MODE_CONCURRENT;
+        bci.queueFamilyIndexCount = 2;
+        bci.pQueueFamilyIndices = families;
+    }
     VkResult r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &s->buffer);
     if (r != VK_SUCCESS)
         return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBuffer(%llu bytes) failed (%d)",
@@ -126,6 +137,9 @@ vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, u
 void vkq_buffer_destroy(vkq_buffer buf)
 {
     if (!buf) return;
+    /* Its copies may still be recorded in the open slot: submit and wait, then nothing in
+     * flight refers to it. */
+    vkq_ring_wait(buf->dev, buf->upload_seq);
     buf->dev->vk.vkDeviceWaitIdle(buf->dev->device);
     destroy_segments(buf->dev, buf->segments, buf->segment_count);
     free(buf->segments);
@@ -187,39 +201,64 @@ static vkq_status check_range(vkq_buffer buf, uint64_t offset, const void *ptr, 
     return VKQ_SUCCESS;
 }
 
-/* Walks [offset, offset+size) segment by segment, then staging chunk by staging chunk. */
-static vkq_status transfer(vkq_buffer buf, uint64_t offset, void *host, uint64_t size, int upload)
+/* The segment holding byte `offset` (inside the buffer). */
+static const vkq_segment *segment_at(vkq_buffer buf, uint64_t offset)
+{
+    const vkq_segment *s = &buf->segments[0];
+    for (uint32_t i = 0; i < buf->segment_count; ++i)
+        if (offset >= buf->segments[i].offset) s = &buf->segments[i];
+    return s;
+}
+
+/* Uploads walk [offset, offset+size) segment by segment; mapped segments take a memcpy, the
+ * others go through the staging ring and leave the ticket of their last copy on the buffer. */
+static vkq_status upload(vkq_buffer buf, uint64_t offset, const uint8_t *h, uint64_t size)
 {
     vkq_device dev = buf->dev;
-    uint8_t *h = host;
     while (size > 0) {
-        const vkq_segment *s = NULL;
-        for (uint32_t i = 0; i < buf->segment_count; ++i)
-            if (offset >= buf->segments[i].offset && offset < buf->segments[i].offset + buf->segments[i].size)
-                s = &buf->segments[i];
+        const vkq_segment *s = segment_at(buf, offset);
         uint64_t in_seg = offset - s->offset;
         uint64_t len = s->size - in_seg < size ? s->size - in_seg : size;
         if (s->map) {
-            if (upload) memcpy((uint8_t *)s->map + in_seg, h, (size_t)len);
-            else memcpy(h, (uint8_t *)s->map + in_seg, (size_t)len);
+            /* An earlier ring copy into the same bytes must not land after this write. */
+            vkq_status st = vkq_ring_wait(dev, buf->upload_seq);
+            if (st != VKQ_SUCCESS) return st;
+            memcpy((uint8_t *)s->map + in_seg, h, (size_t)len);
+        } else {
+            uint64_t ticket = 0;
+            vkq_status st = vkq_ring_upload(dev, s, in_seg, h, len, &ticket);
+            if (ticket) buf->upload_seq = ticket; /* also on failure: some copies may be recorded */
+            if (st != VKQ_SUCCESS) return st;
+        }
+        offset += len;
+        h += len;
+        size -= len;
+    }
+    return VKQ_SUCCESS;
+}
+
+/* Downloads: segment by segment, then through the device's staging buffer chunk by chunk,
+ * after the buffer's pending uploads. */
+static vkq_status download(vkq_buffer buf, uint64_t offset, uint8_t *h, uint64_t size)
+{
+    vkq_device dev = buf->dev;
+    vkq_status st = vkq_ring_wait(dev, buf->upload_seq);
+    if (st != VKQ_SUCCESS) return st;
+    while (size > 0) {
+        const vkq_segment *s = segment_at(buf, offset);
+        uint64_t in_seg = offset - s->offset;
+        uint64_t len = s->size - in_seg < size ? s->size - in_seg : size;
+        if (s->map) {
+            memcpy(h, (uint8_t *)s->map + in_seg, (size_t)len);
         } else {
             for (uint64_t done = 0; done < len;) {
                 uint64_t c = len - done < dev->staging_size ? len - done : dev->staging_size;
                 VkCommandBuffer cmd;
-                vkq_status st = vkq_cmd_begin(dev, &cmd);
-                if (st != VKQ_SUCCESS) return st;
-                /* vkCmdCopyBuffer needs no alignment, so odd offsets/sizes copy as they are. */
-                VkBufferCopy region = {.srcOffset = upload ? 0 : in_seg + done,
-                                       .dstOffset = upload ? in_seg + done : 0, .size = c};
-                if (upload) {
-                    memcpy(dev->staging_map, h + done, (size_t)c);
-                    dev->vk.vkCmdCopyBuffer(cmd, dev->staging, s->buffer, 1, &region);
-                } else {
-                    dev->vk.vkCmdCopyBuffer(cmd, s->buffer, dev->staging, 1, &region);
-                }
-                st = vkq_cmd_submit_wait(dev);
-                if (st != VKQ_SUCCESS) return st;
-                if (!upload) memcpy(h + done, dev->staging_map, (size_t)c);
+                if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
+                VkBufferCopy region = {.srcOffset = in_seg + done, .dstOffset = 0, .size = c};
+                dev->vk.vkCmdCopyBuffer(cmd, s->buffer, dev->staging, 1, &region);
+                if ((st = vkq_cmd_submit_wait(dev)) != VKQ_SUCCESS) return st;
+                memcpy(h + done, dev->staging_map, (size_t)c);
                 done += c;
             }
         }
@@ -230,16 +269,24 @@ static vkq_status transfer(vkq_buffer buf, uint64_t offset, void *host, uint64_t
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size)
+vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size)
 {
     vkq_status st = check_range(buf, offset, src, size);
-    return st != VKQ_SUCCESS ? st : transfer(buf, offset, (void *)(uintptr_t)src, size, 1);
+    return st != VKQ_SUCCESS ? st : upload(buf, offset, src, size);
+}
+
+vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size)
+{
+    vkq_status st = vkq_buffer_upload_async(buf, offset, src, size);
+    /* Even after a failure: nothing of this call may still be in flight when it returns. */
+    vkq_status st2 = buf ? vkq_ring_wait(buf->dev, buf->upload_seq) : VKQ_SUCCESS;
+    return st != VKQ_SUCCESS ? st : st2;
 }
 
 vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size)
 {
     vkq_status st = check_range(buf, offset, dst, size);
-    return st != VKQ_SUCCESS ? st : transfer(buf, offset, dst, size, 0);
+    return st != VKQ_SUCCESS ? st : download(buf, offset, dst, size);
 }
 
 vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
@@ -249,6 +296,8 @@ vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffe
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
         return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+    vkq_ring_note_use(dev, src);
+    vkq_ring_note_use(dev, dst);
     for (uint64_t done = 0; done < size;) {
         vkq_segment *s = vkq_buffer_segment_for(src, src_offset + done, 1);
         vkq_segment *d = vkq_buffer_segment_for(dst, dst_offset + done, 1);

@@ -1,6 +1,7 @@
 /* GPU dequantize: validates, then cuts the work into dispatches that each fit one segment and
  * one maxStorageBufferRange-sized binding of both buffers. */
 #include "internal.h"
+#include "staging_ring.h"
 #include "types.h"
 
 /* Descriptor ranges must start at a multiple of minStorageBufferOffsetAlignment (and of 4,
@@ -17,6 +18,9 @@ vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
 {
     vkq_window w = {0};
     vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
+    /* A window is bound by a command about to be submitted: its submission must come after
+     * the buffer's pending uploads (vkq_ring_before_submit). */
+    vkq_ring_note_use(dev, buf);
     uint64_t in_seg = pos - s->offset;
     uint64_t start = in_seg - in_seg % bind_align(dev);
     uint64_t seg_words = (s->size + 3u) & ~(uint64_t)3u;

@@ -1,9 +1,10 @@
-/* Logical device: queue, per-device dispatch table, memory types, command buffer, staging. */
+/* Logical device: queues, per-device dispatch table, memory types, command buffer, staging. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "staging_ring.h"
 #include "tables_gen.h"
 
 #define VKQ_STAGING_BYTES (16u << 20)
@@ -109,6 +110,28 @@ static vkq_status create_staging(vkq_device dev)
     return VKQ_SUCCESS;
 }
 
+/* Where the staging ring submits: the desc's choice, overridden by VKQ_TRANSFER_QUEUE. Returns 0
+ * on a value it does not know. */
+static int choose_ring_mode(const vkq_device_desc *desc, int has_transfer_family, vkq_ring_mode *out)
+{
+    uint32_t choice = desc ? desc->transfer_queue : VKQ_TRANSFER_QUEUE_AUTO;
+    const char *env = getenv("VKQ_TRANSFER_QUEUE");
+    if (env && *env) {
+        if (!strcmp(env, "auto")) choice = VKQ_TRANSFER_QUEUE_AUTO;
+        else if (!strcmp(env, "off") || !strcmp(env, "0")) choice = VKQ_TRANSFER_QUEUE_OFF;
+        else if (!strcmp(env, "emulate")) choice = VKQ_TRANSFER_QUEUE_EMULATE;
+        else return 0;
+    }
+    switch (choice) {
+    case VKQ_TRANSFER_QUEUE_AUTO:
+        *out = has_transfer_family ? VKQ_RING_TRANSFER_QUEUE : VKQ_RING_SAME_QUEUE;
+        return 1;
+    case VKQ_TRANSFER_QUEUE_OFF: *out = VKQ_RING_SAME_QUEUE; return 1;
+    case VKQ_TRANSFER_QUEUE_EMULATE: *out = VKQ_RING_EMULATED; return 1;
+    default: return 0;
+    }
+}
+
 vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
                              vkq_device *out)
 {
@@ -140,10 +163,23 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
         return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     }
     vkGetPhysicalDeviceQueueFamilyProperties(dev->phys, &nq, qf);
-    uint32_t fam = UINT32_MAX;
-    for (uint32_t i = 0; i < nq; ++i)
+    uint32_t fam = UINT32_MAX, xfer = UINT32_MAX;
+    for (uint32_t i = 0; i < nq; ++i) {
         if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && fam == UINT32_MAX) fam = i;
+        /* A transfer-only family is a DMA engine: copies there run beside the kernels. */
+        if ((qf[i].queueFlags & VK_QUEUE_TRANSFER_BIT) && qf[i].queueCount > 0 &&
+            !(qf[i].queueFlags & (VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT)) && xfer == UINT32_MAX)
+            xfer = i;
+    }
     free(qf);
+    vkq_ring_mode ring_mode;
+    if (!choose_ring_mode(desc, xfer != UINT32_MAX, &ring_mode)) {
+        free(dev);
+        return vkq_fail_instance(inst, VKQ_ERROR_INVALID_ARGUMENT,
+                                 "transfer_queue %u / VKQ_TRANSFER_QUEUE=%s: expected auto, off or emulate",
+                                 desc ? desc->transfer_queue : 0, getenv("VKQ_TRANSFER_QUEUE"));
+    }
+    if (ring_mode != VKQ_RING_TRANSFER_QUEUE) xfer = UINT32_MAX;
     if (fam == UINT32_MAX) {
         free(dev);
         return vkq_fail_instance(inst, VKQ_ERROR_UNSUPPORTED, "%s has no compute queue", in->name);
@@ -183,13 +219,16 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     if (in->integer_dot_product) { *tail = &idf; tail = &idf.pNext; }
 
     float prio = 1.0f;
-    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                   .queueFamilyIndex = fam, .queueCount = 1, .pQueuePriorities = &prio};
+    VkDeviceQueueCreateInfo qci[2] = {
+        {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = fam, .queueCount = 1,
+         .pQueuePriorities = &prio},
+        {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = xfer, .queueCount = 1,
+         .pQueuePriorities = &prio}};
     VkDeviceCreateInfo dci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .pNext = &f2,
-        .queueCreateInfoCount = 1,
-        .pQueueCreateInfos = &qci,
+        .queueCreateInfoCount = xfer != UINT32_MAX ? 2 : 1,
+        .pQueueCreateInfos = qci,
         .enabledExtensionCount = n_ext,
         .ppEnabledExtensionNames = exts,
     };
@@ -239,6 +278,12 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     if (st == VKQ_SUCCESS) st = vkq_config_choose(dev, desc);
     if (st == VKQ_SUCCESS) vkq_pipeline_cache_path(dev, desc ? desc->pipeline_cache : NULL);
     if (st == VKQ_SUCCESS) st = create_staging(dev);
+    if (st == VKQ_SUCCESS) {
+        VkQueue rq = dev->queue;
+        if (xfer != UINT32_MAX) dev->vk.vkGetDeviceQueue(dev->device, xfer, 0, &rq);
+        st = vkq_ring_create(dev, ring_mode, rq, xfer != UINT32_MAX ? xfer : fam, desc ? desc->staging_slots : 0,
+                             desc ? desc->staging_slot_bytes : 0);
+    }
     if (st == VKQ_SUCCESS) st = vkq_pipelines_init(dev);
     if (st == VKQ_SUCCESS)
         st = vkq_buffer_create(dev, sizeof vkq_gpu_tables, VKQ_MEMORY_DEVICE, 0, &dev->tables);
@@ -260,6 +305,7 @@ void vkq_device_destroy(vkq_device dev)
 {
     if (!dev) return;
     if (dev->device) {
+        vkq_ring_destroy(dev); /* submits what is still recorded, so wait after it */
         dev->vk.vkDeviceWaitIdle(dev->device);
         vkq_buffer_destroy(dev->tables);
         vkq_pipelines_destroy(dev);
@@ -296,6 +342,8 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev)
     dev->vk.vkCmdPipelineBarrier(dev->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
                                  VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
                                  &mb, 0, NULL, 0, NULL);
+    vkq_status st = vkq_ring_before_submit(dev);
+    if (st != VKQ_SUCCESS) return st;
     VkResult r = dev->vk.vkEndCommandBuffer(dev->cmd);
     if (r == VK_SUCCESS) {
         VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
@@ -306,6 +354,19 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev)
     if (r == VK_SUCCESS) r = dev->vk.vkResetFences(dev->device, 1, &dev->fence);
     if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "queue submission failed (%d)", (int)r);
     return VKQ_SUCCESS;
+}
+
+uint32_t vkq_pick_staging_memory(vkq_device dev, uint32_t bits)
+{
+    return pick_memory_type(&dev->mem_props, bits,
+                            VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0,
+                            VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+}
+
+vkq_status vkq_device_wait_uploads(vkq_device dev)
+{
+    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    return vkq_ring_wait(dev, dev->ring ? dev->ring->last_seq : 0);
 }
 
 uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits)
@@ -327,6 +388,7 @@ vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out)
     out->device = dev->device;
     out->queue_family = dev->queue_family;
     out->queue = dev->queue;
+    out->upload_queue_family = dev->ring->mode == VKQ_RING_TRANSFER_QUEUE ? dev->ring->family : UINT32_MAX;
     out->get_instance_proc_addr = vkGetInstanceProcAddr;
     return VKQ_SUCCESS;
 }

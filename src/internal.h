@@ -52,6 +52,7 @@ struct vkq_device_s {
     VkCommandPool cmd_pool;
     VkCommandBuffer cmd;
     VkFence fence;
+    struct vkq_ring *ring; /* upload staging ring (staging_ring.h) */
 
     /* Effective limits (after test overrides). */
     uint64_t max_allocation;
@@ -69,7 +70,7 @@ struct vkq_device_s {
     vkq_buffer tables;
     VkBufferView tables_view;
 
-    /* Staging ring for uploads/downloads. */
+    /* Staging buffer of downloads and of vkq_model_matmul's one-submission path. */
     VkBuffer staging;
     VkDeviceMemory staging_mem;
     void *staging_map;
@@ -101,6 +102,7 @@ struct vkq_buffer_s {
     vkq_memory memory;
     uint32_t segment_count;
     vkq_segment *segments;
+    uint64_t upload_seq; /* staging-ring ticket of the last upload into it (0: none) */
 };
 
 /* Binding windows (dequant.c): the largest range one descriptor can cover from a position. */
@@ -126,6 +128,8 @@ vkq_status vkq_cmd_begin(vkq_device dev, VkCommandBuffer *out);
 vkq_status vkq_cmd_submit_wait(vkq_device dev);
 /* Memory type index for a buffer of `memory` kind among `bits`; UINT32_MAX if none. */
 uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits);
+/* Host-visible coherent memory for staging, outside the (small, precious) BAR heap if possible. */
+uint32_t vkq_pick_staging_memory(vkq_device dev, uint32_t bits);
 
 /* pipeline.c */
 vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,

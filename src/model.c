@@ -1,5 +1,7 @@
 /* Model: maps a GGUF file, plans the placement, uploads the GPU tensors and demotes to the CPU
- * whatever cannot be allocated. Allocation order is the plan's priority order: the GPU run's
+ * whatever cannot be allocated. Uploads are queued back to back on the device's staging ring
+ * (the CPU reads tensor i+1 from the mapping while the GPU copies tensor i) with one wait at
+ * the end; a demoted tensor's buffer waits for its own copies when it is destroyed. Allocation order is the plan's priority order: the GPU run's
  * layers from the last one backwards, then the rest, so a failure cuts the run from below and
  * it stays contiguous (the last layers). */
 #include <stdarg.h>
@@ -77,7 +79,7 @@ static vkq_status place_tensor(loader *ld, int64_t i)
                  vkq_device_last_error(m->dev));
         return st;
     }
-    st = vkq_buffer_upload(buf, 0, t.data, t.nbytes);
+    st = vkq_buffer_upload_async(buf, 0, t.data, t.nbytes);
     if (st != VKQ_SUCCESS) {
         snprintf(ld->why, sizeof ld->why, "uploading %s: %s (%s)", t.name, vkq_status_string(st),
                  vkq_device_last_error(m->dev));
@@ -239,6 +241,11 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         if (!ld.fail_at && env && *env) ld.fail_at = (uint32_t)strtoul(env, NULL, 10);
         st = upload_all(&ld, err, err_size);
         if (st != VKQ_SUCCESS) goto fail;
+        st = vkq_device_wait_uploads(dev);
+        if (st != VKQ_SUCCESS) {
+            fail(err, err_size, st, "uploading the GPU tensors: %s", vkq_device_last_error(dev));
+            goto fail;
+        }
     }
     free(pt);
     *out = m;
