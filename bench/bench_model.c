@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "test_util.h"
+#include "timing.h"
 #include "vkquant.h"
 #include "vkquant_model.h"
 
@@ -30,18 +31,7 @@ typedef struct bench_opts {
     uint32_t n_overrides;
 } bench_opts;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+static double now_s(void) { return 1e-6 * bench_now_us(); }
 
 static int usage(int rc)
 {
@@ -191,15 +181,13 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t 
             gpu[rep] = tg;
         }
     }
-    qsort(step, (size_t)o->reps, sizeof *step, cmp_double);
-    qsort(cpu, (size_t)o->reps, sizeof *cpu, cmp_double);
-    qsort(gpu, (size_t)o->reps, sizeof *gpu, cmp_double);
-    double med = step[o->reps / 2];
+    double med = bench_median(step, (size_t)o->reps);
+    double cpu_med = bench_median(cpu, (size_t)o->reps), gpu_med = bench_median(gpu, (size_t)o->reps);
     vkq_plan_totals tot;
     vkq_plan_get_totals(vkq_model_plan(m), &tot);
     printf("%5u/%-5u %9.2f %9.2f %10.3f %9.3f %9.3f %9.1f %8.2f %7.2f %5u\n", tot.n_gpu_layers, tot.n_layers,
            (double)gpu_bytes / 1048576.0, (double)(bytes - gpu_bytes) / 1048576.0, med * 1e3,
-           cpu[o->reps / 2] * 1e3, gpu[o->reps / 2] * 1e3, 1.0 / med, (double)bytes / med / 1e9, load_s,
+           cpu_med * 1e3, gpu_med * 1e3, 1.0 / med, (double)bytes / med / 1e9, load_s,
            vkq_model_demotion_count(m));
     rc = 0;
 out:

@@ -5,19 +5,7 @@
 #include <time.h>
 
 #include "bench.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 int gpu_open(gpu *g, vkq_instance inst, const char *sel, const char *cache_path, char *why, size_t why_size)
 {
@@ -93,17 +81,17 @@ static double timed_run(gpu *g, const work *w)
     if (st != VKQ_SUCCESS) return -1;
     VkSubmitInfo si = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
-    double t0 = now_s();
+    double t0 = bench_now_us();
     if (g->vk.vkQueueSubmit(g->queue, 1, &si, VK_NULL_HANDLE) != VK_SUCCESS) return -1;
     if (g->vk.vkQueueWaitIdle(g->queue) != VK_SUCCESS) return -1;
-    double wall = now_s() - t0;
+    double wall_us = bench_now_us() - t0;
     uint64_t ts[2];
     if (g->period_ns > 0 &&
         g->vk.vkGetQueryPoolResults(g->device, g->queries, 0, 2, sizeof ts, ts, sizeof ts[0],
                                     VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS &&
         ts[1] > ts[0])
         return (double)(ts[1] - ts[0]) * g->period_ns * 1e-3;
-    return wall * 1e6;
+    return wall_us;
 }
 
 static double median_us(gpu *g, work *w, const vkq_buffer *bufs, int n_bufs, int reps)
@@ -122,8 +110,7 @@ static double median_us(gpu *g, work *w, const vkq_buffer *bufs, int n_bufs, int
         }
         if (i >= 0) t[i] = us;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    double med = bench_median(t, (size_t)reps);
     free(t);
     return med;
 }
@@ -163,8 +150,8 @@ double gpu_pipeline_ms(gpu *g, vkq_type t, uint64_t n)
         vkq_buffer_create(g->dev, k * n * 4, VKQ_MEMORY_DEVICE, 0, &x) == VKQ_SUCCESS &&
         vkq_buffer_create(g->dev, n * 4, VKQ_MEMORY_DEVICE, 0, &y) == VKQ_SUCCESS) {
         vkq_matmul_desc d = {.type = t, .m = 1, .k = k, .n = n, .w = w, .x = x, .y = y};
-        double t0 = now_s();
-        if (vkq_matmul(g->dev, &d) == VKQ_SUCCESS) ms = (now_s() - t0) * 1e3;
+        double t0 = bench_now_us();
+        if (vkq_matmul(g->dev, &d) == VKQ_SUCCESS) ms = (bench_now_us() - t0) * 1e-3;
     }
     vkq_buffer_destroy(w);
     vkq_buffer_destroy(x);

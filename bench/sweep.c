@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "timing.h"
 #include "matmul_ref.h"
 #include "test_util.h"
 #include "vkquant_cpu.h"
@@ -21,19 +22,6 @@
 uint64_t sweep_accuracy_rows(uint64_t m)
 {
     return m < ACC_ROWS ? m : ACC_ROWS;
-}
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + 1e-3 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Buffers rotated between runs: enough that together they exceed typical last-level caches. */
@@ -54,12 +42,11 @@ double cpu_copy_gbps(void)
         memset(b, 2, bytes);
         double t[5];
         for (int i = 0; i < 5; ++i) {
-            double t0 = now_us();
+            double t0 = bench_now_us();
             memcpy(i & 1 ? a : b, i & 1 ? b : a, bytes);
-            t[i] = now_us() - t0;
+            t[i] = bench_now_us() - t0;
         }
-        qsort(t, 5, sizeof t[0], cmp_double);
-        best = 2.0 * (double)bytes / t[2] * 1e-3; /* median, read + write */
+        best = 2.0 * (double)bytes / bench_median(t, 5) * 1e-3; /* median, read + write */
     }
     free(a);
     free(b);
@@ -273,9 +260,9 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
                              .x = a->x,
                              .y = y,
                              .n_threads = e->o->cpu_threads};
-    double t_first = now_us();
+    double t_first = bench_now_us();
     vkq_status st = vkq_cpu_matmul(&d);
-    t_first = now_us() - t_first;
+    t_first = bench_now_us() - t_first;
     if (st != VKQ_SUCCESS) {
         skip(r, vkq_status_string(st));
         goto done;
@@ -292,13 +279,12 @@ static void run_cpu(const sweep_env *e, vkq_type t, const acc_data *a, row *r)
     if (n > 3 && enough < n) n = enough < 3 ? 3 : enough;
     for (int i = -1; i < n; ++i) { /* one warm-up */
         d.w = bufs[(i + 1) % nb];
-        double t0 = now_us();
+        double t0 = bench_now_us();
         vkq_cpu_matmul(&d);
-        if (i >= 0) times[i] = now_us() - t0;
+        if (i >= 0) times[i] = bench_now_us() - t0;
     }
     r->reps = n;
-    qsort(times, (size_t)n, sizeof *times, cmp_double);
-    r->time_us = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+    r->time_us = bench_median(times, (size_t)n);
     finish(r, a, y0);
     r->pct = e->cpu_copy_gbps > 0 ? 100.0 * r->gbps / e->cpu_copy_gbps : NAN;
     free(y0);

@@ -1,30 +1,19 @@
 /* VRAM budget for weights: what the device says this process may use, minus a reserve for
  * activations and scratch, or what the user says (API, then VKQ_VRAM_BUDGET). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "err_buffer.h"
 #include "internal.h"
 #include "vkquant_model.h"
 
 #define MIB (1024ull * 1024ull)
 
-static vkq_status fail(char *err, size_t err_size, vkq_status st, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size)
 {
-    if (!s || !out) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
+    if (!s || !out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
     /* Hand-written rather than strtod: strtod would accept " 1", "+1", "inf", "0x10", "1e3". */
     const char *p = s;
     uint64_t whole = 0;
@@ -41,7 +30,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
             frac += (*p - '0') * scale;
     }
     if (digits == 0)
-        return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: expected digits, e.g. 512M, 6G, 1.5GiB or 1234", s);
     unsigned shift = 0;
     switch (*p) {
@@ -71,7 +60,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     if (shift && (*p == 'i' || *p == 'I')) ++p;
     if (*p == 'b' || *p == 'B') ++p;
     if (*p != '\0')
-        return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: unexpected \"%s\" (suffixes: K, M, G, T, optionally "
                     "followed by i and/or B)",
                     s, p);
@@ -82,7 +71,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     *out = v + f;
     return VKQ_SUCCESS;
 too_big:
-    return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
+    return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
 }
 
 const char *vkq_budget_source_name(vkq_budget_source source)
@@ -145,7 +134,7 @@ static void device_available(vkq_device dev, uint64_t *available, vkq_budget_sou
 vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
                                vkq_vram_budget *out, char *err, size_t err_size)
 {
-    if (!out) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     memset(out, 0, sizeof *out);
     if (override_bytes) {
         out->budget = override_bytes;
@@ -157,7 +146,7 @@ vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t
         char why[200];
         uint64_t v;
         if (vkq_size_parse(env, &v, why, sizeof why) != VKQ_SUCCESS)
-            return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "VKQ_VRAM_BUDGET: %s", why);
+            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "VKQ_VRAM_BUDGET: %s", why);
         out->budget = v;
         out->source = VKQ_BUDGET_ENV;
         return VKQ_SUCCESS;

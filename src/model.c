@@ -1,27 +1,17 @@
 /* Model: maps a GGUF file, plans the placement, uploads the GPU tensors and demotes to the CPU
  * whatever cannot be allocated. Uploads are queued back to back on the device's staging ring
  * (the CPU reads tensor i+1 from the mapping while the GPU copies tensor i) with one wait at
- * the end; a demoted tensor's buffer waits for its own copies when it is destroyed. Allocation order is the plan's priority order: the GPU run's
- * layers from the last one backwards, then the rest, so a failure cuts the run from below and
- * it stays contiguous (the last layers). */
-#include <stdarg.h>
+ * the end; a demoted tensor's buffer waits for its own copies when it is destroyed.
+ * Allocation order is the plan's priority order: the GPU run's layers from the last one
+ * backwards, then the rest, so a failure cuts the run from below and it stays contiguous (the
+ * last layers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err_buffer.h"
 #include "model_internal.h"
 #include "placement.h"
-
-static vkq_status fail(char *err, size_t err_size, vkq_status st, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 vkq_model_desc vkq_model_desc_default(void)
 {
@@ -162,7 +152,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
                 continue;
             vkq_status st = place_tensor(ld, i);
             if (st == VKQ_SUCCESS) continue;
-            if (!demotable(st)) return fail(err, err_size, st, "%s", ld->why);
+            if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
             const vkq_status reason = st;
             for (int64_t j = 0; j < m->n_tensors; ++j) {
                 int32_t lj = vkq_plan_tensor_layer(plan, (uint32_t)j);
@@ -171,7 +161,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
             uint32_t n_layers = 0;
             uint64_t moved = vkq_plan_demote_layers_upto(m->plan, l, &n_layers);
             st = record_demotion(ld, i, l, n_layers, moved, reason);
-            if (st != VKQ_SUCCESS) return fail(err, err_size, st, "out of host memory");
+            if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
             break;
         }
     }
@@ -179,11 +169,11 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
         if (m->buffers[i] || vkq_plan_tensor_place(plan, (uint32_t)i) == VKQ_PLACE_CPU) continue;
         vkq_status st = place_tensor(ld, i);
         if (st == VKQ_SUCCESS) continue;
-        if (!demotable(st)) return fail(err, err_size, st, "%s", ld->why);
+        if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
         const vkq_status reason = st;
         uint64_t moved = vkq_plan_demote_tensor(m->plan, (uint32_t)i);
         st = record_demotion(ld, i, vkq_plan_tensor_layer(m->plan, (uint32_t)i), 0, moved, reason);
-        if (st != VKQ_SUCCESS) return fail(err, err_size, st, "out of host memory");
+        if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
     }
     return VKQ_SUCCESS;
 }
@@ -192,14 +182,14 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
                           char *err, size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
-    if (!out) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
-    if (!path) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
+    if (!path) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
     vkq_model *m = calloc(1, sizeof *m);
-    if (!m) return fail(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!m) return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
-        return fail(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
+        return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
     }
     m->dev = dev;
     m->desc = desc ? *desc : vkq_model_desc_default();
@@ -216,7 +206,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     st = VKQ_ERROR_OUT_OF_HOST_MEMORY;
     if (!pt || !m->buffers) goto fail;
     if (m->n_tensors > UINT32_MAX) {
-        st = fail(err, err_size, VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
+        st = vkq_err(err, err_size, VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
         goto fail;
     }
     for (int64_t i = 0; i < m->n_tensors; ++i) {
@@ -243,7 +233,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         if (st != VKQ_SUCCESS) goto fail;
         st = vkq_device_wait_uploads(dev);
         if (st != VKQ_SUCCESS) {
-            fail(err, err_size, st, "uploading the GPU tensors: %s", vkq_device_last_error(dev));
+            vkq_err(err, err_size, st, "uploading the GPU tensors: %s", vkq_device_last_error(dev));
             goto fail;
         }
     }
@@ -252,7 +242,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     return VKQ_SUCCESS;
 fail:
     if (st == VKQ_ERROR_OUT_OF_HOST_MEMORY && err && err_size && !err[0])
-        fail(err, err_size, st, "out of host memory");
+        vkq_err(err, err_size, st, "out of host memory");
     free(pt);
     vkq_model_destroy(m);
     return st;

@@ -2,12 +2,12 @@
  * tensor list (no device), so every rule is unit-testable; see include/vkquant_model.h for the
  * policy and why the GPU run is the last layers. */
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "err_buffer.h"
 #include "placement.h"
 
 #define MAX_LAYER (1 << 20) /* blk.N with a larger N is treated as a non-layer name */
@@ -33,17 +33,6 @@ struct vkq_plan_s {
     uint32_t n_rules;
     char **rules; /* the rule strings, for printing */
 };
-
-static vkq_status fail(char *err, size_t err_size, vkq_status st, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 const char *vkq_place_name(vkq_place place)
 {
@@ -151,13 +140,13 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
 {
     for (uint32_t r = 0; r < opt->n_overrides; ++r) {
         const char *s = opt->overrides[r];
-        if (!s) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
+        if (!s) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
         const char *eq = strrchr(s, '=');
         if (!eq || eq == s)
-            return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": expected PATTERN=PLACE (PLACE: cpu, gpu or host)", s);
         if (vkq_place_from_name(eq + 1, &places[r]) != VKQ_SUCCESS)
-            return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": unknown place \"%s\" (cpu, gpu or host)", s, eq + 1);
         size_t len = (size_t)(eq - s);
         char *pat = malloc(len + 1);
@@ -169,7 +158,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
         if (rc != 0) {
             char why[128];
             regerror(rc, &re[r], why, sizeof why);
-            return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
+            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
         }
         *n_compiled = r + 1;
     }
@@ -239,10 +228,10 @@ static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *r
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
                            vkq_plan **out, char *err, size_t err_size)
 {
-    if (!out) return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
     if (!opt || (n && !tensors) || (opt->n_overrides && !opt->overrides))
-        return fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
+        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
     vkq_plan *p = calloc(1, sizeof *p);
     regex_t *re = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *re);
     vkq_place *rule_place = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *rule_place);
@@ -263,7 +252,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < n; ++i) {
         const vkq_plan_tensor *in = &tensors[i];
         if (!in->name || !in->name[0]) {
-            st = fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
+            st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
             goto done;
         }
         plan_entry *e = &p->t[i];
@@ -281,7 +270,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < p->n; ++i)
         for (uint32_t j = i + 1; j < p->n; ++j)
             if (strcmp(p->t[i].name, p->t[j].name) == 0) {
-                st = fail(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
+                st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
                           p->t[i].name);
                 goto done;
             }
