@@ -7,6 +7,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Full unrolling of the short constant loops over sub-blocks: at -O2 GCC keeps them rolled,
+ * and then shift counts and shuffle indices become run-time values (extra uops per block). */
+#if defined(__clang__)
+#define VKQ_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define VKQ_UNROLL _Pragma("GCC unroll 8")
+#else
+#define VKQ_UNROLL
+#endif
+
 static inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -63,6 +63,7 @@ static float dot_q8_0(const uint8_t *w, uint64_t nb, const void *xv)
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     uint64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
+        VKQ_UNROLL
         for (int u = 0; u < 2; ++u) {
             const uint8_t *blk = w + (b + u) * 34;
             const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
@@ -205,6 +206,7 @@ static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 136;
         const float d = half_to_f32(blk);
         const uint32_t sh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8;
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const int ls = ((blk[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (int)((sh >> (2 * ib)) & 3) << 4;
             const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 8 + 16 * ib));
@@ -244,6 +246,7 @@ static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 2) {
         const uint8_t *blk = w + b * 36;
+        VKQ_UNROLL
         for (int t = 0; t < 2; ++t) {
             const __m128i v = _mm_loadu_si128((const __m128i *)(blk + 4 + 16 * t));
             const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, m4));
@@ -272,6 +275,7 @@ static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 2) {
         const uint8_t *blk = w + b * 18;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int t = 0; t < 2; ++t) {
             uint64_t bits;
             memcpy(&bits, blk + 2 + 8 * t, 8);
@@ -300,6 +304,7 @@ static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 4) {
         const uint8_t *blk = w + b * 18;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int t = 0; t < 4; ++t) {
             uint32_t bits;
             memcpy(&bits, blk + 2 + 4 * t, 4);
@@ -327,6 +332,7 @@ static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 66;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *R = blk + 2 + 8 * ib;
             uint32_t W;
@@ -360,6 +366,7 @@ static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 98;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *g = blk + 2 + 8 * ib;
             uint32_t W;
@@ -408,6 +415,7 @@ static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 74;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             uint16_t u[4];
             memcpy(u, blk + 2 + 8 * ib, 8);
@@ -430,6 +438,7 @@ static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 82;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *lo = blk + 2 + 4 * ib;
             const unsigned hb = blk[66 + ib];
@@ -458,6 +467,7 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 110;
         const float d = half_to_f32(blk);
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *g = blk + 2 + 8 * ib;
             const unsigned h = blk[66 + ib];
@@ -489,6 +499,7 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 50;
         const float d = half_to_f32(blk);
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *lo = blk + 2 + 4 * ib;
             const uint32_t hw = (uint32_t)blk[34 + 2 * ib] | (uint32_t)blk[35 + 2 * ib] << 8;

@@ -80,8 +80,10 @@ static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
         const __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
         const __m256i msum = _mm256_madd_epi16(mn, load256(x->bsums));
         __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
         for (int h = 0; h < 2; ++h) {
             const __m256i q = load256(blk + 16 + 32 * h);
+            VKQ_UNROLL
             for (int l = 0; l < 4; ++l) {
                 const int t = 4 * h + l;
                 const __m256i p = _mm256_maddubs_epi16(Q2_SUB(q, l), load256(x->q + 32 * t));
@@ -119,8 +121,10 @@ static float dot_q3_k(const uint8_t *w, uint64_t nb, const void *xv)
         /* 4 sum_j sc_j bsum_j, subtracted from the scaled q x sums below */
         __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(x->bsums)), 2);
         isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
+        VKQ_UNROLL
         for (int h = 0; h < 2; ++h) {
             const __m256i q = load256(blk + 32 + 32 * h);
+            VKQ_UNROLL
             for (int l = 0; l < 4; ++l) {
                 const int t = 4 * h + l;
                 const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, t), m1), 2);
@@ -167,6 +171,7 @@ static inline float dot_q45_k(const uint8_t *w, uint64_t nb, const xk_block *x, 
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
         const __m256i qh = five ? load256(blk + 16) : _mm256_setzero_si256();
         __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
         for (int c = 0; c < 4; ++c) {
             const __m256i raw = load256(blk + qs_off + 32 * c);
             __m256i q0 = _mm256_and_si256(raw, m4);
@@ -209,6 +214,7 @@ static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *xv)
         const __m128i sc = _mm_loadu_si128((const __m128i *)(blk + 192));
         __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(x->bsums)), 5);
         isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
+        VKQ_UNROLL
         for (int n = 0; n < 2; ++n) {
             const __m256i ql0 = load256(blk + 64 * n), ql1 = load256(blk + 64 * n + 32);
             const __m256i qh = load256(blk + 128 + 32 * n);
@@ -218,6 +224,7 @@ static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *xv)
             q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            VKQ_UNROLL
             for (int t = 0; t < 4; ++t) {
                 const __m256i p = _mm256_maddubs_epi16(q[t], load256(x->q + 128 * n + 32 * t));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * n + t)));
@@ -238,6 +245,7 @@ static float dot_tq2_0(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, ++x) {
         const uint8_t *blk = w + b * 66;
         __m256i s16 = _mm256_setzero_si256();
+        VKQ_UNROLL
         for (int h = 0; h < 2; ++h) {
             const __m256i q = load256(blk + 32 * h);
             s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(Q2_SUB(q, 0), load256(x->q + 128 * h)));
@@ -288,6 +296,7 @@ static float dot_tq1_0(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 54;
         __m256i m = load256(blk);
         __m256i s16 = _mm256_maddubs_epi16(trit(m), load256(x->q));
+        VKQ_UNROLL
         for (int n = 1; n < 5; ++n) {
             m = times3(m);
             s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(trit(m), load256(x->q + 32 * n)));
@@ -321,6 +330,7 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
         const uint16_t dbits = (uint16_t)((sw[0] >> 12) | ((sw[1] >> 8) & 0x00F0u) | ((sw[2] >> 4) & 0x0F00u) |
                                           (sw[3] & 0xF000u));
         __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *lo = blk + 4 * ib;
             const unsigned q0 = blk[32 + 2 * ib], q1 = blk[33 + 2 * ib];
