@@ -236,31 +236,51 @@ static float dot_mxfp4(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
+/* The 4 UE4M3 "half" scales of an nvfp4 block (FORMATS.md §1.3.4) as floats, bit-exact with
+ * vkq_ue4m3_half_to_f32 without its branches: bit 7 ignored; E > 0: (1 + M/8) 2^(E-8) built
+ * from bits; E = 0: M 2^-10 (exact); 0x7F (but not 0xFF) gives 0. Exercised through the NVFP4
+ * products of tests/test_cpu_matmul.c (random scale bytes, all 256 values at m = 257). */
+static inline __m128 ue4m3_half_x4(const uint8_t *p)
+{
+    uint32_t u;
+    memcpy(&u, p, 4);
+    const __m128i raw = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)u));
+    const __m128i x = _mm_and_si128(raw, _mm_set1_epi32(0x7F));
+    const __m128i E = _mm_srli_epi32(x, 3), M = _mm_and_si128(x, _mm_set1_epi32(7));
+    const __m128 normal = _mm_castsi128_ps(_mm_or_si128(_mm_slli_epi32(_mm_add_epi32(E, _mm_set1_epi32(119)), 23),
+                                                        _mm_slli_epi32(M, 20)));
+    const __m128 sub = _mm_mul_ps(_mm_cvtepi32_ps(M), _mm_set1_ps(1.0f / 1024.0f));
+    const __m128 v = _mm_blendv_ps(normal, sub, _mm_castsi128_ps(_mm_cmpeq_epi32(E, _mm_setzero_si128())));
+    return _mm_andnot_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(raw, _mm_set1_epi32(0x7F))), v);
+}
+
 /* nvfp4: 64-element blocks of 4 sub-blocks of 16 (UE4M3 scale each; 8 bytes: low nibbles are
- * elements 0..7, high 8..15); one X block covers two sub-blocks. */
+ * elements 0..7, high 8..15); one X block covers two sub-blocks. Both X blocks' codes come
+ * from one 32-byte load; the float scale per 16 is picked by a lane permute. */
 static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xq_block *xq = (const xq_block *)xv;
-    const __m128i table = _mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4);
-    const __m128i m4 = _mm_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i sel0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), sel1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 2) {
         const uint8_t *blk = w + b * 36;
-        VKQ_UNROLL
-        for (int t = 0; t < 2; ++t) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(blk + 4 + 16 * t));
-            const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, m4));
-            const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), m4));
-            const __m256i q = _mm256_set_m128i(_mm_unpackhi_epi64(lo, hi), _mm_unpacklo_epi64(lo, hi));
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[t].q);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
-            const float dx = xq[t].d;
-            const __m256 sv = _mm256_set_m128(_mm_set1_ps(vkq_ue4m3_half_to_f32(blk[2 * t + 1]) * dx),
-                                              _mm_set1_ps(vkq_ue4m3_half_to_f32(blk[2 * t]) * dx));
-            acc = _mm256_fmadd_ps(sv, p, acc);
-        }
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 4));
+        const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
+        const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        /* per 128-bit lane: sub-blocks (0 | 2) and (1 | 3) */
+        const __m256i a = _mm256_unpacklo_epi64(lo, hi), c = _mm256_unpackhi_epi64(lo, hi);
+        const __m256i q0 = _mm256_permute2x128_si256(a, c, 0x20), q1 = _mm256_permute2x128_si256(a, c, 0x31);
+        const __m256 sc = _mm256_castps128_ps256(ue4m3_half_x4(blk));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
+        const __m256 p0 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0)));
+        const __m256 p1 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1)));
+        acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel0), _mm256_set1_ps(xq[0].d)), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel1), _mm256_set1_ps(xq[1].d)), p1, acc1);
     }
-    return hsum256(acc);
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 /* q2_0: y = (q - 1) d, 64 elements, element i = bits 2 (i % 4) of qs[i / 4]. */
