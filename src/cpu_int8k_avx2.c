@@ -55,12 +55,23 @@ void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out)
     }
 }
 
-/* Sub-block t of 32 elements whose two halves of 16 carry scales s[2t] and s[2t + 1]: those two
- * bytes of the 16 in `s`, each repeated 8 times, as 16 x int16 (signed bytes). */
-static inline __m256i pair_scales_i8(__m128i s, int t)
+/* The 16 int16 scales of a super-block (one per 16 elements) laid out for pair_scales: the
+ * first 8 in both 128-bit lanes of s[0], the last 8 in both lanes of s[1]. */
+static inline void scales16(__m256i w, __m256i s[2])
 {
-    const __m128i idx = _mm_unpacklo_epi64(_mm_set1_epi8((char)(2 * t)), _mm_set1_epi8((char)(2 * t + 1)));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, idx));
+    s[0] = _mm256_permute4x64_epi64(w, 0x44);
+    s[1] = _mm256_permute4x64_epi64(w, 0xEE);
+}
+
+/* Sub-block t of 32 elements whose halves of 16 carry scales 2t and 2t + 1: those two, each
+ * repeated 8 times, as 16 x int16 (one byte shuffle; t is a constant after unrolling). */
+static inline __m256i pair_scales(const __m256i s[2], int t)
+{
+    const char j = (char)(4 * (t % 4));
+    const __m256i idx = _mm256_setr_epi8(j, j + 1, j, j + 1, j, j + 1, j, j + 1, j, j + 1, j, j + 1, j, j + 1, j, j + 1,
+                                         j + 2, j + 3, j + 2, j + 3, j + 2, j + 3, j + 2, j + 3, j + 2, j + 3, j + 2, j + 3,
+                                         j + 2, j + 3, j + 2, j + 3);
+    return _mm256_shuffle_epi8(s[t / 4], idx);
 }
 
 /* Q2_K / TQ2_0 2-bit layout (FORMATS.md §7): element 128 h + 32 l + i is bits 2l of
@@ -79,6 +90,8 @@ static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
         const __m128i sc = _mm_and_si128(raw, m4);
         const __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
         const __m256i msum = _mm256_madd_epi16(mn, load256(x->bsums));
+        __m256i s16[2];
+        scales16(_mm256_cvtepu8_epi16(sc), s16);
         __m256i isum = _mm256_setzero_si256();
         VKQ_UNROLL
         for (int h = 0; h < 2; ++h) {
@@ -87,7 +100,7 @@ static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
             for (int l = 0; l < 4; ++l) {
                 const int t = 4 * h + l;
                 const __m256i p = _mm256_maddubs_epi16(Q2_SUB(q, l), load256(x->q + 32 * t));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales_i8(sc, t)));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, t)));
             }
         }
         const __m256 dd = _mm256_set1_ps(half_to_f32(blk + 80) * x->d);
@@ -119,6 +132,8 @@ static float dot_q3_k(const uint8_t *w, uint64_t nb, const void *xv)
         const __m128i sc = _mm_sub_epi8(_mm_or_si128(lo, hi), _mm_set1_epi8(32));
         const __m256i hm = load256(blk);
         /* 4 sum_j sc_j bsum_j, subtracted from the scaled q x sums below */
+        __m256i s16[2];
+        scales16(_mm256_cvtepi8_epi16(sc), s16);
         __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(x->bsums)), 2);
         isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
         VKQ_UNROLL
@@ -130,7 +145,7 @@ static float dot_q3_k(const uint8_t *w, uint64_t nb, const void *xv)
                 const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, t), m1), 2);
                 const __m256i qq = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * l), _mm256_set1_epi8(3)), hb);
                 const __m256i p = _mm256_maddubs_epi16(qq, load256(x->q + 32 * t));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales_i8(sc, t)));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, t)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk + 108) * x->d), _mm256_cvtepi32_ps(isum), acc);
@@ -212,6 +227,8 @@ static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *xv)
     for (uint64_t b = 0; b < nb; ++b, ++x) {
         const uint8_t *blk = w + b * 210;
         const __m128i sc = _mm_loadu_si128((const __m128i *)(blk + 192));
+        __m256i s16[2];
+        scales16(_mm256_cvtepi8_epi16(sc), s16);
         __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(x->bsums)), 5);
         isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
         VKQ_UNROLL
@@ -227,7 +244,7 @@ static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *xv)
             VKQ_UNROLL
             for (int t = 0; t < 4; ++t) {
                 const __m256i p = _mm256_maddubs_epi16(q[t], load256(x->q + 128 * n + 32 * t));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales_i8(sc, 4 * n + t)));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, 4 * n + t)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk + 208) * x->d), _mm256_cvtepi32_ps(isum), acc);
@@ -354,6 +371,8 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
                                        _mm_or_si128(_mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(wv, 6), _mm_set1_epi32(7)), 16),
                                                     _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(wv, 9), _mm_set1_epi32(7)), 24)));
         const __m128i sc = _mm_add_epi8(_mm_add_epi8(f, f), one);
+        __m256i s16[2];
+        scales16(_mm256_cvtepu8_epi16(sc), s16);
         __m256i isum = _mm256_setzero_si256();
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
@@ -369,7 +388,7 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8), delta);
             const __m256i qx = load256(x->q + 32 * ib);
             const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales_i8(sc, ib)));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, ib)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(dbits) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
