@@ -35,8 +35,8 @@ typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
  * the error bound). */
 uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags);
 
-/* AVX2 + FMA + F16C (src/cpu_matmul_avx2.c: exact f32 path, X per 32; cpu_int8k_avx2.c: X
- * per 256). */
+/* AVX2 + FMA + F16C: src/cpu_f32_avx2.c (exact f32 path), cpu_int8_avx2.c (int8, X per 32),
+ * cpu_int8k_avx2.c (int8, X per 256). */
 void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, uint32_t bb,
                            const uint8_t *w, size_t w_stride, uint64_t r0, uint64_t r1,
                            uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,
