@@ -432,9 +432,10 @@ static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
 }
 
 /* Shared by iq2_xs and iq2_s: 4 grid rows of 8 unsigned bytes, 32 sign bits (bit e negates
- * element e, applied to X's bytes), and one float scale per 16 elements (lo, hi). */
+ * element e, applied to X's bytes), and the float scales of the two halves of 16 (sv: lanes
+ * 0-3 and 4-7). */
 static inline __m256 iq2_pair(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3, uint32_t sg,
-                              const xq_block *xb, float slo, float shi, __m256 acc)
+                              const xq_block *xb, __m256 sv, __m256 acc)
 {
     const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                           2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
@@ -445,30 +446,52 @@ static inline __m256 iq2_pair(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3
     const __m256i qx = _mm256_loadu_si256((const __m256i *)xb->q);
     const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
     const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
-    return _mm256_fmadd_ps(_mm256_set_m128(_mm_set1_ps(shi * xb->d), _mm_set1_ps(slo * xb->d)), p, acc);
+    return _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), p, acc);
+}
+
+/* The 16 half-sub-block scales (d (0.5 + s)) / 4 of iq2_xs / iq2_s from 8 bytes of nibbles
+ * (low = first 16 elements of sub-block ib, high = last 16): lo[ib], hi[ib] as 8 floats. */
+static inline void iq2_scales(const uint8_t *p, float d, __m256 *lo, __m256 *hi)
+{
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    const __m256i m4 = _mm256_set1_epi32(0xF);
+    const __m256 h = _mm256_set1_ps(0.5f), dv = _mm256_set1_ps(d), q = _mm256_set1_ps(0.25f);
+    *lo = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_and_si256(v, m4)))), q);
+    *hi = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)))), q);
+}
+
+/* [lo[ib] x 4, hi[ib] x 4] */
+static inline __m256 iq2_pick(__m256 lo, __m256 hi, int ib)
+{
+    const __m256i i = _mm256_set1_epi32(ib);
+    return _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, i), _mm256_permutevar8x32_ps(hi, i), 0xF0);
 }
 
 /* iq2_xs: 32 x u16 (9-bit grid index, 7-bit ksigns index), scales (u4 lo, u4 hi) @66. */
 static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xq_block *xq = (const xq_block *)xv;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 74;
-        const float d = half_to_f32(blk);
+        __m256 slo, shi;
+        iq2_scales(blk + 66, half_to_f32(blk), &slo, &shi);
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             uint16_t u[4];
             memcpy(u, blk + 2 + 8 * ib, 8);
             const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[u[0] >> 9] | (uint32_t)vkq_ksigns_iq2xs[u[1] >> 9] << 8 |
                                 (uint32_t)vkq_ksigns_iq2xs[u[2] >> 9] << 16 | (uint32_t)vkq_ksigns_iq2xs[u[3] >> 9] << 24;
-            const float slo = (d * (0.5f + (float)(blk[66 + ib] & 0xF))) * 0.25f;
-            const float shi = (d * (0.5f + (float)(blk[66 + ib] >> 4))) * 0.25f;
-            acc = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
-                           vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], slo, shi, acc);
+            const __m256 sv = iq2_pick(slo, shi, ib);
+            if (ib & 1)
+                acc1 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
+                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc1);
+            else
+                acc0 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
+                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc0);
         }
     }
-    return hsum256(acc);
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 /* iq2_s: index low bits @2, sign bytes @34, index bits 8-9 @66, scales @74. */
@@ -478,18 +501,17 @@ static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 8) {
         const uint8_t *blk = w + b * 82;
-        const float d = half_to_f32(blk);
+        __m256 slo, shi;
+        iq2_scales(blk + 74, half_to_f32(blk), &slo, &shi);
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *lo = blk + 2 + 4 * ib;
             const unsigned hb = blk[66 + ib];
             uint32_t sg;
             memcpy(&sg, blk + 34 + 4 * ib, 4);
-            const float slo = (d * (0.5f + (float)(blk[74 + ib] & 0xF))) * 0.25f;
-            const float shi = (d * (0.5f + (float)(blk[74 + ib] >> 4))) * 0.25f;
             acc = iq2_pair(vkq_iq2s_grid[lo[0] | (hb & 3) << 8], vkq_iq2s_grid[lo[1] | ((hb >> 2) & 3) << 8],
                            vkq_iq2s_grid[lo[2] | ((hb >> 4) & 3) << 8], vkq_iq2s_grid[lo[3] | ((hb >> 6) & 3) << 8],
-                           sg, &xq[ib], slo, shi, acc);
+                           sg, &xq[ib], iq2_pick(slo, shi, ib), acc);
         }
     }
     return hsum256(acc);
