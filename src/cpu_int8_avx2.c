@@ -554,8 +554,9 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
 
 /* iq1_s: y = d (2 s + 1) (grid + delta), int8 grid rows of -1/0/1, delta = +-1/8 per 32
  * elements: computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, sign trick). Per
- * super-block the 32 grid indices, 8 delta signs and 8 scales are unpacked with vector ops
- * first; the sub-block loop does only the 4 table loads per 32 elements in scalar code. */
+ * super-block the 8 delta signs and 8 scales are unpacked with vector ops first. The grid
+ * indices stay scalar: storing them from a vector and reloading them one by one was slower
+ * (store-to-load forwarding). */
 static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xq_block *xq = (const xq_block *)xv;
@@ -565,18 +566,6 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 50;
         const __m128i h = _mm_loadu_si128((const __m128i *)(blk + 34)); /* qh[ib], 8 x u16 */
         const __m256i h32 = _mm256_cvtepu16_epi32(h);
-        /* index bits 8-10 of groups l = 0..3 of sub-block ib: (qh >> 3 l) & 7, as u16 pairs */
-        const __m256i A = _mm256_or_si256(_mm256_and_si256(h32, m7),
-                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h32, 3), m7), 16));
-        const __m256i B = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(h32, 6), m7),
-                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h32, 9), m7), 16));
-        const __m256i lo = _mm256_unpacklo_epi32(A, B), hi = _mm256_unpackhi_epi32(A, B);
-        const __m256i qs = _mm256_loadu_si256((const __m256i *)(blk + 2));
-        uint16_t idx[32];
-        _mm256_storeu_si256((__m256i *)idx, _mm256_or_si256(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(qs)),
-                                                           _mm256_slli_epi16(_mm256_permute2x128_si256(lo, hi, 0x20), 8)));
-        _mm256_storeu_si256((__m256i *)(idx + 16), _mm256_or_si256(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(qs, 1)),
-                                                                  _mm256_slli_epi16(_mm256_permute2x128_si256(lo, hi, 0x31), 8)));
         /* delta sign (bit 15) as bytes -1 / +1, sub-block ib at byte ib of each lane */
         const __m128i dl16 = _mm_or_si128(_mm_srai_epi16(h, 15), _mm_set1_epi16(1));
         const __m256i dl = _mm256_broadcastsi128_si256(_mm_packs_epi16(dl16, dl16));
@@ -585,9 +574,12 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
                                         _mm256_set1_ps(half_to_f32(blk) * 0.125f));
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
-            const uint16_t *ix = idx + 4 * ib;
-            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[ix[3]], (long long)vkq_iq1s_grid[ix[2]],
-                                                (long long)vkq_iq1s_grid[ix[1]], (long long)vkq_iq1s_grid[ix[0]]);
+            const uint8_t *lo = blk + 2 + 4 * ib;
+            const uint32_t hw = (uint32_t)blk[34 + 2 * ib] | (uint32_t)blk[35 + 2 * ib] << 8;
+            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[lo[3] | ((hw >> 9) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[2] | ((hw >> 6) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[1] | ((hw >> 3) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[0] | (hw & 7) << 8]);
             const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8),
                                               _mm256_shuffle_epi8(dl, _mm256_set1_epi8((char)ib)));
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);

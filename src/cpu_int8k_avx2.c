@@ -335,13 +335,14 @@ static float dot_tq1_0(const uint8_t *w, uint64_t nb, const void *xv)
 /* iq1_m (FORMATS.md §8.7): y = d (2 s + 1) (g + delta), g in {-1, 0, 1}, delta = +-1/8 per 8
  * elements; computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, signed through the
  * sign trick). s per 16 elements; pairs <= 2 * 9 * 127, times 15 fits int32. Per super-block
- * the 32 grid indices, 32 delta signs and 16 scales are unpacked with vector ops first, so the
- * sub-block loop does only the 4 table loads per 32 elements in scalar code. */
+ * the 32 delta signs and 16 scales are unpacked with vector ops first. The grid indices stay
+ * scalar: storing them from a vector and reloading them one by one was slower (store-to-load
+ * forwarding). */
 static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m256i mf8 = _mm256_set1_epi8((char)0xF8);
-    const __m128i m4 = _mm_set1_epi8(0x0F), m7 = _mm_set1_epi8(7), b3 = _mm_set1_epi8(8), one = _mm_set1_epi8(1);
+    const __m128i m4 = _mm_set1_epi8(0x0F), b3 = _mm_set1_epi8(8), one = _mm_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, ++x) {
         const uint8_t *blk = w + b * 56;
@@ -353,13 +354,6 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
         const __m128i qh = _mm_loadu_si128((const __m128i *)(blk + 32));
         const __m128i qhl = _mm_and_si128(qh, m4), qhh = _mm_and_si128(_mm_srli_epi16(qh, 4), m4);
         const __m128i nib0 = _mm_unpacklo_epi8(qhl, qhh), nib1 = _mm_unpackhi_epi8(qhl, qhh);
-        /* grid index j = qs[j] | (nibble & 7) << 8 */
-        uint16_t idx[32];
-        const __m128i qs0 = _mm_loadu_si128((const __m128i *)blk), qs1 = _mm_loadu_si128((const __m128i *)(blk + 16));
-        _mm_storeu_si128((__m128i *)idx, _mm_unpacklo_epi8(qs0, _mm_and_si128(nib0, m7)));
-        _mm_storeu_si128((__m128i *)(idx + 8), _mm_unpackhi_epi8(qs0, _mm_and_si128(nib0, m7)));
-        _mm_storeu_si128((__m128i *)(idx + 16), _mm_unpacklo_epi8(qs1, _mm_and_si128(nib1, m7)));
-        _mm_storeu_si128((__m128i *)(idx + 24), _mm_unpackhi_epi8(qs1, _mm_and_si128(nib1, m7)));
         /* delta byte per group: -1 (0xFF) where nibble bit 3 is set, else +1 */
         const __m256i dl0 = _mm256_broadcastsi128_si256(_mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(nib0, b3), b3), one));
         const __m256i dl1 = _mm256_broadcastsi128_si256(_mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(nib1, b3), b3), one));
@@ -376,9 +370,12 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
         __m256i isum = _mm256_setzero_si256();
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
-            const uint16_t *ix = idx + 4 * ib;
-            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[ix[3]], (long long)vkq_iq1s_grid[ix[2]],
-                                                (long long)vkq_iq1s_grid[ix[1]], (long long)vkq_iq1s_grid[ix[0]]);
+            const uint8_t *lo = blk + 4 * ib;
+            const unsigned q0 = blk[32 + 2 * ib], q1 = blk[33 + 2 * ib];
+            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[lo[3] | (q1 >> 4 & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[2] | (q1 & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[1] | (q0 >> 4 & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[0] | (q0 & 7) << 8]);
             const int j = 4 * (ib % 4);
             const __m256i sel = _mm256_setr_epi8(j, j, j, j, j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1,
                                                  j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2,
