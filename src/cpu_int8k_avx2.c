@@ -23,6 +23,16 @@ static inline __m256i load256(const void *p)
     return _mm256_loadu_si256((const __m256i *)p);
 }
 
+/* The fp16 pair (d, dmin) at p times X's scale, broadcast: one conversion for both. */
+static inline void d_dmin(const uint8_t *p, float xd, __m256 *d, __m256 *dmin)
+{
+    uint32_t u;
+    memcpy(&u, p, 4);
+    const __m128 v = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)u)), _mm_set1_ps(xd));
+    *d = _mm256_broadcastss_ps(v);
+    *dmin = _mm256_broadcastss_ps(_mm_movehdup_ps(v));
+}
+
 /* One column of X (k a multiple of 256) to k / 256 blocks: d = amax / 127, q = round(x / d),
  * bsums[j] = sum of q[16 j .. 16 j + 15]. */
 void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out)
@@ -103,8 +113,8 @@ static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, t)));
             }
         }
-        const __m256 dd = _mm256_set1_ps(half_to_f32(blk + 80) * x->d);
-        const __m256 dm = _mm256_set1_ps(half_to_f32(blk + 82) * x->d);
+        __m256 dd, dm;
+        d_dmin(blk + 80, x->d, &dd, &dm);
         acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc);
         acc = _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc);
     }
@@ -201,8 +211,10 @@ static inline float dot_q45_k(const uint8_t *w, uint64_t nb, const xk_block *x, 
             const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, load256(x->q + 64 * c + 32)), s1);
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * x->d), _mm256_cvtepi32_ps(isum), acc);
-        acc = _mm256_fnmadd_ps(_mm256_set1_ps(half_to_f32(blk + 2) * x->d), _mm256_cvtepi32_ps(msum), acc);
+        __m256 dd, dm;
+        d_dmin(blk, x->d, &dd, &dm);
+        acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc);
+        acc = _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc);
     }
     return hsum256(acc);
 }
