@@ -91,43 +91,77 @@ static inline __m256i nibbles32(const uint8_t *qs)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
 }
 
-/* q4_0: y = (q - 8) d; signed products via the sign trick, as for q8_0. Two blocks per step
- * share the nibble unpack (one 256-bit vector holds both blocks' 16 bytes), the int16 ->
- * int32 -> float conversion and the FMA (lanes 0-3 block b, 4-7 block b + 1). */
+/* q4_0: y = (q - 8) d, as sum_b dw dx (sum q qx) - 8 sum_b dw (dx sum qx): unsigned codes
+ * against X's bytes need no sign trick, so X's loads and per-block terms serve NR rows at once
+ * (pairs <= 2 * 2 * 15 * 127 fit int16). Two blocks per step share one 256-bit vector of
+ * codes, the int conversion and the FMA (lanes 0-3 block b, 4-7 block b + 1). Every row does
+ * the same operations in the same order whatever NR is, so results do not depend on the row
+ * grouping (thread count). */
+#define DEFINE_Q4_0_ROWS(NR)                                                                   \
+    static void q4_0_rows##NR(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,   \
+                              float *out)                                                      \
+    {                                                                                          \
+        const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);               \
+        const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                      \
+        __m256 acc[NR];                                                                        \
+        __m128 corr[NR];                                                                       \
+        for (int i = 0; i < (NR); ++i) {                                                       \
+            acc[i] = _mm256_setzero_ps();                                                      \
+            corr[i] = _mm_setzero_ps();                                                        \
+        }                                                                                      \
+        uint64_t b = 0;                                                                        \
+        for (; b + 2 <= nb; b += 2) {                                                          \
+            const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q); \
+            const __m256i xhi =                                                                \
+                _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16)); \
+            /* dx, dx sum qx of both blocks */                                                  \
+            const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d,                                \
+                                           xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi),      \
+                                           xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi)); \
+            for (int i = 0; i < (NR); ++i) {                                                   \
+                const uint8_t *b0 = w + i * ws + b * 18, *b1 = b0 + 18;                        \
+                const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + 2), (const __m128i *)(b0 + 2)); \
+                const __m256i lo = _mm256_and_si256(raw, m4);                                  \
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);            \
+                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi)); \
+                uint16_t h0, h1;                                                               \
+                memcpy(&h0, b0, 2);                                                            \
+                memcpy(&h1, b1, 2);                                                            \
+                const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16))); \
+                /* dw dx of both blocks, then dw dx sum qx of both */                           \
+                const __m128 sc = _mm_mul_ps(_mm_movelh_ps(d2, d2), dxc);                      \
+                acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread), \
+                                         _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc[i]); \
+                corr[i] = _mm_add_ps(corr[i], sc);                                             \
+            }                                                                                  \
+        }                                                                                      \
+        for (int i = 0; i < (NR); ++i) {                                                       \
+            float tail = 0.0f;                                                                 \
+            if (b < nb) { /* odd block count */                                                \
+                const uint8_t *blk = w + i * ws + b * 18;                                      \
+                const __m256i q = _mm256_sub_epi8(nibbles32(blk + 2), _mm256_set1_epi8(8));    \
+                const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);              \
+                tail = half_to_f32(blk) * xq[b].d *                                            \
+                       hsum256(isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)))); \
+            }                                                                                  \
+            const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),                      \
+                                        _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3))); \
+            out[i] = hsum256(acc[i]) - 8.0f * _mm_cvtss_f32(c) + tail;                         \
+        }                                                                                      \
+    }
+DEFINE_Q4_0_ROWS(1)
+DEFINE_Q4_0_ROWS(4)
+
 static float dot_q4_0(const uint8_t *w, uint64_t nb, const void *xv)
 {
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8), m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    uint64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const uint8_t *b0 = w + b * 18, *b1 = b0 + 18;
-        const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + 2), (const __m128i *)(b0 + 2));
-        const __m256i lo = _mm256_sub_epi8(_mm256_and_si256(raw, m4), eight);
-        const __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), eight);
-        const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q);
-        const __m256i xhi = _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16));
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(xlo, lo)),
-                                           _mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(xhi, hi)));
-        uint16_t h0, h1;
-        memcpy(&h0, b0, 2);
-        memcpy(&h1, b1, 2);
-        const __m128 d2 = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16))),
-                                     _mm_setr_ps(xq[b].d, xq[b + 1].d, 0.0f, 0.0f));
-        const __m256 s = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), spread);
-        const __m256 pf = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-        if (b & 2) acc1 = _mm256_fmadd_ps(s, pf, acc1);
-        else acc0 = _mm256_fmadd_ps(s, pf, acc0);
-    }
-    for (; b < nb; ++b) {
-        const uint8_t *blk = w + b * 18;
-        const __m256i q = _mm256_sub_epi8(nibbles32(blk + 2), eight);
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), p, acc0);
-    }
-    return hsum256(_mm256_add_ps(acc0, acc1));
+    float y;
+    q4_0_rows1(w, 0, nb, (const xq_block *)xv, &y);
+    return y;
+}
+
+static void dot4_q4_0(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
+{
+    q4_0_rows4(w, ws, nb, (const xq_block *)xv, out);
 }
 
 /* q4_1: y = q d + m; sum y qx dx = d dx sum q qx + m dx sum qx. */
@@ -648,11 +682,24 @@ vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type)
     }
 }
 
-void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, uint64_t nb, const uint8_t *w, size_t w_stride,
-                            uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes,
-                            uint64_t n, float *y, size_t ldy)
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type)
 {
-    for (uint64_t r = r0; r < r1; ++r) {
+    return type == VKQ_TYPE_Q4_0 ? dot4_q4_0 : NULL;
+}
+
+void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,
+                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
+                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy)
+{
+    uint64_t r = r0;
+    if (dot4)
+        for (; r + 4 <= r1; r += 4)
+            for (uint64_t c = 0; c < n; ++c) {
+                float out[4];
+                dot4(w + r * w_stride, w_stride, nb, (const uint8_t *)xq + c * x_col_bytes, out);
+                for (int i = 0; i < 4; ++i) y[c * ldy + r + i] = out[i];
+            }
+    for (; r < r1; ++r) {
         const uint8_t *row = w + r * w_stride;
         for (uint64_t c = 0; c < n; ++c) y[c * ldy + r] = dot(row, nb, (const uint8_t *)xq + c * x_col_bytes);
     }

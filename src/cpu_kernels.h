@@ -29,6 +29,10 @@ typedef struct vkq_xk_block {
 /* Dot product of one row of nb weight blocks with one quantized column of X (vkq_xq_block
  * or vkq_xk_block, whichever the kernel's table says). */
 typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
+/* The same for 4 rows w, w + w_stride, ... at once (sharing X's loads), into out[0..3]; each
+ * bit-identical with the one-row function. */
+typedef void (*vkq_int8_dot4_fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq,
+                                 float *out);
 
 /* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
  * or 256), 0 when the call does not take the int8 path (src/cpu_matmul.c; tests use it for
@@ -44,10 +48,12 @@ void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, 
 void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out);
 void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out);
 vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type); /* NULL: no 4-row variant */
 vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
-/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each. */
-void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, uint64_t nb, const uint8_t *w, size_t w_stride,
-                            uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes,
-                            uint64_t n, float *y, size_t ldy);
+/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; dot4 (may be NULL)
+ * takes groups of 4 rows. */
+void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,
+                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
+                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
 
 #endif
