@@ -144,9 +144,11 @@ int main(void)
         const uint32_t xb = vkq_cpu_int8_x_block(type, 0);
         CHECK(!has_int8 || xb == 32 || xb == 256, "%s: int8 X block %u", tr->info.name, xb);
         CHECK(vkq_cpu_int8_x_block(type, VKQ_CPU_EXACT_F32) == 0, "%s: exact path has an X block", tr->info.name);
-        const uint64_t ks[] = {qk, 2 * qk, (4096 + qk - 1) / qk * qk};
+        /* The last k: 3 blocks, and for the 1-element types 37, which the F32/F16/BF16
+         * mat-vec kernels take as 2 x 16 vector steps plus a 5-element scalar tail. */
+        const uint64_t ks[] = {qk, 2 * qk, (4096 + qk - 1) / qk * qk, qk == 1 ? 37 : 3 * qk};
         double worst[P_COUNT] = {0}, worst_ratio[P_COUNT] = {0}, big[P_COUNT] = {0};
-        for (size_t ki = 0; ki < 3; ++ki)
+        for (size_t ki = 0; ki < 4; ++ki)
             for (size_t mi = 0; mi < 4; ++mi)
                 for (size_t ni = 0; ni < 6; ++ni) {
                     const uint64_t m = ms[mi], k = ks[ki], n = ns[ni];
