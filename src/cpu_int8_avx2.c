@@ -367,32 +367,36 @@ static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(acc) - corr;
 }
 
-/* q1_0: y = bit ? d : -d over 128 elements; sum = d (2 sum_{bit set} qx - sum qx). */
+/* q1_0: y = bit ? d : -d over 128 elements. X's bytes take the sign of their weight (+1 for a
+ * set bit, -1 otherwise) and maddubs with ones sums them; the block's 16 bit bytes are loaded
+ * once and each X block picks its 4 with one shuffle. */
 static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xq_block *xq = (const xq_block *)xv;
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll), ones = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    float corr = 0;
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 4) {
         const uint8_t *blk = w + b * 18;
         const float d = half_to_f32(blk);
+        const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
         VKQ_UNROLL
         for (int t = 0; t < 4; ++t) {
-            uint32_t bits;
-            memcpy(&bits, blk + 2 + 4 * t, 4);
-            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
-            const __m256i sel = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit),
-                                                 _mm256_loadu_si256((const __m256i *)xq[t].q));
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(ones, sel));
-            const float f = d * xq[t].d;
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(2.0f * f), p, acc);
-            corr += f * (float)(xq[t].sum_lo + xq[t].sum_hi);
+            const char j = (char)(4 * t);
+            const __m256i shuf = _mm256_setr_epi8(j, j, j, j, j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1,
+                                                  j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2,
+                                                  j + 3, j + 3, j + 3, j + 3, j + 3, j + 3, j + 3, j + 3);
+            const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(bytes, shuf), bit);
+            /* +1 where the bit is set, -1 (0xFF) where it is clear */
+            const __m256i sgn = _mm256_or_si256(_mm256_cmpeq_epi8(v, zero), ones);
+            const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xq[t].q), sgn);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(ones, sx));
+            const __m256 f = _mm256_set1_ps(d * xq[t].d);
+            if (t & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
+            else acc0 = _mm256_fmadd_ps(f, p, acc0);
         }
     }
-    return hsum256(acc) - corr;
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 /* iq2_xxs: y = d (0.5 + s) / 4 * grid * sign; per 32 elements 4 grid indices (8 unsigned
