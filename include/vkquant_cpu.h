@@ -27,7 +27,8 @@
  * - scalar reference (VKQ_CPU_FORCE_SCALAR): decode_block + plain C fp32 dot, every type.
  *
  * Threads: rows are split across `n_threads` pthreads (the calling thread does one share);
- * 0 = VKQ_CPU_THREADS from the environment, else every online core. Results do not depend on
+ * 0 = VKQ_CPU_THREADS from the environment, else every online core. Products under 2^20
+ * multiply-adds (m * k * n) run on the calling thread alone. Results do not depend on
  * the thread count (each row is computed by the same code), and are bit-identical run to run.
  *
  * Thread safety: vkq_cpu_matmul may be called from several threads at once. The only global
