@@ -3,7 +3,6 @@
  * -mavx2 -mfma -mf16c (meson.build); cpu_matmul.c calls it only after the run-time CPU check
  * (prototypes in cpu_kernels.h). */
 #include <immintrin.h>
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
