@@ -8,29 +8,34 @@
  * - k a multiple of the type's block size (else VKQ_ERROR_BAD_SHAPE); m, k, n > 0 and < 2^32.
  *
  * Paths (chosen per call; all give fp32 results):
- * - exact f32 (default for every type without an int8 kernel, or with VKQ_CPU_EXACT_F32):
- *   weights decoded bit-exactly (as vkq_decode_cpu; F16 through F16C, BF16/F32 directly) into
- *   a 4 KiB buffer, fp32 FMA dot products against up to 8 columns of X at once (for n > 8 the
- *   row is decoded once into scratch and reused by each 8-column pass). Needs AVX2+FMA+F16C;
- *   without them every call takes the scalar path. VKQ_CPU_NO_SIMD=1 forces that (debug).
- * - int8 (default on AVX2 CPUs for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
- *   IQ1_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ2_0, Q1_0,
- *   Q2_0; the others, IQ1_M, TQ1_0, NF4, F32, F16, BF16 and the activation types Q8_1/Q8_K,
- *   take the exact f32 path): X is quantized once per call to 8-bit
- *   blocks of 32 (scale = amax / 127, round to nearest), then integer dot products (maddubs)
- *   scaled per block in fp32. NMSE ~1.5e-5 against the exact product for random data; turn it
- *   off with VKQ_CPU_EXACT_F32.
+ * - exact f32 (default for F32, F16, BF16 and the activation types Q8_1/Q8_K; for every type
+ *   with VKQ_CPU_EXACT_F32): weights decoded bit-exactly (as vkq_decode_cpu) and fp32 FMA dot
+ *   products. F32/F16/BF16 with n = 1 stream 4 rows per pass straight from W (F16 through
+ *   F16C, BF16 by shifts), sharing each X load; other cases decode 4 KiB chunks and dot them
+ *   against up to 8 columns of X at once (for n > 8 the row is decoded once into scratch and
+ *   reused by each 8-column pass). Needs AVX2+FMA+F16C; without them every call takes the
+ *   scalar path. VKQ_CPU_NO_SIMD=1 forces that (debug).
+ * - int8 (default on AVX2 CPUs for every quantized weight type): X is quantized once per
+ *   call to 8 bits with one scale per block (amax / 127, round to nearest), then integer dot
+ *   products (maddubs / madd) with the float scales applied per block. The blocks of X are 32
+ *   elements for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, MXFP4, NVFP4, Q1_0, Q2_0,
+ *   IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S and NF4, and 256 (with sums per 16, like
+ *   ggml's Q8_K) for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, TQ1_0, TQ2_0 and IQ1_M, whose super-block
+ *   then adds up in integers. NF4's float codebook is replaced by round(127 * code) (NMSE of
+ *   the codebook 1.8e-5). NMSE against the exact product ~1.5e-5 for random data (3e-5 for
+ *   NF4); turn it off with VKQ_CPU_EXACT_F32. No AVX-512 / VNNI kernels yet.
  * - scalar reference (VKQ_CPU_FORCE_SCALAR): decode_block + plain C fp32 dot, every type.
  *
  * Threads: rows are split across `n_threads` pthreads (the calling thread does one share);
- * 0 = VKQ_CPU_THREADS from the environment, else every online core. Results do not depend on
+ * 0 = VKQ_CPU_THREADS from the environment, else every online core. Products under 2^20
+ * multiply-adds (m * k * n) run on the calling thread alone. Results do not depend on
  * the thread count (each row is computed by the same code), and are bit-identical run to run.
  *
  * Thread safety: vkq_cpu_matmul may be called from several threads at once. The only global
  * state is the kernel-selection table, filled once (pthread_once) from the CPU's features
  * (__builtin_cpu_supports("avx2") && ("fma") && ("f16c")); it is never written afterwards.
  * Per call, the library allocates a small per-thread scratch and, for the int8 path, the
- * quantized copy of X (about 1.25 bytes per element of X).
+ * quantized copy of X (1.25 bytes per element of X).
  */
 #ifndef VKQUANT_CPU_H
 #define VKQUANT_CPU_H

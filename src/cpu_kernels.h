@@ -17,15 +17,43 @@ typedef struct vkq_xq_block {
     int8_t q[32];
 } vkq_xq_block;
 
-/* AVX2 + FMA + F16C (src/cpu_matmul_avx2.c). */
+/* 256 elements of X quantized to int8 for the super-block types (K-quants, TQ1_0, TQ2_0,
+ * IQ1_M; like ggml's Q8_K): x ~= d * q; bsums[j] = sum of q[16 j .. 16 j + 15]. q first and
+ * the struct 64-byte aligned, so every q load is aligned within the 64-byte aligned scratch. */
+typedef struct vkq_xk_block {
+    _Alignas(64) int8_t q[256];
+    int16_t bsums[16];
+    float d;
+} vkq_xk_block;
+
+/* Dot product of one row of nb weight blocks with one quantized column of X (vkq_xq_block
+ * or vkq_xk_block, whichever the kernel's table says). */
+typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
+/* The same for 4 rows w, w + w_stride, ... at once (sharing X's loads), into out[0..3]; each
+ * bit-identical with the one-row function. */
+typedef void (*vkq_int8_dot4_fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq,
+                                 float *out);
+
+/* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
+ * or 256), 0 when the call does not take the int8 path (src/cpu_matmul.c; tests use it for
+ * the error bound). */
+uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags);
+
+/* AVX2 + FMA + F16C: src/cpu_f32_avx2.c (exact f32 path), cpu_int8_avx2.c (int8, X per 32),
+ * cpu_int8k_avx2.c (int8, X per 256). */
 void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, uint32_t bb,
                            const uint8_t *w, size_t w_stride, uint64_t r0, uint64_t r1,
                            uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,
                            size_t ldy, float *scratch);
 void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out);
-int vkq_cpu_avx2_has_int8(vkq_type type);
-void vkq_cpu_avx2_rows_int8(vkq_type type, uint32_t qk, uint32_t bb, const uint8_t *w,
-                            size_t w_stride, uint64_t r0, uint64_t r1, uint64_t k, const void *xq,
-                            uint64_t n, float *y, size_t ldy);
+void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out);
+vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type); /* NULL: no 4-row variant */
+vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
+/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; dot4 (may be NULL)
+ * takes groups of 4 rows. */
+void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,
+                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
+                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
 
 #endif

@@ -1,7 +1,7 @@
 /* vkq_cpu_matmul: argument checks, path choice, row split across pthreads, and the portable
- * scalar reference path. SIMD kernels live in cpu_matmul_avx2.c (built with -mavx2 -mfma
- * -mf16c); this file is baseline x86-64 (or any other architecture) and calls them only
- * after a run-time CPU check. */
+ * scalar reference path. SIMD kernels live in cpu_*_avx2.c (built with -mavx2 -mfma -mf16c);
+ * this file is baseline x86-64 (or any other architecture) and calls them only after a
+ * run-time CPU check. */
 #include "vkquant_cpu.h"
 
 #include <pthread.h>
@@ -12,8 +12,7 @@
 #include "cpu_kernels.h"
 #include "types.h"
 
-#define CH 1024 /* floats decoded at a time by the scalar path (and cpu_matmul_avx2.c) */
-#define XQ_BLOCK_BYTES sizeof(vkq_xq_block)
+#define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
 #define MAX_THREADS 256
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,15 +54,32 @@ static const kernels *get_kernels(void)
 
 typedef enum path { PATH_SCALAR, PATH_F32, PATH_INT8 } path;
 
+/* The int8 kernel of `type` and the X block it wants (32 or 256 elements); 0 if none. */
+static uint32_t int8_kernel(vkq_type type, vkq_int8_dot_fn *dot)
+{
+    *dot = NULL;
+#if HAVE_X86_KERNELS
+    if ((*dot = vkq_cpu_avx2_dot_xk(type))) return 256;
+    if ((*dot = vkq_cpu_avx2_dot_x32(type))) return 32;
+#endif
+    (void)type;
+    return 0;
+}
+
 static path choose_path(vkq_type type, uint32_t flags)
 {
     const kernels *kt = get_kernels();
     if ((flags & VKQ_CPU_FORCE_SCALAR) || !kt->avx2) return PATH_SCALAR;
-#if HAVE_X86_KERNELS
-    if (!(flags & VKQ_CPU_EXACT_F32) && vkq_cpu_avx2_has_int8(type)) return PATH_INT8;
-#endif
-    (void)type;
+    vkq_int8_dot_fn dot;
+    if (!(flags & VKQ_CPU_EXACT_F32) && int8_kernel(type, &dot)) return PATH_INT8;
     return PATH_F32;
+}
+
+uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags)
+{
+    vkq_int8_dot_fn dot;
+    if (!vkq_traits(type) || choose_path(type, flags) != PATH_INT8) return 0;
+    return int8_kernel(type, &dot);
 }
 
 const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags)
@@ -118,6 +134,9 @@ typedef struct job {
     float *y;
     size_t ldy;
     const void *xq;
+    vkq_int8_dot_fn dot;
+    vkq_int8_dot4_fn dot4;
+    size_t xq_col_bytes;
     float *scratch;      /* per thread: scratch + t * scratch_len */
     size_t scratch_len;  /* floats */
     uint32_t n_threads;
@@ -137,8 +156,8 @@ static void run_share(const job *j, uint32_t t)
     switch (j->p) {
 #if HAVE_X86_KERNELS
     case PATH_INT8:
-        vkq_cpu_avx2_rows_int8(j->tr->info.type, qk, bb, j->w, j->w_stride, r0, r1, j->k, j->xq,
-                               j->n, j->y, j->ldy);
+        vkq_cpu_avx2_rows_int8(j->dot, j->dot4, j->k / qk, j->w, j->w_stride, r0, r1, j->xq,
+                               j->xq_col_bytes, j->n, j->y, j->ldy);
         break;
     case PATH_F32:
         vkq_cpu_avx2_rows_f32(j->tr->info.type, j->tr->decode_block, qk, bb, j->w, j->w_stride, r0,
@@ -196,18 +215,27 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     uint32_t nt = d->n_threads ? d->n_threads : default_threads();
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     if (nt > m) nt = (uint32_t)m;
-    /* Tiny products are not worth a thread start (~20 us); the split does not change results. */
-    if (m * k < ((uint64_t)1 << 16) / n) nt = 1; /* m * k * n < 2^16, without overflow */
+    /* Below 2^20 multiply-adds a product takes ~30-70 us on one core (int8 path, 2026-11-23),
+     * not much more than starting and joining a thread (~25 us measured): one thread. The
+     * split does not change results. */
+    if (m * k < ((uint64_t)1 << 20) / n) nt = 1; /* m * k * n < 2^20, without overflow */
 
     /* Scratch per thread: a decode chunk plus a decoded row (f32 path, n > 8) or the column
      * accumulators (scalar path). */
     const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : 0;
     const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
     if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
-    uint64_t xq_bytes = 0;
-    if (p == PATH_INT8) {
-        if (n > lim / XQ_BLOCK_BYTES / (k / 32)) return VKQ_ERROR_TOO_LARGE;
-        xq_bytes = n * (k / 32) * XQ_BLOCK_BYTES;
+    uint64_t xq_bytes = 0, xq_col_bytes = 0;
+    vkq_int8_dot_fn dot = NULL;
+    const uint32_t xblk = p == PATH_INT8 ? int8_kernel(d->type, &dot) : 0;
+    vkq_int8_dot4_fn dot4 = NULL;
+#if HAVE_X86_KERNELS
+    if (xblk == 32) dot4 = vkq_cpu_avx2_dot4_x32(d->type);
+#endif
+    if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
+        xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
+        if (n > lim / xq_col_bytes) return VKQ_ERROR_TOO_LARGE;
+        xq_bytes = n * xq_col_bytes;
     }
     const uint64_t scratch_bytes = scratch_len * sizeof(float) * nt;
     if (xq_bytes > lim - scratch_bytes - 64) return VKQ_ERROR_TOO_LARGE;
@@ -218,14 +246,17 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     job j = {
         .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,
         .m = m, .k = k, .n = n, .x = d->x, .ldx = (size_t)ldx, .y = d->y, .ldy = (size_t)ldy,
-        .xq = (const uint8_t *)mem + scratch_bytes, .scratch = (float *)mem,
+        .xq = (const uint8_t *)mem + scratch_bytes, .dot = dot, .dot4 = dot4, .xq_col_bytes = (size_t)xq_col_bytes,
+        .scratch = (float *)mem,
         .scratch_len = (size_t)scratch_len, .n_threads = nt,
     };
 #if HAVE_X86_KERNELS
     if (p == PATH_INT8)
-        for (uint64_t c = 0; c < n; ++c)
-            vkq_cpu_avx2_quantize_x(d->x + c * ldx, k,
-                                    (uint8_t *)mem + scratch_bytes + c * (k / 32) * XQ_BLOCK_BYTES);
+        for (uint64_t c = 0; c < n; ++c) {
+            uint8_t *out = (uint8_t *)mem + scratch_bytes + c * xq_col_bytes;
+            if (xblk == 256) vkq_cpu_avx2_quantize_xk(d->x + c * ldx, k, out);
+            else vkq_cpu_avx2_quantize_x(d->x + c * ldx, k, out);
+        }
 #endif
 
     pthread_t tids[MAX_THREADS];

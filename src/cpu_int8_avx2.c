@@ -1,0 +1,709 @@
+/* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements
+ * (and IQ2/IQ3/IQ1_S/IQ4_XS), against X quantized per 32 elements (vkq_xq_block). Built with
+ * -mavx2 -mfma -mf16c (meson.build); cpu_matmul.c calls it only after the run-time CPU check
+ * (prototypes in cpu_kernels.h). */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cpu_avx2_util.h"
+#include "cpu_kernels.h"
+#include "fp_convert.h"
+#include "tables_gen.h"
+
+typedef vkq_xq_block xq_block;
+
+/* One column of X (k a multiple of 32) to k / 32 blocks. */
+void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out)
+{
+    xq_block *q = (xq_block *)out;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (uint64_t b = 0; b < k / 32; ++b, x += 32) {
+        __m256 v[4], mx = _mm256_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_loadu_ps(x + 8 * i);
+            mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[i]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f;
+        const __m256 id = _mm256_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+        __m256i iv[4];
+        for (int i = 0; i < 4; ++i)
+            iv[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], id),
+                                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        /* pack 32 x i32 -> 32 x i8 in order */
+        __m256i p01 = _mm256_packs_epi32(iv[0], iv[1]); /* lanes interleaved per 128 */
+        __m256i p23 = _mm256_packs_epi32(iv[2], iv[3]);
+        __m256i p = _mm256_packs_epi16(p01, p23);
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        q[b].d = d;
+        _mm256_storeu_si256((__m256i *)q[b].q, p);
+        int slo = 0, shi = 0;
+        for (int i = 0; i < 16; ++i) {
+            slo += q[b].q[i];
+            shi += q[b].q[i + 16];
+        }
+        q[b].sum_lo = (int16_t)slo;
+        q[b].sum_hi = (int16_t)shi;
+    }
+}
+
+static inline __m256 isum_ps(__m256i p16)
+{
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+static float dot_q8_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    uint64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        VKQ_UNROLL
+        for (int u = 0; u < 2; ++u) {
+            const uint8_t *blk = w + (b + u) * 34;
+            const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b + u].q);
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b + u].d);
+            if (u == 0) acc0 = _mm256_fmadd_ps(s, isum_ps(p), acc0);
+            else acc1 = _mm256_fmadd_ps(s, isum_ps(p), acc1);
+        }
+    }
+    for (; b < nb; ++b) {
+        const uint8_t *blk = w + b * 34;
+        const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), isum_ps(p), acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256i nibbles32(const uint8_t *qs)
+{
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+}
+
+/* q4_0: y = (q - 8) d, as sum_b dw dx (sum q qx) - 8 sum_b dw (dx sum qx): unsigned codes
+ * against X's bytes need no sign trick, so X's loads and per-block terms serve NR rows at once
+ * (pairs <= 2 * 2 * 15 * 127 fit int16). Two blocks per step share one 256-bit vector of
+ * codes, the int conversion and the FMA (lanes 0-3 block b, 4-7 block b + 1). Every row does
+ * the same operations in the same order whatever NR is, so results do not depend on the row
+ * grouping (thread count). */
+#define DEFINE_Q4_0_ROWS(NR)                                                                   \
+    static void q4_0_rows##NR(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,   \
+                              float *out)                                                      \
+    {                                                                                          \
+        const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);               \
+        const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                      \
+        __m256 acc[NR];                                                                        \
+        __m128 corr[NR];                                                                       \
+        for (int i = 0; i < (NR); ++i) {                                                       \
+            acc[i] = _mm256_setzero_ps();                                                      \
+            corr[i] = _mm_setzero_ps();                                                        \
+        }                                                                                      \
+        uint64_t b = 0;                                                                        \
+        for (; b + 2 <= nb; b += 2) {                                                          \
+            const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q); \
+            const __m256i xhi =                                                                \
+                _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16)); \
+            /* dx, dx sum qx of both blocks */                                                  \
+            const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d,                                \
+                                           xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi),      \
+                                           xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi)); \
+            for (int i = 0; i < (NR); ++i) {                                                   \
+                const uint8_t *b0 = w + i * ws + b * 18, *b1 = b0 + 18;                        \
+                const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + 2), (const __m128i *)(b0 + 2)); \
+                const __m256i lo = _mm256_and_si256(raw, m4);                                  \
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);            \
+                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi)); \
+                uint16_t h0, h1;                                                               \
+                memcpy(&h0, b0, 2);                                                            \
+                memcpy(&h1, b1, 2);                                                            \
+                const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16))); \
+                /* dw dx of both blocks, then dw dx sum qx of both */                           \
+                const __m128 sc = _mm_mul_ps(_mm_movelh_ps(d2, d2), dxc);                      \
+                acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread), \
+                                         _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc[i]); \
+                corr[i] = _mm_add_ps(corr[i], sc);                                             \
+            }                                                                                  \
+        }                                                                                      \
+        for (int i = 0; i < (NR); ++i) {                                                       \
+            float tail = 0.0f;                                                                 \
+            if (b < nb) { /* odd block count */                                                \
+                const uint8_t *blk = w + i * ws + b * 18;                                      \
+                const __m256i q = _mm256_sub_epi8(nibbles32(blk + 2), _mm256_set1_epi8(8));    \
+                const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);              \
+                tail = half_to_f32(blk) * xq[b].d *                                            \
+                       hsum256(isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)))); \
+            }                                                                                  \
+            const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),                      \
+                                        _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3))); \
+            out[i] = hsum256(acc[i]) - 8.0f * _mm_cvtss_f32(c) + tail;                         \
+        }                                                                                      \
+    }
+DEFINE_Q4_0_ROWS(1)
+DEFINE_Q4_0_ROWS(4)
+
+static float dot_q4_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    float y;
+    q4_0_rows1(w, 0, nb, (const xq_block *)xv, &y);
+    return y;
+}
+
+static void dot4_q4_0(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
+{
+    q4_0_rows4(w, ws, nb, (const xq_block *)xv, out);
+}
+
+/* q4_1: y = q d + m; sum y qx dx = d dx sum q qx + m dx sum qx. */
+static float dot_q4_1(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float corr = 0;
+    for (uint64_t b = 0; b < nb; ++b) {
+        const uint8_t *blk = w + b * 20;
+        const __m256i q = nibbles32(blk + 4);
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256 p = isum_ps(_mm256_maddubs_epi16(q, qx));
+        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
+        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
+        else acc0 = _mm256_fmadd_ps(s, p, acc0);
+        corr += half_to_f32(blk + 2) * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1)) + corr;
+}
+
+/* 32 bits (bit i = element i) to 32 bytes of 0x10 / 0x00. */
+static inline __m256i bits_to_0x10(const uint8_t *p)
+{
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/* q5_0: y = (q - 16) d, q = nibble | qh bit << 4. */
+static float dot_q5_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    for (uint64_t b = 0; b < nb; ++b) {
+        const uint8_t *blk = w + b * 22;
+        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(blk + 6), bits_to_0x10(blk + 2)), sixteen);
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
+        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
+        else acc0 = _mm256_fmadd_ps(s, p, acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* q5_1: y = q d + m, q = nibble | qh bit << 4. */
+static float dot_q5_1(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float corr = 0;
+    for (uint64_t b = 0; b < nb; ++b) {
+        const uint8_t *blk = w + b * 24;
+        const __m256i q = _mm256_or_si256(nibbles32(blk + 8), bits_to_0x10(blk + 4));
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256 p = isum_ps(_mm256_maddubs_epi16(q, qx));
+        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
+        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
+        else acc0 = _mm256_fmadd_ps(s, p, acc0);
+        corr += half_to_f32(blk + 2) * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1)) + corr;
+}
+
+/* iq4_nl: y = d kvalues[q] (16 int8 code values), looked up with pshufb. */
+static float dot_iq4_nl(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_iq4nl));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b) {
+        const uint8_t *blk = w + b * 18;
+        const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 2));
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
+        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
+        else acc0 = _mm256_fmadd_ps(s, p, acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* iq4_xs: y = d (ls - 32) kvalues[q], 8 sub-blocks of 32 with 6-bit ls. */
+static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_iq4nl));
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 136;
+        const float d = half_to_f32(blk);
+        const uint32_t sh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8;
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const int ls = ((blk[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (int)((sh >> (2 * ib)) & 3) << 4;
+            const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 8 + 16 * ib));
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(ls - 32) * xq[ib].d), p, acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+/* mxfp4: y = kvalues_mxfp4[c] * 2^(e-128) (E8M0 scale, 17-byte blocks of 32). */
+static float dot_mxfp4(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b) {
+        const uint8_t *blk = w + b * 17;
+        const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 1));
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 s = _mm256_set1_ps(vkq_e8m0_half_to_f32(blk[0]) * xq[b].d);
+        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
+        else acc0 = _mm256_fmadd_ps(s, p, acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* The 4 UE4M3 "half" scales of an nvfp4 block (FORMATS.md §1.3.4) as floats, bit-exact with
+ * vkq_ue4m3_half_to_f32 without its branches: bit 7 ignored; E > 0: (1 + M/8) 2^(E-8) built
+ * from bits; E = 0: M 2^-10 (exact); 0x7F (but not 0xFF) gives 0. Exercised through the NVFP4
+ * products of tests/test_cpu_matmul.c (random scale bytes, all 256 values at m = 257). */
+static inline __m128 ue4m3_half_x4(const uint8_t *p)
+{
+    uint32_t u;
+    memcpy(&u, p, 4);
+    const __m128i raw = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)u));
+    const __m128i x = _mm_and_si128(raw, _mm_set1_epi32(0x7F));
+    const __m128i E = _mm_srli_epi32(x, 3), M = _mm_and_si128(x, _mm_set1_epi32(7));
+    const __m128 normal = _mm_castsi128_ps(_mm_or_si128(_mm_slli_epi32(_mm_add_epi32(E, _mm_set1_epi32(119)), 23),
+                                                        _mm_slli_epi32(M, 20)));
+    const __m128 sub = _mm_mul_ps(_mm_cvtepi32_ps(M), _mm_set1_ps(1.0f / 1024.0f));
+    const __m128 v = _mm_blendv_ps(normal, sub, _mm_castsi128_ps(_mm_cmpeq_epi32(E, _mm_setzero_si128())));
+    return _mm_andnot_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(raw, _mm_set1_epi32(0x7F))), v);
+}
+
+/* nvfp4: 64-element blocks of 4 sub-blocks of 16 (UE4M3 scale each; 8 bytes: low nibbles are
+ * elements 0..7, high 8..15); one X block covers two sub-blocks. Both X blocks' codes come
+ * from one 32-byte load; the float scale per 16 is picked by a lane permute. */
+static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i sel0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), sel1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 2) {
+        const uint8_t *blk = w + b * 36;
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 4));
+        const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
+        const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        /* per 128-bit lane: sub-blocks (0 | 2) and (1 | 3) */
+        const __m256i a = _mm256_unpacklo_epi64(lo, hi), c = _mm256_unpackhi_epi64(lo, hi);
+        const __m256i q0 = _mm256_permute2x128_si256(a, c, 0x20), q1 = _mm256_permute2x128_si256(a, c, 0x31);
+        const __m256 sc = _mm256_castps128_ps256(ue4m3_half_x4(blk));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
+        const __m256 p0 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0)));
+        const __m256 p1 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1)));
+        acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel0), _mm256_set1_ps(xq[0].d)), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel1), _mm256_set1_ps(xq[1].d)), p1, acc1);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* q2_0: y = (q - 1) d, 64 elements, element i = bits 2 (i % 4) of qs[i / 4]. */
+static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+                                          4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    const __m256i lo = _mm256_set1_epi32((int)0x40100401u), hi = _mm256_set1_epi32((int)0x80200802u);
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (uint64_t b = 0; b < nb; ++b, xq += 2) {
+        const uint8_t *blk = w + b * 18;
+        const float d = half_to_f32(blk);
+        VKQ_UNROLL
+        for (int t = 0; t < 2; ++t) {
+            uint64_t bits;
+            memcpy(&bits, blk + 2 + 8 * t, 8);
+            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)bits), shuf);
+            const __m256i l = _mm256_cmpeq_epi8(_mm256_and_si256(v, lo), lo);
+            const __m256i h = _mm256_cmpeq_epi8(_mm256_and_si256(v, hi), hi);
+            const __m256i q = _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(l, _mm256_add_epi8(h, h)));
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)xq[t].q)));
+            const float f = d * xq[t].d;
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(f), p, acc);
+            corr += f * (float)(xq[t].sum_lo + xq[t].sum_hi);
+        }
+    }
+    return hsum256(acc) - corr;
+}
+
+/* q1_0: y = bit ? d : -d over 128 elements. X's bytes take the sign of their weight (+1 for a
+ * set bit, -1 otherwise) and maddubs with ones sums them; the block's 16 bit bytes are loaded
+ * once and each X block picks its 4 with one shuffle. */
+static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll), ones = _mm256_set1_epi8(1);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 4) {
+        const uint8_t *blk = w + b * 18;
+        const float d = half_to_f32(blk);
+        const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+        VKQ_UNROLL
+        for (int t = 0; t < 4; ++t) {
+            const char j = (char)(4 * t);
+            const __m256i shuf = _mm256_setr_epi8(j, j, j, j, j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1, j + 1,
+                                                  j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2, j + 2,
+                                                  j + 3, j + 3, j + 3, j + 3, j + 3, j + 3, j + 3, j + 3);
+            const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(bytes, shuf), bit);
+            /* +1 where the bit is set, -1 (0xFF) where it is clear */
+            const __m256i sgn = _mm256_or_si256(_mm256_cmpeq_epi8(v, zero), ones);
+            const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xq[t].q), sgn);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(ones, sx));
+            const __m256 f = _mm256_set1_ps(d * xq[t].d);
+            if (t & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
+            else acc0 = _mm256_fmadd_ps(f, p, acc0);
+        }
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* iq2_xxs: y = d (0.5 + s) / 4 * grid * sign; per 32 elements 4 grid indices (8 unsigned
+ * bytes each) and 4 x 7-bit sign indices into ksigns. The signs are applied to X's bytes. */
+static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 66;
+        const float d = half_to_f32(blk);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *R = blk + 2 + 8 * ib;
+            uint32_t W;
+            memcpy(&W, R + 4, 4);
+            const __m256i q = _mm256_set_epi64x((long long)vkq_iq2xxs_grid[R[3]], (long long)vkq_iq2xxs_grid[R[2]],
+                                                (long long)vkq_iq2xxs_grid[R[1]], (long long)vkq_iq2xxs_grid[R[0]]);
+            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[W & 127] | (uint32_t)vkq_ksigns_iq2xs[(W >> 7) & 127] << 8 |
+                                (uint32_t)vkq_ksigns_iq2xs[(W >> 14) & 127] << 16 |
+                                (uint32_t)vkq_ksigns_iq2xs[(W >> 21) & 127] << 24;
+            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
+            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
+            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const float db = (d * (0.5f + (float)(W >> 28))) * 0.25f;
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+/* iq3_xxs: y = d (0.5 + s) / 2 * grid * sign; element e of a 32-block is byte e % 4 of
+ * iq3xxs_grid[qs[8 ib + e / 4]]; signs as iq2_xxs from the block's u32 at 66 + 4 ib. */
+static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 98;
+        const float d = half_to_f32(blk);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *g = blk + 2 + 8 * ib;
+            uint32_t W;
+            memcpy(&W, blk + 66 + 4 * ib, 4);
+            const __m256i q = _mm256_setr_epi32((int)vkq_iq3xxs_grid[g[0]], (int)vkq_iq3xxs_grid[g[1]],
+                                                (int)vkq_iq3xxs_grid[g[2]], (int)vkq_iq3xxs_grid[g[3]],
+                                                (int)vkq_iq3xxs_grid[g[4]], (int)vkq_iq3xxs_grid[g[5]],
+                                                (int)vkq_iq3xxs_grid[g[6]], (int)vkq_iq3xxs_grid[g[7]]);
+            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[W & 127] | (uint32_t)vkq_ksigns_iq2xs[(W >> 7) & 127] << 8 |
+                                (uint32_t)vkq_ksigns_iq2xs[(W >> 14) & 127] << 16 |
+                                (uint32_t)vkq_ksigns_iq2xs[(W >> 21) & 127] << 24;
+            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
+            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
+            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const float db = (d * (0.5f + (float)(W >> 28))) * 0.5f;
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+/* Shared by iq2_xs and iq2_s: 4 grid rows of 8 unsigned bytes, 32 sign bits (bit e negates
+ * element e, applied to X's bytes), and the float scales of the two halves of 16 (sv: lanes
+ * 0-3 and 4-7). */
+static inline __m256 iq2_pair(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3, uint32_t sg,
+                              const xq_block *xb, __m256 sv, __m256 acc)
+{
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    const __m256i q = _mm256_set_epi64x((long long)g3, (long long)g2, (long long)g1, (long long)g0);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
+    const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    const __m256i qx = _mm256_loadu_si256((const __m256i *)xb->q);
+    const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
+    const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+    return _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), p, acc);
+}
+
+/* The 16 half-sub-block scales (d (0.5 + s)) / 4 of iq2_xs / iq2_s from 8 bytes of nibbles
+ * (low = first 16 elements of sub-block ib, high = last 16): lo[ib], hi[ib] as 8 floats. */
+static inline void iq2_scales(const uint8_t *p, float d, __m256 *lo, __m256 *hi)
+{
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    const __m256i m4 = _mm256_set1_epi32(0xF);
+    const __m256 h = _mm256_set1_ps(0.5f), dv = _mm256_set1_ps(d), q = _mm256_set1_ps(0.25f);
+    *lo = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_and_si256(v, m4)))), q);
+    *hi = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)))), q);
+}
+
+/* [lo[ib] x 4, hi[ib] x 4] */
+static inline __m256 iq2_pick(__m256 lo, __m256 hi, int ib)
+{
+    const __m256i i = _mm256_set1_epi32(ib);
+    return _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, i), _mm256_permutevar8x32_ps(hi, i), 0xF0);
+}
+
+/* iq2_xs: 32 x u16 (9-bit grid index, 7-bit ksigns index), scales (u4 lo, u4 hi) @66. */
+static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 74;
+        __m256 slo, shi;
+        iq2_scales(blk + 66, half_to_f32(blk), &slo, &shi);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            uint16_t u[4];
+            memcpy(u, blk + 2 + 8 * ib, 8);
+            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[u[0] >> 9] | (uint32_t)vkq_ksigns_iq2xs[u[1] >> 9] << 8 |
+                                (uint32_t)vkq_ksigns_iq2xs[u[2] >> 9] << 16 | (uint32_t)vkq_ksigns_iq2xs[u[3] >> 9] << 24;
+            const __m256 sv = iq2_pick(slo, shi, ib);
+            if (ib & 1)
+                acc1 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
+                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc1);
+            else
+                acc0 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
+                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc0);
+        }
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* iq2_s: index low bits @2, sign bytes @34, index bits 8-9 @66, scales @74. */
+static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 82;
+        __m256 slo, shi;
+        iq2_scales(blk + 74, half_to_f32(blk), &slo, &shi);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *lo = blk + 2 + 4 * ib;
+            const unsigned hb = blk[66 + ib];
+            uint32_t sg;
+            memcpy(&sg, blk + 34 + 4 * ib, 4);
+            acc = iq2_pair(vkq_iq2s_grid[lo[0] | (hb & 3) << 8], vkq_iq2s_grid[lo[1] | ((hb >> 2) & 3) << 8],
+                           vkq_iq2s_grid[lo[2] | ((hb >> 4) & 3) << 8], vkq_iq2s_grid[lo[3] | ((hb >> 6) & 3) << 8],
+                           sg, &xq[ib], iq2_pick(slo, shi, ib), acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+/* iq3_s: element e of a 32-block is byte e % 4 of iq3s_grid[qs[8 ib + e / 4] | bit e / 4 of
+ * qh[ib] << 8], sign bit e of the 4 sign bytes, y = d (1 + 2 s) grid sign. */
+static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 110;
+        const float d = half_to_f32(blk);
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *g = blk + 2 + 8 * ib;
+            const unsigned h = blk[66 + ib];
+            const __m256i hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)h), lane),
+                                                                  _mm256_set1_epi32(1)), 8);
+            const __m256i idx = _mm256_or_si256(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)g)), hi);
+            const __m256i q = _mm256_i32gather_epi32((const int *)vkq_iq3s_grid, idx, 4);
+            uint32_t sg;
+            memcpy(&sg, blk + 74 + 4 * ib, 4);
+            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
+            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
+            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const int sc = (ib % 2 == 0) ? (blk[106 + ib / 2] & 0xF) : (blk[106 + ib / 2] >> 4);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(1 + 2 * sc) * xq[ib].d), p, acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+/* iq1_s: y = d (2 s + 1) (grid + delta), int8 grid rows of -1/0/1, delta = +-1/8 per 32
+ * elements: computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, sign trick). Per
+ * super-block the 8 delta signs and 8 scales are unpacked with vector ops first. The grid
+ * indices stay scalar: storing them from a vector and reloading them one by one was slower
+ * (store-to-load forwarding). */
+static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i mf8 = _mm256_set1_epi8((char)0xF8), m7 = _mm256_set1_epi32(7);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
+        const uint8_t *blk = w + b * 50;
+        const __m128i h = _mm_loadu_si128((const __m128i *)(blk + 34)); /* qh[ib], 8 x u16 */
+        const __m256i h32 = _mm256_cvtepu16_epi32(h);
+        /* delta sign (bit 15) as bytes -1 / +1, sub-block ib at byte ib of each lane */
+        const __m128i dl16 = _mm_or_si128(_mm_srai_epi16(h, 15), _mm_set1_epi16(1));
+        const __m256i dl = _mm256_broadcastsi128_si256(_mm_packs_epi16(dl16, dl16));
+        const __m256i s = _mm256_and_si256(_mm256_srli_epi32(h32, 12), m7);
+        const __m256 sf = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1))),
+                                        _mm256_set1_ps(half_to_f32(blk) * 0.125f));
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *lo = blk + 2 + 4 * ib;
+            const uint32_t hw = (uint32_t)blk[34 + 2 * ib] | (uint32_t)blk[35 + 2 * ib] << 8;
+            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[lo[3] | ((hw >> 9) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[2] | ((hw >> 6) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[1] | ((hw >> 3) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[0] | (hw & 7) << 8]);
+            const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8),
+                                              _mm256_shuffle_epi8(dl, _mm256_set1_epi8((char)ib)));
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
+            const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v)));
+            const __m256 f = _mm256_mul_ps(_mm256_permutevar8x32_ps(sf, _mm256_set1_epi32(ib)), _mm256_set1_ps(xq[ib].d));
+            if (ib & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
+            else acc0 = _mm256_fmadd_ps(f, p, acc0);
+        }
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* NF4 code values times 127, rounded: the int8 stand-in for the float codebook. NMSE of the
+ * codebook itself 1.8e-5 over the 16 codes (uniform), about as large as that of rounding X to
+ * 8 bits; the product's NMSE stays near 3e-5 (tests/test_cpu_matmul.c). */
+static const int8_t k_nf4_i8[16] = {-127, -88, -67, -50, -36, -23, -12, 0, 10, 20, 31, 43, 56, 71, 92, 127};
+
+/* nf4 (vkquant's own layout, FORMATS.md §12): y = nf4[q] absmax, f32 absmax @0, 32 bytes @4
+ * whose low nibbles are elements 0..31 and high nibbles 32..63: one X block each. */
+static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xq_block *xq = (const xq_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_nf4_i8));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, xq += 2) {
+        const uint8_t *blk = w + b * 36;
+        float absmax;
+        memcpy(&absmax, blk, 4);
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(blk + 4));
+        const __m256i q0 = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
+        const __m256i q1 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
+        const __m256 p0 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0)));
+        const __m256 p1 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1)));
+        const float s = absmax * (1.0f / 127.0f);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(s * xq[0].d), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(s * xq[1].d), p1, acc1);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type)
+{
+    switch (type) {
+    case VKQ_TYPE_Q8_0: return dot_q8_0;
+    case VKQ_TYPE_Q4_0: return dot_q4_0;
+    case VKQ_TYPE_Q4_1: return dot_q4_1;
+    case VKQ_TYPE_Q5_0: return dot_q5_0;
+    case VKQ_TYPE_Q5_1: return dot_q5_1;
+    case VKQ_TYPE_IQ4_NL: return dot_iq4_nl;
+    case VKQ_TYPE_IQ4_XS: return dot_iq4_xs;
+    case VKQ_TYPE_MXFP4: return dot_mxfp4;
+    case VKQ_TYPE_NVFP4: return dot_nvfp4;
+    case VKQ_TYPE_Q2_0: return dot_q2_0;
+    case VKQ_TYPE_Q1_0: return dot_q1_0;
+    case VKQ_TYPE_IQ2_XXS: return dot_iq2_xxs;
+    case VKQ_TYPE_IQ3_XXS: return dot_iq3_xxs;
+    case VKQ_TYPE_IQ2_XS: return dot_iq2_xs;
+    case VKQ_TYPE_IQ2_S: return dot_iq2_s;
+    case VKQ_TYPE_IQ3_S: return dot_iq3_s;
+    case VKQ_TYPE_IQ1_S: return dot_iq1_s;
+    case VKQ_TYPE_NF4: return dot_nf4;
+    default: return NULL;
+    }
+}
+
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type)
+{
+    return type == VKQ_TYPE_Q4_0 ? dot4_q4_0 : NULL;
+}
+
+void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,
+                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
+                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy)
+{
+    uint64_t r = r0;
+    if (dot4)
+        for (; r + 4 <= r1; r += 4)
+            for (uint64_t c = 0; c < n; ++c) {
+                float out[4];
+                dot4(w + r * w_stride, w_stride, nb, (const uint8_t *)xq + c * x_col_bytes, out);
+                for (int i = 0; i < 4; ++i) y[c * ldy + r + i] = out[i];
+            }
+    for (; r < r1; ++r) {
+        const uint8_t *row = w + r * w_stride;
+        for (uint64_t c = 0; c < n; ++c) y[c * ldy + r] = dot(row, nb, (const uint8_t *)xq + c * x_col_bytes);
+    }
+}
