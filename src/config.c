@@ -15,12 +15,12 @@ typedef struct profile {
 static const profile k_profiles[] = {
     /* CPU drivers: shared-memory tiles cost a scalar loop per lane on llvmpipe, so prompts run
      * as mat-vec passes of 8 columns (2.4 vs 0.7 GFLOP/s on lavapipe, bench/RESULTS.md). */
-    /*          mv_wg rows red lanes texel mm_mv  mm_wg  bm  bn  bk tm tn */
-    {"nvidia", {128, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4}},
-    {"amd",    {64, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4}},
-    {"intel",  {64, 2, 1, 2, 2, 2, 128, 64, 32, 16, 4, 4}},
-    {"cpu",    {8, 32, 1, 1, 1, 1, 64, 32, 32, 32, 4, 4}},
-    {"plain",  {64, 1, 2, 2, 2, 2, 64, 32, 32, 16, 4, 4}},
+    /*          mv_wg rows red lanes texel mm_mv  mm_wg  bm  bn  bk tm tn f16 int8 */
+    {"nvidia", {128, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
+    {"amd",    {64, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
+    {"intel",  {64, 2, 1, 2, 2, 2, 128, 64, 32, 16, 4, 4, 1, 1}},
+    {"cpu",    {8, 32, 1, 1, 1, 1, 64, 32, 32, 32, 4, 4, 1, 1}},
+    {"plain",  {64, 1, 2, 2, 2, 2, 64, 32, 32, 16, 4, 4, 1, 1}},
 };
 
 static const profile *find_profile(const char *name)
@@ -45,6 +45,13 @@ static const profile *auto_profile(const vkq_device_info *d)
     return find_profile("intel");
 }
 
+/* An environment switch counts as set unless absent, empty or "0". */
+static int env_on(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
 {
     const char *name = desc && desc->profile ? desc->profile : getenv("VKQ_KERNEL_PROFILE");
@@ -55,9 +62,11 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
         const vkq_kernel_config *o = desc->config;
 #define OVR(f) if (o->f) c.f = o->f
         OVR(mv_workgroup); OVR(mv_rows); OVR(mv_subgroup_reduce); OVR(mv_lanes_along_rows); OVR(texel_reads); OVR(mm_via_matvec); OVR(mm_workgroup);
-        OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn);
+        OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn); OVR(mm_fp16); OVR(mm_int8);
 #undef OVR
     }
+    if (env_on("VKQ_NO_FP16")) c.mm_fp16 = 2;
+    if (env_on("VKQ_NO_INT8")) c.mm_int8 = 2;
     /* A profile asking for subgroup reductions on a device without them falls back. */
     if (!dev->info.subgroup_arithmetic) c.mv_subgroup_reduce = 2;
     /* Rows per invocation: a whole number, 4 on the cpu profile (each X fetch serves 4 rows:
