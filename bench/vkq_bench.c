@@ -337,6 +337,9 @@ static void bench_case(ctx *c, const options *o, vkq_type t, shape s, double cop
         goto done;
     }
     work w = {.mm = {.type = t, .m = s.m, .k = k, .n = s.n, .w = bufs[0], .x = x, .y = y}};
+    vkq_matmul_path path; /* name the GEMM variant (fp32/fp16/int8) the library picks */
+    if (vkq_matmul_get_path(c->dev, &w.mm, &path) == VKQ_SUCCESS && path != VKQ_MATMUL_PATH_MATVEC)
+        r->kernel = vkq_matmul_path_name(path);
     r->first_use_ms = pipeline_ms(c, t, s.n);
     vkq_status st = vkq_matmul(c->dev, &w.mm);
     if (st != VKQ_SUCCESS) {

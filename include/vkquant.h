@@ -342,8 +342,9 @@ typedef enum vkq_matmul_path {
     VKQ_MATMUL_PATH_GEMM_F16 = 2,  /* tiled GEMM, fp16 products, fp32 accumulation */
     VKQ_MATMUL_PATH_GEMM_INT8 = 3  /* tiled GEMM, X quantized to int8, integer dot products */
 } vkq_matmul_path;
-/* Which path vkq_matmul / vkq_matmul_record would take for `desc` (validated as they do;
- * nothing is launched). Thread safety: as vkq_matmul. */
+/* Which path vkq_matmul / vkq_matmul_record would take for `desc`, validated as they do;
+ * nothing is launched, but the kernel's pipeline is created if it was not yet (so a failure to
+ * create it is reported here). Thread safety: as vkq_matmul. */
 vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
 /* "matvec", "gemm-f32", "gemm-f16", "gemm-int8"; "?" for other values. */
 const char *vkq_matmul_path_name(vkq_matmul_path path);

@@ -87,6 +87,10 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
         return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "GEMM tile %ux%ux%u (%ux%u per invocation, %u invocations) "
                         "is inconsistent or does not fit %s", c.mm_bm, c.mm_bn, c.mm_bk, c.mm_tm, c.mm_tn,
                         c.mm_workgroup, d->name);
+    /* The int8 GEMM steps k by whole 32-element X blocks: 1 byte per element of both tiles plus
+     * two floats per 16 elements of each row/column. Smaller than the fp32 tiles unless bk < 16. */
+    uint64_t ks = (c.mm_bk + 31) / 32 * 32;
+    if ((uint64_t)(c.mm_bm + c.mm_bn) * (ks + ks / 16 * 8) > d->max_shared_memory) c.mm_int8 = 2;
     dev->config = c;
     dev->profile = pr->name;
     return VKQ_SUCCESS;
