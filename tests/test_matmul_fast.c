@@ -409,6 +409,13 @@ int main(void)
         vkq_matmul_path p;
         CHECK_OK(vkq_matmul_get_path(dev8, &small, &p));
         CHECK(p == VKQ_MATMUL_PATH_GEMM_F32, "forced GEMM with n = 8 takes %s", vkq_matmul_path_name(p));
+        /* the query validates as vkq_matmul does */
+        CHECK(vkq_matmul_get_path(dev8, &small, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+        CHECK(vkq_matmul_get_path(dev8, NULL, &p) == VKQ_ERROR_INVALID_ARGUMENT, "NULL desc");
+        vkq_matmul_desc bad = small;
+        bad.k = 48;
+        CHECK(vkq_matmul_get_path(dev8, &bad, &p) == VKQ_ERROR_BAD_SHAPE, "k not a multiple of 32");
+        CHECK(strcmp(vkq_matmul_path_name((vkq_matmul_path)77), "?") == 0, "unknown path name");
         test_large_magnitudes(dev16, &b16, VKQ_MATMUL_PATH_GEMM_F16);
         test_large_magnitudes(dev8, &b8, VKQ_MATMUL_PATH_GEMM_INT8);
         test_deterministic(dev16, &b16, VKQ_TYPE_Q4_K, VKQ_MATMUL_PATH_GEMM_F16);
