@@ -204,7 +204,8 @@ typedef struct vkq_kernel_config {
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
     /* Reduced-precision GEMM paths (n > 8 only; each NMSE <= 5e-4, tests/test_matmul_fast.c).
-     * Where both apply, int8 is taken. 0 in an override = the profile's choice. */
+     * Where both apply, int8 is taken. 0 in an override = the profile's choice: on in every
+     * profile but "cpu" (neither is faster than fp32 on lavapipe). */
     uint32_t mm_fp16; /* 1: fp16 arithmetic where the device has shaderFloat16, 2: never.
                          VKQ_NO_FP16=1 forces 2. */
     uint32_t mm_int8; /* 1: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
