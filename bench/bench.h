@@ -43,7 +43,7 @@ typedef struct row {
     double bpw, time_us, gbps, gflops, pct, nmse_weights, nmse_output, nmse_kernel;
     double first_use_ms, cached_ms;
     int reps;           /* timed runs the median is of */
-    const char *kernel; /* "mat-vec", "gemm", "mv-x8", or the CPU path */
+    const char *kernel; /* "mat-vec", "mv-x8", "gemm-f32/f16/int8", or the CPU path */
     char status[200];   /* "ok" or "skipped: reason" */
 } row;
 

@@ -216,6 +216,9 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
         skip(r, vkq_device_last_error(g->dev));
         goto done;
     }
+    vkq_matmul_path path; /* which GEMM variant (fp32/fp16/int8) the library picked */
+    if (vkq_matmul_get_path(g->dev, &d, &path) == VKQ_SUCCESS && path != VKQ_MATMUL_PATH_MATVEC)
+        r->kernel = vkq_matmul_path_name(path);
     r->reps = e->o->reps;
     r->time_us = gpu_time_matmul(g, d, bufs, nb, r->reps);
     if (r->time_us <= 0) {

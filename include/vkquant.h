@@ -203,6 +203,14 @@ typedef struct vkq_kernel_config {
     uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
+    /* Reduced-precision GEMM paths (n > 8 only; each NMSE <= 5e-4, tests/test_matmul_fast.c).
+     * Where both apply, int8 is taken. 0 in an override = the profile's choice: on in every
+     * profile but "cpu" (neither is faster than fp32 on lavapipe). */
+    uint32_t mm_fp16; /* 1: fp16 arithmetic where the device has shaderFloat16, 2: never.
+                         VKQ_NO_FP16=1 forces 2. */
+    uint32_t mm_int8; /* 1: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
+                         Q8_1) for the types that have an integer decode, where the device has
+                         shaderIntegerDotProduct; 2: never. VKQ_NO_INT8=1 forces 2. */
 } vkq_kernel_config;
 
 typedef struct vkq_device_desc {
@@ -340,7 +348,9 @@ enum {
  * weights start (and rows are strided) at a multiple of their element size. k must be
  * a whole number of blocks. Buffers larger than maxStorageBufferRange, or split into several
  * allocations (granule = row size / column size), are handled by cutting the work into
- * dispatches. Accumulation is fp32; results are deterministic for a given device and config. */
+ * dispatches. Accumulation is fp32; results are deterministic for a given device and config.
+ * For n > 8 the device may multiply in fp16 or on int8-quantized X (vkq_kernel_config
+ * mm_fp16 / mm_int8, vkq_matmul_get_path). */
 typedef struct vkq_matmul_desc {
     vkq_type type;
     uint64_t m, k, n;
@@ -360,6 +370,21 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
  * the buffers must stay alive until the command buffer completes. Needs
  * VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use vkq_matmul then). */
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
+
+/* The kernel a matmul runs with, as chosen from its shape, type, flags and the device's
+ * configuration and features (src/matmul.c). */
+typedef enum vkq_matmul_path {
+    VKQ_MATMUL_PATH_MATVEC = 0,    /* mat-vec kernel (n <= 8, or 8-column passes) */
+    VKQ_MATMUL_PATH_GEMM_F32 = 1,  /* tiled GEMM, fp32 arithmetic */
+    VKQ_MATMUL_PATH_GEMM_F16 = 2,  /* tiled GEMM, fp16 products, fp32 accumulation */
+    VKQ_MATMUL_PATH_GEMM_INT8 = 3  /* tiled GEMM, X quantized to int8, integer dot products */
+} vkq_matmul_path;
+/* Which path vkq_matmul / vkq_matmul_record would take for `desc`, validated as they do;
+ * nothing is launched, but the kernel's pipeline is created if it was not yet (so a failure to
+ * create it is reported here). Thread safety: as vkq_matmul. */
+vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
+/* "matvec", "gemm-f32", "gemm-f16", "gemm-int8"; "?" for other values. */
+const char *vkq_matmul_path_name(vkq_matmul_path path);
 
 /* Records a transfer-queue style copy (vkCmdCopyBuffer) of `size` bytes between two buffers,
  * any offsets, across segments. Same rules as vkq_matmul_record (no push descriptors needed). */

@@ -25,6 +25,8 @@ typedef enum vkq_kernel {
     VKQ_KERNEL_DEQUANT = 0,
     VKQ_KERNEL_MUL_MAT_VEC,
     VKQ_KERNEL_MUL_MM,
+    VKQ_KERNEL_MUL_MM_F16, /* GEMM in fp16 arithmetic (shaderFloat16) */
+    VKQ_KERNEL_MUL_MM_Q8,  /* GEMM on int8 dot products; only the types with an integer decode */
     VKQ_KERNEL_COPY, /* not per type: stored in the F32 slot */
     VKQ_KERNEL_COUNT
 } vkq_kernel;
@@ -135,6 +137,11 @@ uint32_t vkq_pick_staging_memory(vkq_device dev, uint32_t bits);
 vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,
                             const vkq_pipeline **out);
 vkq_status vkq_pipelines_init(vkq_device dev);
+/* Whether SPIR-V of `kernel` was built for `type`. */
+int vkq_kernel_exists(vkq_kernel kernel, vkq_type type);
+/* Whether the int8 GEMM was built with OpSDot (needs shaderIntegerDotProduct) rather than the
+ * plain multiply-add fallback (meson's glslang probe). */
+int vkq_mm_q8_needs_dot_product(void);
 void vkq_pipelines_destroy(vkq_device dev);
 /* Binds `pipe`, the windows as storage bindings 0..n-1 (and the first two also as texel
  * bindings 4 and 5), the device's table buffer at 3 and 6, and push constants; dispatches. */

@@ -63,14 +63,38 @@ static uint64_t items_fit(uint64_t avail, uint64_t stride, uint64_t last)
     return avail < last ? 0 : (avail - last) / stride + 1;
 }
 
+/* The kernel for a checked desc. The reduced-precision GEMMs only for n > 8 (a forced GEMM of
+ * a few columns stays fp32: it exists to test the fp32 kernel), int8 before fp16 (a quarter of
+ * fp32's shared-memory bytes, four products per instruction), each only where the device has
+ * the feature its SPIR-V declares and the configuration allows it. */
+static vkq_matmul_path choose_path(vkq_device dev, const vkq_matmul_desc *d)
+{
+    const vkq_kernel_config *c = &dev->config;
+    int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) ||
+               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && c->mm_via_matvec != 1);
+    if (!gemm) return VKQ_MATMUL_PATH_MATVEC;
+    if (d->n <= 8) return VKQ_MATMUL_PATH_GEMM_F32;
+    if (c->mm_int8 == 1 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_Q8, d->type) &&
+        (!vkq_mm_q8_needs_dot_product() || dev->info.integer_dot_product))
+        return VKQ_MATMUL_PATH_GEMM_INT8;
+    if (c->mm_fp16 == 1 && dev->info.shader_float16 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_F16, d->type))
+        return VKQ_MATMUL_PATH_GEMM_F16;
+    return VKQ_MATMUL_PATH_GEMM_F32;
+}
+
 static vkq_status record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *d,
                          uint64_t row_bytes, int blocking)
 {
-    int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) ||
-               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && dev->config.mm_via_matvec != 1);
+    static const vkq_kernel gemm_kernel[] = {
+        [VKQ_MATMUL_PATH_GEMM_F32] = VKQ_KERNEL_MUL_MM,
+        [VKQ_MATMUL_PATH_GEMM_F16] = VKQ_KERNEL_MUL_MM_F16,
+        [VKQ_MATMUL_PATH_GEMM_INT8] = VKQ_KERNEL_MUL_MM_Q8,
+    };
+    vkq_matmul_path path = choose_path(dev, d);
+    int gemm = path != VKQ_MATMUL_PATH_MATVEC;
     const vkq_pipeline *pipe = NULL;
     vkq_status st;
-    if (gemm && (st = vkq_pipeline_get(dev, VKQ_KERNEL_MUL_MM, d->type, 0, &pipe)) != VKQ_SUCCESS) return st;
+    if (gemm && (st = vkq_pipeline_get(dev, gemm_kernel[path], d->type, 0, &pipe)) != VKQ_SUCCESS) return st;
     const vkq_kernel_config *cfg = &dev->config;
     const uint64_t max_x = dev->info.max_workgroup_count[0], max_y = dev->info.max_workgroup_count[1];
     const uint64_t ws = d->w_row_stride, xs = d->x_col_stride * 4, ys = d->y_col_stride * 4;
@@ -165,4 +189,27 @@ vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matm
                         "VK_KHR_push_descriptor, which %s lacks", dev->info.name);
     if ((st = record(dev, VK_NULL_HANDLE, &d, row_bytes, 0)) != VKQ_SUCCESS) return st;
     return record(dev, cmd, &d, row_bytes, 0);
+}
+
+vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out)
+{
+    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    vkq_matmul_desc d;
+    uint64_t row_bytes;
+    vkq_status st = check_desc(dev, desc, &d, &row_bytes);
+    if (st != VKQ_SUCCESS) return st;
+    if ((st = record(dev, VK_NULL_HANDLE, &d, row_bytes, 1)) != VKQ_SUCCESS) return st;
+    *out = choose_path(dev, &d);
+    return VKQ_SUCCESS;
+}
+
+const char *vkq_matmul_path_name(vkq_matmul_path path)
+{
+    switch (path) {
+    case VKQ_MATMUL_PATH_MATVEC: return "matvec";
+    case VKQ_MATMUL_PATH_GEMM_F32: return "gemm-f32";
+    case VKQ_MATMUL_PATH_GEMM_F16: return "gemm-f16";
+    case VKQ_MATMUL_PATH_GEMM_INT8: return "gemm-int8";
+    }
+    return "?";
 }

@@ -14,9 +14,12 @@ typedef struct vkq_spirv {
 #define X(name, id, qk, bytes, family) \
     [VKQ_KERNEL_DEQUANT][VKQ_TYPE_##name] = {vkq_spv_dequant_##name, sizeof(vkq_spv_dequant_##name)}, \
     [VKQ_KERNEL_MUL_MAT_VEC][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_##name, sizeof(vkq_spv_mul_mat_vec_##name)}, \
-    [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)},
+    [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)}, \
+    [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)},
 static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
 #include "vkquant_types.def"
+    /* meson lists the types whose decode file has decode_i8x16 */
+    [VKQ_KERNEL_MUL_MM_Q8] = {VKQ_MM_Q8_ENTRIES},
     [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},
 };
 #undef X
@@ -42,6 +45,8 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
         *wg = c[0];
         return 5;
     case VKQ_KERNEL_MUL_MM:
+    case VKQ_KERNEL_MUL_MM_F16:
+    case VKQ_KERNEL_MUL_MM_Q8:
         c[0] = k->mm_workgroup; c[1] = k->mm_bm; c[2] = k->mm_bn; c[3] = k->mm_bk;
         c[4] = k->mm_tm; c[5] = k->mm_tn;
         *wg = c[0];
@@ -125,6 +130,10 @@ void vkq_pipelines_destroy(vkq_device dev)
     if (dev->pipeline_layout) dev->vk.vkDestroyPipelineLayout(dev->device, dev->pipeline_layout, NULL);
     if (dev->set_layout) dev->vk.vkDestroyDescriptorSetLayout(dev->device, dev->set_layout, NULL);
 }
+
+int vkq_kernel_exists(vkq_kernel kernel, vkq_type type) { return kernel_spirv(kernel, type) != NULL; }
+
+int vkq_mm_q8_needs_dot_product(void) { return VKQ_MM_Q8_SDOT; }
 
 vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,
                             const vkq_pipeline **out)

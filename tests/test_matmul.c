@@ -71,6 +71,10 @@ static void run_type_shape(vkq_device dev, bufs *b, vkq_type t, uint64_t m, uint
         random_x(x, k * n);
         CHECK_OK(vkq_buffer_upload(b->x, 0, x, sizeof(float) * k * n));
         vkq_matmul_desc d = {.type = t, .m = m, .k = k, .n = n, .w = b->w, .x = b->x, .y = b->y, .flags = flags};
+        vkq_matmul_path path;
+        CHECK_OK(vkq_matmul_get_path(dev, &d, &path));
+        CHECK(path == VKQ_MATMUL_PATH_MATVEC || path == VKQ_MATMUL_PATH_GEMM_F32, "%s n=%llu runs %s",
+              tr->info.name, (unsigned long long)n, vkq_matmul_path_name(path));
         vkq_status st = vkq_matmul(dev, &d);
         CHECK(st == VKQ_SUCCESS, "%s m=%llu k=%llu n=%llu: %s (%s)", tr->info.name, (unsigned long long)m,
               (unsigned long long)k, (unsigned long long)n, vkq_status_string(st), vkq_device_last_error(dev));
@@ -344,6 +348,10 @@ static void test_bad_input(vkq_device dev)
 
 int main(void)
 {
+    /* This test holds the fp32 kernels to their 1e-10 bound, so the reduced-precision GEMM
+     * paths (tests/test_matmul_fast.c) are switched off wherever the device has them. */
+    setenv("VKQ_NO_FP16", "1", 1);
+    setenv("VKQ_NO_INT8", "1", 1);
     uint64_t seed = vkq_test_seed();
     printf("seed %llu (replay with VKQ_SEED=%llu)\n", (unsigned long long)seed, (unsigned long long)seed);
     g_rng = seed;

@@ -14,3 +14,17 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = d * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// table values themselves (-127..113).
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b);
+    c = 0.0;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint n = vkq_u32(b + 2u + 4u * j) >> (4u * u);
+        q[j] = 0u;
+        [[unroll]] for (uint l = 0u; l < 4u; ++l) q[j] |= uint(kvalues_iq4nl((n >> (8u * l)) & 0xFu) & 0xFF) << (8u * l);
+    }
+}
+#endif

@@ -35,3 +35,18 @@ void decode8(uint b, uint i0, out float v[8]) {
         }
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// E2M1 values doubled to integers (-12..12), a = 2^(e-128).
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    uint e = vkq_u8(b);
+    a = e >= 2u ? uintBitsToFloat((e - 1u) << 23) : mxfp4_tiny(1, e);
+    c = 0.0;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint n = vkq_u32(b + 1u + 4u * j) >> (4u * u);
+        q[j] = 0u;
+        [[unroll]] for (uint l = 0u; l < 4u; ++l) q[j] |= uint(kvalues_mxfp4((n >> (8u * l)) & 0xFu) & 0xFF) << (8u * l);
+    }
+}
+#endif

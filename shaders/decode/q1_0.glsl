@@ -9,3 +9,18 @@ void decode8(uint b, uint i0, out float v[8]) {
     [[unroll]] for (uint j = 0u; j < 8u; ++j)
         v[j] = ((bits >> j) & 1u) != 0u ? d : -d;
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// bits, as 2d * bit - d.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    float d = vkq_half(b);
+    a = 2.0 * d;
+    c = -d;
+    uint w = vkq_u16(b + 2u + 2u * u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint x = (w >> (4u * j)) & 0xFu;
+        q[j] = (x & 1u) | (((x >> 1) & 1u) << 8) | (((x >> 2) & 1u) << 16) | ((x >> 3) << 24);
+    }
+}
+#endif

@@ -8,3 +8,17 @@ void decode8(uint b, uint i0, out float v[8]) {
     [[unroll]] for (uint j = 0u; j < 8u; ++j)
         v[j] = float(int((q >> (2u * j)) & 3u) - 1) * d;
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 2-bit values with the -1 folded into c; one byte of qs holds 4 elements.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b);
+    c = -a;
+    uint w = vkq_u32(b + 2u + 4u * u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint x = (w >> (8u * j)) & 0xFFu;
+        q[j] = (x & 3u) | (((x >> 2) & 3u) << 8) | (((x >> 4) & 3u) << 16) | ((x >> 6) << 24);
+    }
+}
+#endif

@@ -25,3 +25,19 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = dl * float(a2);
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 3-bit values q2 | hbit << 2 (0..7) with the -4 folded into c.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    uint lo = (vkq_u8(b + 96u + (u & 7u)) >> ((u >> 3) << 2)) & 0xFu;
+    uint hi = (vkq_u8(b + 104u + (u & 3u)) >> ((u >> 2) << 1)) & 3u;
+    a = vkq_half(b + 108u) * float(int(lo | (hi << 4)) - 32);
+    c = -4.0 * a;
+    uint i0 = u << 4;
+    uint hs = i0 >> 5;
+    uint o = b + 32u + ((i0 >> 7) << 5) + (i0 & 31u), sh = ((i0 >> 5) & 3u) << 1;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j)
+        q[j] = ((vkq_u32(o + 4u * j) >> sh) & 0x03030303u) | (((vkq_u32(b + (i0 & 31u) + 4u * j) >> hs) & 0x01010101u) << 2);
+}
+#endif

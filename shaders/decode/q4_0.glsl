@@ -13,3 +13,13 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = float(int((q2 >> (8u * j + sh)) & 0xFu) - 8) * d;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// nibbles themselves (0..15) with the -8 folded into c.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b);
+    c = -8.0 * a;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) q[j] = (vkq_u32(b + 2u + 4u * j) >> (4u * u)) & 0x0F0F0F0Fu;
+}
+#endif

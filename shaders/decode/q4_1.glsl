@@ -16,3 +16,14 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = float((q2 >> (8u * j + sh)) & 0xFu) * d + m;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// nibbles, the min in c.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    uint dm = vkq_u32(b);
+    a = vkq_half_bits(dm & 0xFFFFu);
+    c = vkq_half_bits(dm >> 16);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) q[j] = (vkq_u32(b + 4u + 4u * j) >> (4u * u)) & 0x0F0F0F0Fu;
+}
+#endif

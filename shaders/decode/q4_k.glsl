@@ -31,3 +31,18 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = dl * float((q2 >> (8u * j + sh)) & 0xFu) - ml;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM):
+// a = d*sc and c = -dmin*m of their 32-element sub-block, q the nibbles.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    uint dm = vkq_u32(b);
+    uint sb = u >> 1, sc, mn;
+    q4k_scale_min(b + 4u, sb, sc, mn);
+    a = vkq_half_bits(dm & 0xFFFFu) * float(sc);
+    c = -(vkq_half_bits(dm >> 16) * float(mn));
+    uint o = b + 16u + ((sb >> 1) << 5) + ((u & 1u) << 4);
+    uint sh = (sb & 1u) << 2;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) q[j] = (vkq_u32(o + 4u * j) >> sh) & 0x0F0F0F0Fu;
+}
+#endif

@@ -16,3 +16,18 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = float(int(lo2) - 16) * d;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 5-bit values (0..31) with the -16 folded into c.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b);
+    c = -16.0 * a;
+    uint qh = vkq_u32(b + 2u) >> (16u * u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint h = (qh >> (4u * j)) & 0xFu; // fifth bits of the word's 4 elements -> bit 4 of each byte
+        uint hb = ((h & 1u) << 4) | ((h & 2u) << 11) | ((h & 4u) << 18) | ((h & 8u) << 25);
+        q[j] = ((vkq_u32(b + 6u + 4u * j) >> (4u * u)) & 0x0F0F0F0Fu) | hb;
+    }
+}
+#endif

@@ -36,3 +36,19 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = dl * float(a2) - ml;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 5-bit values, a = d*sc and c = -dmin*m of their 32-element sub-block.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    uint dm = vkq_u32(b);
+    uint js = u >> 1, sc, mn;
+    q5k_scale_min(b + 4u, js, sc, mn);
+    a = vkq_half_bits(dm & 0xFFFFu) * float(sc);
+    c = -(vkq_half_bits(dm >> 16) * float(mn));
+    uint i0 = u << 4;
+    uint o = b + 48u + ((i0 >> 6) << 5) + (i0 & 31u), sh = (i0 & 32u) >> 3;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j)
+        q[j] = ((vkq_u32(o + 4u * j) >> sh) & 0x0F0F0F0Fu) | (((vkq_u32(b + 16u + (i0 & 31u) + 4u * j) >> js) & 0x01010101u) << 4);
+}
+#endif

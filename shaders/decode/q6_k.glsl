@@ -24,3 +24,19 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = dl * float(int(a2) - 32);
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 6-bit values (0..63) with the -32 folded into c; one int8 scale per 16 elements.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b + 208u) * float(vkq_s8(b + 192u + u));
+    c = -32.0 * a;
+    uint i0 = u << 4;
+    uint h = i0 >> 7, g = (i0 >> 5) & 3u, l = i0 & 31u;
+    uint ol = b + (h << 6) + ((g & 1u) << 5) + l;
+    uint oh = b + 128u + (h << 5) + l;
+    uint sl = (g >> 1) << 2, shh = g << 1;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j)
+        q[j] = ((vkq_u32(ol + 4u * j) >> sl) & 0x0F0F0F0Fu) | (((vkq_u32(oh + 4u * j) >> shh) & 0x03030303u) << 4);
+}
+#endif

@@ -12,3 +12,12 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = float(int(q2 << (24u - 8u * j)) >> 24) * d;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM).
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b);
+    c = 0.0;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) q[j] = vkq_u32(b + 4u + 16u * u + 4u * j);
+}
+#endif

@@ -14,3 +14,15 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = float(int((q2 >> (8u * j + sh)) & 3u) - 1) * d;
     }
 }
+
+#ifdef VKQ_INT8
+// Elements 16u .. 16u+15 as a * q + c with q signed bytes, 4 per word (the int8 GEMM): the
+// 2-bit values with the -1 folded into c.
+void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
+    a = vkq_half(b + 64u);
+    c = -a;
+    uint i0 = u << 4;
+    uint o = b + ((i0 >> 7) << 5) + (i0 & 31u), sh = ((i0 >> 5) & 3u) << 1;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) q[j] = (vkq_u32(o + 4u * j) >> sh) & 0x03030303u;
+}
+#endif
