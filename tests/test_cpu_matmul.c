@@ -11,34 +11,13 @@
 #include <string.h>
 
 #include "matmul_ref.h"
+#include "check.h"
 #include "test_util.h"
 #include "cpu_kernels.h"
 #include "types.h"
 #include "vkquant_cpu.h"
 
 #define INT8_TOL 5e-4
-
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            g_failures++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fprintf(stderr, "\n");                                                             \
-        }                                                                                      \
-    } while (0)
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
 
 static void random_x(uint64_t *rng, float *x, size_t count)
 {

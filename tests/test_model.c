@@ -40,16 +40,6 @@ static uint32_t g_n_cases;
 static const char *g_path;
 static vkq_gguf *g_file;
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* Every 2-D tensor of the file, its decoded weights, a random X and the f64 reference. */
 static int build_cases(uint64_t *rng)
 {

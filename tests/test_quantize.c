@@ -13,6 +13,7 @@
 #include "decode_cpu.h"
 #include "fp_convert.h"
 #include "tables_gen.h"
+#include "check.h"
 #include "test_util.h"
 #include "types.h"
 #include "vkquant_quant.h"
@@ -21,28 +22,6 @@
 #define K         4096
 #define N         (ROWS * K)
 #define BASE_ROWS 8 /* rows used for the (slow, brute-force) baselines */
-
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            g_failures++;                                                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fprintf(stderr, "\n");                                                                           \
-        }                                                                                                    \
-    } while (0)
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
 
 static double now_s(void)
 {

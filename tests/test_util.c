@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -288,4 +289,14 @@ void vkq_test_llm_weights(uint64_t *rng_state, float *out, uint64_t rows, uint64
             out[r * k + i] = (float)(g * outlier * row_scale);
         }
     }
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
 }

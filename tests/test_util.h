@@ -2,6 +2,7 @@
 #ifndef VKQ_TEST_UTIL_H
 #define VKQ_TEST_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vkquant.h"
@@ -34,5 +35,8 @@ void vkq_test_random_weights(vkq_type t, uint64_t n_blocks, uint64_t *rng_state,
 /* Synthetic LLM-like weights, rows x k: N(0,1) values (1% of them times 8, the outliers real
  * weight matrices have), each row times its own scale, log-uniform in [2^-8, 2^-3). */
 void vkq_test_llm_weights(uint64_t *rng_state, float *out, uint64_t rows, uint64_t k);
+
+/* malloc that ends the test (exit 2, "out of memory") instead of returning NULL. */
+void *xmalloc(size_t n);
 
 #endif
