@@ -24,3 +24,35 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);
     }
 }
+
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 4 indices and its scale
+// byte per load, one scale per pair of groups. The sign enters as a flip of the sign bit, which
+// is what the multiply by -1.0 does.
+#define VKQ_MV_SB 32u
+#define VKQ_MV_NSC 2u
+struct vkq_mv_sb {
+    float scale[2];
+    uint q[2];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint d[1], sc[1];
+    VKQ_WORDS(d, b, 1u);
+    VKQ_WORDS(t.q, b + 2u + (s << 3), 2u);
+    VKQ_WORDS(sc, b + 66u + s, 1u);
+    float dd = vkq_half_bits(d[0] & 0xFFFFu);
+    t.scale[0] = (dd * (0.5 + float(sc[0] & 0xFu))) * 0.25;
+    t.scale[1] = (dd * (0.5 + float((sc[0] >> 4) & 0xFu))) * 0.25;
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint w = (t.q[j >> 1] >> ((j & 1u) << 4)) & 0xFFFFu;
+    uint idx = w & 511u;
+    uint signs = uint(ksigns_iq2xs(w >> 9));
+    uint g0 = iq2xs_grid(2u * idx);
+    uint g1 = iq2xs_grid(2u * idx + 1u);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint g = e < 4u ? g0 : g1;
+        v[e] = uintBitsToFloat(floatBitsToUint(float((g >> (8u * (e & 3u))) & 0xFFu)) | (((signs >> e) & 1u) << 31));
+    }
+}

@@ -22,3 +22,32 @@ void decode8(uint b, uint i0, out float v[8]) {
         v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);
     }
 }
+
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 8 grid indices and its
+// sign/scale word per load. The sign enters as a flip of the sign bit (= the multiply by -1.0).
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[2];
+    uint w;
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint d[1], w[1];
+    VKQ_WORDS(d, b, 1u);
+    VKQ_WORDS(t.q, b + 2u + (s << 3), 2u);
+    VKQ_WORDS(w, b + 66u + (s << 2), 1u);
+    t.w = w[0];
+    t.scale[0] = (vkq_half_bits(d[0] & 0xFFFFu) * (0.5 + float(w[0] >> 28))) * 0.5;
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint ix = t.q[j >> 1] >> ((j & 1u) << 4);
+    uint signs = uint(ksigns_iq2xs((t.w >> (7u * j)) & 127u));
+    uint g0 = iq3xxs_grid(ix & 0xFFu);
+    uint g1 = iq3xxs_grid((ix >> 8) & 0xFFu);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint g = e < 4u ? g0 : g1;
+        v[e] = uintBitsToFloat(floatBitsToUint(float((g >> (8u * (e & 3u))) & 0xFFu)) | (((signs >> e) & 1u) << 31));
+    }
+}
