@@ -60,6 +60,15 @@ uint vkq_u16(uint o) {
         }                                                                                      \
     }
 
+// The 4 bytes of g negated where bit e (e < 4) of s is set, as two's-complement bytes (read one
+// back with int(w << (24 - 8e)) >> 24). Each byte must be 1..127: ~x + 1 then never carries into
+// the next byte. For the IQ grids (bytes 1..62), whose signs ggml applies as a multiply by -1.0:
+// negating the integer before the exact conversion gives the same float.
+uint vkq_sign_bytes(uint g, uint s) {
+    uint one = ((s & 0xFu) * 0x204081u) & 0x01010101u; // bit e -> bit 8e
+    return (g ^ (one * 0xFFu)) + one;
+}
+
 // IEEE binary16 bits -> binary32, exact for every input (FORMATS.md 1.3.1).
 float vkq_half_bits(uint h) {
     uint s = (h & 0x8000u) << 16;

@@ -28,7 +28,8 @@ void decode8(uint b, uint i0, out float v[8]) {
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's index bytes, qh bytes and
 // the scale words per load; every group has its own delta, so each group is a scale group and
-// y = dl * (g + delta) enters as dl * sum(g x) + (dl * delta) * sum(x).
+// y = dl * (g + delta) enters as dl * sum((g + 1) x) + (dl * (delta - 1)) * sum(x), g + 1
+// being the stored nibble.
 #define VKQ_MV_SB 32u
 #define VKQ_MV_NSC 4u
 #define VKQ_MV_OFFSET 1
@@ -54,7 +55,7 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
         float dl = d * float(2u * ((w >> (6u * (s & 1u) + 3u * (l >> 1))) & 7u) + 1u);
         uint tt = (h[0] >> (4u * l)) & 0xFu; // qh byte l/2, nibble l%2
         t.scale[l] = dl;
-        t.offset[l] = dl * ((tt & 8u) != 0u ? -0.125 : 0.125);
+        t.offset[l] = dl * ((tt & 8u) != 0u ? -1.125 : -0.875);
     }
 }
 
@@ -62,5 +63,5 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint idx = ((t.q >> (8u * j)) & 0xFFu) | (((t.h >> (4u * j)) & 7u) << 8);
     uint g = iq1s_grid_gpu(idx);
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = float(int((g >> (8u * (e & 3u) + ((e >> 2) << 2))) & 0xFu) - 1);
+        v[e] = float((g >> (8u * (e & 3u) + ((e >> 2) << 2))) & 0xFu);
 }

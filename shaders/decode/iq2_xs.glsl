@@ -26,8 +26,8 @@ void decode8(uint b, uint i0, out float v[8]) {
 }
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 4 indices and its scale
-// byte per load, one scale per pair of groups. The sign enters as a flip of the sign bit, which
-// is what the multiply by -1.0 does.
+// byte per load, one scale per pair of groups. The signs negate the grid bytes before the exact
+// conversion (vkq_sign_bytes), the same values as decode8's multiply by -1.0.
 #define VKQ_MV_SB 32u
 #define VKQ_MV_NSC 2u
 struct vkq_mv_sb {
@@ -48,11 +48,11 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint w = (t.q[j >> 1] >> ((j & 1u) << 4)) & 0xFFFFu;
     uint idx = w & 511u;
-    uint signs = uint(ksigns_iq2xs(w >> 9));
+    uint s7 = w >> 9;
+    uint signs = s7 | (uint(bitCount(s7) & 1) << 7); // ksigns_iq2xs: computed, not a table read
     uint g0 = iq2xs_grid(2u * idx);
     uint g1 = iq2xs_grid(2u * idx + 1u);
-    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
-        uint g = e < 4u ? g0 : g1;
-        v[e] = uintBitsToFloat(floatBitsToUint(float((g >> (8u * (e & 3u))) & 0xFFu)) | (((signs >> e) & 1u) << 31));
-    }
+    uint s0 = vkq_sign_bytes(g0, signs), s1 = vkq_sign_bytes(g1, signs >> 4);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int((e < 4u ? s0 : s1) << (24u - 8u * (e & 3u))) >> 24);
 }

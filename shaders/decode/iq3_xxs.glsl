@@ -24,7 +24,8 @@ void decode8(uint b, uint i0, out float v[8]) {
 }
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 8 grid indices and its
-// sign/scale word per load. The sign enters as a flip of the sign bit (= the multiply by -1.0).
+// sign/scale word per load. The signs negate the grid bytes before the exact
+// conversion (vkq_sign_bytes), the same values as decode8's multiply by -1.0.
 #define VKQ_MV_SB 32u
 struct vkq_mv_sb {
     float scale[1];
@@ -43,11 +44,11 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint ix = t.q[j >> 1] >> ((j & 1u) << 4);
-    uint signs = uint(ksigns_iq2xs((t.w >> (7u * j)) & 127u));
+    uint s7 = (t.w >> (7u * j)) & 127u;
+    uint signs = s7 | (uint(bitCount(s7) & 1) << 7); // ksigns_iq2xs: computed, not a table read
     uint g0 = iq3xxs_grid(ix & 0xFFu);
     uint g1 = iq3xxs_grid((ix >> 8) & 0xFFu);
-    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
-        uint g = e < 4u ? g0 : g1;
-        v[e] = uintBitsToFloat(floatBitsToUint(float((g >> (8u * (e & 3u))) & 0xFFu)) | (((signs >> e) & 1u) << 31));
-    }
+    uint s0 = vkq_sign_bytes(g0, signs), s1 = vkq_sign_bytes(g1, signs >> 4);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int((e < 4u ? s0 : s1) << (24u - 8u * (e & 3u))) >> 24);
 }
