@@ -17,6 +17,7 @@
 // with float scale[VKQ_MV_NSC] (and offset[VKQ_MV_NSC] if VKQ_MV_OFFSET is defined);
 // vkq_mv_load(b, s, t) reads sub-block s of the block at byte b into t; vkq_mv_group(t, j, v)
 // gives group j of it as v, each element being scale[g] * v + offset[g] for its scale group g.
+// Groups are elements sb * VKQ_MV_SB + 8j.. unless the family maps them with VKQ_MV_XPOS.
 // j is a constant once the loop is unrolled, so the group decode's shifts and selects fold away.
 #include "matmul_common.glsl"
 #extension GL_KHR_shader_subgroup_basic : enable
@@ -96,6 +97,9 @@ void rows_per_lane() {
 #ifndef VKQ_MV_NSC
 #define VKQ_MV_NSC 1u
 #endif
+#ifndef VKQ_MV_XPOS // element of the row where group j of sub-block sb starts
+#define VKQ_MV_XPOS(sb, j) ((sb) * VKQ_MV_SB + (j) * 8u)
+#endif
 // Rows per lane with the family's sub-block decoder (see the top of this file): the block's
 // words are read once per VKQ_MV_SB elements instead of once per group of 8, the scales (and
 // offsets) are applied once per scale group to the partial dot products, and the group decode
@@ -131,7 +135,7 @@ void rows_per_lane_sb() {
                 [[unroll]] for (uint c = 0u; c < MAXC; ++c) xsum[c] = 0.0;
 #endif
             }
-            uint xo = p.x_base + sb * VKQ_MV_SB + j * 8u;
+            uint xo = p.x_base + VKQ_MV_XPOS(sb, j);
             float xv[MAXC * 8u];
             [[unroll]] for (uint c = 0u; c < MAXC; ++c)
                 [[unroll]] for (uint e = 0u; e < 8u; ++e) xv[c * 8u + e] = vkq_x(xo + c * p.x_stride + e);

@@ -9,3 +9,24 @@ void decode8(uint b, uint i0, out float v[8]) {
     [[unroll]] for (uint j = 0u; j < 8u; ++j)
         v[j] = ((bits >> j) & 1u) != 0u ? d : -d;
 }
+
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; each
+// bit becomes +-1.0 by its sign bit, d multiplies the partial sum.
+#define VKQ_MV_SB 128u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[5];
+    VKQ_WORDS(u, b, 5u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = ~((u[i] >> 16) | (u[i + 1u] << 16)); // set: -1
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint q = t.q[j >> 2] >> (8u * (j & 3u));
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = uintBitsToFloat(0x3F800000u | (((q >> e) & 1u) << 31));
+}
