@@ -3,10 +3,6 @@
 #define BLOCK_BYTES 2u
 #define VKQ_ELEMENTWISE 1
 
-// vkq_half, not unpackHalf2x16: the hardware conversion may flush f16 subnormals (FORMATS.md 14).
-// Element-wise data starts at a multiple of the element size (the host checks): one word read.
-float decode1(uint b) { return vkq_half_bits(vkq_u16_even(b)); }
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): 32 elements from 16 word reads, each
 // converted without a branch. Still exact without float arithmetic on f16 subnormals: those are
 // m * 2^-24, a normal binary32 product of an integer and a power of two.
@@ -36,3 +32,7 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
         v[2u * e + 1u] = f16_mv(w >> 16);
     }
 }
+
+// vkq_half, not unpackHalf2x16: the hardware conversion may flush f16 subnormals (FORMATS.md 14).
+// Element-wise data starts at a multiple of the element size (the host checks): one word read.
+float decode1(uint b) { return vkq_half_bits(vkq_u16_even(b)); }

@@ -8,21 +8,6 @@
 // ggml applies signs as a multiply by -1.0f (FORMATS.md 1.5), so keep it a multiply
 float iq_sign(uint signs, uint j) { return ((signs >> j) & 1u) != 0u ? -1.0 : 1.0; }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint ib = i0 >> 5;
-    uint l = (i0 >> 3) & 3u;
-    uint ix = vkq_u16(b + 2u + (i0 >> 2)); // bytes 8*ib + 2*l (elements 0-3) and +1 (elements 4-7)
-    uint w = vkq_u32(b + 66u + (ib << 2)); // 4 x 7-bit sign indices, 4-bit scale on top
-    uint signs = uint(ksigns_iq2xs((w >> (7u * l)) & 127u));
-    float db = (vkq_half(b) * (0.5 + float(w >> 28))) * 0.5;
-    uint g0 = iq3xxs_grid(ix & 0xFFu);
-    uint g1 = iq3xxs_grid(ix >> 8);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
-        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 8 grid indices and its
 // sign/scale word per load. The signs negate the grid bytes before the exact
 // conversion (vkq_sign_bytes), the same values as decode8's multiply by -1.0.
@@ -51,4 +36,19 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint s0 = vkq_sign_bytes(g0, signs), s1 = vkq_sign_bytes(g1, signs >> 4);
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(int((e < 4u ? s0 : s1) << (24u - 8u * (e & 3u))) >> 24);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint ib = i0 >> 5;
+    uint l = (i0 >> 3) & 3u;
+    uint ix = vkq_u16(b + 2u + (i0 >> 2)); // bytes 8*ib + 2*l (elements 0-3) and +1 (elements 4-7)
+    uint w = vkq_u32(b + 66u + (ib << 2)); // 4 x 7-bit sign indices, 4-bit scale on top
+    uint signs = uint(ksigns_iq2xs((w >> (7u * l)) & 127u));
+    float db = (vkq_half(b) * (0.5 + float(w >> 28))) * 0.5;
+    uint g0 = iq3xxs_grid(ix & 0xFFu);
+    uint g1 = iq3xxs_grid(ix >> 8);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = db * float((g0 >> (8u * j)) & 0xFFu) * iq_sign(signs, j);
+        v[j + 4u] = db * float((g1 >> (8u * j)) & 0xFFu) * iq_sign(signs, j + 4u);
+    }
 }

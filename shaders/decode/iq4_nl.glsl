@@ -4,17 +4,6 @@
 
 #include "../tables/kvalues_iq4nl.glsl"
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b);
-    uint q = vkq_u32(b + 2u + (i0 & 15u));
-    uint q2 = vkq_u32(b + 6u + (i0 & 15u));
-    uint sh = i0 < 16u ? 0u : 4u;
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = d * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
-        v[j + 4u] = d * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.
 #define VKQ_MV_SB 32u
 struct vkq_mv_sb {
@@ -34,4 +23,15 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    uint q = vkq_u32(b + 2u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 6u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = d * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
+        v[j + 4u] = d * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
+    }
 }

@@ -4,23 +4,6 @@
 
 #include "../tables/kvalues_iq4nl.glsl"
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint ib = i0 >> 5;
-    // low 4 bits: nibble ib%2 of byte 4 + ib/2; high 2 bits: bits 2ib, 2ib+1 of the u16 at 2
-    uint ls = ((vkq_u8(b + 4u + (ib >> 1)) >> ((ib & 1u) << 2)) & 0xFu)
-            | (((vkq_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
-    float dl = vkq_half(b) * float(int(ls) - 32);
-    // 16 bytes per sub-block, Q4_0 nibble layout inside
-    uint o = b + 8u + (ib << 4) + (i0 & 15u);
-    uint sh = (i0 & 16u) >> 2;
-    uint q = vkq_u32(o);
-    uint q2 = vkq_u32(o + 4u);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = dl * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
-        v[j + 4u] = dl * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the header and sub-block ib's 16 bytes of
 // qs per load.
 #define VKQ_MV_SB 32u
@@ -43,4 +26,21 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint ib = i0 >> 5;
+    // low 4 bits: nibble ib%2 of byte 4 + ib/2; high 2 bits: bits 2ib, 2ib+1 of the u16 at 2
+    uint ls = ((vkq_u8(b + 4u + (ib >> 1)) >> ((ib & 1u) << 2)) & 0xFu)
+            | (((vkq_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
+    float dl = vkq_half(b) * float(int(ls) - 32);
+    // 16 bytes per sub-block, Q4_0 nibble layout inside
+    uint o = b + 8u + (ib << 4) + (i0 & 15u);
+    uint sh = (i0 & 16u) >> 2;
+    uint q = vkq_u32(o);
+    uint q2 = vkq_u32(o + 4u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = dl * float(kvalues_iq4nl((q >> (8u * j + sh)) & 0xFu));
+        v[j + 4u] = dl * float(kvalues_iq4nl((q2 >> (8u * j + sh)) & 0xFu));
+    }
 }

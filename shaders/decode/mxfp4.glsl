@@ -15,27 +15,6 @@ float mxfp4_tiny(int k, uint e) {
     return uintBitsToFloat((k < 0 ? 0x80000000u : 0u) | bits);
 }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint e = vkq_u8(b);
-    // Q4_0 nibble layout with qs at offset 1
-    uint q = vkq_u32(b + 1u + (i0 & 15u));
-    uint q2 = vkq_u32(b + 5u + (i0 & 15u));
-    uint sh = i0 < 16u ? 0u : 4u;
-    if (e >= 2u) {
-        // 2^(e-128) is normal; e = 255 gives 2^127, not NaN. Code 8 is integer 0: +0.0.
-        float s = uintBitsToFloat((e - 1u) << 23);
-        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-            v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * s;
-            v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * s;
-        }
-    } else {
-        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-            v[j] = mxfp4_tiny(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu), e);
-            v[j + 4u] = mxfp4_tiny(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu), e);
-        }
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; the
 // scale 2^(e-128) multiplies the partial dot product once, built from bits for every e (e <= 1
 // gives a binary32 subnormal, which a device flushing denormals treats as 0 there, as it would
@@ -59,4 +38,25 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(kvalues_mxfp4((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint e = vkq_u8(b);
+    // Q4_0 nibble layout with qs at offset 1
+    uint q = vkq_u32(b + 1u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 5u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    if (e >= 2u) {
+        // 2^(e-128) is normal; e = 255 gives 2^127, not NaN. Code 8 is integer 0: +0.0.
+        float s = uintBitsToFloat((e - 1u) << 23);
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+            v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * s;
+            v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * s;
+        }
+    } else {
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+            v[j] = mxfp4_tiny(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu), e);
+            v[j + 4u] = mxfp4_tiny(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu), e);
+        }
+    }
 }

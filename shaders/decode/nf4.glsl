@@ -44,22 +44,6 @@ float nf4_mul_tiny(uint a, uint nb) {
     return uintBitsToFloat(((a ^ nb) & 0x80000000u) | nf4_round_bits(P, S));
 }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint ab = vkq_u32(b);
-    float absmax = uintBitsToFloat(ab);
-    // |nf4| >= 2^-4 for nonzero codes: |absmax| >= 2^-122 keeps every product normal
-    bool tiny = ((ab >> 23) & 0xFFu) < 5u;
-    uint q = vkq_u32(b + 4u + (i0 & 31u));
-    uint q2 = vkq_u32(b + 8u + (i0 & 31u));
-    uint sh = i0 < 32u ? 0u : 4u;
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        uint c = nf4_bits[(q >> (8u * j + sh)) & 0xFu];
-        uint c2 = nf4_bits[(q2 >> (8u * j + sh)) & 0xFu];
-        v[j] = tiny ? nf4_mul_tiny(ab, c) : uintBitsToFloat(c) * absmax;
-        v[j + 4u] = tiny ? nf4_mul_tiny(ab, c2) : uintBitsToFloat(c2) * absmax;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 10 word reads;
 // absmax multiplies the partial dot product once, so the tiny-absmax path of decode8 (which a
 // SIMD driver runs for every lane) is not needed: a product that decode8 would round to a
@@ -82,4 +66,20 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 2) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = uintBitsToFloat(nf4_bits[(t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu]);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint ab = vkq_u32(b);
+    float absmax = uintBitsToFloat(ab);
+    // |nf4| >= 2^-4 for nonzero codes: |absmax| >= 2^-122 keeps every product normal
+    bool tiny = ((ab >> 23) & 0xFFu) < 5u;
+    uint q = vkq_u32(b + 4u + (i0 & 31u));
+    uint q2 = vkq_u32(b + 8u + (i0 & 31u));
+    uint sh = i0 < 32u ? 0u : 4u;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint c = nf4_bits[(q >> (8u * j + sh)) & 0xFu];
+        uint c2 = nf4_bits[(q2 >> (8u * j + sh)) & 0xFu];
+        v[j] = tiny ? nf4_mul_tiny(ab, c) : uintBitsToFloat(c) * absmax;
+        v[j + 4u] = tiny ? nf4_mul_tiny(ab, c2) : uintBitsToFloat(c2) * absmax;
+    }
 }

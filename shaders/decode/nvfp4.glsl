@@ -16,19 +16,6 @@ float nvfp4_ue4m3_half(uint x) {
     return uintBitsToFloat((uint(p + 117) << 23) | ((M << uint(23 - p)) & 0x7FFFFFu));
 }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint s = i0 >> 4;
-    float d = nvfp4_ue4m3_half(vkq_u8(b + s));
-    // sub-block s: 8 bytes at 4 + 8s, elements 0..7 in the low nibbles, 8..15 in the high nibbles
-    uint q = vkq_u32(b + 4u + (s << 3));
-    uint q2 = vkq_u32(b + 8u + (s << 3));
-    uint sh = (i0 & 8u) >> 1;
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * d;
-        v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * d;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads,
 // one UE4M3 scale per 16 elements.
 #define VKQ_MV_SB 64u
@@ -50,4 +37,17 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j & 1u) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(kvalues_mxfp4((t.q[((j >> 1) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint s = i0 >> 4;
+    float d = nvfp4_ue4m3_half(vkq_u8(b + s));
+    // sub-block s: 8 bytes at 4 + 8s, elements 0..7 in the low nibbles, 8..15 in the high nibbles
+    uint q = vkq_u32(b + 4u + (s << 3));
+    uint q2 = vkq_u32(b + 8u + (s << 3));
+    uint sh = (i0 & 8u) >> 1;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(kvalues_mxfp4((q >> (8u * j + sh)) & 0xFu)) * d;
+        v[j + 4u] = float(kvalues_mxfp4((q2 >> (8u * j + sh)) & 0xFu)) * d;
+    }
 }

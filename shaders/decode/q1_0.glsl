@@ -2,14 +2,6 @@
 #define QK 128u
 #define BLOCK_BYTES 18u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b);
-    uint bits = vkq_u8(b + 2u + (i0 >> 3));
-    // a sign flip, not a multiply of an integer: d = +0 with bit 0 gives -0.0 (FORMATS.md 6.1)
-    [[unroll]] for (uint j = 0u; j < 8u; ++j)
-        v[j] = ((bits >> j) & 1u) != 0u ? d : -d;
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; each
 // bit becomes +-1.0 by its sign bit, d multiplies the partial sum.
 #define VKQ_MV_SB 128u
@@ -29,4 +21,12 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint q = t.q[j >> 2] >> (8u * (j & 3u));
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = uintBitsToFloat(0x3F800000u | (((q >> e) & 1u) << 31));
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    uint bits = vkq_u8(b + 2u + (i0 >> 3));
+    // a sign flip, not a multiply of an integer: d = +0 with bit 0 gives -0.0 (FORMATS.md 6.1)
+    [[unroll]] for (uint j = 0u; j < 8u; ++j)
+        v[j] = ((bits >> j) & 1u) != 0u ? d : -d;
 }

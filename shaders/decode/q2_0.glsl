@@ -2,13 +2,6 @@
 #define QK 64u
 #define BLOCK_BYTES 18u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b);
-    uint q = vkq_u16(b + 2u + (i0 >> 2)); // 8 elements = 2 bytes, LSB pair first
-    [[unroll]] for (uint j = 0u; j < 8u; ++j)
-        v[j] = float(int((q >> (2u * j)) & 3u) - 1) * d;
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.
 #define VKQ_MV_SB 64u
 struct vkq_mv_sb {
@@ -27,4 +20,11 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint q = t.q[j >> 1] >> ((j & 1u) << 4);
     [[unroll]] for (uint e = 0u; e < 8u; ++e) v[e] = float(int((q >> (2u * e)) & 3u) - 1);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    uint q = vkq_u16(b + 2u + (i0 >> 2)); // 8 elements = 2 bytes, LSB pair first
+    [[unroll]] for (uint j = 0u; j < 8u; ++j)
+        v[j] = float(int((q >> (2u * j)) & 3u) - 1) * d;
 }

@@ -2,30 +2,6 @@
 #define QK 256u
 #define BLOCK_BYTES 110u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b + 108u);
-    uint js = i0 >> 4;
-    // scales 0..7 in the low nibbles of bytes 0..7, 8..15 in their high nibbles; bit pairs in 8..11
-    uint lo = (vkq_u8(b + 96u + (js & 7u)) >> ((js >> 3) << 2)) & 0xFu;
-    uint hi = (vkq_u8(b + 104u + (js & 3u)) >> ((js >> 2) << 1)) & 3u;
-    float dl = d * float(int(lo | (hi << 4)) - 32);
-    // hmask: element i at byte i%32, bit i/32; qs as Q2_K at offset 32
-    uint h = vkq_u32(b + (i0 & 31u));
-    uint h2 = vkq_u32(b + (i0 & 31u) + 4u);
-    uint hs = i0 >> 5;
-    uint o = b + 32u + ((i0 >> 7) << 5) + (i0 & 31u);
-    uint sh = ((i0 >> 5) & 3u) << 1;
-    uint q = vkq_u32(o);
-    uint q2 = vkq_u32(o + 4u);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        // a clear high bit subtracts 4
-        int a = int((q >> (8u * j + sh)) & 3u) - (((h >> (8u * j + hs)) & 1u) != 0u ? 0 : 4);
-        int a2 = int((q2 >> (8u * j + sh)) & 3u) - (((h2 >> (8u * j + hs)) & 1u) != 0u ? 0 : 4);
-        v[j] = dl * float(a);
-        v[j + 4u] = dl * float(a2);
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load: its 32 qs
 // bytes (bit pairs of four quarters), the 32 hmask bytes shifted so bit q is quarter q, and its
 // 8 six-bit scales.
@@ -59,5 +35,29 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
         uint w = ((j & 3u) << 1) + (e >> 2), bit = 8u * (e & 3u);
         uint a = ((t.q[w] >> (bit + 2u * q4)) & 3u) | (((t.h[w] >> (bit + q4)) & 1u) << 2);
         v[e] = float(int(a) - 4);
+    }
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b + 108u);
+    uint js = i0 >> 4;
+    // scales 0..7 in the low nibbles of bytes 0..7, 8..15 in their high nibbles; bit pairs in 8..11
+    uint lo = (vkq_u8(b + 96u + (js & 7u)) >> ((js >> 3) << 2)) & 0xFu;
+    uint hi = (vkq_u8(b + 104u + (js & 3u)) >> ((js >> 2) << 1)) & 3u;
+    float dl = d * float(int(lo | (hi << 4)) - 32);
+    // hmask: element i at byte i%32, bit i/32; qs as Q2_K at offset 32
+    uint h = vkq_u32(b + (i0 & 31u));
+    uint h2 = vkq_u32(b + (i0 & 31u) + 4u);
+    uint hs = i0 >> 5;
+    uint o = b + 32u + ((i0 >> 7) << 5) + (i0 & 31u);
+    uint sh = ((i0 >> 5) & 3u) << 1;
+    uint q = vkq_u32(o);
+    uint q2 = vkq_u32(o + 4u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        // a clear high bit subtracts 4
+        int a = int((q >> (8u * j + sh)) & 3u) - (((h >> (8u * j + hs)) & 1u) != 0u ? 0 : 4);
+        int a2 = int((q2 >> (8u * j + sh)) & 3u) - (((h2 >> (8u * j + hs)) & 1u) != 0u ? 0 : 4);
+        v[j] = dl * float(a);
+        v[j + 4u] = dl * float(a2);
     }
 }

@@ -2,21 +2,6 @@
 #define QK 32u
 #define BLOCK_BYTES 20u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint dm = vkq_u32(b);
-    float d = vkq_half_bits(dm & 0xFFFFu);
-    float m = vkq_half_bits(dm >> 16);
-    // nibble layout of Q4_0 with qs at offset 4
-    uint q = vkq_u32(b + 4u + (i0 & 15u));
-    uint q2 = vkq_u32(b + 8u + (i0 & 15u));
-    uint sh = i0 < 16u ? 0u : 4u;
-    // q * d is exact, so the add is the only rounding (FORMATS.md 1.4); m must not be folded in.
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = float((q >> (8u * j + sh)) & 0xFu) * d + m;
-        v[j + 4u] = float((q2 >> (8u * j + sh)) & 0xFu) * d + m;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 5 or 6 word reads;
 // y = q * d + m enters as d * sum(q x) + m * sum(x).
 #define VKQ_MV_SB 32u
@@ -39,4 +24,19 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint dm = vkq_u32(b);
+    float d = vkq_half_bits(dm & 0xFFFFu);
+    float m = vkq_half_bits(dm >> 16);
+    // nibble layout of Q4_0 with qs at offset 4
+    uint q = vkq_u32(b + 4u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 8u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    // q * d is exact, so the add is the only rounding (FORMATS.md 1.4); m must not be folded in.
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float((q >> (8u * j + sh)) & 0xFu) * d + m;
+        v[j + 4u] = float((q2 >> (8u * j + sh)) & 0xFu) * d + m;
+    }
 }

@@ -2,6 +2,18 @@
 #define QK 256u
 #define BLOCK_BYTES 144u
 
+// get_scale_min_k4 (FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
+void q4k_scale_min(uint s, uint j, out uint sc, out uint mn) {
+    if (j < 4u) {
+        sc = vkq_u8(s + j) & 63u;
+        mn = vkq_u8(s + j + 4u) & 63u;
+    } else {
+        uint x = vkq_u8(s + j + 4u);
+        sc = (x & 0xFu) | ((vkq_u8(s + j - 4u) >> 6) << 4);
+        mn = (x >> 4) | ((vkq_u8(s + j) >> 6) << 4);
+    }
+}
+
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): one 32-byte chunk of qs (sub-blocks 2s,
 // 2s+1) and the block header per load; y = dl * q - ml enters as dl * sum(q x) - ml * sum(x).
 #define VKQ_MV_SB 64u
@@ -39,18 +51,6 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 2) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float((t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu);
-}
-
-// get_scale_min_k4 (FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
-void q4k_scale_min(uint s, uint j, out uint sc, out uint mn) {
-    if (j < 4u) {
-        sc = vkq_u8(s + j) & 63u;
-        mn = vkq_u8(s + j + 4u) & 63u;
-    } else {
-        uint x = vkq_u8(s + j + 4u);
-        sc = (x & 0xFu) | ((vkq_u8(s + j - 4u) >> 6) << 4);
-        mn = (x >> 4) | ((vkq_u8(s + j) >> 6) << 4);
-    }
 }
 
 void decode8(uint b, uint i0, out float v[8]) {

@@ -2,21 +2,6 @@
 #define QK 32u
 #define BLOCK_BYTES 22u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b);
-    // qh bit i is element i's fifth bit, so the 8 elements need one byte of it
-    uint hb = vkq_u8(b + 2u + (i0 >> 3));
-    uint q = vkq_u32(b + 6u + (i0 & 15u));
-    uint q2 = vkq_u32(b + 10u + (i0 & 15u));
-    uint sh = i0 < 16u ? 0u : 4u;
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        uint lo = ((q >> (8u * j + sh)) & 0xFu) | (((hb >> j) & 1u) << 4);
-        uint lo2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((hb >> (j + 4u)) & 1u) << 4);
-        v[j] = float(int(lo) - 16) * d;
-        v[j + 4u] = float(int(lo2) - 16) * d;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads.
 #define VKQ_MV_SB 32u
 struct vkq_mv_sb {
@@ -39,5 +24,20 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     [[unroll]] for (uint e = 0u; e < 8u; ++e) {
         uint lo = (t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu;
         v[e] = float(int(lo | (((t.qh >> (8u * j + e)) & 1u) << 4)) - 16);
+    }
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    // qh bit i is element i's fifth bit, so the 8 elements need one byte of it
+    uint hb = vkq_u8(b + 2u + (i0 >> 3));
+    uint q = vkq_u32(b + 6u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 10u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint lo = ((q >> (8u * j + sh)) & 0xFu) | (((hb >> j) & 1u) << 4);
+        uint lo2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((hb >> (j + 4u)) & 1u) << 4);
+        v[j] = float(int(lo) - 16) * d;
+        v[j + 4u] = float(int(lo2) - 16) * d;
     }
 }

@@ -2,23 +2,6 @@
 #define QK 32u
 #define BLOCK_BYTES 24u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint dm = vkq_u32(b);
-    float d = vkq_half_bits(dm & 0xFFFFu);
-    float m = vkq_half_bits(dm >> 16);
-    uint hb = vkq_u8(b + 4u + (i0 >> 3));
-    uint q = vkq_u32(b + 8u + (i0 & 15u));
-    uint q2 = vkq_u32(b + 12u + (i0 & 15u));
-    uint sh = i0 < 16u ? 0u : 4u;
-    // exact product, single rounding in the add (FORMATS.md 1.4)
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        uint lo = ((q >> (8u * j + sh)) & 0xFu) | (((hb >> j) & 1u) << 4);
-        uint lo2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((hb >> (j + 4u)) & 1u) << 4);
-        v[j] = float(lo) * d + m;
-        v[j + 4u] = float(lo2) * d + m;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads;
 // y = q * d + m enters as d * sum(q x) + m * sum(x).
 #define VKQ_MV_SB 32u
@@ -44,5 +27,22 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     [[unroll]] for (uint e = 0u; e < 8u; ++e) {
         uint lo = (t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu;
         v[e] = float(lo | (((t.qh >> (8u * j + e)) & 1u) << 4));
+    }
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint dm = vkq_u32(b);
+    float d = vkq_half_bits(dm & 0xFFFFu);
+    float m = vkq_half_bits(dm >> 16);
+    uint hb = vkq_u8(b + 4u + (i0 >> 3));
+    uint q = vkq_u32(b + 8u + (i0 & 15u));
+    uint q2 = vkq_u32(b + 12u + (i0 & 15u));
+    uint sh = i0 < 16u ? 0u : 4u;
+    // exact product, single rounding in the add (FORMATS.md 1.4)
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint lo = ((q >> (8u * j + sh)) & 0xFu) | (((hb >> j) & 1u) << 4);
+        uint lo2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((hb >> (j + 4u)) & 1u) << 4);
+        v[j] = float(lo) * d + m;
+        v[j + 4u] = float(lo2) * d + m;
     }
 }

@@ -14,29 +14,6 @@ void q5k_scale_min(uint s, uint j, out uint sc, out uint mn) {
     }
 }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint dm = vkq_u32(b);
-    uint js = i0 >> 5;
-    uint sc, mn;
-    q5k_scale_min(b + 4u, js, sc, mn);
-    float dl = vkq_half_bits(dm & 0xFFFFu) * float(sc);
-    float ml = vkq_half_bits(dm >> 16) * float(mn);
-    // qh: element i at byte i%32, bit i/32 (= the sub-block index)
-    uint h = vkq_u32(b + 16u + (i0 & 31u));
-    uint h2 = vkq_u32(b + 20u + (i0 & 31u));
-    // low nibbles as Q4_K, at offset 48
-    uint o = b + 48u + ((i0 >> 6) << 5) + (i0 & 31u);
-    uint sh = (i0 & 32u) >> 3;
-    uint q = vkq_u32(o);
-    uint q2 = vkq_u32(o + 4u);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        uint a = ((q >> (8u * j + sh)) & 0xFu) | (((h >> (8u * j + js)) & 1u) << 4);
-        uint a2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((h2 >> (8u * j + js)) & 1u) << 4);
-        v[j] = dl * float(a) - ml;
-        v[j + 4u] = dl * float(a2) - ml;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): as Q4_K's, plus the 32 qh bytes shifted
 // so bit 0 of each byte belongs to sub-block 2s and bit 1 to 2s+1.
 #define VKQ_MV_SB 64u
@@ -79,5 +56,28 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
         uint lo = (t.q[w] >> (bit + 4u * g)) & 0xFu;
         uint hi = ((t.h[w] >> (bit + g)) & 1u) << 4;
         v[e] = float(lo | hi);
+    }
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint dm = vkq_u32(b);
+    uint js = i0 >> 5;
+    uint sc, mn;
+    q5k_scale_min(b + 4u, js, sc, mn);
+    float dl = vkq_half_bits(dm & 0xFFFFu) * float(sc);
+    float ml = vkq_half_bits(dm >> 16) * float(mn);
+    // qh: element i at byte i%32, bit i/32 (= the sub-block index)
+    uint h = vkq_u32(b + 16u + (i0 & 31u));
+    uint h2 = vkq_u32(b + 20u + (i0 & 31u));
+    // low nibbles as Q4_K, at offset 48
+    uint o = b + 48u + ((i0 >> 6) << 5) + (i0 & 31u);
+    uint sh = (i0 & 32u) >> 3;
+    uint q = vkq_u32(o);
+    uint q2 = vkq_u32(o + 4u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint a = ((q >> (8u * j + sh)) & 0xFu) | (((h >> (8u * j + js)) & 1u) << 4);
+        uint a2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((h2 >> (8u * j + js)) & 1u) << 4);
+        v[j] = dl * float(a) - ml;
+        v[j + 4u] = dl * float(a2) - ml;
     }
 }

@@ -2,17 +2,6 @@
 #define QK 32u
 #define BLOCK_BYTES 36u
 
-// ggml has no Q8_1 decoder; this follows Q8_0 (FORMATS.md 4.6). s only serves dot products.
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b);
-    uint q = vkq_u32(b + 4u + i0);
-    uint q2 = vkq_u32(b + 8u + i0);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = float(int(q << (24u - 8u * j)) >> 24) * d;
-        v[j + 4u] = float(int(q2 << (24u - 8u * j)) >> 24) * d;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads.
 #define VKQ_MV_SB 32u
 struct vkq_mv_sb {
@@ -30,4 +19,15 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(int(t.q[2u * j + (e >> 2)] << (24u - 8u * (e & 3u))) >> 24);
+}
+
+// ggml has no Q8_1 decoder; this follows Q8_0 (FORMATS.md 4.6). s only serves dot products.
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b);
+    uint q = vkq_u32(b + 4u + i0);
+    uint q2 = vkq_u32(b + 8u + i0);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(int(q << (24u - 8u * j)) >> 24) * d;
+        v[j + 4u] = float(int(q2 << (24u - 8u * j)) >> 24) * d;
+    }
 }

@@ -31,21 +31,6 @@ float q8k_mul_tiny(uint db, int q) {
     return uintBitsToFloat(sign | q8k_round_bits(P, S));
 }
 
-void decode8(uint b, uint i0, out float v[8]) {
-    uint db = vkq_u32(b);
-    float d = uintBitsToFloat(db);
-    // |d| >= 2^-119 and |q| >= 1 keep every nonzero product normal: a plain multiply is exact
-    bool tiny = ((db >> 23) & 0xFFu) < 8u;
-    uint q = vkq_u32(b + 4u + i0);
-    uint q2 = vkq_u32(b + 8u + i0);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        int a = int(q << (24u - 8u * j)) >> 24;
-        int a2 = int(q2 << (24u - 8u * j)) >> 24;
-        v[j] = tiny ? q8k_mul_tiny(db, a) : d * float(a);
-        v[j + 4u] = tiny ? q8k_mul_tiny(db, a2) : d * float(a2);
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): d and 32 int8 per load; d multiplies the
 // partial dot product once, so decode8's tiny-d path (run for every lane on a SIMD driver) is
 // not needed: a product it would round to a subnormal only changes the output below the fp32
@@ -66,4 +51,19 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(int(t.q[2u * j + (e >> 2)] << (24u - 8u * (e & 3u))) >> 24);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    uint db = vkq_u32(b);
+    float d = uintBitsToFloat(db);
+    // |d| >= 2^-119 and |q| >= 1 keep every nonzero product normal: a plain multiply is exact
+    bool tiny = ((db >> 23) & 0xFFu) < 8u;
+    uint q = vkq_u32(b + 4u + i0);
+    uint q2 = vkq_u32(b + 8u + i0);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        int a = int(q << (24u - 8u * j)) >> 24;
+        int a2 = int(q2 << (24u - 8u * j)) >> 24;
+        v[j] = tiny ? q8k_mul_tiny(db, a) : d * float(a);
+        v[j + 4u] = tiny ? q8k_mul_tiny(db, a2) : d * float(a2);
+    }
 }

@@ -2,19 +2,6 @@
 #define QK 256u
 #define BLOCK_BYTES 66u
 
-void decode8(uint b, uint i0, out float v[8]) {
-    float d = vkq_half(b + 64u);
-    // byte 32*(i/128) + i%32 holds element i in bit pair (i%128)/32: 8 elements = 8 bytes, one pair
-    uint o = b + ((i0 >> 7) << 5) + (i0 & 31u);
-    uint sh = ((i0 >> 5) & 3u) << 1;
-    uint q = vkq_u32(o);
-    uint q2 = vkq_u32(o + 4u);
-    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-        v[j] = float(int((q >> (8u * j + sh)) & 3u) - 1) * d;
-        v[j + 4u] = float(int((q2 >> (8u * j + sh)) & 3u) - 1) * d;
-    }
-}
-
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (32 bytes,
 // four quarters as bit pairs) and d.
 #define VKQ_MV_SB 128u
@@ -34,4 +21,17 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 2) << 1;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
         v[e] = float(int((t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 3u) - 1);
+}
+
+void decode8(uint b, uint i0, out float v[8]) {
+    float d = vkq_half(b + 64u);
+    // byte 32*(i/128) + i%32 holds element i in bit pair (i%128)/32: 8 elements = 8 bytes, one pair
+    uint o = b + ((i0 >> 7) << 5) + (i0 & 31u);
+    uint sh = ((i0 >> 5) & 3u) << 1;
+    uint q = vkq_u32(o);
+    uint q2 = vkq_u32(o + 4u);
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        v[j] = float(int((q >> (8u * j + sh)) & 3u) - 1) * d;
+        v[j + 4u] = float(int((q2 >> (8u * j + sh)) & 3u) - 1) * d;
+    }
 }
