@@ -138,7 +138,8 @@ void rows_per_lane_sb() {
             uint xo = p.x_base + VKQ_MV_XPOS(sb, j);
             float xv[MAXC * 8u];
             [[unroll]] for (uint c = 0u; c < MAXC; ++c)
-                [[unroll]] for (uint e = 0u; e < 8u; ++e) xv[c * 8u + e] = vkq_x(xo + c * p.x_stride + e);
+                [[unroll]] for (uint e = 0u; e < 8u; ++e)
+                    xv[c * 8u + e] = vkq_x(xo + c * p.x_stride + e);
 #ifdef VKQ_MV_OFFSET
             [[unroll]] for (uint c = 0u; c < MAXC; ++c)
                 [[unroll]] for (uint e = 0u; e < 8u; ++e) xsum[c] += xv[c * 8u + e];

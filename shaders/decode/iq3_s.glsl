@@ -27,7 +27,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
     VKQ_WORDS(sc, b + 106u + (s >> 1), 1u);
     t.qh = qh[0];
     t.sgn = sg[0];
-    t.scale[0] = vkq_half_bits(d[0] & 0xFFFFu) * float(1u + 2u * ((sc[0] >> ((s & 1u) << 2)) & 0xFu));
+    uint ls = (sc[0] >> ((s & 1u) << 2)) & 0xFu;
+    t.scale[0] = vkq_half_bits(d[0] & 0xFFFFu) * float(1u + 2u * ls);
 }
 
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {

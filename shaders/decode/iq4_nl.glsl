@@ -22,7 +22,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+        v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
 }
 
 void decode8(uint b, uint i0, out float v[8]) {

@@ -17,7 +17,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
     VKQ_WORDS(h, b, 2u);
     VKQ_WORDS(t.q, b + 8u + (s << 4), 4u);
     // low 4 bits: nibble s%2 of byte 4 + s/2; high 2 bits: bits 2s, 2s+1 of the u16 at 2
-    uint ls = ((h[1] >> (((s >> 1) << 3) + ((s & 1u) << 2))) & 0xFu) | (((h[0] >> (16u + 2u * s)) & 3u) << 4);
+    uint ls = ((h[1] >> (((s >> 1) << 3) + ((s & 1u) << 2))) & 0xFu)
+            | (((h[0] >> (16u + 2u * s)) & 3u) << 4);
     t.scale[0] = vkq_half_bits(h[0] & 0xFFFFu) * float(int(ls) - 32);
 }
 
@@ -25,7 +26,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 1) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+        v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
 }
 
 void decode8(uint b, uint i0, out float v[8]) {

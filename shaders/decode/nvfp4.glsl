@@ -28,7 +28,8 @@ struct vkq_mv_sb {
 void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
     uint u[9];
     VKQ_WORDS(u, b, 9u);
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.scale[i] = nvfp4_ue4m3_half((u[0] >> (8u * i)) & 0xFFu);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i)
+        t.scale[i] = nvfp4_ue4m3_half((u[0] >> (8u * i)) & 0xFFu);
     [[unroll]] for (uint i = 0u; i < 8u; ++i) t.q[i] = u[i + 1u];
 }
 
@@ -36,7 +37,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j & 1u) << 2;
     [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = float(kvalues_mxfp4((t.q[((j >> 1) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu));
+        v[e] = float(kvalues_mxfp4((t.q[((j >> 1) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
 }
 
 void decode8(uint b, uint i0, out float v[8]) {

@@ -14,7 +14,8 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
     uint u[5];
     VKQ_WORDS(u, b, 5u);
     t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = ~((u[i] >> 16) | (u[i + 1u] << 16)); // set: -1
+    // inverted: a clear bit (element -d) becomes the sign bit of -1.0 in vkq_mv_group
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = ~((u[i] >> 16) | (u[i + 1u] << 16));
 }
 
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {

@@ -32,8 +32,10 @@ void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
 // Group j: bytes 8(j%4).. of the half, bit pair j/4, scale pair j/2.
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     uint sh = (j >> 2) << 1;
-    [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = t.dl[j >> 1] * float((t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 3u) - t.ml[j >> 1];
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint q = (t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 3u;
+        v[e] = t.dl[j >> 1] * float(q) - t.ml[j >> 1];
+    }
 }
 
 void decode8(uint b, uint i0, out float v[8]) {

@@ -26,7 +26,8 @@ struct vkq_mv_sb {
 };
 
 // get_scale_min_k4 for sub-blocks 2s, 2s+1 from the scale words S0..S2, branch-free in s
-void k4_scale_min_pair(uint S0, uint S1, uint S2, uint s, uint dm, out float scale[2], out float offset[2]) {
+void k4_scale_min_pair(uint S0, uint S1, uint S2, uint s, uint dm, out float scale[2],
+                       out float offset[2]) {
     float d = vkq_half_bits(dm & 0xFFFFu);
     float dmin = vkq_half_bits(dm >> 16);
     [[unroll]] for (uint i = 0u; i < 2u; ++i) {
