@@ -46,6 +46,29 @@ uint vkq_u16(uint o) {
     return (vkq_word(o >> 2) >> 24) | ((vkq_word((o >> 2) + 1u) & 0xFFu) << 8);
 }
 
+// u[0..N-1] = the N little-endian words starting at byte o, any alignment: N+1 reads when o is
+// unaligned, N when aligned (the last read then repeats a word, so nothing past the field is
+// read), no branch. For decoders that take a whole block or sub-block at once.
+#define VKQ_WORDS(u, o, N)                                                                      \
+    {                                                                                          \
+        uint s_ = ((o) & 3u) << 3, i_ = (o) >> 2;                                              \
+        uint w_ = vkq_word(i_);                                                                \
+        [[unroll]] for (uint j_ = 0u; j_ < (N); ++j_) {                                        \
+            uint n_ = vkq_word(i_ + j_ + (j_ + 1u < (N) || s_ != 0u ? 1u : 0u));               \
+            u[j_] = (w_ >> s_) | ((n_ << 1) << (31u - s_));                                    \
+            w_ = n_;                                                                           \
+        }                                                                                      \
+    }
+
+// The 4 bytes of g negated where bit e (e < 4) of s is set, as two's-complement bytes (read one
+// back with int(w << (24 - 8e)) >> 24). Each byte must be 1..127: ~x + 1 then never carries into
+// the next byte. For the IQ grids (bytes 1..62), whose signs ggml applies as a multiply by -1.0:
+// negating the integer before the exact conversion gives the same float.
+uint vkq_sign_bytes(uint g, uint s) {
+    uint one = ((s & 0xFu) * 0x204081u) & 0x01010101u; // bit e -> bit 8e
+    return (g ^ (one * 0xFFu)) + one;
+}
+
 // IEEE binary16 bits -> binary32, exact for every input (FORMATS.md 1.3.1).
 float vkq_half_bits(uint h) {
     uint s = (h & 0x8000u) << 16;

@@ -10,6 +10,15 @@
 //   rows, so one fetch of each X element serves all of them and only the weight reads vary
 //   per row. No reduction is needed.
 // The reduction order is fixed either way, so results are the same bits run to run.
+//
+// A family may give the rows-per-lane layout a sub-block decoder (used when VKQ_MV_SB is
+// defined): VKQ_MV_SB elements per sub-block (a multiple of 8 dividing QK; element-wise types
+// any multiple of 8), split into VKQ_MV_NSC (default 1) equal scale groups; a struct vkq_mv_sb
+// with float scale[VKQ_MV_NSC] (and offset[VKQ_MV_NSC] if VKQ_MV_OFFSET is defined);
+// vkq_mv_load(b, s, t) reads sub-block s of the block at byte b into t; vkq_mv_group(t, j, v)
+// gives group j of it as v, each element being scale[g] * v + offset[g] for its scale group g.
+// Groups are elements sb * VKQ_MV_SB + 8j.. unless the family maps them with VKQ_MV_XPOS.
+// j is a constant once the loop is unrolled, so the group decode's shifts and selects fold away.
 #include "matmul_common.glsl"
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
@@ -84,9 +93,105 @@ void rows_per_lane() {
     }
 }
 
+#ifdef VKQ_MV_SB
+#ifndef VKQ_MV_NSC
+#define VKQ_MV_NSC 1u
+#endif
+#ifndef VKQ_MV_XPOS // element of the row where group j of sub-block sb starts
+#define VKQ_MV_XPOS(sb, j) ((sb) * VKQ_MV_SB + (j) * 8u)
+#endif
+// Rows per lane with the family's sub-block decoder (see the top of this file): the block's
+// words are read once per VKQ_MV_SB elements instead of once per group of 8, the scales (and
+// offsets) are applied once per scale group to the partial dot products, and the group decode
+// runs with compile-time positions. The weights then enter as scale * v + offset with the sums
+// reordered; the fp32 error stays at the summation's level (the test's NMSE bound).
+void rows_per_lane_sb() {
+    const uint R = NUM_ROWS >= gl_WorkGroupSize.x ? NUM_ROWS / gl_WorkGroupSize.x : 1u;
+    const uint GPS = VKQ_MV_SB / 8u / VKQ_MV_NSC; // groups per scale
+    uint row0 = (gl_WorkGroupID.y * p.wg_x + gl_WorkGroupID.x) * NUM_ROWS + gl_LocalInvocationID.x;
+    uint rb[R];
+    [[unroll]] for (uint r = 0u; r < R; ++r)
+        rb[r] = p.w_base + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride;
+    float acc[R * MAXC];
+    [[unroll]] for (uint i = 0u; i < R * MAXC; ++i) acc[i] = 0.0;
+    uint nsb = p.k / VKQ_MV_SB; // block types: k is a multiple of QK, which VKQ_MV_SB divides
+    for (uint sb = 0u; sb < nsb; ++sb) {
+        vkq_mv_sb t[R];
+        [[unroll]] for (uint r = 0u; r < R; ++r) {
+#ifdef VKQ_ELEMENTWISE
+            vkq_mv_load(rb[r] + sb * (VKQ_MV_SB * BLOCK_BYTES), 0u, t[r]);
+#else
+            vkq_mv_load(rb[r] + (sb / (QK / VKQ_MV_SB)) * BLOCK_BYTES, sb % (QK / VKQ_MV_SB), t[r]);
+#endif
+        }
+        float part[R * MAXC];
+#ifdef VKQ_MV_OFFSET
+        float xsum[MAXC];
+#endif
+        [[unroll]] for (uint j = 0u; j < VKQ_MV_SB / 8u; ++j) {
+            if (j % GPS == 0u) {
+                [[unroll]] for (uint i = 0u; i < R * MAXC; ++i) part[i] = 0.0;
+#ifdef VKQ_MV_OFFSET
+                [[unroll]] for (uint c = 0u; c < MAXC; ++c) xsum[c] = 0.0;
+#endif
+            }
+            uint xo = p.x_base + VKQ_MV_XPOS(sb, j);
+            float xv[MAXC * 8u];
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c)
+                [[unroll]] for (uint e = 0u; e < 8u; ++e)
+                    xv[c * 8u + e] = vkq_x(xo + c * p.x_stride + e);
+#ifdef VKQ_MV_OFFSET
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c)
+                [[unroll]] for (uint e = 0u; e < 8u; ++e) xsum[c] += xv[c * 8u + e];
+#endif
+            [[unroll]] for (uint r = 0u; r < R; ++r) {
+                float v[8];
+                vkq_mv_group(t[r], j, v);
+                [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
+                    float s = part[r * MAXC + c];
+                    [[unroll]] for (uint e = 0u; e < 8u; ++e) s = fma(v[e], xv[c * 8u + e], s);
+                    part[r * MAXC + c] = s;
+                }
+            }
+            if (j % GPS == GPS - 1u) {
+                [[unroll]] for (uint r = 0u; r < R; ++r)
+                    [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
+                        float a = fma(t[r].scale[j / GPS], part[r * MAXC + c], acc[r * MAXC + c]);
+#ifdef VKQ_MV_OFFSET
+                        a = fma(t[r].offset[j / GPS], xsum[c], a);
+#endif
+                        acc[r * MAXC + c] = a;
+                    }
+            }
+        }
+    }
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+        uint row = row0 + r * gl_WorkGroupSize.x;
+        float a[MAXC];
+        [[unroll]] for (uint c = 0u; c < MAXC; ++c) a[c] = acc[r * MAXC + c];
+#ifdef VKQ_ELEMENTWISE
+        // element-wise types: the last k % VKQ_MV_SB elements, a group at a time
+        for (uint g = nsb * (VKQ_MV_SB / 8u); g * 8u < p.k; ++g) {
+            float v[8];
+            vkq_decode_group(rb[r], g, v);
+            if (g * 8u + 8u <= p.k) dot_group(v, g, a);
+            else dot_tail(v, g, a);
+        }
+#endif
+        if (row < p.m) {
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[p.y_base + c * p.y_stride + row] = a[c];
+        }
+    }
+}
+#endif
+
 void main() {
     if (LANES_ALONG_ROWS != 0u) {
+#ifdef VKQ_MV_SB
+        rows_per_lane_sb();
+#else
         rows_per_lane();
+#endif
         return;
     }
     const uint WG = gl_WorkGroupSize.x;

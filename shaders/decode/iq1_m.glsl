@@ -4,6 +4,46 @@
 
 #include "../tables/iq1s_grid_gpu.glsl"
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's index bytes, qh bytes and
+// the scale words per load; every group has its own delta, so each group is a scale group and
+// y = dl * (g + delta) enters as dl * sum((g + 1) x) + (dl * (delta - 1)) * sum(x), g + 1
+// being the stored nibble.
+#define VKQ_MV_SB 32u
+#define VKQ_MV_NSC 4u
+#define VKQ_MV_OFFSET 1
+struct vkq_mv_sb {
+    float scale[4];
+    float offset[4];
+    uint q;
+    uint h;
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint q[1], h[1], sc[2];
+    VKQ_WORDS(q, b + (s << 2), 1u);
+    VKQ_WORDS(h, b + 32u + (s << 1), 1u);
+    VKQ_WORDS(sc, b + 48u, 2u);
+    t.q = q[0];
+    t.h = h[0];
+    uint dbits = ((sc[0] >> 12) & 0xFu) | ((sc[0] >> 24) & 0xF0u)
+               | ((sc[1] >> 4) & 0xF00u) | ((sc[1] >> 16) & 0xF000u);
+    float d = vkq_half_bits(dbits);
+    uint w = ((s < 4u ? sc[0] : sc[1]) >> ((s & 2u) << 3)) & 0xFFFFu; // w_{s/2}
+    [[unroll]] for (uint l = 0u; l < 4u; ++l) {
+        float dl = d * float(2u * ((w >> (6u * (s & 1u) + 3u * (l >> 1))) & 7u) + 1u);
+        uint tt = (h[0] >> (4u * l)) & 0xFu; // qh byte l/2, nibble l%2
+        t.scale[l] = dl;
+        t.offset[l] = dl * ((tt & 8u) != 0u ? -1.125 : -0.875);
+    }
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint idx = ((t.q >> (8u * j)) & 0xFFu) | (((t.h >> (4u * j)) & 7u) << 8);
+    uint g = iq1s_grid_gpu(idx);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float((g >> (8u * (e & 3u) + ((e >> 2) << 2))) & 0xFu);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
     uint l = (i0 >> 3) & 3u;

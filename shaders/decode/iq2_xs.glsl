@@ -8,6 +8,38 @@
 // ggml applies signs as a multiply by -1.0f (FORMATS.md 1.5), so keep it a multiply
 float iq_sign(uint signs, uint j) { return ((signs >> j) & 1u) != 0u ? -1.0 : 1.0; }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 4 indices and its scale
+// byte per load, one scale per pair of groups. The signs negate the grid bytes before the exact
+// conversion (vkq_sign_bytes), the same values as decode8's multiply by -1.0.
+#define VKQ_MV_SB 32u
+#define VKQ_MV_NSC 2u
+struct vkq_mv_sb {
+    float scale[2];
+    uint q[2];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint d[1], sc[1];
+    VKQ_WORDS(d, b, 1u);
+    VKQ_WORDS(t.q, b + 2u + (s << 3), 2u);
+    VKQ_WORDS(sc, b + 66u + s, 1u);
+    float dd = vkq_half_bits(d[0] & 0xFFFFu);
+    t.scale[0] = (dd * (0.5 + float(sc[0] & 0xFu))) * 0.25;
+    t.scale[1] = (dd * (0.5 + float((sc[0] >> 4) & 0xFu))) * 0.25;
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint w = (t.q[j >> 1] >> ((j & 1u) << 4)) & 0xFFFFu;
+    uint idx = w & 511u;
+    uint s7 = w >> 9;
+    uint signs = s7 | (uint(bitCount(s7) & 1) << 7); // ksigns_iq2xs: computed, not a table read
+    uint g0 = iq2xs_grid(2u * idx);
+    uint g1 = iq2xs_grid(2u * idx + 1u);
+    uint s0 = vkq_sign_bytes(g0, signs), s1 = vkq_sign_bytes(g1, signs >> 4);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int((e < 4u ? s0 : s1) << (24u - 8u * (e & 3u))) >> 24);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
     uint l = (i0 >> 3) & 3u;

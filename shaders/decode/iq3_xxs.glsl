@@ -8,6 +8,36 @@
 // ggml applies signs as a multiply by -1.0f (FORMATS.md 1.5), so keep it a multiply
 float iq_sign(uint signs, uint j) { return ((signs >> j) & 1u) != 0u ? -1.0 : 1.0; }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 8 grid indices and its
+// sign/scale word per load. The signs negate the grid bytes before the exact
+// conversion (vkq_sign_bytes), the same values as decode8's multiply by -1.0.
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[2];
+    uint w;
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint d[1], w[1];
+    VKQ_WORDS(d, b, 1u);
+    VKQ_WORDS(t.q, b + 2u + (s << 3), 2u);
+    VKQ_WORDS(w, b + 66u + (s << 2), 1u);
+    t.w = w[0];
+    t.scale[0] = (vkq_half_bits(d[0] & 0xFFFFu) * (0.5 + float(w[0] >> 28))) * 0.5;
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint ix = t.q[j >> 1] >> ((j & 1u) << 4);
+    uint s7 = (t.w >> (7u * j)) & 127u;
+    uint signs = s7 | (uint(bitCount(s7) & 1) << 7); // ksigns_iq2xs: computed, not a table read
+    uint g0 = iq3xxs_grid(ix & 0xFFu);
+    uint g1 = iq3xxs_grid((ix >> 8) & 0xFFu);
+    uint s0 = vkq_sign_bytes(g0, signs), s1 = vkq_sign_bytes(g1, signs >> 4);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int((e < 4u ? s0 : s1) << (24u - 8u * (e & 3u))) >> 24);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
     uint l = (i0 >> 3) & 3u;

@@ -4,6 +4,32 @@
 
 #include "../tables/kvalues_iq4nl.glsl"
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the header and sub-block ib's 16 bytes of
+// qs per load.
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint h[2];
+    VKQ_WORDS(h, b, 2u);
+    VKQ_WORDS(t.q, b + 8u + (s << 4), 4u);
+    // low 4 bits: nibble s%2 of byte 4 + s/2; high 2 bits: bits 2s, 2s+1 of the u16 at 2
+    uint ls = ((h[1] >> (((s >> 1) << 3) + ((s & 1u) << 2))) & 0xFu)
+            | (((h[0] >> (16u + 2u * s)) & 3u) << 4);
+    t.scale[0] = vkq_half_bits(h[0] & 0xFFFFu) * float(int(ls) - 32);
+}
+
+// Group j: bytes 8(j%2).. of the sub-block, low nibbles for j < 2, high for j >= 2.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 1) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(kvalues_iq4nl((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint ib = i0 >> 5;
     // low 4 bits: nibble ib%2 of byte 4 + ib/2; high 2 bits: bits 2ib, 2ib+1 of the u16 at 2

@@ -15,6 +15,32 @@ float mxfp4_tiny(int k, uint e) {
     return uintBitsToFloat((k < 0 ? 0x80000000u : 0u) | bits);
 }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; the
+// scale 2^(e-128) multiplies the partial dot product once, built from bits for every e (e <= 1
+// gives a binary32 subnormal, which a device flushing denormals treats as 0 there, as it would
+// each subnormal product in an element-wise dot).
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[5];
+    VKQ_WORDS(u, b, 5u);
+    uint e = u[0] & 0xFFu;
+    t.scale[0] = uintBitsToFloat(e >= 2u ? (e - 1u) << 23 : 0x200000u << e);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = (u[i] >> 8) | (u[i + 1u] << 24);
+}
+
+// Group j: qs bytes 8(j%2).., low nibbles for j < 2, high for j >= 2.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 1) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(kvalues_mxfp4((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint e = vkq_u8(b);
     // Q4_0 nibble layout with qs at offset 1

@@ -44,6 +44,31 @@ float nf4_mul_tiny(uint a, uint nb) {
     return uintBitsToFloat(((a ^ nb) & 0x80000000u) | nf4_round_bits(P, S));
 }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 10 word reads;
+// absmax multiplies the partial dot product once, so the tiny-absmax path of decode8 (which a
+// SIMD driver runs for every lane) is not needed: a product that decode8 would round to a
+// subnormal only changes the output below the fp32 accumulation's own resolution.
+#define VKQ_MV_SB 64u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[9];
+    VKQ_WORDS(u, b, 9u);
+    t.scale[0] = uintBitsToFloat(u[0]);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) t.q[i] = u[i + 1u];
+}
+
+// Group j: qs bytes 8(j%4).., low nibbles for j < 4, high for j >= 4.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 2) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = uintBitsToFloat(nf4_bits[(t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                        0xFu]);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint ab = vkq_u32(b);
     float absmax = uintBitsToFloat(ab);

@@ -16,6 +16,31 @@ float nvfp4_ue4m3_half(uint x) {
     return uintBitsToFloat((uint(p + 117) << 23) | ((M << uint(23 - p)) & 0x7FFFFFu));
 }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads,
+// one UE4M3 scale per 16 elements.
+#define VKQ_MV_SB 64u
+#define VKQ_MV_NSC 4u
+struct vkq_mv_sb {
+    float scale[4];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[9];
+    VKQ_WORDS(u, b, 9u);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i)
+        t.scale[i] = nvfp4_ue4m3_half((u[0] >> (8u * i)) & 0xFFu);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) t.q[i] = u[i + 1u];
+}
+
+// Group j: sub-block j/2's 8 bytes, low nibbles for even j, high for odd.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j & 1u) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(kvalues_mxfp4((t.q[((j >> 1) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) &
+                                   0xFu));
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint s = i0 >> 4;
     float d = nvfp4_ue4m3_half(vkq_u8(b + s));

@@ -2,6 +2,28 @@
 #define QK 128u
 #define BLOCK_BYTES 18u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; each
+// bit becomes +-1.0 by its sign bit, d multiplies the partial sum.
+#define VKQ_MV_SB 128u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[5];
+    VKQ_WORDS(u, b, 5u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    // inverted: a clear bit (element -d) becomes the sign bit of -1.0 in vkq_mv_group
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = ~((u[i] >> 16) | (u[i + 1u] << 16));
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint q = t.q[j >> 2] >> (8u * (j & 3u));
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = uintBitsToFloat(0x3F800000u | (((q >> e) & 1u) << 31));
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     uint bits = vkq_u8(b + 2u + (i0 >> 3));

@@ -2,6 +2,26 @@
 #define QK 64u
 #define BLOCK_BYTES 18u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.
+#define VKQ_MV_SB 64u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[5];
+    VKQ_WORDS(u, b, 5u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = (u[i] >> 16) | (u[i + 1u] << 16);
+}
+
+// Group j: qs bytes 2j, 2j+1.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint q = t.q[j >> 1] >> ((j & 1u) << 4);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) v[e] = float(int((q >> (2u * e)) & 3u) - 1);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     uint q = vkq_u16(b + 2u + (i0 >> 2)); // 8 elements = 2 bytes, LSB pair first

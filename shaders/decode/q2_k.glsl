@@ -2,6 +2,42 @@
 #define QK 256u
 #define BLOCK_BYTES 84u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (its 32 qs
+// bytes hold four 32-element quarters as bit pairs) with its 8 scale/min pairs of 16 elements.
+// Each weight is decode8's dl * q - ml (exact product, one rounding): with q only 0..3, taking
+// ml * sum(x) apart would cancel against dl * sum(q x) and cost accuracy (NMSE near 1e-10).
+#define VKQ_MV_SB 128u
+struct vkq_mv_sb {
+    float scale[1];
+    float dl[8];
+    float ml[8];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint sc[2], dm[1];
+    VKQ_WORDS(sc, b + (s << 3), 2u);
+    VKQ_WORDS(dm, b + 80u, 1u);
+    VKQ_WORDS(t.q, b + 16u + (s << 5), 8u);
+    float d = vkq_half_bits(dm[0] & 0xFFFFu);
+    float dmin = vkq_half_bits(dm[0] >> 16);
+    t.scale[0] = 1.0;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+        uint x = (sc[i >> 2] >> (8u * (i & 3u))) & 0xFFu;
+        t.dl[i] = d * float(x & 0xFu);
+        t.ml[i] = dmin * float(x >> 4);
+    }
+}
+
+// Group j: bytes 8(j%4).. of the half, bit pair j/4, scale pair j/2.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 2) << 1;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint q = (t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 3u;
+        v[e] = t.dl[j >> 1] * float(q) - t.ml[j >> 1];
+    }
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint dm = vkq_u32(b + 80u);
     uint s = vkq_u8(b + (i0 >> 4));

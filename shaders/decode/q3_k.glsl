@@ -2,6 +2,42 @@
 #define QK 256u
 #define BLOCK_BYTES 110u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load: its 32 qs
+// bytes (bit pairs of four quarters), the 32 hmask bytes shifted so bit q is quarter q, and its
+// 8 six-bit scales.
+#define VKQ_MV_SB 128u
+#define VKQ_MV_NSC 8u
+struct vkq_mv_sb {
+    float scale[8];
+    uint q[8];
+    uint h[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint sc[3], dw[1];
+    VKQ_WORDS(t.h, b, 8u);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) t.h[i] = t.h[i] >> (s << 2);
+    VKQ_WORDS(t.q, b + 32u + (s << 5), 8u);
+    VKQ_WORDS(sc, b + 96u, 3u);
+    VKQ_WORDS(dw, b + 108u, 1u);
+    float d = vkq_half_bits(dw[0] & 0xFFFFu);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) { // scale js = 8s + i
+        uint lo = (sc[i >> 2] >> (8u * (i & 3u) + (s << 2))) & 0xFu;
+        uint hi = (sc[2] >> (8u * (i & 3u) + 2u * ((s << 1) + (i >> 2)))) & 3u;
+        t.scale[i] = d * float(int(lo | (hi << 4)) - 32);
+    }
+}
+
+// Group j: bytes 8(j%4).. of the half, bit pair j/4, high bit j/4 (a clear one subtracts 4).
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint q4 = j >> 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint w = ((j & 3u) << 1) + (e >> 2), bit = 8u * (e & 3u);
+        uint a = ((t.q[w] >> (bit + 2u * q4)) & 3u) | (((t.h[w] >> (bit + q4)) & 1u) << 2);
+        v[e] = float(int(a) - 4);
+    }
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b + 108u);
     uint js = i0 >> 4;

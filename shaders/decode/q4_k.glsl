@@ -14,6 +14,46 @@ void q4k_scale_min(uint s, uint j, out uint sc, out uint mn) {
     }
 }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): one 32-byte chunk of qs (sub-blocks 2s,
+// 2s+1) and the block header per load; y = dl * q - ml enters as dl * sum(q x) - ml * sum(x).
+#define VKQ_MV_SB 64u
+#define VKQ_MV_NSC 2u
+#define VKQ_MV_OFFSET 1
+struct vkq_mv_sb {
+    float scale[2];
+    float offset[2];
+    uint q[8];
+};
+
+// get_scale_min_k4 for sub-blocks 2s, 2s+1 from the scale words S0..S2, branch-free in s
+void k4_scale_min_pair(uint S0, uint S1, uint S2, uint s, uint dm, out float scale[2],
+                       out float offset[2]) {
+    float d = vkq_half_bits(dm & 0xFFFFu);
+    float dmin = vkq_half_bits(dm >> 16);
+    [[unroll]] for (uint i = 0u; i < 2u; ++i) {
+        uint sh = 8u * (((s & 1u) << 1) + i); // byte (2s + i) % 4
+        uint b0 = (S0 >> sh) & 0xFFu, b1 = (S1 >> sh) & 0xFFu, b2 = (S2 >> sh) & 0xFFu;
+        uint sc = s < 2u ? b0 & 63u : (b2 & 0xFu) | ((b0 >> 6) << 4);
+        uint mn = s < 2u ? b1 & 63u : (b2 >> 4) | ((b1 >> 6) << 4);
+        scale[i] = d * float(sc);
+        offset[i] = -(dmin * float(mn));
+    }
+}
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint h[4];
+    VKQ_WORDS(h, b, 4u);
+    k4_scale_min_pair(h[1], h[2], h[3], s, h[0], t.scale, t.offset);
+    VKQ_WORDS(t.q, b + 16u + (s << 5), 8u);
+}
+
+// Group j: chunk bytes 8(j%4).., low nibbles (sub-block 2s) for j < 4, high for j >= 4.
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 2) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float((t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint dm = vkq_u32(b);
     uint sc, mn;

@@ -2,6 +2,31 @@
 #define QK 32u
 #define BLOCK_BYTES 22u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads.
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint qh;
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[6];
+    VKQ_WORDS(u, b, 6u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    t.qh = (u[0] >> 16) | (u[1] << 16);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = (u[i + 1u] >> 16) | (u[i + 2u] << 16);
+}
+
+// Group j: elements 8j.., nibbles as Q4_0, fifth bits qh bits 8j..
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 1) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint lo = (t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu;
+        v[e] = float(int(lo | (((t.qh >> (8u * j + e)) & 1u) << 4)) - 16);
+    }
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     // qh bit i is element i's fifth bit, so the 8 elements need one byte of it

@@ -2,6 +2,34 @@
 #define QK 32u
 #define BLOCK_BYTES 24u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads;
+// y = q * d + m enters as d * sum(q x) + m * sum(x).
+#define VKQ_MV_SB 32u
+#define VKQ_MV_OFFSET 1
+struct vkq_mv_sb {
+    float scale[1];
+    float offset[1];
+    uint qh;
+    uint q[4];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[6];
+    VKQ_WORDS(u, b, 6u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    t.offset[0] = vkq_half_bits(u[0] >> 16);
+    t.qh = u[1];
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = u[i + 2u];
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 1) << 2;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+        uint lo = (t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu;
+        v[e] = float(lo | (((t.qh >> (8u * j + e)) & 1u) << 4));
+    }
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint dm = vkq_u32(b);
     float d = vkq_half_bits(dm & 0xFFFFu);

@@ -2,6 +2,25 @@
 #define QK 32u
 #define BLOCK_BYTES 34u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads.
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint u[9];
+    VKQ_WORDS(u, b, 9u);
+    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) t.q[i] = (u[i] >> 16) | (u[i + 1u] << 16);
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int(t.q[2u * j + (e >> 2)] << (24u - 8u * (e & 3u))) >> 24);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     uint q = vkq_u32(b + 2u + i0);

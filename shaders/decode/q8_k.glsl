@@ -31,6 +31,28 @@ float q8k_mul_tiny(uint db, int q) {
     return uintBitsToFloat(sign | q8k_round_bits(P, S));
 }
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): d and 32 int8 per load; d multiplies the
+// partial dot product once, so decode8's tiny-d path (run for every lane on a SIMD driver) is
+// not needed: a product it would round to a subnormal only changes the output below the fp32
+// accumulation's own resolution.
+#define VKQ_MV_SB 32u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint d[1];
+    VKQ_WORDS(d, b, 1u);
+    VKQ_WORDS(t.q, b + 4u + (s << 5), 8u);
+    t.scale[0] = uintBitsToFloat(d[0]);
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int(t.q[2u * j + (e >> 2)] << (24u - 8u * (e & 3u))) >> 24);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     uint db = vkq_u32(b);
     float d = uintBitsToFloat(db);

@@ -2,6 +2,27 @@
 #define QK 256u
 #define BLOCK_BYTES 66u
 
+// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (32 bytes,
+// four quarters as bit pairs) and d.
+#define VKQ_MV_SB 128u
+struct vkq_mv_sb {
+    float scale[1];
+    uint q[8];
+};
+
+void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
+    uint dw[1];
+    VKQ_WORDS(t.q, b + (s << 5), 8u);
+    VKQ_WORDS(dw, b + 64u, 1u);
+    t.scale[0] = vkq_half_bits(dw[0] & 0xFFFFu);
+}
+
+void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
+    uint sh = (j >> 2) << 1;
+    [[unroll]] for (uint e = 0u; e < 8u; ++e)
+        v[e] = float(int((t.q[((j & 3u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 3u) - 1);
+}
+
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b + 64u);
     // byte 32*(i/128) + i%32 holds element i in bit pair (i%128)/32: 8 elements = 8 bytes, one pair
