@@ -17,6 +17,14 @@
 #define VKQ_UNROLL
 #endif
 
+/* For the row-group templates: inlined into each wrapper so nr and the type flags become
+ * constants (loops over rows unrolled, per-row accumulators kept in registers). */
+#if defined(__GNUC__) || defined(__clang__)
+#define VKQ_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define VKQ_ALWAYS_INLINE inline
+#endif
+
 static inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

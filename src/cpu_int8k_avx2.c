@@ -180,53 +180,77 @@ static inline void kq_scales_mins(const uint8_t *p, uint64_t *sc, uint64_t *mn)
 /* q4_k (144 bytes) and q5_k (176 bytes; bit 2c / 2c+1 of qh[i] adds 16 to the low / high
  * nibble of qs[32 c + i]): y = d sc q - dmin m over 8 sub-blocks of 32. The 8 scales as int16
  * in both 128-bit lanes; sub-block t picks its scale with one byte shuffle. Pairs <= 2 * 31 *
- * 127; times sc <= 63 fits int32. */
-static inline float dot_q45_k(const uint8_t *w, uint64_t nb, const xk_block *x, int five)
+ * 127; times sc <= 63 fits int32. nr rows w, w + ws, .. at once: X's block stays hot in L1
+ * and nr independent chains overlap. Each row does the same operations in the same order
+ * whatever nr is, so results do not depend on the row grouping (thread count). */
+static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t nb, const xk_block *x, int five,
+                                         int nr, float *out)
 {
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4];
+    for (int i = 0; i < nr; ++i) acc[i] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
     const uint32_t bb = five ? 176 : 144, qs_off = five ? 48 : 16;
     for (uint64_t b = 0; b < nb; ++b, ++x) {
-        const uint8_t *blk = w + b * bb;
-        uint64_t sc, mn;
-        kq_scales_mins(blk + 4, &sc, &mn);
-        const __m128i mn8 = _mm_cvtsi64_si128((long long)mn);
-        /* each min twice: one per 16-element bsum */
-        const __m256i msum = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)), load256(x->bsums));
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
-        const __m256i qh = five ? load256(blk + 16) : _mm256_setzero_si256();
-        __m256i isum = _mm256_setzero_si256();
+        const __m256i bsums = load256(x->bsums);
         VKQ_UNROLL
-        for (int c = 0; c < 4; ++c) {
-            const __m256i raw = load256(blk + qs_off + 32 * c);
-            __m256i q0 = _mm256_and_si256(raw, m4);
-            __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-            if (five) {
-                q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
-                q1 = _mm256_or_si256(q1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
+        for (int i = 0; i < nr; ++i) {
+            const uint8_t *blk = w + i * ws + b * bb;
+            uint64_t sc, mn;
+            kq_scales_mins(blk + 4, &sc, &mn);
+            const __m128i mn8 = _mm_cvtsi64_si128((long long)mn);
+            /* each min twice: one per 16-element bsum */
+            const __m256i msum = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)), bsums);
+            const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+            const __m256i qh = five ? load256(blk + 16) : _mm256_setzero_si256();
+            __m256i isum = _mm256_setzero_si256();
+            VKQ_UNROLL
+            for (int c = 0; c < 4; ++c) {
+                const __m256i raw = load256(blk + qs_off + 32 * c);
+                __m256i q0 = _mm256_and_si256(raw, m4);
+                __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+                if (five) {
+                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
+                    q1 = _mm256_or_si256(q1,
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
+                }
+                const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+                const __m256i s1 =
+                    _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
+                const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, load256(x->q + 64 * c)), s0);
+                const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, load256(x->q + 64 * c + 32)), s1);
+                isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
             }
-            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
-            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, load256(x->q + 64 * c)), s0);
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, load256(x->q + 64 * c + 32)), s1);
-            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
+            __m256 dd, dm;
+            d_dmin(blk, x->d, &dd, &dm);
+            acc[i] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc[i]);
+            acc[i] = _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc[i]);
         }
-        __m256 dd, dm;
-        d_dmin(blk, x->d, &dd, &dm);
-        acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc);
-        acc = _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc);
     }
-    return hsum256(acc);
+    for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
 static float dot_q4_k(const uint8_t *w, uint64_t nb, const void *x)
 {
-    return dot_q45_k(w, nb, (const xk_block *)x, 0);
+    float y;
+    q45_k_rows(w, 0, nb, (const xk_block *)x, 0, 1, &y);
+    return y;
 }
 
 static float dot_q5_k(const uint8_t *w, uint64_t nb, const void *x)
 {
-    return dot_q45_k(w, nb, (const xk_block *)x, 1);
+    float y;
+    q45_k_rows(w, 0, nb, (const xk_block *)x, 1, 1, &y);
+    return y;
+}
+
+static void dot4_q4_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
+{
+    q45_k_rows(w, ws, nb, (const xk_block *)x, 0, 4, out);
+}
+
+static void dot4_q5_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
+{
+    q45_k_rows(w, ws, nb, (const xk_block *)x, 1, 4, out);
 }
 
 /* q6_k: y = d sc[i / 16] (q - 32), q = 4 low bits (ql) | 2 high bits (qh) << 4 in 0..63:
@@ -415,6 +439,15 @@ vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type)
     case VKQ_TYPE_TQ2_0: return dot_tq2_0;
     case VKQ_TYPE_TQ1_0: return dot_tq1_0;
     case VKQ_TYPE_IQ1_M: return dot_iq1_m;
+    default: return NULL;
+    }
+}
+
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_xk(vkq_type type)
+{
+    switch (type) {
+    case VKQ_TYPE_Q4_K: return dot4_q4_k;
+    case VKQ_TYPE_Q5_K: return dot4_q5_k;
     default: return NULL;
     }
 }

@@ -50,6 +50,7 @@ void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out);
 vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
 vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type); /* NULL: no 4-row variant */
 vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
+vkq_int8_dot4_fn vkq_cpu_avx2_dot4_xk(vkq_type type); /* NULL: no 4-row variant */
 /* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; dot4 (may be NULL)
  * takes groups of 4 rows. */
 void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,

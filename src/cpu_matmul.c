@@ -231,6 +231,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     vkq_int8_dot4_fn dot4 = NULL;
 #if HAVE_X86_KERNELS
     if (xblk == 32) dot4 = vkq_cpu_avx2_dot4_x32(d->type);
+    if (xblk == 256) dot4 = vkq_cpu_avx2_dot4_xk(d->type);
 #endif
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
