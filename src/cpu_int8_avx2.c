@@ -56,31 +56,51 @@ static inline __m256 isum_ps(__m256i p16)
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
 }
 
-static float dot_q8_0(const uint8_t *w, uint64_t nb, const void *xv)
+/* q8_0: y = q d, signed codes against signed X through the sign trick. nr rows at once (X's
+ * block hot in L1, nr independent chains); two accumulators per row (even / odd blocks), and
+ * every row does the same operations in the same order whatever nr is. */
+static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq, int nr,
+                                        float *out)
 {
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc[2][4];
+    for (int i = 0; i < nr; ++i) acc[0][i] = acc[1][i] = _mm256_setzero_ps();
     uint64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
         VKQ_UNROLL
         for (int u = 0; u < 2; ++u) {
-            const uint8_t *blk = w + (b + u) * 34;
-            const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b + u].q);
-            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
-            const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b + u].d);
-            if (u == 0) acc0 = _mm256_fmadd_ps(s, isum_ps(p), acc0);
-            else acc1 = _mm256_fmadd_ps(s, isum_ps(p), acc1);
+            const float dx = xq[b + u].d;
+            VKQ_UNROLL
+            for (int i = 0; i < nr; ++i) {
+                const uint8_t *blk = w + i * ws + (b + u) * 34;
+                const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
+                const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+                acc[u][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * dx), isum_ps(p), acc[u][i]);
+            }
         }
     }
-    for (; b < nb; ++b) {
-        const uint8_t *blk = w + b * 34;
-        const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), isum_ps(p), acc0);
+    for (int i = 0; i < nr; ++i) {
+        if (b < nb) { /* odd block count */
+            const uint8_t *blk = w + i * ws + b * 34;
+            const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            acc[0][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), isum_ps(p), acc[0][i]);
+        }
+        out[i] = hsum256(_mm256_add_ps(acc[0][i], acc[1][i]));
     }
-    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+static float dot_q8_0(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    float y;
+    q8_0_rows(w, 0, nb, (const xq_block *)xv, 1, &y);
+    return y;
+}
+
+static void dot4_q8_0(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
+{
+    q8_0_rows(w, ws, nb, (const xq_block *)xv, 4, out);
 }
 
 static inline __m256i nibbles32(const uint8_t *qs)
@@ -687,7 +707,11 @@ vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type)
 
 vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type)
 {
-    return type == VKQ_TYPE_Q4_0 ? dot4_q4_0 : NULL;
+    switch (type) {
+    case VKQ_TYPE_Q4_0: return dot4_q4_0;
+    case VKQ_TYPE_Q8_0: return dot4_q8_0;
+    default: return NULL;
+    }
 }
 
 void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,

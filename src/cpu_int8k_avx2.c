@@ -254,38 +254,56 @@ static void dot4_q5_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, f
 }
 
 /* q6_k: y = d sc[i / 16] (q - 32), q = 4 low bits (ql) | 2 high bits (qh) << 4 in 0..63:
- * sum (q - 32) x = sum q x - 32 bsum. Pairs <= 2 * 63 * 127; int8 scales. */
-static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *xv)
+ * sum (q - 32) x = sum q x - 32 bsum. Pairs <= 2 * 63 * 127; int8 scales. nr rows at once
+ * as in q45_k_rows (same per-row operations whatever nr is). */
+static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb, const xk_block *x, int nr,
+                                        float *out)
 {
-    const xk_block *x = (const xk_block *)xv;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[4];
+    for (int i = 0; i < nr; ++i) acc[i] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     for (uint64_t b = 0; b < nb; ++b, ++x) {
-        const uint8_t *blk = w + b * 210;
-        const __m128i sc = _mm_loadu_si128((const __m128i *)(blk + 192));
-        __m256i s16[2];
-        scales16(_mm256_cvtepi8_epi16(sc), s16);
-        __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(x->bsums)), 5);
-        isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
+        const __m256i bsums = load256(x->bsums);
         VKQ_UNROLL
-        for (int n = 0; n < 2; ++n) {
-            const __m256i ql0 = load256(blk + 64 * n), ql1 = load256(blk + 64 * n + 32);
-            const __m256i qh = load256(blk + 128 + 32 * n);
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
-            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+        for (int i = 0; i < nr; ++i) {
+            const uint8_t *blk = w + i * ws + b * 210;
+            const __m128i sc = _mm_loadu_si128((const __m128i *)(blk + 192));
+            __m256i s16[2];
+            scales16(_mm256_cvtepi8_epi16(sc), s16);
+            __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), bsums), 5);
+            isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
             VKQ_UNROLL
-            for (int t = 0; t < 4; ++t) {
-                const __m256i p = _mm256_maddubs_epi16(q[t], load256(x->q + 128 * n + 32 * t));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, 4 * n + t)));
+            for (int n = 0; n < 2; ++n) {
+                const __m256i ql0 = load256(blk + 64 * n), ql1 = load256(blk + 64 * n + 32);
+                const __m256i qh = load256(blk + 128 + 32 * n);
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+                q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+                VKQ_UNROLL
+                for (int t = 0; t < 4; ++t) {
+                    const __m256i p = _mm256_maddubs_epi16(q[t], load256(x->q + 128 * n + 32 * t));
+                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, 4 * n + t)));
+                }
             }
+            acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk + 208) * x->d), _mm256_cvtepi32_ps(isum), acc[i]);
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk + 208) * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
-    return hsum256(acc);
+    for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
+}
+
+static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *x)
+{
+    float y;
+    q6_k_rows(w, 0, nb, (const xk_block *)x, 1, &y);
+    return y;
+}
+
+static void dot4_q6_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
+{
+    q6_k_rows(w, ws, nb, (const xk_block *)x, 4, out);
 }
 
 /* tq2_0: y = (q - 1) d: sum q x - sum x. The 8 maddubs results add up in int16 (8 x 2 x 3 x
@@ -448,6 +466,7 @@ vkq_int8_dot4_fn vkq_cpu_avx2_dot4_xk(vkq_type type)
     switch (type) {
     case VKQ_TYPE_Q4_K: return dot4_q4_k;
     case VKQ_TYPE_Q5_K: return dot4_q5_k;
+    case VKQ_TYPE_Q6_K: return dot4_q6_k;
     default: return NULL;
     }
 }
