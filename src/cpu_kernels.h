@@ -29,10 +29,14 @@ typedef struct vkq_xk_block {
 /* Dot product of one row of nb weight blocks with one quantized column of X (vkq_xq_block
  * or vkq_xk_block, whichever the kernel's table says). */
 typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
-/* The same for 4 rows w, w + w_stride, ... at once (sharing X's loads), into out[0..3]; each
- * bit-identical with the one-row function. */
-typedef void (*vkq_int8_dot4_fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq,
-                                 float *out);
+/* The same for a group of `rows` rows w, w + w_stride, ... at once (sharing X's loads; more
+ * weight streams in flight), into out[0 .. rows - 1]; each bit-identical with the one-row
+ * function. fn NULL: no group kernel for the type. */
+typedef struct vkq_int8_group {
+    void (*fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq, float *out);
+    uint32_t rows; /* at most VKQ_INT8_GROUP_MAX */
+} vkq_int8_group;
+#define VKQ_INT8_GROUP_MAX 8
 
 /* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
  * or 256), 0 when the call does not take the int8 path (src/cpu_matmul.c; tests use it for
@@ -48,12 +52,12 @@ void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, 
 void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out);
 void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out);
 vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
-vkq_int8_dot4_fn vkq_cpu_avx2_dot4_x32(vkq_type type); /* NULL: no 4-row variant */
+vkq_int8_group vkq_cpu_avx2_group_x32(vkq_type type); /* fn NULL: no group kernel */
 vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
-vkq_int8_dot4_fn vkq_cpu_avx2_dot4_xk(vkq_type type); /* NULL: no 4-row variant */
-/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; dot4 (may be NULL)
- * takes groups of 4 rows. */
-void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_dot4_fn dot4, uint64_t nb, const uint8_t *w,
+vkq_int8_group vkq_cpu_avx2_group_xk(vkq_type type);  /* fn NULL: no group kernel */
+/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; grp (fn may be NULL)
+ * takes whole groups of rows, dot the rest. */
+void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w,
                             size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
                             size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
 

@@ -135,7 +135,7 @@ typedef struct job {
     size_t ldy;
     const void *xq;
     vkq_int8_dot_fn dot;
-    vkq_int8_dot4_fn dot4;
+    vkq_int8_group grp;
     size_t xq_col_bytes;
     float *scratch;      /* per thread: scratch + t * scratch_len */
     size_t scratch_len;  /* floats */
@@ -156,7 +156,7 @@ static void run_share(const job *j, uint32_t t)
     switch (j->p) {
 #if HAVE_X86_KERNELS
     case PATH_INT8:
-        vkq_cpu_avx2_rows_int8(j->dot, j->dot4, j->k / qk, j->w, j->w_stride, r0, r1, j->xq,
+        vkq_cpu_avx2_rows_int8(j->dot, j->grp, j->k / qk, j->w, j->w_stride, r0, r1, j->xq,
                                j->xq_col_bytes, j->n, j->y, j->ldy);
         break;
     case PATH_F32:
@@ -228,10 +228,10 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     uint64_t xq_bytes = 0, xq_col_bytes = 0;
     vkq_int8_dot_fn dot = NULL;
     const uint32_t xblk = p == PATH_INT8 ? int8_kernel(d->type, &dot) : 0;
-    vkq_int8_dot4_fn dot4 = NULL;
+    vkq_int8_group grp = {NULL, 0};
 #if HAVE_X86_KERNELS
-    if (xblk == 32) dot4 = vkq_cpu_avx2_dot4_x32(d->type);
-    if (xblk == 256) dot4 = vkq_cpu_avx2_dot4_xk(d->type);
+    if (xblk == 32) grp = vkq_cpu_avx2_group_x32(d->type);
+    if (xblk == 256) grp = vkq_cpu_avx2_group_xk(d->type);
 #endif
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
@@ -247,7 +247,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     job j = {
         .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,
         .m = m, .k = k, .n = n, .x = d->x, .ldx = (size_t)ldx, .y = d->y, .ldy = (size_t)ldy,
-        .xq = (const uint8_t *)mem + scratch_bytes, .dot = dot, .dot4 = dot4, .xq_col_bytes = (size_t)xq_col_bytes,
+        .xq = (const uint8_t *)mem + scratch_bytes, .dot = dot, .grp = grp, .xq_col_bytes = (size_t)xq_col_bytes,
         .scratch = (float *)mem,
         .scratch_len = (size_t)scratch_len, .n_threads = nt,
     };
