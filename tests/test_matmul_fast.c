@@ -3,7 +3,8 @@
  * 129} x m in {1, 7, 64, 257} x k in {QK, 2 QK, 4096 rounded up to QK}, NMSE <= 5e-4 (ggml's
  * gate; scaled like the fp32 bound where outputs cancel, tests/matmul_ref.h). Also: activations
  * and weights beyond fp16's range, the switches (API and env) really falling back to the fp32
- * kernel bit for bit, determinism, and the fast kernels under every vendor profile's tiles.
+ * kernel bit for bit, determinism, recording into a caller's command buffer (two GEMMs batched,
+ * bit-identical with the blocking call), and the fast kernels under every vendor profile's tiles.
  * Fresh random weights and activations every run (seed printed, VKQ_SEED replays).
  *
  * Measured on lavapipe (Mesa 22.3.6, 2026-11-23), worst NMSE per type over the 60-shape grid
@@ -28,6 +29,7 @@
 #include "matmul_ref.h"
 #include "test_util.h"
 #include "types.h"
+#include "volk.h"
 
 #define FAST_NMSE 5e-4 /* ggml's gate for reduced-precision matmul paths */
 
@@ -269,6 +271,75 @@ static void test_deterministic(vkq_device dev, const bufs *b, vkq_type t, vkq_ma
     case_free(&c);
 }
 
+/* vkq_matmul_record of the fast kernels: two GEMMs (columns 0..15 and 16..36 of X, at offsets)
+ * batched into one command buffer the test owns and submits; Y must equal, bit for bit, what
+ * the blocking vkq_matmul gives for the whole product (same kernel, same tiles per column). */
+static void test_record_fast(vkq_device dev, const bufs *b, vkq_type t, vkq_matmul_path path)
+{
+    if (path_of(dev, b, t, VKQ_MATMUL_FORCE_GEMM) != path) return;
+    case_data c;
+    case_make(&c, t, 70, round_up(1024, vkq_type_get(t)->block_elems), 37);
+    double e = case_run(dev, b, &c, path, NULL); /* whole product through vkq_matmul */
+    float *y_blocking = malloc(sizeof(float) * c.m * c.n);
+    memcpy(y_blocking, c.y, sizeof(float) * c.m * c.n);
+
+    vkq_vulkan_handles h;
+    CHECK_OK(vkq_device_get_vulkan(dev, &h));
+    if (volkInitialize() != VK_SUCCESS) {
+        CHECK(0, "volkInitialize failed");
+        goto out;
+    }
+    volkLoadInstanceOnly(h.instance);
+    struct VolkDeviceTable vk;
+    volkLoadDeviceTable(&vk, h.device);
+    VkCommandPool pool;
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = h.queue_family};
+    CHECK(vk.vkCreateCommandPool(h.device, &pci, NULL, &pool) == VK_SUCCESS, "command pool");
+    VkCommandBuffer cmd;
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+    CHECK(vk.vkAllocateCommandBuffers(h.device, &ai, &cmd) == VK_SUCCESS, "command buffer");
+    float poison = NAN;
+    float *nan_y = malloc(sizeof(float) * c.m * c.n);
+    for (uint64_t i = 0; i < c.m * c.n; ++i) nan_y[i] = poison;
+    CHECK_OK(vkq_buffer_upload(b->y, 0, nan_y, sizeof(float) * c.m * c.n)); /* Y must be rewritten */
+    CHECK_OK(vkq_device_wait_uploads(dev));
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    vk.vkBeginCommandBuffer(cmd, &bi);
+    vkq_matmul_desc d1 = {.type = t, .m = c.m, .k = c.k, .n = 16, .w = b->w, .x = b->x, .y = b->y,
+                          .flags = VKQ_MATMUL_FORCE_GEMM};
+    vkq_matmul_desc d2 = d1;
+    d2.n = c.n - 16;
+    d2.x_offset = 16 * c.k * sizeof(float);
+    d2.y_offset = 16 * c.m * sizeof(float);
+    vkq_matmul_path p1 = VKQ_MATMUL_PATH_MATVEC, p2 = VKQ_MATMUL_PATH_MATVEC;
+    CHECK_OK(vkq_matmul_get_path(dev, &d1, &p1));
+    CHECK_OK(vkq_matmul_get_path(dev, &d2, &p2));
+    CHECK(p1 == path && p2 == path, "recorded halves take %s and %s, expected %s", vkq_matmul_path_name(p1),
+          vkq_matmul_path_name(p2), vkq_matmul_path_name(path));
+    CHECK_OK(vkq_matmul_record(dev, cmd, &d1));
+    CHECK_OK(vkq_matmul_record(dev, cmd, &d2));
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
+    vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                            VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    vk.vkEndCommandBuffer(cmd);
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    CHECK(vk.vkQueueSubmit(h.queue, 1, &si, VK_NULL_HANDLE) == VK_SUCCESS, "submit");
+    vk.vkQueueWaitIdle(h.queue);
+    CHECK_OK(vkq_buffer_download(b->y, 0, c.y, sizeof(float) * c.m * c.n));
+    CHECK(memcmp(c.y, y_blocking, sizeof(float) * c.m * c.n) == 0,
+          "%s %s: recorded (2 GEMMs at offsets) differs from the blocking call", vkq_matmul_path_name(path),
+          vkq_type_get(t)->name);
+    printf("%-9s %-5s recorded into a caller's command buffer (2 GEMMs) = blocking call; NMSE %.2e\n",
+           vkq_matmul_path_name(path), vkq_type_get(t)->name, e);
+    vk.vkDestroyCommandPool(h.device, pool, NULL);
+    free(nan_y);
+out:
+    free(y_blocking);
+    case_free(&c);
+}
+
 /* Runs the same case on a device; returns its path and leaves Y in *y (caller frees). */
 static vkq_matmul_path run_on(vkq_device dev, case_data *c, float **y)
 {
@@ -420,6 +491,8 @@ int main(void)
         test_large_magnitudes(dev8, &b8, VKQ_MATMUL_PATH_GEMM_INT8);
         test_deterministic(dev16, &b16, VKQ_TYPE_Q4_K, VKQ_MATMUL_PATH_GEMM_F16);
         test_deterministic(dev8, &b8, VKQ_TYPE_Q4_K, VKQ_MATMUL_PATH_GEMM_INT8);
+        test_record_fast(dev16, &b16, VKQ_TYPE_IQ2_XS, VKQ_MATMUL_PATH_GEMM_F16);
+        test_record_fast(dev8, &b8, VKQ_TYPE_Q6_K, VKQ_MATMUL_PATH_GEMM_INT8);
         test_switches(f.inst, f.index, have_f16, have_i8);
         test_grid(dev8, &b8, VKQ_MATMUL_PATH_GEMM_INT8);
         test_grid(dev16, &b16, VKQ_MATMUL_PATH_GEMM_F16);
