@@ -2,17 +2,7 @@
 #define QK 256u
 #define BLOCK_BYTES 176u
 
-// get_scale_min_k4 (FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
-void q5k_scale_min(uint s, uint j, out uint sc, out uint mn) {
-    if (j < 4u) {
-        sc = vkq_u8(s + j) & 63u;
-        mn = vkq_u8(s + j + 4u) & 63u;
-    } else {
-        uint x = vkq_u8(s + j + 4u);
-        sc = (x & 0xFu) | ((vkq_u8(s + j - 4u) >> 6) << 4);
-        mn = (x >> 4) | ((vkq_u8(s + j) >> 6) << 4);
-    }
-}
+#include "kquant_scale_min.glsl"
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): as Q4_K's, plus the 32 qh bytes shifted
 // so bit 0 of each byte belongs to sub-block 2s and bit 1 to 2s+1.
@@ -26,25 +16,10 @@ struct vkq_mv_sb {
     uint h[8];
 };
 
-// get_scale_min_k4 for sub-blocks 2s, 2s+1 from the scale words S0..S2, branch-free in s
-void k5_scale_min_pair(uint S0, uint S1, uint S2, uint s, uint dm, out float scale[2],
-                       out float offset[2]) {
-    float d = vkq_half_bits(dm & 0xFFFFu);
-    float dmin = vkq_half_bits(dm >> 16);
-    [[unroll]] for (uint i = 0u; i < 2u; ++i) {
-        uint sh = 8u * (((s & 1u) << 1) + i); // byte (2s + i) % 4
-        uint b0 = (S0 >> sh) & 0xFFu, b1 = (S1 >> sh) & 0xFFu, b2 = (S2 >> sh) & 0xFFu;
-        uint sc = s < 2u ? b0 & 63u : (b2 & 0xFu) | ((b0 >> 6) << 4);
-        uint mn = s < 2u ? b1 & 63u : (b2 >> 4) | ((b1 >> 6) << 4);
-        scale[i] = d * float(sc);
-        offset[i] = -(dmin * float(mn));
-    }
-}
-
 void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
     uint h[4];
     VKQ_WORDS(h, b, 4u);
-    k5_scale_min_pair(h[1], h[2], h[3], s, h[0], t.scale, t.offset);
+    kq_scale_min_pair(h[1], h[2], h[3], s, h[0], t.scale, t.offset);
     VKQ_WORDS(t.h, b + 16u, 8u);
     [[unroll]] for (uint i = 0u; i < 8u; ++i) t.h[i] = t.h[i] >> (2u * s);
     VKQ_WORDS(t.q, b + 48u + (s << 5), 8u);
@@ -64,7 +39,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint dm = vkq_u32(b);
     uint js = i0 >> 5;
     uint sc, mn;
-    q5k_scale_min(b + 4u, js, sc, mn);
+    kq_scale_min(b + 4u, js, sc, mn);
     float dl = vkq_half_bits(dm & 0xFFFFu) * float(sc);
     float ml = vkq_half_bits(dm >> 16) * float(mn);
     // qh: element i at byte i%32, bit i/32 (= the sub-block index)
@@ -89,7 +64,7 @@ void decode8(uint b, uint i0, out float v[8]) {
 void decode_i8x16(uint b, uint u, out uint q[4], out float a, out float c) {
     uint dm = vkq_u32(b);
     uint js = u >> 1, sc, mn;
-    q5k_scale_min(b + 4u, js, sc, mn);
+    kq_scale_min(b + 4u, js, sc, mn);
     a = vkq_half_bits(dm & 0xFFFFu) * float(sc);
     c = -(vkq_half_bits(dm >> 16) * float(mn));
     uint i0 = u << 4;
