@@ -2,25 +2,10 @@
 #define QK 32u
 #define BLOCK_BYTES 18u
 
-// Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.
-#define VKQ_MV_SB 32u
-struct vkq_mv_sb {
-    float scale[1];
-    uint q[4];
-};
+#include "mv_q4_layout.glsl"
 
-void vkq_mv_load(uint b, uint s, out vkq_mv_sb t) {
-    uint u[5];
-    VKQ_WORDS(u, b, 5u);
-    t.scale[0] = vkq_half_bits(u[0] & 0xFFFFu);
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) t.q[i] = (u[i] >> 16) | (u[i + 1u] << 16);
-}
-
-// Group j: qs bytes 8(j%2).. , low nibbles for j < 2, high for j >= 2.
 void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
-    uint sh = (j >> 1) << 2;
-    [[unroll]] for (uint e = 0u; e < 8u; ++e)
-        v[e] = float(int((t.q[((j & 1u) << 1) + (e >> 2)] >> (8u * (e & 3u) + sh)) & 0xFu) - 8);
+    [[unroll]] for (uint e = 0u; e < 8u; ++e) v[e] = float(int(q4_layout_nibble(t, j, e)) - 8);
 }
 
 void decode8(uint b, uint i0, out float v[8]) {
