@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     }
     printf("vkq-bench-cpu: m=%" PRIu64 " k=%" PRIu64 " (rounded up to QK) n=1, %u threads, %s of %u "
            "after 2 warm-ups, seed 0x%016" PRIx64 "\n", m, k_req, threads, best ? "fastest" : "median", reps, seed);
-    printf("%-8s %-10s %10s %8s %10s %8s %9s %7s\n", "type", "path", "hot us", "GB/s", "cold us",
+    printf("%-8s %-15s %10s %8s %10s %8s %9s %7s\n", "type", "path", "hot us", "GB/s", "cold us",
            "GB/s", "ggml us", "ratio");
     if (json) fprintf(json, "{\"m\": %" PRIu64 ", \"n\": 1, \"threads\": %u, \"reps\": %u, \"statistic\": \"%s\", "
                       "\"results\": [", m, threads, reps, best ? "fastest" : "median");
@@ -155,18 +155,20 @@ int main(int argc, char **argv)
             continue;
         }
         for (uint64_t i = 0; i < k; ++i) x[i] = (float)vkq_test_rand_below(&rng, 2001) / 1000.0f - 1.0f;
-        const uint32_t flag_sets[2] = {0, VKQ_CPU_EXACT_F32};
-        for (int f = 0; f < 2; ++f) {
-            if (f == 1 && (default_only || strcmp(vkq_cpu_matmul_path(type, 0),
-                                                   vkq_cpu_matmul_path(type, VKQ_CPU_EXACT_F32)) == 0))
-                break;
+        /* The default path, then (unless --default-path) each other path it differs from:
+         * the AVX2 int8 kernels where a VNNI variant is the default, the exact f32 path. */
+        const uint32_t flag_sets[3] = {0, VKQ_CPU_NO_VNNI, VKQ_CPU_EXACT_F32};
+        for (int f = 0; f < 3; ++f) {
+            if (f > 0 && (default_only || strcmp(vkq_cpu_matmul_path(type, 0),
+                                                  vkq_cpu_matmul_path(type, flag_sets[f])) == 0))
+                continue;
             const char *path = vkq_cpu_matmul_path(type, flag_sets[f]);
             vkq_cpu_matmul_desc d = {.type = type, .m = m, .k = k, .n = 1, .w = bufs[0], .x = x,
                                      .y = y, .n_threads = threads, .flags = flag_sets[f]};
             const double hot = time_it(d, bufs, 1, reps, (int)best);
             const double cold = have > 1 ? time_it(d, bufs, have, reps, (int)best) : NAN;
             const double g = ggml_us(tr->info.name);
-            printf("%-8s %-10s %10.0f %8.2f ", tr->info.name, path, hot, bytes / hot / 1e3);
+            printf("%-8s %-15s %10.0f %8.2f ", tr->info.name, path, hot, bytes / hot / 1e3);
             if (have > 1) printf("%10.0f %8.2f ", cold, bytes / cold / 1e3);
             else printf("%10s %8s ", "-", "-");
             if (g > 0) printf("%9.0f %7.2f\n", g, hot / g);

@@ -17,7 +17,14 @@
  *   scalar path. VKQ_CPU_NO_SIMD=1 forces that (debug).
  * - int8 (default on AVX2 CPUs for every quantized weight type): X is quantized once per
  *   call to 8 bits with one scale per block (amax / 127, round to nearest), then integer dot
- *   products (maddubs / madd) with the float scales applied per block. The blocks of X are 32
+ *   products with the float scales applied per block. The dot products use the best of the
+ *   variants the CPU runs (chosen once by cpuid): AVX512-VNNI (+VL, BW; vpdpbusd on 256-bit
+ *   vectors: Ice Lake / Sapphire Rapids and later, Zen 4 / Zen 5), AVX-VNNI (Alder Lake and
+ *   later), else AVX2 (maddubs + madd). All variants give bit-identical results (the int16
+ *   pair sums of maddubs never saturate); VKQ_CPU_NO_VNNI keeps the AVX2 one, and the
+ *   environment variable VKQ_CPU_ISA=avx512vnni|avxvnni|avx2|vnni-emu picks one (debug;
+ *   vnni-emu is plain AVX2 computing what vpdpbusd computes, so the VNNI code paths can be
+ *   tested on any AVX2 CPU; a name the CPU cannot run is ignored). The blocks of X are 32
  *   elements for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, MXFP4, NVFP4, Q1_0, Q2_0,
  *   IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S and NF4, and 256 (with sums per 16, like
  *   ggml's Q8_K) for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, TQ1_0, TQ2_0 and IQ1_M, whose super-block
@@ -25,7 +32,7 @@
  *   rows per pass, each bit-identical with the single-row kernel (more weight streams in
  *   flight from DRAM). NF4's float codebook is replaced by round(127 * code) (NMSE of
  *   the codebook 1.8e-5). NMSE against the exact product ~1.5e-5 for random data (3e-5 for
- *   NF4); turn it off with VKQ_CPU_EXACT_F32. No AVX-512 / VNNI kernels yet.
+ *   NF4); turn it off with VKQ_CPU_EXACT_F32.
  * - scalar reference (VKQ_CPU_FORCE_SCALAR): decode_block + plain C fp32 dot, every type.
  *
  * Threads: rows are split across `n_threads` pthreads (the calling thread does one share);
@@ -35,7 +42,8 @@
  *
  * Thread safety: vkq_cpu_matmul may be called from several threads at once. The only global
  * state is the kernel-selection table, filled once (pthread_once) from the CPU's features
- * (__builtin_cpu_supports("avx2") && ("fma") && ("f16c")); it is never written afterwards.
+ * (AVX2 + FMA + F16C, the VNNI variants: cpuid and XCR0) and VKQ_CPU_ISA / VKQ_CPU_NO_SIMD; it
+ * is never written afterwards.
  * Per call, the library allocates a small per-thread scratch and, for the int8 path, the
  * quantized copy of X (1.25 bytes per element of X).
  */
@@ -53,7 +61,9 @@ extern "C" {
 
 enum {
     VKQ_CPU_EXACT_F32 = 1u << 0,    /* never the int8 path: decode exactly, fp32 dot products */
-    VKQ_CPU_FORCE_SCALAR = 1u << 1  /* the portable scalar reference path (no SIMD) */
+    VKQ_CPU_FORCE_SCALAR = 1u << 1, /* the portable scalar reference path (no SIMD) */
+    VKQ_CPU_NO_VNNI = 1u << 2       /* int8 path: the AVX2 kernels even on a VNNI CPU (same
+                                       results; for comparisons and the bench) */
 };
 
 typedef struct vkq_cpu_matmul_desc {
@@ -76,8 +86,9 @@ typedef struct vkq_cpu_matmul_desc {
  * (Y untouched). Nothing is written on an error. */
 vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
 
-/* Which path a call with this type and flags takes on this CPU: "int8-avx2", "f32-avx2",
- * "scalar"; NULL for an unknown type. For logs and the bench. */
+/* Which path a call with this type and flags takes on this CPU: "int8-avx512vnni",
+ * "int8-avxvnni", "int8-avx2", "int8-vnni-emu", "f32-avx2", "scalar"; NULL for an unknown
+ * type. For logs and the bench. */
 const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
 
 #ifdef __cplusplus

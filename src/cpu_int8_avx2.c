@@ -1,7 +1,8 @@
 /* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements
- * (and IQ2/IQ3/IQ1_S/IQ4_XS), against X quantized per 32 elements (vkq_xq_block). Built with
- * -mavx2 -mfma -mf16c (meson.build); cpu_matmul.c calls it only after the run-time CPU check
- * (prototypes in cpu_kernels.h). */
+ * (and IQ2/IQ3/IQ1_S/IQ4_XS), against X quantized per 32 elements (vkq_xq_block), and the
+ * variant's table (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the
+ * VNNI ones: cpu_avx2_util.h) with -mavx2 -mfma -mf16c and the variant's flags (meson.build);
+ * cpu_matmul.c calls a variant only after the run-time CPU check. */
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 typedef vkq_xq_block xq_block;
 
 /* One column of X (k a multiple of 32) to k / 32 blocks. */
-void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out)
+static void quantize_x(const float *x, uint64_t k, void *out)
 {
     xq_block *q = (xq_block *)out;
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -51,11 +52,6 @@ void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out)
     }
 }
 
-static inline __m256 isum_ps(__m256i p16)
-{
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
-}
-
 /* q8_0: y = q d, signed codes against signed X through the sign trick. nr <= 8 rows at once
  * (X's block loaded once per group; nr weight streams from DRAM in flight, 8 rows measured
  * ~12 % faster than 4 and 4 ~30 % faster than 1 at m=4096); two accumulators per row (even /
@@ -75,8 +71,8 @@ static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb
             for (int i = 0; i < nr; ++i) {
                 const uint8_t *blk = w + i * ws + (b + u) * 34;
                 const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
-                const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
-                acc[u][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * dx), isum_ps(p), acc[u][i]);
+                const __m256 p = dot4_ps(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+                acc[u][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * dx), p, acc[u][i]);
             }
         }
     }
@@ -85,8 +81,8 @@ static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb
             const uint8_t *blk = w + i * ws + b * 34;
             const __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2));
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
-            acc[0][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), isum_ps(p), acc[0][i]);
+            const __m256 p = dot4_ps(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            acc[0][i] = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * xq[b].d), p, acc[0][i]);
         }
         out[i] = hsum256(_mm256_add_ps(acc[0][i], acc[1][i]));
     }
@@ -122,7 +118,7 @@ static inline __m256i nibbles32(const uint8_t *qs)
     static void q4_0_rows##NR(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,   \
                               float *out)                                                      \
     {                                                                                          \
-        const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);               \
+        const __m256i m4 = _mm256_set1_epi8(0x0F);                                             \
         const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                      \
         __m256 acc[NR];                                                                        \
         __m128 corr[NR];                                                                       \
@@ -144,7 +140,7 @@ static inline __m256i nibbles32(const uint8_t *qs)
                 const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + 2), (const __m128i *)(b0 + 2)); \
                 const __m256i lo = _mm256_and_si256(raw, m4);                                  \
                 const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);            \
-                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi)); \
+                const __m256i p = dot4x2(lo, xlo, hi, xhi);                                  \
                 uint16_t h0, h1;                                                               \
                 memcpy(&h0, b0, 2);                                                            \
                 memcpy(&h1, b1, 2);                                                            \
@@ -152,7 +148,7 @@ static inline __m256i nibbles32(const uint8_t *qs)
                 /* dw dx of both blocks, then dw dx sum qx of both */                           \
                 const __m128 sc = _mm_mul_ps(_mm_movelh_ps(d2, d2), dxc);                      \
                 acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread), \
-                                         _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc[i]); \
+                                         _mm256_cvtepi32_ps(p), acc[i]);                        \
                 corr[i] = _mm_add_ps(corr[i], sc);                                             \
             }                                                                                  \
         }                                                                                      \
@@ -163,7 +159,7 @@ static inline __m256i nibbles32(const uint8_t *qs)
                 const __m256i q = _mm256_sub_epi8(nibbles32(blk + 2), _mm256_set1_epi8(8));    \
                 const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);              \
                 tail = half_to_f32(blk) * xq[b].d *                                            \
-                       hsum256(isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)))); \
+                       hsum256(dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q))); \
             }                                                                                  \
             const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),                      \
                                         _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3))); \
@@ -195,7 +191,7 @@ static float dot_q4_1(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 20;
         const __m256i q = nibbles32(blk + 4);
         const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(q, qx));
+        const __m256 p = dot4_ps(q, qx);
         const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
         if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
         else acc0 = _mm256_fmadd_ps(s, p, acc0);
@@ -227,7 +223,7 @@ static float dot_q5_0(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 22;
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(blk + 6), bits_to_0x10(blk + 2)), sixteen);
         const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
         const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
         if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
         else acc0 = _mm256_fmadd_ps(s, p, acc0);
@@ -245,7 +241,7 @@ static float dot_q5_1(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 24;
         const __m256i q = _mm256_or_si256(nibbles32(blk + 8), bits_to_0x10(blk + 4));
         const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(q, qx));
+        const __m256 p = dot4_ps(q, qx);
         const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
         if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
         else acc0 = _mm256_fmadd_ps(s, p, acc0);
@@ -264,7 +260,7 @@ static float dot_iq4_nl(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 18;
         const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 2));
         const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
         const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
         if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
         else acc0 = _mm256_fmadd_ps(s, p, acc0);
@@ -287,7 +283,7 @@ static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
             const int ls = ((blk[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (int)((sh >> (2 * ib)) & 3) << 4;
             const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 8 + 16 * ib));
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+            const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(ls - 32) * xq[ib].d), p, acc);
         }
     }
@@ -304,7 +300,7 @@ static float dot_mxfp4(const uint8_t *w, uint64_t nb, const void *xv)
         const uint8_t *blk = w + b * 17;
         const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 1));
         const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q)));
+        const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
         const __m256 s = _mm256_set1_ps(vkq_e8m0_half_to_f32(blk[0]) * xq[b].d);
         if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
         else acc0 = _mm256_fmadd_ps(s, p, acc0);
@@ -351,8 +347,8 @@ static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
         const __m256 sc = _mm256_castps128_ps256(ue4m3_half_x4(blk));
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
         const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
-        const __m256 p0 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0)));
-        const __m256 p1 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1)));
+        const __m256 p0 = dot4_ps(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0));
+        const __m256 p1 = dot4_ps(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1));
         acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel0), _mm256_set1_ps(xq[0].d)), p0, acc0);
         acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel1), _mm256_set1_ps(xq[1].d)), p1, acc1);
     }
@@ -379,7 +375,7 @@ static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i l = _mm256_cmpeq_epi8(_mm256_and_si256(v, lo), lo);
             const __m256i h = _mm256_cmpeq_epi8(_mm256_and_si256(v, hi), hi);
             const __m256i q = _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(l, _mm256_add_epi8(h, h)));
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)xq[t].q)));
+            const __m256 p = dot4_ps(q, _mm256_loadu_si256((const __m256i *)xq[t].q));
             const float f = d * xq[t].d;
             acc = _mm256_fmadd_ps(_mm256_set1_ps(f), p, acc);
             corr += f * (float)(xq[t].sum_lo + xq[t].sum_hi);
@@ -389,7 +385,7 @@ static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
 }
 
 /* q1_0: y = bit ? d : -d over 128 elements. X's bytes take the sign of their weight (+1 for a
- * set bit, -1 otherwise) and maddubs with ones sums them; the block's 16 bit bytes are loaded
+ * set bit, -1 otherwise) and dot4 with ones sums them; the block's 16 bit bytes are loaded
  * once and each X block picks its 4 with one shuffle. */
 static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
 {
@@ -411,7 +407,7 @@ static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
             /* +1 where the bit is set, -1 (0xFF) where it is clear */
             const __m256i sgn = _mm256_or_si256(_mm256_cmpeq_epi8(v, zero), ones);
             const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xq[t].q), sgn);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(ones, sx));
+            const __m256 p = dot4_ps(ones, sx);
             const __m256 f = _mm256_set1_ps(d * xq[t].d);
             if (t & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
             else acc0 = _mm256_fmadd_ps(f, p, acc0);
@@ -446,7 +442,7 @@ static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
             const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const __m256 p = dot4_ps(q, sx);
             const float db = (d * (0.5f + (float)(W >> 28))) * 0.25f;
             acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
         }
@@ -482,7 +478,7 @@ static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
             const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const __m256 p = dot4_ps(q, sx);
             const float db = (d * (0.5f + (float)(W >> 28))) * 0.5f;
             acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
         }
@@ -504,7 +500,7 @@ static inline __m256 iq2_pair(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3
     const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
     const __m256i qx = _mm256_loadu_si256((const __m256i *)xb->q);
     const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-    const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+    const __m256 p = dot4_ps(q, sx);
     return _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), p, acc);
 }
 
@@ -603,7 +599,7 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
             const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(q, sx));
+            const __m256 p = dot4_ps(q, sx);
             const int sc = (ib % 2 == 0) ? (blk[106 + ib / 2] & 0xF) : (blk[106 + ib / 2] >> 4);
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(1 + 2 * sc) * xq[ib].d), p, acc);
         }
@@ -642,7 +638,7 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8),
                                               _mm256_shuffle_epi8(dl, _mm256_set1_epi8((char)ib)));
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256 p = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v)));
+            const __m256 p = dot4_ps(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v));
             const __m256 f = _mm256_mul_ps(_mm256_permutevar8x32_ps(sf, _mm256_set1_epi32(ib)), _mm256_set1_ps(xq[ib].d));
             if (ib & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
             else acc0 = _mm256_fmadd_ps(f, p, acc0);
@@ -673,8 +669,8 @@ static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
         const __m256i q1 = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
         const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
-        const __m256 p0 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0)));
-        const __m256 p1 = isum_ps(_mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1)));
+        const __m256 p0 = dot4_ps(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0));
+        const __m256 p1 = dot4_ps(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1));
         const float s = absmax * (1.0f / 127.0f);
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(s * xq[0].d), p0, acc0);
         acc1 = _mm256_fmadd_ps(_mm256_set1_ps(s * xq[1].d), p1, acc1);
@@ -682,7 +678,7 @@ static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type)
+static vkq_int8_dot_fn dot_x32(vkq_type type)
 {
     switch (type) {
     case VKQ_TYPE_Q8_0: return dot_q8_0;
@@ -707,7 +703,7 @@ vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type)
     }
 }
 
-vkq_int8_group vkq_cpu_avx2_group_x32(vkq_type type)
+static vkq_int8_group group_x32(vkq_type type)
 {
     switch (type) {
     case VKQ_TYPE_Q4_0: return (vkq_int8_group){group_q4_0, 8};
@@ -716,8 +712,8 @@ vkq_int8_group vkq_cpu_avx2_group_x32(vkq_type type)
     }
 }
 
-void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w,
-                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
+static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
+                       uint64_t r0, uint64_t r1, const void *xq,
                             size_t x_col_bytes, uint64_t n, float *y, size_t ldy)
 {
     uint64_t r = r0;
@@ -733,3 +729,13 @@ void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb
         for (uint64_t c = 0; c < n; ++c) y[c * ldy + r] = dot(row, nb, (const uint8_t *)xq + c * x_col_bytes);
     }
 }
+
+const vkq_cpu_int8_isa VKQ_ISA_FN(int8) = {
+    .quantize_x = quantize_x,
+    .quantize_xk = VKQ_ISA_FN(quantize_xk),
+    .dot_x32 = dot_x32,
+    .group_x32 = group_x32,
+    .dot_xk = VKQ_ISA_FN(dot_xk),
+    .group_xk = VKQ_ISA_FN(group_xk),
+    .rows = rows_int8,
+};

@@ -5,8 +5,9 @@
  * super-block (sub-block scales applied with madd_epi16) adds up in one int32 vector, and the
  * float work is one convert + FMA per 256 weights instead of per 32. The block sums of X per
  * 16 elements turn the min / offset terms (q - 32, q - 4, q - 1, dmin * m) into one madd per
- * super-block. Built with -mavx2 -mfma -mf16c (meson.build); cpu_matmul.c calls it only after
- * the run-time CPU check. Integer ranges: |qx| <= 127, so maddubs pairs stay within int16
+ * super-block. Built once per int8 variant like cpu_int8_avx2.c; the K-quants apply their
+ * sub-block scales with madd_epi16 on maddubs's int16 pairs in every variant (a vpdpbusd
+ * would need a 32-bit multiply per sub-block), the others use dot4. Integer ranges: |qx| <= 127, so maddubs pairs stay within int16
  * (noted per kernel) and super-block sums within int32. */
 #include <immintrin.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ static inline void d_dmin(const uint8_t *p, float xd, __m256 *d, __m256 *dmin)
 
 /* One column of X (k a multiple of 256) to k / 256 blocks: d = amax / 127, q = round(x / d),
  * bsums[j] = sum of q[16 j .. 16 j + 15]. */
-void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out)
+void VKQ_ISA_FN(quantize_xk)(const float *x, uint64_t k, void *out)
 {
     xk_block *q = (xk_block *)out;
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -448,7 +449,7 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(acc);
 }
 
-vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type)
+vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type)
 {
     switch (type) {
     case VKQ_TYPE_Q2_K: return dot_q2_k;
@@ -463,7 +464,7 @@ vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type)
     }
 }
 
-vkq_int8_group vkq_cpu_avx2_group_xk(vkq_type type)
+vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type)
 {
     switch (type) {
     case VKQ_TYPE_Q4_K: return (vkq_int8_group){group_q4_k, 8};

@@ -43,22 +43,38 @@ typedef struct vkq_int8_group {
  * the error bound). */
 uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags);
 
-/* AVX2 + FMA + F16C: src/cpu_f32_avx2.c (exact f32 path), cpu_int8_avx2.c (int8, X per 32),
- * cpu_int8k_avx2.c (int8, X per 256). */
+/* AVX2 + FMA + F16C, exact f32 path: src/cpu_f32_avx2.c. */
 void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, uint32_t bb,
                            const uint8_t *w, size_t w_stride, uint64_t r0, uint64_t r1,
                            uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,
                            size_t ldy, float *scratch);
-void vkq_cpu_avx2_quantize_x(const float *x, uint64_t k, void *out);
-void vkq_cpu_avx2_quantize_xk(const float *x, uint64_t k, void *out);
-vkq_int8_dot_fn vkq_cpu_avx2_dot_x32(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
-vkq_int8_group vkq_cpu_avx2_group_x32(vkq_type type); /* fn NULL: no group kernel */
-vkq_int8_dot_fn vkq_cpu_avx2_dot_xk(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
-vkq_int8_group vkq_cpu_avx2_group_xk(vkq_type type);  /* fn NULL: no group kernel */
-/* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; grp (fn may be NULL)
- * takes whole groups of rows, dot the rest. */
-void vkq_cpu_avx2_rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w,
-                            size_t w_stride, uint64_t r0, uint64_t r1, const void *xq,
-                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
+
+/* One int8 variant (cpu_int8_avx2.c + cpu_int8k_avx2.c built with its flags; the variants and
+ * how they differ: cpu_avx2_util.h). Every variant has a kernel for the same types, and gives
+ * bit-identical results. */
+typedef struct vkq_cpu_int8_isa {
+    void (*quantize_x)(const float *x, uint64_t k, void *out);  /* to vkq_xq_block */
+    void (*quantize_xk)(const float *x, uint64_t k, void *out); /* to vkq_xk_block */
+    vkq_int8_dot_fn (*dot_x32)(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
+    vkq_int8_group (*group_x32)(vkq_type type); /* fn NULL: no group kernel */
+    vkq_int8_dot_fn (*dot_xk)(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
+    vkq_int8_group (*group_xk)(vkq_type type);  /* fn NULL: no group kernel */
+    /* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; grp (fn may be
+     * NULL) takes whole groups of rows, dot the rest. */
+    void (*rows)(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
+                 uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes, uint64_t n, float *y,
+                 size_t ldy);
+} vkq_cpu_int8_isa;
+
+/* The variants built into this library (VKQ_HAVE_CPU_<NAME> from meson.build: the compiler
+ * must know the instructions). */
+extern const vkq_cpu_int8_isa vkq_cpu_avx2_int8;
+#ifdef VKQ_HAVE_CPU_AVXVNNI
+extern const vkq_cpu_int8_isa vkq_cpu_avxvnni_int8;
+#endif
+#ifdef VKQ_HAVE_CPU_AVX512VNNI
+extern const vkq_cpu_int8_isa vkq_cpu_avx512vnni_int8;
+#endif
+extern const vkq_cpu_int8_isa vkq_cpu_vnniemu_int8;
 
 #endif

@@ -27,11 +27,43 @@
 /* ---- the kernel table: filled once, read-only afterwards ----------------------------------- */
 
 typedef struct kernels {
-    int avx2; /* AVX2 + FMA + F16C */
+    int avx2;                   /* AVX2 + FMA + F16C */
+    const vkq_cpu_int8_isa *int8; /* the int8 variant calls take (NULL without AVX2) */
+    const char *int8_path;      /* its name for vkq_cpu_matmul_path */
 } kernels;
 
 static kernels g_kernels;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+#if HAVE_X86_KERNELS
+/* The OS saves these register states (XCR0), read only after cpuid says OSXSAVE. */
+static uint64_t os_xsave_mask(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* AVX512-F, -BW, -VL and -VNNI (cpuid leaf 7), with the OS saving the opmask and all 32
+ * vector registers (XCR0 bits 5-7) besides the YMM state (bits 1-2). */
+static int cpu_avx512vnni(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const int feat = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (c & (1u << 11));
+    return feat && (os_xsave_mask() & 0xE6) == 0xE6;
+}
+
+/* AVX-VNNI (VEX form, cpuid leaf 7 sub-leaf 1 EAX bit 4) with the YMM state saved. */
+static int cpu_avxvnni(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a & (1u << 4)) && (os_xsave_mask() & 0x6) == 0x6;
+}
+#endif
 
 static void init_kernels(void)
 {
@@ -44,6 +76,32 @@ static void init_kernels(void)
 #endif
     const char *env = getenv("VKQ_CPU_NO_SIMD"); /* debug: pretend a baseline CPU */
     if (env && *env && *env != '0') g_kernels.avx2 = 0;
+#if HAVE_X86_KERNELS
+    if (!g_kernels.avx2) return;
+    /* The variants this CPU runs, best first; VKQ_CPU_ISA picks one of them by name (debug,
+     * bench; "vnni-emu" is only taken when asked for). */
+    struct { const char *name; const vkq_cpu_int8_isa *isa; int ok; } v[] = {
+#ifdef VKQ_HAVE_CPU_AVX512VNNI
+        {"avx512vnni", &vkq_cpu_avx512vnni_int8, cpu_avx512vnni()},
+#endif
+#ifdef VKQ_HAVE_CPU_AVXVNNI
+        {"avxvnni", &vkq_cpu_avxvnni_int8, cpu_avxvnni()},
+#endif
+        {"avx2", &vkq_cpu_avx2_int8, 1},
+        {"vnni-emu", &vkq_cpu_vnniemu_int8, 0},
+    };
+    const size_t nv = sizeof v / sizeof v[0];
+    const char *want = getenv("VKQ_CPU_ISA");
+    size_t pick = nv;
+    for (size_t i = 0; want && *want && i < nv; ++i)
+        if (strcmp(want, v[i].name) == 0 && (v[i].ok || strcmp(want, "vnni-emu") == 0)) pick = i;
+    for (size_t i = 0; pick == nv && i < nv; ++i)
+        if (v[i].ok) pick = i;
+    static const char *const names[] = {"int8-avx512vnni", "int8-avxvnni", "int8-avx2", "int8-vnni-emu"};
+    g_kernels.int8 = v[pick].isa;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (strcmp(names[i] + 5, v[pick].name) == 0) g_kernels.int8_path = names[i];
+#endif
 }
 
 static const kernels *get_kernels(void)
@@ -54,15 +112,24 @@ static const kernels *get_kernels(void)
 
 typedef enum path { PATH_SCALAR, PATH_F32, PATH_INT8 } path;
 
-/* The int8 kernel of `type` and the X block it wants (32 or 256 elements); 0 if none. */
-static uint32_t int8_kernel(vkq_type type, vkq_int8_dot_fn *dot)
+/* The int8 variant a call with these flags takes (NULL: none). */
+static const vkq_cpu_int8_isa *int8_isa(uint32_t flags)
+{
+    const kernels *kt = get_kernels();
+#if HAVE_X86_KERNELS
+    if (kt->int8 && (flags & VKQ_CPU_NO_VNNI)) return &vkq_cpu_avx2_int8;
+#endif
+    (void)flags;
+    return kt->int8;
+}
+
+/* The int8 kernel of `type` in variant isa and the X block it wants (32 or 256); 0 if none. */
+static uint32_t int8_kernel(const vkq_cpu_int8_isa *isa, vkq_type type, vkq_int8_dot_fn *dot)
 {
     *dot = NULL;
-#if HAVE_X86_KERNELS
-    if ((*dot = vkq_cpu_avx2_dot_xk(type))) return 256;
-    if ((*dot = vkq_cpu_avx2_dot_x32(type))) return 32;
-#endif
-    (void)type;
+    if (!isa) return 0;
+    if ((*dot = isa->dot_xk(type))) return 256;
+    if ((*dot = isa->dot_x32(type))) return 32;
     return 0;
 }
 
@@ -71,7 +138,7 @@ static path choose_path(vkq_type type, uint32_t flags)
     const kernels *kt = get_kernels();
     if ((flags & VKQ_CPU_FORCE_SCALAR) || !kt->avx2) return PATH_SCALAR;
     vkq_int8_dot_fn dot;
-    if (!(flags & VKQ_CPU_EXACT_F32) && int8_kernel(type, &dot)) return PATH_INT8;
+    if (!(flags & VKQ_CPU_EXACT_F32) && int8_kernel(int8_isa(flags), type, &dot)) return PATH_INT8;
     return PATH_F32;
 }
 
@@ -79,14 +146,14 @@ uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags)
 {
     vkq_int8_dot_fn dot;
     if (!vkq_traits(type) || choose_path(type, flags) != PATH_INT8) return 0;
-    return int8_kernel(type, &dot);
+    return int8_kernel(int8_isa(flags), type, &dot);
 }
 
 const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags)
 {
     if (!vkq_traits(type)) return NULL;
     switch (choose_path(type, flags)) {
-    case PATH_INT8: return "int8-avx2";
+    case PATH_INT8: return (flags & VKQ_CPU_NO_VNNI) ? "int8-avx2" : get_kernels()->int8_path;
     case PATH_F32: return "f32-avx2";
     default: return "scalar";
     }
@@ -134,6 +201,7 @@ typedef struct job {
     float *y;
     size_t ldy;
     const void *xq;
+    const vkq_cpu_int8_isa *isa;
     vkq_int8_dot_fn dot;
     vkq_int8_group grp;
     size_t xq_col_bytes;
@@ -156,8 +224,8 @@ static void run_share(const job *j, uint32_t t)
     switch (j->p) {
 #if HAVE_X86_KERNELS
     case PATH_INT8:
-        vkq_cpu_avx2_rows_int8(j->dot, j->grp, j->k / qk, j->w, j->w_stride, r0, r1, j->xq,
-                               j->xq_col_bytes, j->n, j->y, j->ldy);
+        j->isa->rows(j->dot, j->grp, j->k / qk, j->w, j->w_stride, r0, r1, j->xq, j->xq_col_bytes, j->n,
+                     j->y, j->ldy);
         break;
     case PATH_F32:
         vkq_cpu_avx2_rows_f32(j->tr->info.type, j->tr->decode_block, qk, bb, j->w, j->w_stride, r0,
@@ -198,7 +266,8 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     const vkq_type_traits *tr = vkq_traits(d->type);
     if (!tr) return VKQ_ERROR_UNKNOWN_TYPE;
     if (d->m == 0 || d->k == 0 || d->n == 0) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (d->flags & ~(uint32_t)(VKQ_CPU_EXACT_F32 | VKQ_CPU_FORCE_SCALAR)) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (d->flags & ~(uint32_t)(VKQ_CPU_EXACT_F32 | VKQ_CPU_FORCE_SCALAR | VKQ_CPU_NO_VNNI))
+        return VKQ_ERROR_INVALID_ARGUMENT;
     if (d->k % tr->info.block_elems) return VKQ_ERROR_BAD_SHAPE;
     if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return VKQ_ERROR_TOO_LARGE;
     const uint64_t m = d->m, k = d->k, n = d->n;
@@ -227,12 +296,11 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
     uint64_t xq_bytes = 0, xq_col_bytes = 0;
     vkq_int8_dot_fn dot = NULL;
-    const uint32_t xblk = p == PATH_INT8 ? int8_kernel(d->type, &dot) : 0;
+    const vkq_cpu_int8_isa *isa = p == PATH_INT8 ? int8_isa(d->flags) : NULL;
+    const uint32_t xblk = int8_kernel(isa, d->type, &dot);
     vkq_int8_group grp = {NULL, 0};
-#if HAVE_X86_KERNELS
-    if (xblk == 32) grp = vkq_cpu_avx2_group_x32(d->type);
-    if (xblk == 256) grp = vkq_cpu_avx2_group_xk(d->type);
-#endif
+    if (xblk == 32) grp = isa->group_x32(d->type);
+    if (xblk == 256) grp = isa->group_xk(d->type);
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
         if (n > lim / xq_col_bytes) return VKQ_ERROR_TOO_LARGE;
@@ -247,18 +315,16 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     job j = {
         .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,
         .m = m, .k = k, .n = n, .x = d->x, .ldx = (size_t)ldx, .y = d->y, .ldy = (size_t)ldy,
-        .xq = (const uint8_t *)mem + scratch_bytes, .dot = dot, .grp = grp, .xq_col_bytes = (size_t)xq_col_bytes,
+        .xq = (const uint8_t *)mem + scratch_bytes, .isa = isa, .dot = dot, .grp = grp, .xq_col_bytes = (size_t)xq_col_bytes,
         .scratch = (float *)mem,
         .scratch_len = (size_t)scratch_len, .n_threads = nt,
     };
-#if HAVE_X86_KERNELS
     if (p == PATH_INT8)
         for (uint64_t c = 0; c < n; ++c) {
             uint8_t *out = (uint8_t *)mem + scratch_bytes + c * xq_col_bytes;
-            if (xblk == 256) vkq_cpu_avx2_quantize_xk(d->x + c * ldx, k, out);
-            else vkq_cpu_avx2_quantize_x(d->x + c * ldx, k, out);
+            if (xblk == 256) isa->quantize_xk(d->x + c * ldx, k, out);
+            else isa->quantize_x(d->x + c * ldx, k, out);
         }
-#endif
 
     pthread_t tids[MAX_THREADS];
     worker wk[MAX_THREADS];

@@ -93,12 +93,59 @@ static void bad_arguments(void)
     CHECK(strcmp(vkq_cpu_matmul_path(VKQ_TYPE_Q4_0, VKQ_CPU_FORCE_SCALAR), "scalar") == 0, "scalar name");
 }
 
+/* The int8 variant this run takes (VKQ_CPU_ISA may pick one) against the AVX2 one
+ * (VKQ_CPU_NO_VNNI): the same bits, on d's X (y holds its default-variant result) and on an X
+ * whose every element quantizes to +-127, the largest int16 pair sums maddubs sees. Under
+ * VKQ_CPU_ISA=vnni-emu this checks the VNNI code paths on any AVX2 CPU. */
+static void int8_variants_agree(vkq_cpu_matmul_desc *d, const float *y, float *y2, uint64_t *rng)
+{
+    const char *name = vkq_cpu_matmul_path(d->type, 0);
+    const size_t ny = d->m * d->n;
+    d->flags = VKQ_CPU_NO_VNNI;
+    d->y = y2;
+    CHECK(vkq_cpu_matmul(d) == VKQ_SUCCESS, "no-vnni");
+    CHECK(memcmp(y, y2, ny * sizeof(float)) == 0, "%s %s: differs from int8-avx2", vkq_type_get(d->type)->name, name);
+    float *xs = xmalloc(d->k * d->n * sizeof(float)), *ya = xmalloc(ny * sizeof(float));
+    for (uint64_t i = 0; i < d->k * d->n; ++i) xs[i] = (vkq_test_rand_below(rng, 2) ? 1.0f : -1.0f) * 0.5f;
+    const float *x = d->x;
+    d->x = xs;
+    d->y = ya;
+    d->flags = 0;
+    CHECK(vkq_cpu_matmul(d) == VKQ_SUCCESS, "full-scale X");
+    d->y = y2;
+    d->flags = VKQ_CPU_NO_VNNI;
+    CHECK(vkq_cpu_matmul(d) == VKQ_SUCCESS, "full-scale X, no-vnni");
+    CHECK(memcmp(ya, y2, ny * sizeof(float)) == 0, "%s %s: differs from int8-avx2 with X at +-127",
+          vkq_type_get(d->type)->name, name);
+    d->x = x;
+    d->flags = 0;
+    free(xs);
+    free(ya);
+}
+
+/* VKQ_CPU_ISA names the variant the run should take: it must, unless the CPU cannot run it
+ * (then the test says so and checks what the CPU runs). */
+static void check_variant_choice(void)
+{
+    const char *want = getenv("VKQ_CPU_ISA");
+    const char *got = vkq_cpu_matmul_path(VKQ_TYPE_Q4_0, 0);
+    printf("int8 variant: %s (VKQ_CPU_ISA=%s)\n", got, want ? want : "");
+    CHECK(strcmp(vkq_cpu_matmul_path(VKQ_TYPE_Q4_0, VKQ_CPU_NO_VNNI), strncmp(got, "int8", 4) == 0 ? "int8-avx2" : got) == 0,
+          "VKQ_CPU_NO_VNNI path");
+    if (!want || !*want || strncmp(got, "int8", 4) != 0) return;
+    if (strcmp(want, "vnni-emu") == 0 || strcmp(want, "avx2") == 0)
+        CHECK(strcmp(got + 5, want) == 0, "VKQ_CPU_ISA=%s but the path is %s", want, got);
+    else if (strcmp(got + 5, want) != 0)
+        printf("note: this CPU (or compiler) has no %s; the checks ran %s\n", want, got);
+}
+
 int main(void)
 {
     const uint64_t seed = vkq_test_seed();
     printf("seed 0x%016" PRIx64 " (replay with VKQ_SEED)\n", seed);
     uint64_t rng = seed;
     bad_arguments();
+    check_variant_choice();
 
     static const uint64_t ms[] = {1, 7, 64, 257};
     static const uint64_t ns[] = {1, 2, 3, 8, 9, 31};
@@ -180,6 +227,7 @@ int main(void)
                                       "%s %s: not bit-identical on repeat (threads %u then %u)",
                                       tr->info.name, k_path_names[p], threads, t2);
                             }
+                            if (p == P_INT8) int8_variants_agree(&d, y, y2, &rng);
                         }
                     }
                 }
