@@ -170,11 +170,20 @@ static uint32_t experts_per_token(const bench_opts *o, const vkq_gguf *g, char *
     if (k < 0 || vkq_gguf_get_value(g, k, &v) != VKQ_SUCCESS) return 2;
     uint64_t used;
     switch (v.type) {
-    case VKQ_GGUF_UINT8: case VKQ_GGUF_UINT16: case VKQ_GGUF_UINT32: case VKQ_GGUF_UINT64: used = v.u; break;
-    case VKQ_GGUF_INT8: case VKQ_GGUF_INT16: case VKQ_GGUF_INT32: case VKQ_GGUF_INT64:
+    case VKQ_GGUF_UINT8:
+    case VKQ_GGUF_UINT16:
+    case VKQ_GGUF_UINT32:
+    case VKQ_GGUF_UINT64:
+        used = v.u;
+        break;
+    case VKQ_GGUF_INT8:
+    case VKQ_GGUF_INT16:
+    case VKQ_GGUF_INT32:
+    case VKQ_GGUF_INT64:
         used = v.i > 0 ? (uint64_t)v.i : 0;
         break;
-    default: return 2;
+    default:
+        return 2;
     }
     if (used == 0 || used > 1024) return 2;
     snprintf(source, source_size, "%s", key);
@@ -229,13 +238,13 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
         /* the gate, up and down experts of a layer are one router choice: same expert count */
         for (uint32_t j = 0; j < i && s[i].n_expert; ++j)
             if (s[j].layer == s[i].layer && s[j].n_expert && s[j].n_expert != s[i].n_expert) {
-                fprintf(stderr, "vkq-bench: %s has %u experts, another expert tensor of its layer %u\n", t.name,
-                        s[i].n_expert, s[j].n_expert);
+                fprintf(stderr, "vkq-bench: %s has %u experts, another expert tensor of its layer %u\n",
+                        t.name, s[i].n_expert, s[j].n_expert);
                 goto out;
             }
         if (s[i].n_expert && k_experts > s[i].n_expert) {
-            fprintf(stderr, "vkq-bench: %u experts per token, but %s has only %u experts\n", k_experts, t.name,
-                    s[i].n_expert);
+            fprintf(stderr, "vkq-bench: %u experts per token, but %s has only %u experts\n", k_experts,
+                    t.name, s[i].n_expert);
             goto out;
         }
         uint64_t b = s[i].bytes * (s[i].n_expert ? k_experts : 1);
@@ -345,8 +354,8 @@ int vkq_bench_model_main(int argc, char **argv)
         vkq_model_tensor_info(probe, i, &t);
         if (t.n_dims != 3 || t.layer < 0) continue;
         if (k_experts > (uint64_t)t.ne[2]) {
-            fprintf(stderr, "vkq-bench: %u experts per token (from %s), but %s has only %lld experts\n", k_experts,
-                    k_source, t.name, (long long)t.ne[2]);
+            fprintf(stderr, "vkq-bench: %u experts per token (from %s), but %s has only %lld experts\n",
+                    k_experts, k_source, t.name, (long long)t.ne[2]);
             vkq_model_destroy(probe);
             vkq_device_destroy(dev);
             vkq_instance_destroy(inst);
@@ -372,7 +381,7 @@ int vkq_bench_model_main(int argc, char **argv)
            "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n",
            o.reps);
     if (n_exp_tensors)
-        printf("# mixture of experts: %u 3-D expert tensors of up to %u experts; %u experts per token (from %s),\n"
+        printf("# mixture of experts: %u 3-D expert tensors, up to %u experts; %u per token (from %s),\n"
                "# the same for a layer's gate/up/down, drawn at random per layer and step (seed above);\n"
                "# gpu_MiB, cpu_MiB and GB/s count the bytes of the experts run only\n",
                n_exp_tensors, n_expert, k_experts, k_source);

@@ -132,8 +132,8 @@ static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, 
 /* The checks and the dispatch of both entry points. `experts` = 0: vkq_model_matmul, which
  * takes 2-D tensors only (multiplying a 3-D tensor as one tall matrix would silently run every
  * expert); 1: vkq_model_matmul_expert, which also takes 3-D tensors. */
-static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t expert, const float *x, float *y,
-                               uint64_t n)
+static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t expert, const float *x,
+                               float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
     if (!x || !y || n == 0) return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "NULL X or Y, or n == 0");
@@ -151,8 +151,8 @@ static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t ex
                          : is_3d ? "2-D weight (a 3-D stack of experts takes vkq_model_matmul_expert)"
                                  : "2-D weight");
     if (expert && is_2d)
-        return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "%s is a 2-D weight (one matrix): expert must be 0, not %u",
-                         t.name, expert);
+        return set_error(m, VKQ_ERROR_INVALID_ARGUMENT,
+                         "%s is a 2-D weight (one matrix): expert must be 0, not %u", t.name, expert);
     if ((uint64_t)expert >= (uint64_t)t.ne[2])
         return set_error(m, VKQ_ERROR_INVALID_ARGUMENT, "%s: expert %u out of range (%lld expert%s, 0..%lld)",
                          t.name, expert, (long long)t.ne[2], t.ne[2] == 1 ? "" : "s", (long long)t.ne[2] - 1);
@@ -184,7 +184,8 @@ vkq_status vkq_model_matmul(vkq_model *m, int64_t i, const float *x, float *y, u
     return model_matmul(m, i, 0, 0, x, y, n);
 }
 
-vkq_status vkq_model_matmul_expert(vkq_model *m, int64_t i, uint32_t expert, const float *x, float *y, uint64_t n)
+vkq_status vkq_model_matmul_expert(vkq_model *m, int64_t i, uint32_t expert, const float *x, float *y,
+                                   uint64_t n)
 {
     return model_matmul(m, i, 1, expert, x, y, n);
 }
@@ -205,8 +206,8 @@ vkq_status vkq_model_matmul_named(vkq_model *m, const char *name, const float *x
     return st != VKQ_SUCCESS ? st : vkq_model_matmul(m, i, x, y, n);
 }
 
-vkq_status vkq_model_matmul_expert_named(vkq_model *m, const char *name, uint32_t expert, const float *x, float *y,
-                                         uint64_t n)
+vkq_status vkq_model_matmul_expert_named(vkq_model *m, const char *name, uint32_t expert, const float *x,
+                                         float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
     int64_t i = -1;

@@ -100,12 +100,12 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
         return got is not None and abs(got - want_bytes / 2**20) < 0.006  # printed with 2 decimals
 
     gpu_mib, cpu_mib, out = bench_mib(["--gpu-layers", "4", "--override", "ffn_.*_exps=cpu"], 4)
-    check("2 experts per token (from llama.expert_used_count)" in out, f"MoE bench header:\n{out}")
+    check("2 per token (from llama.expert_used_count)" in out, f"MoE bench header:\n{out}")
     check(near(gpu_mib, dense) and near(cpu_mib, 2 * slices),
           f"MoE bench, experts on the cpu: gpu {gpu_mib} cpu {cpu_mib} MiB, want {dense / 2**20:.3f} and "
           f"{2 * slices / 2**20:.3f}")
     gpu_mib, cpu_mib, out = bench_mib(["--gpu-layers", "0", "--experts-per-token", "5"], 0)
-    check("5 experts per token (from --experts-per-token)" in out, f"MoE bench header:\n{out}")
+    check("5 per token (from --experts-per-token)" in out, f"MoE bench header:\n{out}")
     check(near(gpu_mib, 0) and near(cpu_mib, dense + 5 * slices),
           f"MoE bench, 5 experts, all cpu: gpu {gpu_mib} cpu {cpu_mib} MiB, want 0 and "
           f"{(dense + 5 * slices) / 2**20:.3f}")

@@ -1,11 +1,11 @@
 /* vkq_model on a 4-layer model written by gguf-py (tests/make_model_gguf.py): loaded all-GPU,
  * all-CPU, split, without a device, with a tiny budget and with injected allocation failures.
  * Every 2-D weight's vkq_model_matmul (and every expert of every 3-D expert tensor's
- * vkq_model_matmul_expert, when the model is a mixture of experts) is compared with the f64 reference of the CPU-decoded
- * weights (fp32 paths within the type's bound, the CPU int8 path within 5e-4, both scaled by
- * the case's cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result
- * is bit-identical to the pure run of the place it landed in. Also demotion records, placement
- * accessors, concurrent calls, malformed files and bad arguments. VKQ_SEED replays.
+ * vkq_model_matmul_expert, when the model is a mixture of experts) is compared with the f64 reference of the
+ * CPU-decoded weights (fp32 paths within the type's bound, the CPU int8 path within 5e-4, both scaled by the
+ * case's cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result is bit-identical
+ * to the pure run of the place it landed in. Also demotion records, placement accessors, concurrent calls,
+ * malformed files and bad arguments. VKQ_SEED replays.
  *
  * A mixture-of-experts model (3-D blk.N.ffn_*_exps) is also loaded with its experts kept on the
  * CPU by a rule (one of them host-visible) while the rest is on the GPU; the expert slices of the
@@ -32,9 +32,9 @@
 
 typedef struct weight_case {
     const char *name;
-    uint32_t expert;  /* of a 3-D expert tensor */
-    int is_expert;    /* 1: vkq_model_matmul_expert; 0: a 2-D weight, vkq_model_matmul */
-    uint64_t offset;  /* byte offset of the expert's slice in its tensor */
+    uint32_t expert; /* of a 3-D expert tensor */
+    int is_expert;   /* 1: vkq_model_matmul_expert; 0: a 2-D weight, vkq_model_matmul */
+    uint64_t offset; /* byte offset of the expert's slice in its tensor */
     vkq_type type;
     uint64_t m, k, n;
     const void *data; /* the weight bytes (the expert's slice) in the test's own mapping of the file */
@@ -105,7 +105,8 @@ static vkq_status case_matmul(vkq_model *m, const weight_case *c, int64_t idx, i
     if (c->is_expert)
         return by_name ? vkq_model_matmul_expert_named(m, c->name, c->expert, c->x, y, c->n)
                        : vkq_model_matmul_expert(m, idx, c->expert, c->x, y, c->n);
-    return by_name ? vkq_model_matmul_named(m, c->name, c->x, y, c->n) : vkq_model_matmul(m, idx, c->x, y, c->n);
+    return by_name ? vkq_model_matmul_named(m, c->name, c->x, y, c->n)
+                   : vkq_model_matmul(m, idx, c->x, y, c->n);
 }
 
 /* "name" or "name[expert]", for messages. */
@@ -153,7 +154,8 @@ static void run_all(run *r)
         double e = matmul_nmse(r->y[i], c->m, c->ref, c->m, c->n);
         double b = case_bound(c, t.place);
         CHECK(e <= b, "%s: %s (%s, %s, m %" PRIu64 " k %" PRIu64 " n %" PRIu64 "): NMSE %.3g > bound %.3g",
-              r->what, case_label(c), vkq_type_get(c->type)->name, vkq_place_name(t.place), c->m, c->k, c->n, e, b);
+              r->what, case_label(c), vkq_type_get(c->type)->name, vkq_place_name(t.place), c->m, c->k, c->n,
+              e, b);
     }
 }
 
@@ -280,8 +282,7 @@ static void *thread_main(void *p)
     thread_arg *a = p;
     for (int rep = 0; rep < 3; ++rep)
         for (uint32_t i = 0; i < g_n_cases; ++i)
-            if (case_matmul(a->model, &g_cases[i], -1, 1, a->y[i]) != VKQ_SUCCESS)
-                a->failures++;
+            if (case_matmul(a->model, &g_cases[i], -1, 1, a->y[i]) != VKQ_SUCCESS) a->failures++;
     return NULL;
 }
 
@@ -502,8 +503,8 @@ static void experts_on_cpu(vkq_device dev, const run *gpu, const run *cpu)
         n_cpu += t.place == VKQ_PLACE_CPU && t.n_dims == 3;
         n_host += t.place == VKQ_PLACE_HOST_VISIBLE && t.n_dims == 3;
     }
-    CHECK(n_cpu == g_n_expert_tensors - 1 && n_host == 1, "experts on cpu: %u expert tensors on the cpu, %u host",
-          n_cpu, n_host);
+    CHECK(n_cpu == g_n_expert_tensors - 1 && n_host == 1,
+          "experts on cpu: %u expert tensors on the cpu, %u host", n_cpu, n_host);
     run_all(&r);
     compare_runs(&r, gpu, cpu);
     free_run(&r);
@@ -526,8 +527,8 @@ static void check_offsets_covered(vkq_device dev, const run *gpu)
            "device's %" PRIu64 "-byte storage offset alignment\n",
            g_n_expert_tensors, n_experts, off256, off_dev, align);
     CHECK(n_experts > 0 && off256 > 0 && (align <= 1 || off_dev > 0),
-          "no expert at an unaligned offset was run (%u of %u off 256, %u off %" PRIu64 ")", off256, n_experts,
-          off_dev, align);
+          "no expert at an unaligned offset was run (%u of %u off 256, %u off %" PRIu64 ")", off256,
+          n_experts, off_dev, align);
     /* Under VKQ_MAX_ALLOCATION a tensor is cut into segments of as many whole rows as fit
      * (src/buffer.c): some expert slices must then straddle two allocations. */
     const char *cap_env = getenv("VKQ_MAX_ALLOCATION");
@@ -537,7 +538,8 @@ static void check_offsets_covered(vkq_device dev, const run *gpu)
     for (uint32_t i = 0; cap && i < g_n_cases; ++i) {
         const weight_case *c = &g_cases[i];
         const uint64_t seg = cap - cap % (c->nbytes / c->m);
-        if (c->is_expert && gpu->place[i] != VKQ_PLACE_CPU && c->offset / seg != (c->offset + c->nbytes - 1) / seg)
+        if (c->is_expert && gpu->place[i] != VKQ_PLACE_CPU &&
+            c->offset / seg != (c->offset + c->nbytes - 1) / seg)
             ++straddle;
     }
     printf("experts: %u expert matrices straddle two %s-byte allocations\n", straddle, cap_env);
@@ -559,10 +561,11 @@ static void expert_errors(vkq_model *m, const char *what)
                      (long long)t.ne[2]);
             st = vkq_model_matmul_expert(m, i, (uint32_t)t.ne[2], x, y, 1);
             CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, t.name) && strstr(err, want),
-                  "%s: %s expert %lld: %s \"%s\"", what, t.name, (long long)t.ne[2], vkq_status_string(st), err);
+                  "%s: %s expert %lld: %s \"%s\"", what, t.name, (long long)t.ne[2], vkq_status_string(st),
+                  err);
             st = vkq_model_matmul_expert_named(m, t.name, UINT32_MAX, x, y, 1);
-            CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, "4294967295"), "%s: %s expert 2^32-1: %s \"%s\"",
-                  what, t.name, vkq_status_string(st), err);
+            CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, "4294967295"),
+                  "%s: %s expert 2^32-1: %s \"%s\"", what, t.name, vkq_status_string(st), err);
             st = vkq_model_matmul(m, i, x, y, 1);
             CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name) && strstr(err, "vkq_model_matmul_expert"),
                   "%s: vkq_model_matmul on 3-D %s: %s \"%s\"", what, t.name, vkq_status_string(st), err);
@@ -572,11 +575,11 @@ static void expert_errors(vkq_model *m, const char *what)
                   "%s: expert 1 of 2-D %s: %s \"%s\"", what, t.name, vkq_status_string(st), err);
         } else {
             st = vkq_model_matmul_expert(m, i, 0, x, y, 1);
-            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims, t.name,
-                  vkq_status_string(st), err);
+            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims,
+                  t.name, vkq_status_string(st), err);
             st = vkq_model_matmul(m, i, x, y, 1);
-            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims, t.name,
-                  vkq_status_string(st), err);
+            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims,
+                  t.name, vkq_status_string(st), err);
         }
     }
     CHECK(vkq_model_matmul_expert(NULL, 0, 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");
@@ -594,7 +597,8 @@ static void expert_zero_of_2d(const run *r)
         if (c->is_expert || !r->y[i]) continue;
         float *y = xmalloc(c->m * c->n * sizeof(float));
         CHECK_OK(vkq_model_matmul_expert_named(r->model, c->name, 0, c->x, y, c->n));
-        CHECK(memcmp(y, r->y[i], c->m * c->n * sizeof(float)) == 0, "%s: %s expert 0 differs", r->what, c->name);
+        CHECK(memcmp(y, r->y[i], c->m * c->n * sizeof(float)) == 0, "%s: %s expert 0 differs", r->what,
+              c->name);
         free(y);
     }
 }
