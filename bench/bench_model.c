@@ -7,10 +7,10 @@
  *
  * Mixture of experts: a token runs only K of a layer's experts, so for the 3-D expert tensors
  * (blk.N.ffn_{gate,up,down}_exps) the step runs K experts per layer through
- * vkq_model_matmul_expert, the same K for the gate, up and down tensors of a layer (as a router
- * would pick them), drawn at random for every layer and every step from the printed seed. K is
- * --experts-per-token, else the file's <arch>.expert_used_count, else 2. Bytes and GB/s count
- * the experts run, not the whole tensors.
+ * vkq_model_matmul_expert, the same K experts for the gate, up and down tensors of a layer (as
+ * a router picks them), drawn at random for every layer and every step from the printed seed.
+ * K is --experts-per-token, else the file's <arch>.expert_used_count, else 2. Bytes and GB/s
+ * count the experts run, not the whole tensors.
  *
  * What it measures is the one-call API: each GPU matmul uploads X, runs, waits and downloads Y,
  * so small layers are dominated by submit and transfer latency rather than by bandwidth. */
@@ -50,7 +50,7 @@ static int usage(int rc)
            "one activation vector) with the chosen CPU/GPU split; --sweep-gpu-layers prints the curve\n"
            "from 0 to all layers. SIZE like 512M or 6G (default: the device's budget).\n"
            "Mixture-of-experts models: of each layer's 3-D expert tensors only K experts run per step\n"
-           "(the same K for gate, up and down, drawn at random per layer and step; the seed is printed,\n"
+           "(the same ones for gate, up and down, drawn at random per layer and step; the seed is printed,\n"
            "VKQ_SEED replays), and only their bytes count in GB/s. K: --experts-per-token, else the\n"
            "file's <arch>.expert_used_count, else 2.\n");
     return rc;
@@ -238,7 +238,9 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
         /* the gate, up and down experts of a layer are one router choice: same expert count */
         for (uint32_t j = 0; j < i && s[i].n_expert; ++j)
             if (s[j].layer == s[i].layer && s[j].n_expert && s[j].n_expert != s[i].n_expert) {
-                fprintf(stderr, "vkq-bench: %s has %u experts, another expert tensor of its layer %u\n",
+                fprintf(stderr,
+                        "vkq-bench: %s has %u experts but another expert tensor of its layer has %u: "
+                        "one set of experts per layer cannot be drawn\n",
                         t.name, s[i].n_expert, s[j].n_expert);
                 goto out;
             }
