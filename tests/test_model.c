@@ -1,11 +1,11 @@
 /* vkq_model on a 4-layer model written by gguf-py (tests/make_model_gguf.py): loaded all-GPU,
  * all-CPU, split, without a device, with a tiny budget and with injected allocation failures.
- * Every 2-D weight's vkq_model_matmul (and every expert of every 3-D expert tensor's
- * vkq_model_matmul_expert, when the model is a mixture of experts) is compared with the f64 reference of the
- * CPU-decoded weights (fp32 paths within the type's bound, the CPU int8 path within 5e-4, both scaled by the
- * case's cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result is bit-identical
- * to the pure run of the place it landed in. Also demotion records, placement accessors, concurrent calls,
- * malformed files and bad arguments. VKQ_SEED replays.
+ * Every 2-D weight's vkq_model_matmul (and, in a mixture-of-experts model, every expert's
+ * vkq_model_matmul_expert) is compared with the f64 reference of the CPU-decoded weights (fp32
+ * paths within the type's bound, the CPU int8 path within 5e-4, both scaled by the case's
+ * cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result is
+ * bit-identical to the pure run of the place it landed in. Also demotion records, placement
+ * accessors, concurrent calls, malformed files and bad arguments. VKQ_SEED replays.
  *
  * A mixture-of-experts model (3-D blk.N.ffn_*_exps) is also loaded with its experts kept on the
  * CPU by a rule (one of them host-visible) while the rest is on the GPU; the expert slices of the
