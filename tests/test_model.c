@@ -544,6 +544,12 @@ static void check_offsets_covered(vkq_device dev, const run *gpu)
     }
     printf("experts: %u expert matrices straddle two %s-byte allocations\n", straddle, cap_env);
     CHECK(straddle > 0, "VKQ_MAX_ALLOCATION=%s: no expert straddles two allocations", cap_env);
+    /* ... and VKQ_MAX_BINDING is meant to be smaller than an expert: one call, several bindings */
+    const char *bind_env = getenv("VKQ_MAX_BINDING");
+    uint32_t wider = 0;
+    for (uint32_t i = 0; bind_env && i < g_n_cases; ++i)
+        wider += g_cases[i].is_expert && g_cases[i].nbytes > strtoull(bind_env, NULL, 10);
+    CHECK(!bind_env || wider > 0, "VKQ_MAX_BINDING=%s: no expert is larger than a binding", bind_env);
 }
 
 /* Expert numbers and shapes the call must refuse with a sentence, on each place. */
