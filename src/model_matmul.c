@@ -150,7 +150,7 @@ static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t ex
                          experts ? "2-D weight or a 3-D stack of experts"
                          : is_3d ? "2-D weight (a 3-D stack of experts takes vkq_model_matmul_expert)"
                                  : "2-D weight");
-    if (expert && is_2d)
+    if (expert && t.n_dims < 3)
         return set_error(m, VKQ_ERROR_INVALID_ARGUMENT,
                          "%s is a 2-D weight (one matrix): expert must be 0, not %u", t.name, expert);
     if ((uint64_t)expert >= (uint64_t)t.ne[2])
@@ -162,7 +162,7 @@ static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t ex
     /* Expert e is the e-th of ne[2] equal slices: ne[1] rows of ne[0] elements each. */
     const uint64_t slice = t.nbytes / (uint64_t)t.ne[2], offset = (uint64_t)expert * slice;
     char what[48] = "";
-    if (!is_2d) snprintf(what, sizeof what, " (expert %u)", expert);
+    if (t.n_dims >= 3) snprintf(what, sizeof what, " (expert %u)", expert);
     if (m->buffers[i]) return gpu_matmul(m, i, &t, offset, what, x, y, n);
     vkq_cpu_matmul_desc d = {.type = t.type,
                              .m = (uint64_t)t.ne[1],
