@@ -89,6 +89,9 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
         elif len(t.shape) == 3:
             slices += int(t.n_bytes) // int(t.shape[2])
     check(slices > 0, "the MoE model has no 3-D expert tensors")
+    r = run([gguf_exe, "--plan", "--budget", "1G", "--override", "ffn_.*_exps=cpu", moe])
+    check(r.returncode == 0 and r.stdout.count("cpu  (rule 1: ffn_.*_exps=cpu)") == 12,
+          f"MoE --plan: {r.stdout.count('(rule 1')} expert tensors kept on the cpu, want 12\n{r.stdout}")
 
     def bench_mib(args, layers):
         r = run([bench_exe, "--model", moe, "--reps", "2"] + args)
