@@ -5,6 +5,13 @@
  * the time spent in CPU and GPU tensors, tokens/s-equivalent (1 / step) and the weight bytes
  * read per second. --sweep-gpu-layers repeats it for 0..all layers.
  *
+ * Mixture of experts: a token runs only K of a layer's experts, so for the 3-D expert tensors
+ * (blk.N.ffn_{gate,up,down}_exps) the step runs K experts per layer through
+ * vkq_model_matmul_expert, the same K experts for the gate, up and down tensors of a layer (as
+ * a router picks them), drawn at random for every layer and every step from the printed seed.
+ * K is --experts-per-token, else the file's <arch>.expert_used_count, else 2. Bytes and GB/s
+ * count the experts run, not the whole tensors.
+ *
  * What it measures is the one-call API: each GPU matmul uploads X, runs, waits and downloads Y,
  * so small layers are dominated by submit and transfer latency rather than by bandwidth. */
 #include <inttypes.h>
@@ -27,6 +34,7 @@ typedef struct bench_opts {
     int reps;
     uint64_t budget;
     uint32_t threads;
+    uint32_t experts_per_token; /* 0: from the file, else 2 */
     const char *overrides[MAX_OVERRIDES];
     uint32_t n_overrides;
 } bench_opts;
@@ -37,9 +45,14 @@ static int usage(int rc)
 {
     printf("usage: vkq-bench --model FILE.gguf [--gpu-layers N|auto] [--sweep-gpu-layers] [--reps R]\n"
            "                 [--budget SIZE] [--override REGEX=PLACE]... [--threads N] [--device SEL]\n"
+           "                 [--experts-per-token K]\n"
            "Times a decode step (every 2-D weight of every layer in order, then the output head, each on\n"
            "one activation vector) with the chosen CPU/GPU split; --sweep-gpu-layers prints the curve\n"
-           "from 0 to all layers. SIZE like 512M or 6G (default: the device's budget).\n");
+           "from 0 to all layers. SIZE like 512M or 6G (default: the device's budget).\n"
+           "Mixture-of-experts models: of each layer's 3-D expert tensors only K experts run per step\n"
+           "(the same ones for gate, up and down, drawn at random per layer and step; the seed is printed,\n"
+           "VKQ_SEED replays), and only their bytes count in GB/s. K: --experts-per-token, else the\n"
+           "file's <arch>.expert_used_count, else 2.\n");
     return rc;
 }
 
@@ -65,7 +78,16 @@ static int parse(int argc, char **argv, bench_opts *o)
             if (o->reps < 1 || o->reps > 100000) return usage(2);
         } else if (!strcmp(a, "--threads"))
             o->threads = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(a, "--gpu-layers")) {
+        else if (!strcmp(a, "--experts-per-token")) {
+            ++i;
+            char *end;
+            long k = strtol(v, &end, 10);
+            if (!*v || *end || k < 1 || k > 1024) {
+                fprintf(stderr, "vkq-bench: --experts-per-token: \"%s\" is not a count from 1 to 1024\n", v);
+                return 2;
+            }
+            o->experts_per_token = (uint32_t)k;
+        } else if (!strcmp(a, "--gpu-layers")) {
             ++i;
             char *end;
             long n = strtol(v, &end, 10);
@@ -95,11 +117,14 @@ static int parse(int argc, char **argv, bench_opts *o)
 
 typedef struct step_tensor {
     int64_t index;
-    uint64_t m, k, bytes;
+    int32_t layer;
+    uint32_t n_expert;    /* 0: a 2-D weight; else a 3-D expert tensor of this many experts */
+    uint64_t m, k, bytes; /* bytes: of one matmul (one expert's slice for expert tensors) */
     float *x, *y;
 } step_tensor;
 
-/* The decode step's weights: layer by layer in order, then the non-layer 2-D weights. */
+/* The decode step's weights: layer by layer in order (2-D weights and 3-D expert tensors), then
+ * the non-layer 2-D weights. */
 static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
 {
     uint32_t n = 0;
@@ -110,12 +135,15 @@ static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
         for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
             vkq_model_tensor t;
             vkq_model_tensor_info(m, i, &t);
-            if (t.layer != want || t.n_dims != 2 || !strncmp(t.name, "token_embd", 10)) continue;
+            if (t.layer != want || !strncmp(t.name, "token_embd", 10)) continue;
+            if (t.n_dims != 2 && !(t.n_dims == 3 && want >= 0 && t.ne[3] == 1)) continue;
             step_tensor *s = &st[n++];
             s->index = i;
+            s->layer = t.layer;
+            s->n_expert = t.n_dims == 3 ? (uint32_t)t.ne[2] : 0;
             s->k = (uint64_t)t.ne[0];
             s->m = (uint64_t)t.ne[1];
-            s->bytes = t.nbytes;
+            s->bytes = t.nbytes / (uint64_t)t.ne[2];
             s->x = malloc(s->k * sizeof(float));
             s->y = malloc(s->m * sizeof(float));
             for (uint64_t j = 0; s->x && j < s->k; ++j)
@@ -125,8 +153,58 @@ static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
     return n;
 }
 
+/* Experts per token: the option, else <general.architecture>.expert_used_count (an integer of
+ * any width, 1..1024), else 2. `source` says which. */
+static uint32_t experts_per_token(const bench_opts *o, const vkq_gguf *g, char *source, size_t source_size)
+{
+    snprintf(source, source_size, "--experts-per-token");
+    if (o->experts_per_token) return o->experts_per_token;
+    snprintf(source, source_size, "default");
+    vkq_gguf_string arch;
+    int64_t a = vkq_gguf_find_key(g, "general.architecture");
+    if (a < 0 || vkq_gguf_get_string(g, a, &arch) != VKQ_SUCCESS || arch.len > 100) return 2;
+    char key[128];
+    snprintf(key, sizeof key, "%.*s.expert_used_count", (int)arch.len, arch.data);
+    vkq_gguf_value v;
+    int64_t k = vkq_gguf_find_key(g, key);
+    if (k < 0 || vkq_gguf_get_value(g, k, &v) != VKQ_SUCCESS) return 2;
+    uint64_t used;
+    switch (v.type) {
+    case VKQ_GGUF_UINT8:
+    case VKQ_GGUF_UINT16:
+    case VKQ_GGUF_UINT32:
+    case VKQ_GGUF_UINT64:
+        used = v.u;
+        break;
+    case VKQ_GGUF_INT8:
+    case VKQ_GGUF_INT16:
+    case VKQ_GGUF_INT32:
+    case VKQ_GGUF_INT64:
+        used = v.i > 0 ? (uint64_t)v.i : 0;
+        break;
+    default:
+        return 2;
+    }
+    if (used == 0 || used > 1024) return 2;
+    snprintf(source, source_size, "%s", key);
+    return (uint32_t)used;
+}
+
+/* Draws `k` distinct experts of `n` into perm[0..k) (a partial Fisher-Yates over n slots). */
+static void draw_experts(uint32_t *perm, uint32_t n, uint32_t k, uint64_t *rng)
+{
+    for (uint32_t i = 0; i < n; ++i)
+        perm[i] = i;
+    for (uint32_t i = 0; i < k; ++i) {
+        uint32_t j = i + vkq_test_rand_below(rng, n - i);
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
 /* Loads with `ngl` GPU layers, times the step; prints one row. Returns non-zero on failure. */
-static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t *rng)
+static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t k_experts, uint64_t *rng)
 {
     vkq_model_desc d = vkq_model_desc_default();
     d.n_gpu_layers = ngl;
@@ -144,6 +222,7 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t 
         return 1;
     }
     int64_t nt = vkq_model_tensor_count(m);
+    uint32_t *perm = NULL;
     step_tensor *s = calloc(nt ? (size_t)nt : 1, sizeof *s);
     double *step = calloc((size_t)o->reps, sizeof *step), *cpu = calloc((size_t)o->reps, sizeof *cpu),
            *gpu = calloc((size_t)o->reps, sizeof *gpu);
@@ -151,20 +230,49 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint64_t 
     if (!s || !step || !cpu || !gpu) goto out;
     uint32_t n = build_step(m, s, rng);
     uint64_t bytes = 0, gpu_bytes = 0;
+    uint32_t max_expert = 1;
     for (uint32_t i = 0; i < n; ++i) {
         vkq_model_tensor t;
         vkq_model_tensor_info(m, s[i].index, &t);
-        bytes += s[i].bytes;
-        if (t.place != VKQ_PLACE_CPU) gpu_bytes += s[i].bytes;
         if (!s[i].x || !s[i].y) goto out;
+        /* the gate, up and down experts of a layer are one router choice: same expert count */
+        for (uint32_t j = 0; j < i && s[i].n_expert; ++j)
+            if (s[j].layer == s[i].layer && s[j].n_expert && s[j].n_expert != s[i].n_expert) {
+                fprintf(stderr,
+                        "vkq-bench: %s has %u experts but another expert tensor of its layer has %u: "
+                        "one set of experts per layer cannot be drawn\n",
+                        t.name, s[i].n_expert, s[j].n_expert);
+                goto out;
+            }
+        if (s[i].n_expert && k_experts > s[i].n_expert) {
+            fprintf(stderr, "vkq-bench: %u experts per token, but %s has only %u experts\n", k_experts,
+                    t.name, s[i].n_expert);
+            goto out;
+        }
+        uint64_t b = s[i].bytes * (s[i].n_expert ? k_experts : 1);
+        bytes += b;
+        if (t.place != VKQ_PLACE_CPU) gpu_bytes += b;
+        if (s[i].n_expert > max_expert) max_expert = s[i].n_expert;
     }
+    if (!(perm = malloc(max_expert * sizeof *perm))) goto out;
     for (int rep = -1; rep < o->reps; ++rep) { /* rep -1 warms caches and pipelines */
         double tc = 0, tg = 0;
+        int32_t drawn_for = -2; /* the layer whose experts perm[0..k_experts) holds */
         for (uint32_t i = 0; i < n; ++i) {
             vkq_model_tensor t;
             vkq_model_tensor_info(m, s[i].index, &t);
+            if (s[i].n_expert && drawn_for != s[i].layer) {
+                draw_experts(perm, s[i].n_expert, k_experts, rng);
+                drawn_for = s[i].layer;
+            }
             double a = now_s();
-            st = vkq_model_matmul(m, s[i].index, s[i].x, s[i].y, 1);
+            if (s[i].n_expert) {
+                st = VKQ_SUCCESS;
+                for (uint32_t e = 0; e < k_experts && st == VKQ_SUCCESS; ++e)
+                    st = vkq_model_matmul_expert(m, s[i].index, perm[e], s[i].x, s[i].y, 1);
+            } else {
+                st = vkq_model_matmul(m, s[i].index, s[i].x, s[i].y, 1);
+            }
             double b = now_s() - a;
             if (st != VKQ_SUCCESS) {
                 fprintf(stderr, "vkq-bench: %s\n", vkq_model_last_error(m));
@@ -196,6 +304,7 @@ out:
         free(s[i].y);
     }
     free(s);
+    free(perm);
     free(step);
     free(cpu);
     free(gpu);
@@ -239,6 +348,24 @@ int vkq_bench_model_main(int argc, char **argv)
     }
     vkq_plan_totals tot;
     vkq_plan_get_totals(vkq_model_plan(probe), &tot);
+    char k_source[160];
+    const uint32_t k_experts = experts_per_token(&o, vkq_model_gguf(probe), k_source, sizeof k_source);
+    uint32_t n_exp_tensors = 0, n_expert = 0;
+    for (int64_t i = 0; i < vkq_model_tensor_count(probe); ++i) {
+        vkq_model_tensor t;
+        vkq_model_tensor_info(probe, i, &t);
+        if (t.n_dims != 3 || t.layer < 0) continue;
+        if (k_experts > (uint64_t)t.ne[2]) {
+            fprintf(stderr, "vkq-bench: %u experts per token (from %s), but %s has only %lld experts\n",
+                    k_experts, k_source, t.name, (long long)t.ne[2]);
+            vkq_model_destroy(probe);
+            vkq_device_destroy(dev);
+            vkq_instance_destroy(inst);
+            return 2;
+        }
+        ++n_exp_tensors;
+        if ((uint32_t)t.ne[2] > n_expert) n_expert = (uint32_t)t.ne[2];
+    }
     vkq_model_destroy(probe);
     vkq_vram_budget b;
     if (vkq_vram_budget_get(dev, o.budget, 0, &b, err, sizeof err) != VKQ_SUCCESS) {
@@ -255,14 +382,19 @@ int vkq_bench_model_main(int argc, char **argv)
     printf("# decode step = every 2-D weight of every layer, then the head, each on one activation vector;\n"
            "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n",
            o.reps);
+    if (n_exp_tensors)
+        printf("# mixture of experts: %u 3-D expert tensors, up to %u experts; %u per token (from %s),\n"
+               "# the same for a layer's gate/up/down, drawn at random per layer and step (seed above);\n"
+               "# gpu_MiB, cpu_MiB and GB/s count the bytes of the experts run only\n",
+               n_exp_tensors, n_expert, k_experts, k_source);
     printf("%11s %9s %9s %10s %9s %9s %9s %8s %7s %5s\n", "gpu_layers", "gpu_MiB", "cpu_MiB", "step_ms",
            "cpu_ms", "gpu_ms", "tok/s", "GB/s", "load_s", "demot");
     rc = 0;
     if (o.sweep) {
         for (uint32_t ngl = 0; ngl <= tot.n_layers && !rc; ++ngl)
-            rc = bench_one(dev, &o, (int32_t)ngl, &rng);
+            rc = bench_one(dev, &o, (int32_t)ngl, k_experts, &rng);
     } else {
-        rc = bench_one(dev, &o, o.gpu_layers, &rng);
+        rc = bench_one(dev, &o, o.gpu_layers, k_experts, &rng);
     }
     vkq_device_destroy(dev);
     vkq_instance_destroy(inst);

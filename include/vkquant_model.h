@@ -251,18 +251,35 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * rows of k = ne[0] elements, X host f32 k x n (column j at x + j * k), Y host f32 m x n
  * (column j at y + j * m). GPU/host-visible tensors: X is uploaded to a scratch buffer kept by
  * the model (grown as needed), the matmul runs, Y is downloaded; one blocking submission (a
- * memcpy where the scratch is mapped, else staging copies recorded with the matmul). CPU tensors: vkq_cpu_matmul on
- * the mapped bytes with the desc's cpu_threads/cpu_flags. Results agree within the kernels'
- * bounds wherever the weight lives. Errors: VKQ_ERROR_INVALID_ARGUMENT (NULL, n == 0, index out
- * of range, unknown name), VKQ_ERROR_BAD_SHAPE (not a 2-D tensor), and those of the kernels;
- * the sentence is in vkq_model_last_error.
+ * memcpy where the scratch is mapped, else staging copies recorded with the matmul). CPU
+ * tensors: vkq_cpu_matmul on the mapped bytes with the desc's cpu_threads/cpu_flags. Results
+ * agree within the kernels' bounds wherever the weight lives. Errors: VKQ_ERROR_INVALID_ARGUMENT
+ * (NULL, n == 0, index out of range, unknown name), VKQ_ERROR_BAD_SHAPE (not a 2-D tensor; a 3-D
+ * stack of experts takes vkq_model_matmul_expert), and those of the kernels; the sentence is in
+ * vkq_model_last_error.
  * Thread safety: may be called from several threads at once; GPU calls are serialised on a
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
  * concurrently. */
 vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
 vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
-/* The sentence of the most recent failed vkq_model_matmul on this model (any thread); "" if
- * none. Valid until the next failing call. */
+
+/* Mixture of experts: Y = W_e * X for expert `expert` of a 3-D tensor with ne = [k, m, n_expert]
+ * (the routed experts of Mixtral, Qwen-MoE, DeepSeek, gpt-oss: blk.N.ffn_{gate,up,down}_exps),
+ * whose expert e is the m x k matrix stored at byte e * m * row_bytes of the tensor. X, Y, n,
+ * the places and the results as for vkq_model_matmul: the tensor stays one buffer (or one range
+ * of the mapping) and the call reads only expert e's bytes, at any byte offset (no alignment
+ * needed) and at any depth in a tensor larger than maxStorageBufferRange or split into several
+ * allocations. A 2-D tensor is one expert: `expert` must be 0, and the call is
+ * vkq_model_matmul. Errors: VKQ_ERROR_INVALID_ARGUMENT for expert >= ne[2] (or != 0 on a 2-D
+ * tensor), with a sentence naming the tensor, the expert and the expert count; VKQ_ERROR_BAD_SHAPE
+ * for 1-D and 4-D tensors; the rest as vkq_model_matmul. Thread safety: as vkq_model_matmul. */
+vkq_status vkq_model_matmul_expert(vkq_model *model, int64_t tensor, uint32_t expert, const float *x,
+                                   float *y, uint64_t n);
+vkq_status vkq_model_matmul_expert_named(vkq_model *model, const char *tensor, uint32_t expert,
+                                         const float *x, float *y, uint64_t n);
+
+/* The sentence of the most recent failed vkq_model_matmul* call on this model (any thread); ""
+ * if none. Valid until the next failing call. */
 const char *vkq_model_last_error(const vkq_model *model);
 
 #ifdef __cplusplus

@@ -2,7 +2,11 @@
 - --plan with --budget needs no device and puts the last layers that fit on the GPU (the
   budget is set from the file's own layer sizes, read with gguf-py), -ngl and --override are
   honoured, bad sizes / rules / VKQ_VRAM_BUDGET exit non-zero with a message;
-- vkq-bench --model --sweep-gpu-layers prints one row per GPU layer count 0..all.
+- vkq-bench --model --sweep-gpu-layers prints one row per GPU layer count 0..all;
+- on a mixture-of-experts model (3-D ffn_*_exps), vkq-bench --model runs K experts per layer
+  (the file's expert_used_count, or --experts-per-token) and its gpu/cpu MiB are exactly the
+  2-D weights plus K expert slices of each expert tensor (computed here with gguf-py), on the
+  side the placement put them; K above the expert count is an error exit with a message.
 
 usage: check_plan_tools.py VKQ_GGUF_EXE VKQ_BENCH_EXE
 """
@@ -73,6 +77,43 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
     check(r.returncode == 0 and rows == [str(i) for i in range(7)], f"bench sweep rows {rows}:\n{r.stdout}{r.stderr}")
     r = run([bench_exe, "--model", os.path.join(tmp, "missing.gguf")])
     check(r.returncode != 0 and r.stderr.strip(), "bench on a missing file")
+
+    # ---- mixture of experts ----
+    moe = os.path.join(tmp, "moe.gguf")
+    subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), moe, "--experts", "6",
+                    "--expert-used", "2"], check=True)
+    dense = slices = 0  # bytes of the step's 2-D weights; of one expert of every expert tensor
+    for t in GGUFReader(moe).tensors:
+        if len(t.shape) == 2 and not t.name.startswith("token_embd"):
+            dense += int(t.n_bytes)
+        elif len(t.shape) == 3:
+            slices += int(t.n_bytes) // int(t.shape[2])
+    check(slices > 0, "the MoE model has no 3-D expert tensors")
+    r = run([gguf_exe, "--plan", "--budget", "1G", "--override", "ffn_.*_exps=cpu", moe])
+    check(r.returncode == 0 and r.stdout.count("cpu  (rule 1: ffn_.*_exps=cpu)") == 12,
+          f"MoE --plan: {r.stdout.count('(rule 1')} expert tensors kept on the cpu, want 12\n{r.stdout}")
+
+    def bench_mib(args, layers):
+        r = run([bench_exe, "--model", moe, "--reps", "2"] + args)
+        m = re.search(r"^\s+%d/4\s+([\d.]+)\s+([\d.]+)\s" % layers, r.stdout, re.M)
+        check(r.returncode == 0 and m, f"bench {args}: exit {r.returncode}\n{r.stdout}{r.stderr}")
+        return (float(m.group(1)), float(m.group(2)), r.stdout) if m else (None, None, r.stdout)
+
+    def near(got, want_bytes):
+        return got is not None and abs(got - want_bytes / 2**20) < 0.006  # printed with 2 decimals
+
+    gpu_mib, cpu_mib, out = bench_mib(["--gpu-layers", "4", "--override", "ffn_.*_exps=cpu"], 4)
+    check("2 per token (from llama.expert_used_count)" in out, f"MoE bench header:\n{out}")
+    check(near(gpu_mib, dense) and near(cpu_mib, 2 * slices),
+          f"MoE bench, experts on the cpu: gpu {gpu_mib} cpu {cpu_mib} MiB, want {dense / 2**20:.3f} and "
+          f"{2 * slices / 2**20:.3f}")
+    gpu_mib, cpu_mib, out = bench_mib(["--gpu-layers", "0", "--experts-per-token", "5"], 0)
+    check("5 per token (from --experts-per-token)" in out, f"MoE bench header:\n{out}")
+    check(near(gpu_mib, 0) and near(cpu_mib, dense + 5 * slices),
+          f"MoE bench, 5 experts, all cpu: gpu {gpu_mib} cpu {cpu_mib} MiB, want 0 and "
+          f"{(dense + 5 * slices) / 2**20:.3f}")
+    r = run([bench_exe, "--model", moe, "--experts-per-token", "7"])
+    check(r.returncode == 2 and "only 6 experts" in r.stderr, f"7 of 6 experts: exit {r.returncode} {r.stderr!r}")
 
 print("check_plan_tools:", "FAILED" if check.failures else "ok")
 sys.exit(1 if check.failures else 0)

@@ -7,8 +7,19 @@ Weights have realistic magnitudes: types gguf-py can quantize are quantized from
 values; the others (K and IQ types) get random bytes whose fp16 scale fields are set to small
 finite values, which is all a decoder needs (the tests decode them with vkq_decode_cpu).
 
+With --experts N (mixture of experts, laid out as Mixtral's GGUF files are) each layer's FFN is
+instead a router ffn_gate_inp [embd, N] (F32) and three 3-D expert tensors ffn_gate_exps and
+ffn_up_exps [embd, expert_ff, N] and ffn_down_exps [expert_ff, embd, N] (ggml order, ne0 first:
+expert e is the contiguous e-th slice), with llama.expert_count / llama.expert_used_count set.
+Their types rotate over --exp-types, skipping a type whose block does not divide the row (the
+down projection's k = expert_ff is not a multiple of 256, so it never gets a K-quant). With the
+default expert_ff 96, Q6_K experts are 20160 bytes apart: most expert slices start off any
+256-byte boundary.
+
 usage: make_model_gguf.py OUT.gguf [--seed S] [--layers 4] [--embd 256] [--ff 512]
                           [--vocab 64] [--types Q4_0,Q8_0,...]
+                          [--experts N --expert-ff 96 --expert-used 2 --exp-types Q6_K,Q8_0,...]
+                          [--with-4d]
 """
 import argparse
 import os
@@ -25,6 +36,7 @@ SCALE_OFFSETS = {
 }
 QUANTIZABLE = {Q.Q4_0, Q.Q5_0, Q.Q8_0, Q.MXFP4, Q.BF16}
 DEFAULT_TYPES = "Q4_0,Q8_0,Q4_K,IQ4_NL,Q6_K,F16,Q5_K"
+DEFAULT_EXP_TYPES = "Q6_K,Q8_0,Q4_K,Q5_0"
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -34,10 +46,26 @@ ap.add_argument("--embd", type=int, default=256)
 ap.add_argument("--ff", type=int, default=512)
 ap.add_argument("--vocab", type=int, default=64)
 ap.add_argument("--types", default=DEFAULT_TYPES)
+ap.add_argument("--experts", type=int, default=0, help="0: dense FFN")
+ap.add_argument("--expert-ff", type=int, default=96)
+ap.add_argument("--expert-used", type=int, default=2)
+ap.add_argument("--exp-types", default=DEFAULT_EXP_TYPES)
+ap.add_argument("--with-4d", action="store_true", help="add blk.0.test_4d.weight, F32 [32, 4, 2, 2]: "
+                "a shape the matmul calls must refuse")
 a = ap.parse_args()
 seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
 rng = np.random.default_rng(seed)
 types = [Q[t] for t in a.types.split(",")]
+exp_types = [Q[t] for t in a.exp_types.split(",")]
+
+
+def exp_type(i, k):
+    """The i-th expert type of the rotation whose block divides k."""
+    for j in range(len(exp_types)):
+        qt = exp_types[(i + j) % len(exp_types)]
+        if qt in (Q.F32, Q.F16, Q.BF16) or k % GGML_QUANT_SIZES[qt][0] == 0:
+            return qt
+    raise SystemExit(f"make_model_gguf: no type of --exp-types fits k = {k}")
 
 
 def tensor_bytes(qt, shape):
@@ -65,15 +93,27 @@ w.add_block_count(a.layers)
 w.add_embedding_length(a.embd)
 w.add_feed_forward_length(a.ff)
 w.add_uint32("vkquant.test_seed", seed & 0xFFFFFFFF)
-E, F = a.embd, a.ff
+E, F, NE, FE = a.embd, a.ff, a.experts, a.expert_ff
+if NE:
+    w.add_expert_count(NE)
+    w.add_expert_used_count(a.expert_used)
+    w.add_expert_feed_forward_length(FE)
 tensors = [("token_embd.weight", Q.Q8_0, [E, a.vocab])]
-slots = [("attn_q", [E, E]), ("attn_k", [E, E // 2]), ("attn_v", [E, E // 2]),
-         ("attn_output", [E, E]), ("ffn_up", [E, F]), ("ffn_gate", [E, F]), ("ffn_down", [F, E])]
+slots = [("attn_q", [E, E]), ("attn_k", [E, E // 2]), ("attn_v", [E, E // 2]), ("attn_output", [E, E])]
+if not NE:
+    slots += [("ffn_up", [E, F]), ("ffn_gate", [E, F]), ("ffn_down", [F, E])]
+exp_slots = [("ffn_gate_exps", [E, FE, NE]), ("ffn_up_exps", [E, FE, NE]), ("ffn_down_exps", [FE, E, NE])]
 for layer in range(a.layers):
     tensors.append((f"blk.{layer}.attn_norm.weight", Q.F32, [E]))
     for s, (slot, shape) in enumerate(slots):
         tensors.append((f"blk.{layer}.{slot}.weight", types[(s + layer) % len(types)], shape))
+    if NE:
+        tensors.append((f"blk.{layer}.ffn_gate_inp.weight", Q.F32, [E, NE]))
+        for s, (slot, shape) in enumerate(exp_slots):
+            tensors.append((f"blk.{layer}.{slot}.weight", exp_type(s + layer, shape[0]), shape))
     tensors.append((f"blk.{layer}.ffn_norm.weight", Q.F32, [E]))
+    if a.with_4d and layer == 0:
+        tensors.append(("blk.0.test_4d.weight", Q.F32, [32, 4, 2, 2]))
 tensors += [("output_norm.weight", Q.F32, [E]), ("output.weight", Q.Q6_K, [E, a.vocab])]
 total = 0
 for name, qt, shape in tensors:
@@ -87,5 +127,5 @@ w.write_header_to_file()
 w.write_kv_data_to_file()
 w.write_tensors_to_file()
 w.close()
-print(f"make_model_gguf: seed {seed}, {a.layers} layers, {len(tensors)} tensors, "
+print(f"make_model_gguf: seed {seed}, {a.layers} layers, {f'{NE} experts, ' if NE else ''}{len(tensors)} tensors, "
       f"{total / 2**20:.2f} MiB -> {a.out}")

@@ -1,10 +1,16 @@
 /* vkq_model on a 4-layer model written by gguf-py (tests/make_model_gguf.py): loaded all-GPU,
  * all-CPU, split, without a device, with a tiny budget and with injected allocation failures.
- * Every 2-D weight's vkq_model_matmul is compared with the f64 reference of the CPU-decoded
- * weights (fp32 paths within the type's bound, the CPU int8 path within 5e-4, both scaled by
- * the case's cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result
- * is bit-identical to the pure run of the place it landed in. Also demotion records, placement
+ * Every 2-D weight's vkq_model_matmul (and, in a mixture-of-experts model, every expert's
+ * vkq_model_matmul_expert) is compared with the f64 reference of the CPU-decoded weights (fp32
+ * paths within the type's bound, the CPU int8 path within 5e-4, both scaled by the case's
+ * cancellation, tests/matmul_ref.h), and the runs with each other: a tensor's result is
+ * bit-identical to the pure run of the place it landed in. Also demotion records, placement
  * accessors, concurrent calls, malformed files and bad arguments. VKQ_SEED replays.
+ *
+ * A mixture-of-experts model (3-D blk.N.ffn_*_exps) is also loaded with its experts kept on the
+ * CPU by a rule (one of them host-visible) while the rest is on the GPU; the expert slices of the
+ * test model start at byte offsets that are not multiples of 256 (nor of 16, the storage buffer
+ * offset alignment of lavapipe), which the test checks it really covered.
  *
  * usage: test_model MODEL.gguf (tests/run_test_model.py writes it) */
 #include <inttypes.h>
@@ -26,9 +32,12 @@
 
 typedef struct weight_case {
     const char *name;
+    uint32_t expert; /* of a 3-D expert tensor */
+    int is_expert;   /* 1: vkq_model_matmul_expert; 0: a 2-D weight, vkq_model_matmul */
+    uint64_t offset; /* byte offset of the expert's slice in its tensor */
     vkq_type type;
     uint64_t m, k, n;
-    const void *data; /* the weight bytes in the test's own mapping of the file */
+    const void *data; /* the weight bytes (the expert's slice) in the test's own mapping of the file */
     uint64_t nbytes;
     float *wf; /* decoded weights, m x k */
     float *x;  /* k x n */
@@ -39,38 +48,74 @@ static weight_case g_cases[MAX_T];
 static uint32_t g_n_cases;
 static const char *g_path;
 static vkq_gguf *g_file;
+static uint32_t g_n_expert_tensors; /* 3-D tensors: the model is a mixture of experts */
 
-/* Every 2-D tensor of the file, its decoded weights, a random X and the f64 reference. */
+/* Expert e of tensor t (e = 0 for a 2-D weight): its decoded weights, a random X and the f64
+ * reference. */
+static void add_case(const vkq_gguf_tensor *t, uint32_t e, uint64_t *rng)
+{
+    weight_case *c = &g_cases[g_n_cases++];
+    c->name = strdup(t->name);
+    c->expert = e;
+    c->is_expert = t->n_dims == 3;
+    c->type = t->type;
+    c->nbytes = t->nbytes / (uint64_t)t->ne[2];
+    c->offset = (uint64_t)e * c->nbytes;
+    c->data = (const uint8_t *)t->data + c->offset;
+    c->k = (uint64_t)t->ne[0];
+    c->m = (uint64_t)t->ne[1];
+    c->n = 1 + g_n_cases % 3; /* decode steps (n = 1) and small batches */
+    c->wf = xmalloc(c->m * c->k * sizeof(float));
+    CHECK_OK(vkq_decode_cpu(t->type, c->data, c->nbytes, c->wf, c->m * c->k));
+    c->x = xmalloc(c->k * c->n * sizeof(float));
+    for (uint64_t j = 0; j < c->k * c->n; ++j)
+        c->x[j] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
+    c->ref = xmalloc(c->m * c->n * sizeof(double));
+    matmul_ref_f64(c->wf, c->x, c->ref, c->m, c->k, c->n);
+}
+
+/* Every 2-D tensor and every expert of every 3-D tensor of the file. */
 static int build_cases(uint64_t *rng)
 {
     char err[256];
-    vkq_gguf *g;
     if (vkq_gguf_open(g_path, &g_file, err, sizeof err) != VKQ_SUCCESS) {
         fprintf(stderr, "cannot open %s: %s\n", g_path, err);
         return 1;
     }
-    g = g_file;
-    for (int64_t i = 0; i < vkq_gguf_tensor_count(g) && g_n_cases < MAX_T; ++i) {
+    for (int64_t i = 0; i < vkq_gguf_tensor_count(g_file); ++i) {
         vkq_gguf_tensor t;
-        vkq_gguf_tensor_info(g, i, &t);
-        if (t.n_dims != 2) continue;
-        weight_case *c = &g_cases[g_n_cases++];
-        c->name = strdup(t.name);
-        c->type = t.type;
-        c->data = t.data;
-        c->nbytes = t.nbytes;
-        c->k = (uint64_t)t.ne[0];
-        c->m = (uint64_t)t.ne[1];
-        c->n = 1 + g_n_cases % 3; /* decode steps (n = 1) and small batches */
-        c->wf = xmalloc(c->m * c->k * sizeof(float));
-        CHECK_OK(vkq_decode_cpu(t.type, t.data, t.nbytes, c->wf, c->m * c->k));
-        c->x = xmalloc(c->k * c->n * sizeof(float));
-        for (uint64_t j = 0; j < c->k * c->n; ++j)
-            c->x[j] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
-        c->ref = xmalloc(c->m * c->n * sizeof(double));
-        matmul_ref_f64(c->wf, c->x, c->ref, c->m, c->k, c->n);
+        vkq_gguf_tensor_info(g_file, i, &t);
+        if (t.n_dims != 2 && t.n_dims != 3) continue;
+        g_n_expert_tensors += t.n_dims == 3;
+        for (int64_t e = 0; e < t.ne[2]; ++e) {
+            if (g_n_cases == MAX_T) {
+                fprintf(stderr, "more than %d weights in %s: raise MAX_T\n", MAX_T, g_path);
+                return 1;
+            }
+            add_case(&t, (uint32_t)e, rng);
+        }
     }
     return 0;
+}
+
+/* The call under test: by index or by name (alternating), vkq_model_matmul for 2-D weights,
+ * vkq_model_matmul_expert for the experts. */
+static vkq_status case_matmul(vkq_model *m, const weight_case *c, int64_t idx, int by_name, float *y)
+{
+    if (c->is_expert)
+        return by_name ? vkq_model_matmul_expert_named(m, c->name, c->expert, c->x, y, c->n)
+                       : vkq_model_matmul_expert(m, idx, c->expert, c->x, y, c->n);
+    return by_name ? vkq_model_matmul_named(m, c->name, c->x, y, c->n)
+                   : vkq_model_matmul(m, idx, c->x, y, c->n);
+}
+
+/* "name" or "name[expert]", for messages. */
+static const char *case_label(const weight_case *c)
+{
+    static _Thread_local char buf[160];
+    if (!c->is_expert) return c->name;
+    snprintf(buf, sizeof buf, "%s[%u]", c->name, c->expert);
+    return buf;
 }
 
 /* The bound of one case at the place it ran: the type's fp32 bound on the GPU and on the CPU's
@@ -97,20 +142,20 @@ static void run_all(run *r)
         int64_t idx = vkq_model_find_tensor(r->model, c->name);
         vkq_model_tensor t;
         CHECK(idx >= 0 && vkq_model_tensor_info(r->model, idx, &t) == VKQ_SUCCESS, "%s: %s missing", r->what,
-              c->name);
+              case_label(c));
         if (idx < 0) continue;
         r->place[i] = t.place;
         r->y[i] = xmalloc(c->m * c->n * sizeof(float));
         for (uint64_t j = 0; j < c->m * c->n; ++j)
             r->y[i][j] = NAN;
-        vkq_status st = (i % 2) ? vkq_model_matmul(r->model, idx, c->x, r->y[i], c->n)
-                                : vkq_model_matmul_named(r->model, c->name, c->x, r->y[i], c->n);
-        CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, c->name, vkq_status_string(st),
+        vkq_status st = case_matmul(r->model, c, idx, i % 2 == 0, r->y[i]);
+        CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, case_label(c), vkq_status_string(st),
               vkq_model_last_error(r->model));
         double e = matmul_nmse(r->y[i], c->m, c->ref, c->m, c->n);
         double b = case_bound(c, t.place);
         CHECK(e <= b, "%s: %s (%s, %s, m %" PRIu64 " k %" PRIu64 " n %" PRIu64 "): NMSE %.3g > bound %.3g",
-              r->what, c->name, vkq_type_get(c->type)->name, vkq_place_name(t.place), c->m, c->k, c->n, e, b);
+              r->what, case_label(c), vkq_type_get(c->type)->name, vkq_place_name(t.place), c->m, c->k, c->n,
+              e, b);
     }
 }
 
@@ -131,7 +176,7 @@ static void compare_runs(const run *r, const run *gpu, const run *cpu)
         const run *same = r->place[i] == VKQ_PLACE_CPU ? cpu : gpu;
         if (!r->y[i] || !same->y[i]) continue;
         CHECK(memcmp(r->y[i], same->y[i], c->m * c->n * sizeof(float)) == 0,
-              "%s: %s (%s) differs from the %s run", r->what, c->name, vkq_place_name(r->place[i]),
+              "%s: %s (%s) differs from the %s run", r->what, case_label(c), vkq_place_name(r->place[i]),
               same->what);
     }
 }
@@ -146,7 +191,7 @@ static void compare_gpu_cpu(const run *gpu, const run *cpu)
             yc[j] = cpu->y[i][j];
         double e = matmul_nmse(gpu->y[i], c->m, yc, c->m, c->n);
         double b = sqrt(case_bound(c, VKQ_PLACE_GPU)) + sqrt(case_bound(c, VKQ_PLACE_CPU));
-        CHECK(e <= b * b, "%s: gpu vs cpu NMSE %.3g > %.3g", c->name, e, b * b);
+        CHECK(e <= b * b, "%s: gpu vs cpu NMSE %.3g > %.3g", case_label(c), e, b * b);
         free(yc);
     }
 }
@@ -163,9 +208,9 @@ static void check_kernels_used(vkq_device dev, const run *gpu, const run *cpu)
             .type = c->type, .m = c->m, .k = c->k, .n = c->n, .w = c->data, .x = c->x, .y = y};
         CHECK_OK(vkq_cpu_matmul(&cd));
         CHECK(cpu->y[i] && memcmp(cpu->y[i], y, yb) == 0, "all-cpu: %s is not vkq_cpu_matmul's result",
-              c->name);
+              case_label(c));
         vkq_buffer w = NULL, x = NULL, yy = NULL;
-        CHECK_OK(vkq_buffer_create(dev, c->nbytes, VKQ_MEMORY_DEVICE, 0, &w));
+        CHECK_OK(vkq_buffer_create(dev, c->nbytes, VKQ_MEMORY_DEVICE, c->nbytes / c->m, &w));
         CHECK_OK(vkq_buffer_create(dev, c->k * c->n * sizeof(float), VKQ_MEMORY_DEVICE, 0, &x));
         CHECK_OK(vkq_buffer_create(dev, yb, VKQ_MEMORY_DEVICE, 0, &yy));
         if (w && x && yy && gpu->place[i] != VKQ_PLACE_CPU) { /* token_embd stays on the cpu */
@@ -175,7 +220,7 @@ static void check_kernels_used(vkq_device dev, const run *gpu, const run *cpu)
             CHECK_OK(vkq_matmul(dev, &md));
             CHECK_OK(vkq_buffer_download(yy, 0, y, yb));
             CHECK(gpu->y[i] && memcmp(gpu->y[i], y, yb) == 0, "all-gpu: %s is not vkq_matmul's result",
-                  c->name);
+                  case_label(c));
         }
         vkq_buffer_destroy(w);
         vkq_buffer_destroy(x);
@@ -237,9 +282,7 @@ static void *thread_main(void *p)
     thread_arg *a = p;
     for (int rep = 0; rep < 3; ++rep)
         for (uint32_t i = 0; i < g_n_cases; ++i)
-            if (vkq_model_matmul_named(a->model, g_cases[i].name, g_cases[i].x, a->y[i], g_cases[i].n) !=
-                VKQ_SUCCESS)
-                a->failures++;
+            if (case_matmul(a->model, &g_cases[i], -1, 1, a->y[i]) != VKQ_SUCCESS) a->failures++;
     return NULL;
 }
 
@@ -260,7 +303,7 @@ static void concurrent_calls(const run *split)
         CHECK(started[t] && a[t].failures == 0, "thread %d: %d failed calls", t, a[t].failures);
         for (uint32_t i = 0; i < g_n_cases; ++i) {
             CHECK(memcmp(a[t].y[i], split->y[i], g_cases[i].m * g_cases[i].n * sizeof(float)) == 0,
-                  "thread %d: %s differs from the single-threaded result", t, g_cases[i].name);
+                  "thread %d: %s differs from the single-threaded result", t, case_label(&g_cases[i]));
             free(a[t].y[i]);
         }
     }
@@ -434,6 +477,138 @@ static void bad_input(vkq_device dev, const run *split)
     vkq_model_destroy(NULL);
 }
 
+/* ---- mixture of experts ---------------------------------------------------------------- */
+
+/* Experts kept on the CPU by the usual MoE rule while everything else of all 4 layers is on the
+ * GPU; one expert tensor host-visible by an earlier rule (the first matching rule wins). */
+static void experts_on_cpu(vkq_device dev, const run *gpu, const run *cpu)
+{
+    const char *rules[] = {"blk\\.3\\.ffn_up_exps=host", "ffn_.*_exps=cpu"};
+    vkq_model_desc d = vkq_model_desc_default();
+    d.vram_budget = 1ull << 30;
+    d.n_gpu_layers = 4;
+    d.overrides = rules;
+    d.n_overrides = 2;
+    run r = {.what = "experts on cpu", .model = load(dev, &d, "experts on cpu")};
+    if (!r.model) return;
+    uint32_t n_cpu = 0, n_host = 0;
+    for (int64_t i = 0; i < vkq_model_tensor_count(r.model); ++i) {
+        vkq_model_tensor t;
+        CHECK_OK(vkq_model_tensor_info(r.model, i, &t));
+        vkq_place want = strncmp(t.name, "token_embd", 10) ? VKQ_PLACE_GPU : VKQ_PLACE_CPU;
+        if (strstr(t.name, "_exps")) want = VKQ_PLACE_CPU;
+        if (!strcmp(t.name, "blk.3.ffn_up_exps.weight")) want = VKQ_PLACE_HOST_VISIBLE;
+        CHECK(t.place == want, "experts on cpu: %s on %s, expected %s", t.name, vkq_place_name(t.place),
+              vkq_place_name(want));
+        n_cpu += t.place == VKQ_PLACE_CPU && t.n_dims == 3;
+        n_host += t.place == VKQ_PLACE_HOST_VISIBLE && t.n_dims == 3;
+    }
+    CHECK(n_cpu == g_n_expert_tensors - 1 && n_host == 1,
+          "experts on cpu: %u expert tensors on the cpu, %u host", n_cpu, n_host);
+    run_all(&r);
+    compare_runs(&r, gpu, cpu);
+    free_run(&r);
+}
+
+/* The run covered what MoE files need: expert slices on the GPU whose byte offset is not a
+ * multiple of 256 (a common minStorageBufferOffsetAlignment) nor of the device's own alignment. */
+static void check_offsets_covered(vkq_device dev, const run *gpu)
+{
+    const uint64_t align = vkq_device_get_info(dev)->min_storage_buffer_offset_alignment;
+    uint32_t n_experts = 0, off256 = 0, off_dev = 0;
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        if (!c->is_expert || gpu->place[i] == VKQ_PLACE_CPU) continue;
+        ++n_experts;
+        off256 += c->offset % 256 != 0;
+        off_dev += align > 1 && c->offset % align != 0;
+    }
+    printf("experts: %u tensors, %u expert matrices on the gpu; %u start off a 256-byte boundary, %u off the "
+           "device's %" PRIu64 "-byte storage offset alignment\n",
+           g_n_expert_tensors, n_experts, off256, off_dev, align);
+    CHECK(n_experts > 0 && off256 > 0 && (align <= 1 || off_dev > 0),
+          "no expert at an unaligned offset was run (%u of %u off 256, %u off %" PRIu64 ")", off256,
+          n_experts, off_dev, align);
+    /* Under VKQ_MAX_ALLOCATION a tensor is cut into segments of as many whole rows as fit
+     * (src/buffer.c): some expert slices must then straddle two allocations. */
+    const char *cap_env = getenv("VKQ_MAX_ALLOCATION");
+    if (!cap_env) return;
+    const uint64_t cap = strtoull(cap_env, NULL, 10);
+    uint32_t straddle = 0;
+    for (uint32_t i = 0; cap && i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        const uint64_t seg = cap - cap % (c->nbytes / c->m);
+        if (c->is_expert && gpu->place[i] != VKQ_PLACE_CPU &&
+            c->offset / seg != (c->offset + c->nbytes - 1) / seg)
+            ++straddle;
+    }
+    printf("experts: %u expert matrices straddle two %s-byte allocations\n", straddle, cap_env);
+    CHECK(straddle > 0, "VKQ_MAX_ALLOCATION=%s: no expert straddles two allocations", cap_env);
+    /* ... and VKQ_MAX_BINDING is meant to be smaller than an expert: one call, several bindings */
+    const char *bind_env = getenv("VKQ_MAX_BINDING");
+    uint32_t wider = 0;
+    for (uint32_t i = 0; bind_env && i < g_n_cases; ++i)
+        wider += g_cases[i].is_expert && g_cases[i].nbytes > strtoull(bind_env, NULL, 10);
+    CHECK(!bind_env || wider > 0, "VKQ_MAX_BINDING=%s: no expert is larger than a binding", bind_env);
+}
+
+/* Expert numbers and shapes the call must refuse with a sentence, on each place. */
+static void expert_errors(vkq_model *m, const char *what)
+{
+    float x[1024] = {0}, y[1024];
+    for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
+        vkq_model_tensor t;
+        CHECK_OK(vkq_model_tensor_info(m, i, &t));
+        const char *err = vkq_model_last_error(m);
+        vkq_status st;
+        char want[64];
+        if (t.n_dims == 3) {
+            snprintf(want, sizeof want, "expert %lld out of range (%lld experts", (long long)t.ne[2],
+                     (long long)t.ne[2]);
+            st = vkq_model_matmul_expert(m, i, (uint32_t)t.ne[2], x, y, 1);
+            CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, t.name) && strstr(err, want),
+                  "%s: %s expert %lld: %s \"%s\"", what, t.name, (long long)t.ne[2], vkq_status_string(st),
+                  err);
+            st = vkq_model_matmul_expert_named(m, t.name, UINT32_MAX, x, y, 1);
+            CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, "4294967295"),
+                  "%s: %s expert 2^32-1: %s \"%s\"", what, t.name, vkq_status_string(st), err);
+            st = vkq_model_matmul(m, i, x, y, 1);
+            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name) && strstr(err, "vkq_model_matmul_expert"),
+                  "%s: vkq_model_matmul on 3-D %s: %s \"%s\"", what, t.name, vkq_status_string(st), err);
+        } else if (t.n_dims == 2) {
+            st = vkq_model_matmul_expert(m, i, 1, x, y, 1);
+            CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && strstr(err, t.name) && strstr(err, "expert must be 0"),
+                  "%s: expert 1 of 2-D %s: %s \"%s\"", what, t.name, vkq_status_string(st), err);
+        } else {
+            st = vkq_model_matmul_expert(m, i, 0, x, y, 1);
+            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims,
+                  t.name, vkq_status_string(st), err);
+            st = vkq_model_matmul(m, i, x, y, 1);
+            CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(err, t.name), "%s: %u-D %s: %s \"%s\"", what, t.n_dims,
+                  t.name, vkq_status_string(st), err);
+        }
+    }
+    CHECK(vkq_model_matmul_expert(NULL, 0, 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");
+    CHECK(vkq_model_matmul_expert_named(m, "no.such_exps", 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_model_last_error(m), "no.such_exps"),
+          "unknown name");
+    CHECK(vkq_model_matmul_expert(m, 1, 0, x, y, 0) == VKQ_ERROR_INVALID_ARGUMENT, "n = 0");
+}
+
+/* Expert 0 of a 2-D weight is that weight: the same bits as vkq_model_matmul. */
+static void expert_zero_of_2d(const run *r)
+{
+    for (uint32_t i = 0; i < g_n_cases; ++i) {
+        const weight_case *c = &g_cases[i];
+        if (c->is_expert || !r->y[i]) continue;
+        float *y = xmalloc(c->m * c->n * sizeof(float));
+        CHECK_OK(vkq_model_matmul_expert_named(r->model, c->name, 0, c->x, y, c->n));
+        CHECK(memcmp(y, r->y[i], c->m * c->n * sizeof(float)) == 0, "%s: %s expert 0 differs", r->what,
+              c->name);
+        free(y);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -491,6 +666,13 @@ int main(int argc, char **argv)
         tiny_budget(f.dev, &gpu, &cpu);
         injected_failures(f.dev, &gpu, &cpu);
         bad_input(f.dev, &split);
+        expert_zero_of_2d(&split);
+        expert_errors(gpu.model, "all-gpu");
+        expert_errors(cpu.model, "all-cpu");
+        if (g_n_expert_tensors) {
+            check_offsets_covered(f.dev, &gpu);
+            experts_on_cpu(f.dev, &gpu, &cpu);
+        }
     }
     free_run(&gpu);
     free_run(&cpu);
