@@ -7,13 +7,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cpu_kernels.h"
+#include "cpu_pool.h"
 #include "types.h"
 
 #define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
-#define MAX_THREADS 256
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_X86_KERNELS 1
@@ -142,11 +141,6 @@ typedef struct job {
     uint32_t n_threads;
 } job;
 
-typedef struct worker {
-    const job *j;
-    uint32_t index;
-} worker;
-
 static void run_share(const job *j, uint32_t t)
 {
     const uint64_t r0 = j->m * t / j->n_threads, r1 = j->m * (t + 1) / j->n_threads;
@@ -171,6 +165,16 @@ static void run_share(const job *j, uint32_t t)
     }
 }
 
+static void share_main(void *arg, uint32_t t)
+{
+    run_share((const job *)arg, t);
+}
+
+typedef struct worker {
+    const job *j;
+    uint32_t index;
+} worker;
+
 static void *worker_main(void *arg)
 {
     const worker *wk = (const worker *)arg;
@@ -178,16 +182,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static uint32_t default_threads(void)
+/* Without a pool (or with a busy one): a pthread per share but the first, joined at the end. */
+static void run_unpooled(const job *j)
 {
-    const char *env = getenv("VKQ_CPU_THREADS");
-    if (env && *env) {
-        char *end = NULL;
-        unsigned long v = strtoul(env, &end, 10);
-        if (end != env && *end == '\0' && v > 0) return v > MAX_THREADS ? MAX_THREADS : (uint32_t)v;
+    pthread_t tids[VKQ_CPU_MAX_THREADS];
+    worker wk[VKQ_CPU_MAX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < j->n_threads; ++t) {
+        wk[t] = (worker){j, t};
+        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
+        started = t;
     }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c < 1 ? 1 : c > MAX_THREADS ? MAX_THREADS : (uint32_t)c;
+    /* If a thread could not be started, the calling thread runs the remaining shares. */
+    run_share(j, 0);
+    for (uint32_t t = started + 1; t < j->n_threads; ++t) run_share(j, t);
+    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
 }
 
 /* ---- entry point --------------------------------------------------------------------------- */
@@ -212,8 +221,9 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return VKQ_ERROR_TOO_LARGE;
 
     const path p = choose_path(d->type, d->flags);
-    uint32_t nt = d->n_threads ? d->n_threads : default_threads();
-    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    const uint32_t cap = d->pool ? vkq_cpu_pool_threads(d->pool) : VKQ_CPU_MAX_THREADS;
+    uint32_t nt = d->n_threads ? d->n_threads : d->pool ? cap : vkq_cpu_default_threads();
+    if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
     /* Below 2^20 multiply-adds a product takes ~30-70 us on one core (int8 path, 2026-11-23),
      * not much more than starting and joining a thread (~25 us measured): one thread. The
@@ -260,18 +270,8 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
         }
 #endif
 
-    pthread_t tids[MAX_THREADS];
-    worker wk[MAX_THREADS];
-    uint32_t started = 0;
-    for (uint32_t t = 1; t < nt; ++t) {
-        wk[t] = (worker){&j, t};
-        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
-        started = t;
-    }
-    /* If a thread could not be started, the calling thread runs the remaining shares. */
-    run_share(&j, 0);
-    for (uint32_t t = started + 1; t < nt; ++t) run_share(&j, t);
-    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
+    if (nt == 1) run_share(&j, 0);
+    else if (!d->pool || !vkq_cpu_pool_try_run(d->pool, nt, share_main, &j)) run_unpooled(&j);
     free(mem);
     return VKQ_SUCCESS;
 }
