@@ -139,7 +139,8 @@ vkq_status vkq_model_matmul(vkq_model *m, int64_t i, const float *x, float *y, u
                              .x = x,
                              .y = y,
                              .n_threads = m->desc.cpu_threads,
-                             .flags = m->desc.cpu_flags};
+                             .flags = m->desc.cpu_flags,
+                             .pool = m->cpu_pool};
     vkq_status st = vkq_cpu_matmul(&d);
     if (st != VKQ_SUCCESS) return set_error(m, st, "%s on the cpu: %s", t.name, vkq_status_string(st));
     return VKQ_SUCCESS;
