@@ -162,7 +162,7 @@ static void free_cases(void)
 }
 
 /* Case c with n_threads on `pool` (NULL: none) into y (pre-filled with NaN); 1 if the bits
- * equal the 1-thread result. */
+ * equal the 1-thread result. No CHECK here: callers on other threads count their own. */
 static int matmul_matches(size_t c, vkq_cpu_pool *pool, uint32_t n_threads, float *y)
 {
     const mcase *mc = &g_cases[c];
@@ -171,7 +171,7 @@ static int matmul_matches(size_t c, vkq_cpu_pool *pool, uint32_t n_threads, floa
     vkq_cpu_matmul_desc d = {.type = mc->type, .m = mc->m, .k = mc->k, .n = mc->n, .w = mc->w, .x = mc->x,
                              .y = y, .n_threads = n_threads, .flags = mc->flags, .pool = pool};
     vkq_status st = vkq_cpu_matmul(&d);
-    CHECK(st == VKQ_SUCCESS, "%s: %s", vkq_traits(mc->type)->info.name, vkq_status_string(st));
+    if (st != VKQ_SUCCESS) fprintf(stderr, "%s: %s\n", vkq_traits(mc->type)->info.name, vkq_status_string(st));
     return st == VKQ_SUCCESS && memcmp(y, mc->ref_y, count * sizeof(float)) == 0;
 }
 
