@@ -11,7 +11,6 @@
 #include "cpu_pool.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -47,12 +46,10 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Polls *a for up to spin_ns until (*a == v) == eq; returns whether that came true. Every 16
- * polls (a pause is ~25 ns on the bench's EPYC) it reads the clock and yields: when the caller
- * and a worker share one core (more threads than free cores), a poller that kept the core
- * would hold off the very thread it waits for. Measured with both on one core (taskset,
- * m=256 k=4096 Q4_0, 2 threads): 79-101 us a call polling with pause alone, 43.5 us with the
- * yield, 45.4 us sleeping at once, 38 us on one thread. */
+/* Polls *a for up to spin_ns until (*a == v) == eq; returns whether that came true. The clock
+ * is read every 16 polls (a pause is ~25 ns on the bench's EPYC, a clock read ~27 ns). No
+ * sched_yield in the loop: with another process on the core, each yield handed it a whole
+ * time slice (1000 calls of m=256 k=4096 took 1.5 s of wall time instead of 0.11 s). */
 static int spin_until(_Atomic uint64_t *a, uint64_t v, int eq, uint64_t spin_ns)
 {
     if ((atomic_load_explicit(a, memory_order_acquire) == v) == eq) return 1;
@@ -63,10 +60,7 @@ static int spin_until(_Atomic uint64_t *a, uint64_t v, int eq, uint64_t spin_ns)
         __builtin_ia32_pause();
 #endif
         if ((atomic_load_explicit(a, memory_order_acquire) == v) == eq) return 1;
-        if (i % 16 == 0) {
-            if (now_ns() >= end) return 0;
-            sched_yield();
-        }
+        if (i % 16 == 0 && now_ns() >= end) return 0;
     }
 }
 
@@ -131,11 +125,13 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
 }
 
 /* How long a worker polls for the next call before it sleeps, and the caller for the last
- * share: VKQ_CPU_POOL_SPIN_US, default 50 us. Waking a sleeping worker costs ~7-12 us a call on
- * the bench machine (m=256 k=4096 Q4_0, 2 threads: 27.5-32 us sleeping vs 20.3 us polling, 19
- * ideal), so calls that follow each other within the spin skip it; a pool idle for longer
- * sleeps and costs nothing. 0 = always sleep. */
-#define DEFAULT_SPIN_US 50
+ * share: VKQ_CPU_POOL_SPIN_US, default 10 us, long enough to see a call that follows at once
+ * (waking a sleeping worker costs ~7-12 us a call, m=256 k=4096 Q4_0 on 2 threads: 27.5-32 us
+ * sleeping vs 20.3 us polling, 19 ideal). It is short because polling only pays where a core
+ * is free for the poller: when the caller and a worker share one core, every call loses up to
+ * the whole spin (54 us with 5 us, 99 us with 50 us, 45 us sleeping at once, 38 us on one
+ * thread). 0 = sleep at once. */
+#define DEFAULT_SPIN_US 10
 
 static uint64_t spin_from_env(void)
 {
