@@ -225,10 +225,13 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     uint32_t nt = d->n_threads ? d->n_threads : d->pool ? cap : vkq_cpu_default_threads();
     if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
-    /* Below 2^20 multiply-adds a product takes ~30-70 us on one core (int8 path, 2026-11-23),
-     * not much more than starting and joining a thread (~25 us measured): one thread. The
-     * split does not change results. */
-    if (m * k < ((uint64_t)1 << 20) / n) nt = 1; /* m * k * n < 2^20, without overflow */
+    /* The smallest product (m * k * n multiply-adds) worth splitting: below it one thread is
+     * faster than handing shares out. Measured with Q4_0, k=4096, n=1, 2 threads against 1
+     * (2026-11-23, quiet machine): new threads (~20 us) lose up to 2^20 (m=256: 42 vs 38 us);
+     * a pool's polling workers win from 2^16 (m=16: 3.6 vs 4.3 us), sleeping ones (~8 us to
+     * wake) lose up to 2^19 (m=128: 18.7 vs 19.7 us). The split does not change results. */
+    const uint64_t min_split = (uint64_t)1 << (!d->pool ? 20 : vkq_cpu_pool_awake(d->pool) ? 16 : 19);
+    if (m * k < min_split / n) nt = 1; /* m * k * n < min_split, without overflow */
 
     /* Scratch per thread: a decode chunk plus a decoded row (f32 path, n > 8) or the column
      * accumulators (scalar path). */
@@ -270,8 +273,15 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
         }
 #endif
 
-    if (nt == 1) run_share(&j, 0);
-    else if (!d->pool || !vkq_cpu_pool_try_run(d->pool, nt, share_main, &j)) run_unpooled(&j);
+    if (nt == 1) {
+        run_share(&j, 0);
+    } else if (!d->pool || !vkq_cpu_pool_try_run(d->pool, nt, share_main, &j)) {
+        /* Busy pool and a product too small for new threads: every share here. */
+        if (m * k < ((uint64_t)1 << 20) / n)
+            for (uint32_t t = 0; t < nt; ++t) run_share(&j, t);
+        else
+            run_unpooled(&j);
+    }
     free(mem);
     return VKQ_SUCCESS;
 }

@@ -31,7 +31,7 @@ struct vkq_cpu_pool_s {
     pthread_cond_t wake, done;
     _Atomic uint64_t gen;
     _Atomic uint64_t pending; /* workers yet to acknowledge the current call */
-    uint32_t n_sleeping; /* under mu */
+    atomic_uint n_sleeping; /* changed under mu; read without it only as a hint */
     int stop;            /* written under mu before gen is bumped */
     /* The job of the current call: written before gen is bumped, read after it is seen. */
     vkq_cpu_share_fn fn;
@@ -88,10 +88,10 @@ static void *worker_main(void *varg)
             g = atomic_load_explicit(&p->gen, memory_order_acquire);
         } else {
             pthread_mutex_lock(&p->mu);
-            ++p->n_sleeping;
+            atomic_fetch_add_explicit(&p->n_sleeping, 1, memory_order_relaxed);
             while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
                 pthread_cond_wait(&p->wake, &p->mu);
-            --p->n_sleeping;
+            atomic_fetch_sub_explicit(&p->n_sleeping, 1, memory_order_relaxed);
             pthread_mutex_unlock(&p->mu);
         }
         seen = g;
@@ -111,7 +111,7 @@ static void bump(vkq_cpu_pool *p)
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->gen, atomic_load_explicit(&p->gen, memory_order_relaxed) + 1,
                           memory_order_release);
-    if (p->n_sleeping) pthread_cond_broadcast(&p->wake);
+    if (atomic_load_explicit(&p->n_sleeping, memory_order_relaxed)) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -166,6 +166,7 @@ vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
     if (inited == 4) {
         atomic_init(&p->gen, 0);
         atomic_init(&p->pending, 0);
+        atomic_init(&p->n_sleeping, 0);
         for (uint32_t t = 1; t < n_threads; ++t) {
             p->args[t] = (worker_arg){p, t};
             if (pthread_create(&p->tids[t], NULL, worker_main, &p->args[t]) != 0) break;
@@ -203,6 +204,11 @@ void vkq_cpu_pool_destroy(vkq_cpu_pool *p)
 uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *p)
 {
     return p ? p->n_threads : 0;
+}
+
+int vkq_cpu_pool_awake(vkq_cpu_pool *p)
+{
+    return atomic_load_explicit(&p->n_sleeping, memory_order_relaxed) == 0;
 }
 
 int vkq_cpu_pool_try_run(vkq_cpu_pool *p, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg)

@@ -93,7 +93,7 @@ static void *hold_main(void *arg)
 typedef struct mcase {
     vkq_type type;
     uint32_t flags;
-    uint64_t m, k, n; /* m * k * n >= 2^20, so the call splits */
+    uint64_t m, k, n; /* m * k * n >= 2^20, so the call splits (the last: only on an awake pool) */
     uint8_t *w;
     float *x;
     float *ref_y;     /* one thread, no pool */
@@ -107,6 +107,7 @@ static const struct { vkq_type type; uint32_t flags; uint64_t m, k, n; } k_cases
     {VKQ_TYPE_F16, 0, 517, 2048, 1},                /* 4-row F16C kernel */
     {VKQ_TYPE_Q8_0, 0, 3, 12288, 29},               /* fewer rows than the pool has threads */
     {VKQ_TYPE_Q5_1, VKQ_CPU_FORCE_SCALAR, 64, 1024, 17}, /* scalar reference path */
+    {VKQ_TYPE_Q4_K, 0, 40, 4096, 2}, /* 2^18.3: split only while the workers poll */
 };
 #define N_CASES (sizeof k_cases / sizeof k_cases[0])
 
@@ -292,6 +293,7 @@ static void busy_pool_falls_back(void)
     CHECK(atomic_load(&pr.runs[0]) == 0 && atomic_load(&pr.runs[1]) == 0, "a refused call ran shares");
     float *y = case_y();
     CHECK(matmul_matches(0, h.pool, 2, y), "matmul on a busy pool differs from 1 thread");
+    CHECK(matmul_matches(N_CASES - 1, h.pool, 2, y), "small matmul on a busy pool differs from 1 thread");
     atomic_store(&h.release, 1);
     pthread_join(t, NULL);
     CHECK(h.ran == 1, "the holding call was not run");
