@@ -74,8 +74,9 @@ typedef struct vkq_cpu_pool_s vkq_cpu_pool;
  * Returns VKQ_ERROR_INVALID_ARGUMENT for a NULL out, VKQ_ERROR_OUT_OF_HOST_MEMORY when memory or
  * a thread cannot be had (*out NULL, nothing left running).
  * Sharing: a pool may be passed by several threads at once. One call at a time runs on the
- * workers; a call that finds them busy does not wait for them but runs as if desc.pool were
- * NULL (threads of its own), so concurrent calls never deadlock and give the same results. */
+ * workers; a call that finds them busy does not wait for them but runs without them (on
+ * threads of its own, or on the calling thread alone under 2^20 multiply-adds), so concurrent
+ * calls never deadlock and give the same results. */
 vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out);
 /* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
  * pool (from any thread) while it is destroyed. */

@@ -261,8 +261,8 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * the sentence is in vkq_model_last_error.
  * Thread safety: may be called from several threads at once; GPU calls are serialised on a
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
- * concurrently: one at a time on the model's pool, any other meanwhile on threads started for
- * that call (same results). */
+ * concurrently: one at a time on the model's pool, any other meanwhile without it (see
+ * vkq_cpu_pool_create; same results). */
 vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
 vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
 /* The sentence of the most recent failed vkq_model_matmul on this model (any thread); "" if

@@ -22,17 +22,17 @@ typedef struct worker_arg {
 } worker_arg;
 
 struct vkq_cpu_pool_s {
-    uint32_t n_threads; /* workers + the caller */
-    uint64_t spin_ns;   /* how long a waiter polls before it sleeps */
-    pthread_t *tids;    /* [n_threads]; 0 unused */
-    worker_arg *args;   /* [n_threads] */
+    uint32_t n_threads;   /* workers + the caller */
+    uint64_t spin_ns;     /* how long a waiter polls before it sleeps */
+    pthread_t *tids;      /* [n_threads]; 0 unused */
+    worker_arg *args;     /* [n_threads] */
     pthread_mutex_t call; /* held by the call that owns the workers (trylock) */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     _Atomic uint64_t gen;
     _Atomic uint64_t pending; /* workers yet to acknowledge the current call */
-    atomic_uint n_sleeping; /* changed under mu; read without it only as a hint */
-    int stop;            /* written under mu before gen is bumped */
+    atomic_uint n_sleeping;   /* changed under mu; read without it only as a hint */
+    int stop;                 /* written under mu before gen is bumped */
     /* The job of the current call: written before gen is bumped, read after it is seen. */
     vkq_cpu_share_fn fn;
     void *arg;
@@ -121,7 +121,8 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
     p->stop = 1;
     pthread_mutex_unlock(&p->mu);
     bump(p);
-    for (uint32_t t = 1; t <= started; ++t) pthread_join(p->tids[t], NULL);
+    for (uint32_t t = 1; t <= started; ++t)
+        pthread_join(p->tids[t], NULL);
 }
 
 /* How long a worker polls for the next call before it sleeps, and the caller for the last

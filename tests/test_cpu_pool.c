@@ -47,7 +47,8 @@ static void pool_runs_every_share_once(vkq_cpu_pool *pool, uint32_t calls)
     probe pr;
     for (uint64_t c = 0; c < calls; ++c) {
         const uint32_t n = 2 + (uint32_t)(c % (size - 1));
-        for (uint32_t s = 0; s < MAX_SHARES; ++s) atomic_init(&pr.runs[s], 0);
+        for (uint32_t s = 0; s < MAX_SHARES; ++s)
+            atomic_init(&pr.runs[s], 0);
         memset(pr.payload, 0, sizeof pr.payload);
         pr.call = c;
         CHECK(vkq_cpu_pool_try_run(pool, n, probe_share, &pr), "idle pool refused call %" PRIu64, c);
@@ -60,8 +61,8 @@ static void pool_runs_every_share_once(vkq_cpu_pool *pool, uint32_t calls)
             CHECK(!!pthread_equal(pr.who[s], pthread_self()) == (s == 0), "call %" PRIu64 ": share %u on %s",
                   c, s, s ? "the caller" : "a worker");
             for (uint32_t t = 1; t < s; ++t)
-                CHECK(!pthread_equal(pr.who[s], pr.who[t]), "call %" PRIu64 ": shares %u and %u on one thread",
-                      c, t, s);
+                CHECK(!pthread_equal(pr.who[s], pr.who[t]),
+                      "call %" PRIu64 ": shares %u and %u on one thread", c, t, s);
         }
     }
 }
@@ -78,7 +79,8 @@ static void hold_share(void *arg, uint32_t s)
     holder *h = (holder *)arg;
     if (s != 0) return;
     atomic_store(&h->inside, 1);
-    while (!atomic_load(&h->release)) sched_yield();
+    while (!atomic_load(&h->release))
+        sched_yield();
 }
 
 static void *hold_main(void *arg)
@@ -96,18 +98,22 @@ typedef struct mcase {
     uint64_t m, k, n; /* m * k * n >= 2^20, so the call splits (the last: only on an awake pool) */
     uint8_t *w;
     float *x;
-    float *ref_y;     /* one thread, no pool */
+    float *ref_y; /* one thread, no pool */
 } mcase;
 
-static const struct { vkq_type type; uint32_t flags; uint64_t m, k, n; } k_cases[] = {
-    {VKQ_TYPE_Q4_0, 0, 300, 4096, 1},               /* int8, groups of 8 rows + a tail */
-    {VKQ_TYPE_Q4_K, 0, 67, 8192, 3},                /* int8, 256-element X blocks */
+static const struct {
+    vkq_type type;
+    uint32_t flags;
+    uint64_t m, k, n;
+} k_cases[] = {
+    {VKQ_TYPE_Q4_0, 0, 300, 4096, 1},                 /* int8, groups of 8 rows + a tail */
+    {VKQ_TYPE_Q4_K, 0, 67, 8192, 3},                  /* int8, 256-element X blocks */
     {VKQ_TYPE_Q6_K, VKQ_CPU_EXACT_F32, 129, 4096, 9}, /* f32 decode, n > 8 */
     {VKQ_TYPE_IQ2_XS, 0, 1031, 1024, 2},
-    {VKQ_TYPE_F16, 0, 517, 2048, 1},                /* 4-row F16C kernel */
-    {VKQ_TYPE_Q8_0, 0, 3, 12288, 29},               /* fewer rows than the pool has threads */
+    {VKQ_TYPE_F16, 0, 517, 2048, 1},                     /* 4-row F16C kernel */
+    {VKQ_TYPE_Q8_0, 0, 3, 12288, 29},                    /* fewer rows than the pool has threads */
     {VKQ_TYPE_Q5_1, VKQ_CPU_FORCE_SCALAR, 64, 1024, 17}, /* scalar reference path */
-    {VKQ_TYPE_Q4_K, 0, 40, 4096, 2}, /* 2^18.3: split only while the workers poll */
+    {VKQ_TYPE_Q4_K, 0, 40, 4096, 2},                     /* 2^18.3: split only while the workers poll */
 };
 #define N_CASES (sizeof k_cases / sizeof k_cases[0])
 
@@ -131,8 +137,15 @@ static void make_cases(uint64_t *rng)
         for (uint64_t i = 0; i < mc->k * mc->n; ++i)
             mc->x[i] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
         mc->ref_y = xmalloc(mc->m * mc->n * sizeof(float));
-        vkq_cpu_matmul_desc d = {.type = mc->type, .m = mc->m, .k = mc->k, .n = mc->n, .w = mc->w,
-                                 .x = mc->x, .y = mc->ref_y, .n_threads = 1, .flags = mc->flags};
+        vkq_cpu_matmul_desc d = {.type = mc->type,
+                                 .m = mc->m,
+                                 .k = mc->k,
+                                 .n = mc->n,
+                                 .w = mc->w,
+                                 .x = mc->x,
+                                 .y = mc->ref_y,
+                                 .n_threads = 1,
+                                 .flags = mc->flags};
         CHECK_OK(vkq_cpu_matmul(&d));
 
         /* The 1-thread result itself against the f64 reference, so that the bit comparisons
@@ -143,8 +156,8 @@ static void make_cases(uint64_t *rng)
         CHECK_OK(vkq_decode_cpu(mc->type, mc->w, row_bytes * mc->m, wf, mc->m * mc->k));
         matmul_ref_f64(wf, mc->x, ref, mc->m, mc->k, mc->n);
         const int int8 = strncmp(vkq_cpu_matmul_path(mc->type, mc->flags), "int8", 4) == 0;
-        const double bound = matmul_nmse_bound(wf, mc->x, ref, mc->m, mc->k, mc->n,
-                                               int8 ? 5e-4 : tr->tol_matmul_f32);
+        const double bound =
+            matmul_nmse_bound(wf, mc->x, ref, mc->m, mc->k, mc->n, int8 ? 5e-4 : tr->tol_matmul_f32);
         const double e = matmul_nmse(mc->ref_y, mc->m, ref, mc->m, mc->n);
         CHECK(e <= bound, "%s %s m=%" PRIu64 ": 1-thread NMSE %.3g > %.3g", tr->info.name,
               vkq_cpu_matmul_path(mc->type, mc->flags), mc->m, e, bound);
@@ -168,11 +181,21 @@ static int matmul_matches(size_t c, vkq_cpu_pool *pool, uint32_t n_threads, floa
 {
     const mcase *mc = &g_cases[c];
     const size_t count = mc->m * mc->n;
-    for (size_t i = 0; i < count; ++i) y[i] = __builtin_nanf("");
-    vkq_cpu_matmul_desc d = {.type = mc->type, .m = mc->m, .k = mc->k, .n = mc->n, .w = mc->w, .x = mc->x,
-                             .y = y, .n_threads = n_threads, .flags = mc->flags, .pool = pool};
+    for (size_t i = 0; i < count; ++i)
+        y[i] = __builtin_nanf("");
+    vkq_cpu_matmul_desc d = {.type = mc->type,
+                             .m = mc->m,
+                             .k = mc->k,
+                             .n = mc->n,
+                             .w = mc->w,
+                             .x = mc->x,
+                             .y = y,
+                             .n_threads = n_threads,
+                             .flags = mc->flags,
+                             .pool = pool};
     vkq_status st = vkq_cpu_matmul(&d);
-    if (st != VKQ_SUCCESS) fprintf(stderr, "%s: %s\n", vkq_traits(mc->type)->info.name, vkq_status_string(st));
+    if (st != VKQ_SUCCESS)
+        fprintf(stderr, "%s: %s\n", vkq_traits(mc->type)->info.name, vkq_status_string(st));
     return st == VKQ_SUCCESS && memcmp(y, mc->ref_y, count * sizeof(float)) == 0;
 }
 
@@ -195,10 +218,11 @@ static void matmul_bit_identical(void)
         if (!pool) continue;
         for (size_t c = 0; c < N_CASES; ++c)
             for (size_t ri = 0; ri < 6; ++ri) {
-                CHECK(matmul_matches(c, pool, req[ri], y), "%s %s m=%" PRIu64 " n=%" PRIu64
-                      ": pool of %u, n_threads %u differs from 1 thread",
-                      vkq_traits(g_cases[c].type)->info.name, vkq_cpu_matmul_path(g_cases[c].type, g_cases[c].flags),
-                      g_cases[c].m, g_cases[c].n, pool_sizes[pi], req[ri]);
+                CHECK(matmul_matches(c, pool, req[ri], y),
+                      "%s %s m=%" PRIu64 " n=%" PRIu64 ": pool of %u, n_threads %u differs from 1 thread",
+                      vkq_traits(g_cases[c].type)->info.name,
+                      vkq_cpu_matmul_path(g_cases[c].type, g_cases[c].flags), g_cases[c].m, g_cases[c].n,
+                      pool_sizes[pi], req[ri]);
                 if (pi == 0)
                     CHECK(matmul_matches(c, NULL, req[ri] ? req[ri] : 2, y),
                           "%s: no pool, n_threads %u differs from 1 thread",
@@ -263,8 +287,8 @@ static void matmul_concurrent(uint32_t calls)
         caller cl[4];
         pthread_t t[4];
         for (uint32_t i = 0; i < 4; ++i) {
-            cl[i] = (caller){.pool = mode == 1 ? shared : NULL, .own = mode == 0, .calls = calls,
-                             .first_case = i};
+            cl[i] = (caller){
+                .pool = mode == 1 ? shared : NULL, .own = mode == 0, .calls = calls, .first_case = i};
             CHECK(pthread_create(&t[i], NULL, caller_main, &cl[i]) == 0, "pthread_create");
         }
         for (uint32_t i = 0; i < 4; ++i) {
@@ -286,9 +310,11 @@ static void busy_pool_falls_back(void)
     if (!h.pool) return;
     pthread_t t;
     CHECK(pthread_create(&t, NULL, hold_main, &h) == 0, "pthread_create");
-    while (!atomic_load(&h.inside)) sched_yield();
+    while (!atomic_load(&h.inside))
+        sched_yield();
     probe pr;
-    for (uint32_t s = 0; s < MAX_SHARES; ++s) atomic_init(&pr.runs[s], 0);
+    for (uint32_t s = 0; s < MAX_SHARES; ++s)
+        atomic_init(&pr.runs[s], 0);
     CHECK(vkq_cpu_pool_try_run(h.pool, 2, probe_share, &pr) == 0, "busy pool accepted a second call");
     CHECK(atomic_load(&pr.runs[0]) == 0 && atomic_load(&pr.runs[1]) == 0, "a refused call ran shares");
     float *y = case_y();
@@ -308,17 +334,20 @@ static void create_destroy_and_errors(void)
     for (size_t i = 0; i < 5; ++i) {
         vkq_cpu_pool *p = NULL;
         CHECK_OK(vkq_cpu_pool_create(sizes[i], &p));
-        CHECK(vkq_cpu_pool_threads(p) == sizes[i], "pool of %u has %u threads", sizes[i], vkq_cpu_pool_threads(p));
+        CHECK(vkq_cpu_pool_threads(p) == sizes[i], "pool of %u has %u threads", sizes[i],
+              vkq_cpu_pool_threads(p));
         vkq_cpu_pool_destroy(p); /* no call in between */
     }
     vkq_cpu_pool *p = NULL;
     CHECK(vkq_cpu_pool_create(2, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
     CHECK_OK(vkq_cpu_pool_create(1000, &p));
-    CHECK(vkq_cpu_pool_threads(p) == VKQ_CPU_MAX_THREADS, "1000 threads not clamped: %u", vkq_cpu_pool_threads(p));
+    CHECK(vkq_cpu_pool_threads(p) == VKQ_CPU_MAX_THREADS, "1000 threads not clamped: %u",
+          vkq_cpu_pool_threads(p));
     vkq_cpu_pool_destroy(p);
     setenv("VKQ_CPU_THREADS", "3", 1);
     CHECK_OK(vkq_cpu_pool_create(0, &p));
-    CHECK(vkq_cpu_pool_threads(p) == 3, "pool of 0 with VKQ_CPU_THREADS=3 has %u threads", vkq_cpu_pool_threads(p));
+    CHECK(vkq_cpu_pool_threads(p) == 3, "pool of 0 with VKQ_CPU_THREADS=3 has %u threads",
+          vkq_cpu_pool_threads(p));
     /* A pool of 1: vkq_cpu_matmul runs on the caller alone (n_threads capped at the size). */
     float *y = case_y();
     vkq_cpu_pool *one = NULL;
@@ -331,14 +360,22 @@ static void create_destroy_and_errors(void)
     CHECK(vkq_cpu_pool_threads(NULL) == 0, "threads of NULL");
     /* Bad matmul arguments are rejected before the pool is touched, which stays usable. */
     CHECK_OK(vkq_cpu_pool_create(2, &p));
-    for (size_t i = 0; i < g_cases[0].m; ++i) y[i] = 7.0f;
-    vkq_cpu_matmul_desc d = {.type = VKQ_TYPE_Q4_0, .m = g_cases[0].m, .k = 33, .n = 1, .w = g_cases[0].w,
-                             .x = g_cases[0].x, .y = y, .pool = p};
+    for (size_t i = 0; i < g_cases[0].m; ++i)
+        y[i] = 7.0f;
+    vkq_cpu_matmul_desc d = {.type = VKQ_TYPE_Q4_0,
+                             .m = g_cases[0].m,
+                             .k = 33,
+                             .n = 1,
+                             .w = g_cases[0].w,
+                             .x = g_cases[0].x,
+                             .y = y,
+                             .pool = p};
     CHECK(vkq_cpu_matmul(&d) == VKQ_ERROR_BAD_SHAPE, "k = 33 on a pool");
     d.k = g_cases[0].k;
     d.type = (vkq_type)4;
     CHECK(vkq_cpu_matmul(&d) == VKQ_ERROR_UNKNOWN_TYPE, "type 4 on a pool");
-    for (size_t i = 0; i < g_cases[0].m; ++i) CHECK(y[i] == 7.0f, "Y written on an error");
+    for (size_t i = 0; i < g_cases[0].m; ++i)
+        CHECK(y[i] == 7.0f, "Y written on an error");
     CHECK(matmul_matches(0, p, 0, y), "pool after rejected calls differs");
     vkq_cpu_pool_destroy(p);
     free(y);

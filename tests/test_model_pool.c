@@ -53,8 +53,14 @@ static void build_cases(vkq_model *m, uint64_t *rng)
         for (uint64_t j = 0; j < c->k * c->n; ++j)
             c->x[j] = (float)((double)vkq_test_rand_below(rng, 1u << 24) / (1u << 23) - 1.0);
         c->y1 = xmalloc(c->m * c->n * sizeof(float));
-        vkq_cpu_matmul_desc d = {.type = t.type, .m = c->m, .k = c->k, .n = c->n, .w = t.data, .x = c->x,
-                                 .y = c->y1, .n_threads = 1};
+        vkq_cpu_matmul_desc d = {.type = t.type,
+                                 .m = c->m,
+                                 .k = c->k,
+                                 .n = c->n,
+                                 .w = t.data,
+                                 .x = c->x,
+                                 .y = c->y1,
+                                 .n_threads = 1};
         CHECK_OK(vkq_cpu_matmul(&d));
 
         float *wf = xmalloc(c->m * c->k * sizeof(float));
@@ -80,7 +86,8 @@ static int run_cases(vkq_model *m, uint32_t reps, uint32_t first)
         for (uint32_t j = 0; j < g_n; ++j) {
             const wcase *c = &g_cases[(first + j) % g_n];
             float *y = xmalloc(c->m * c->n * sizeof(float));
-            for (uint64_t i = 0; i < c->m * c->n; ++i) y[i] = __builtin_nanf("");
+            for (uint64_t i = 0; i < c->m * c->n; ++i)
+                y[i] = __builtin_nanf("");
             vkq_status st = vkq_model_matmul(m, c->index, c->x, y, c->n);
             if (st != VKQ_SUCCESS || memcmp(y, c->y1, c->m * c->n * sizeof(float)) != 0) {
                 if (bad++ == 0)
@@ -138,7 +145,8 @@ int main(int argc, char **argv)
             }
             for (uint32_t i = 0; i < 4; ++i) {
                 pthread_join(t[i], NULL);
-                CHECK(cl[i].bad == 0, "4 threads on one model: thread %u got %d results that differ", i, cl[i].bad);
+                CHECK(cl[i].bad == 0, "4 threads on one model: thread %u got %d results that differ", i,
+                      cl[i].bad);
             }
         }
         vkq_model_destroy(m);
