@@ -79,7 +79,9 @@ typedef struct vkq_cpu_pool_s vkq_cpu_pool;
  * calls never deadlock and give the same results. */
 vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out);
 /* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
- * pool (from any thread) while it is destroyed. */
+ * pool (from any thread) while it is destroyed. A pool does not survive fork(): the child has
+ * none of its workers and must not pass it to a call (destroying it there is not allowed
+ * either; create a new pool). */
 void vkq_cpu_pool_destroy(vkq_cpu_pool *pool);
 /* The pool's size (workers + 1); 0 for NULL. */
 uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *pool);

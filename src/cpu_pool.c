@@ -130,8 +130,8 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
  * (waking a sleeping worker costs ~7-12 us a call, m=256 k=4096 Q4_0 on 2 threads: 27.5-32 us
  * sleeping vs 20.3 us polling, 19 ideal). It is short because polling only pays where a core
  * is free for the poller: when the caller and a worker share one core, every call loses up to
- * the whole spin (54 us with 5 us, 99 us with 50 us, 45 us sleeping at once, 38 us on one
- * thread). 0 = sleep at once. */
+ * the whole spin (54 us with 5 us, 58 us with 10, 99 us with 50, 45 us sleeping at once, 38 us
+ * on one thread). 0 = sleep at once. */
 #define DEFAULT_SPIN_US 10
 
 static uint64_t spin_from_env(void)
