@@ -1,7 +1,8 @@
 /* vkq-bench-cpu: times vkq_cpu_matmul mat-vec (m=4096, k=14336 rounded up to the block size,
  * n=1) for every weight type and path, hot (one weight buffer, cache-warm like ggml's perf
  * mode) and cold (rotating through buffers totalling > 512 MiB), and compares with ggml's CPU
- * figures measured on the same machine kind (2 threads, hot). */
+ * figures measured on the same machine kind (2 threads, hot). The calls run on one
+ * vkq_cpu_pool of --threads threads; --no-pool starts and joins threads per call instead. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -70,16 +71,17 @@ static double time_it(vkq_cpu_matmul_desc d, uint8_t **bufs, uint32_t nbuf, uint
 static void usage(void)
 {
     printf("usage: vkq-bench-cpu [--types A,B,..] [--threads N] [--reps N] [--m M] [--k K]\n"
-           "                     [--json FILE] [--hot-only] [--best] [--default-path]\n"
+           "                     [--json FILE] [--hot-only] [--best] [--default-path] [--no-pool]\n"
            "Times vkq_cpu_matmul (n = 1) per type and path; VKQ_SEED seeds the weights.\n"
            "--best: the fastest of the reps instead of the median (for shared machines).\n"
-           "--default-path: only the path a call without flags takes.\n");
+           "--default-path: only the path a call without flags takes.\n"
+           "--no-pool: threads started per call (no vkq_cpu_pool), to measure the pool's gain.\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *types = NULL, *json_path = NULL;
-    uint32_t threads = 2, reps = 10, hot_only = 0, best = 0, default_only = 0;
+    uint32_t threads = 2, reps = 10, hot_only = 0, best = 0, default_only = 0, no_pool = 0;
     uint64_t m = 4096, k_req = 14336;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--hot-only")) hot_only = 1;
         else if (!strcmp(a, "--best")) best = 1;
         else if (!strcmp(a, "--default-path")) default_only = 1;
+        else if (!strcmp(a, "--no-pool")) no_pool = 1;
         else if (v && !strcmp(a, "--types")) { types = v; ++i; }
         else if (v && !strcmp(a, "--json")) { json_path = v; ++i; }
         else if (v && !strcmp(a, "--threads")) { threads = (uint32_t)strtoul(v, NULL, 10); ++i; }
@@ -99,17 +102,26 @@ int main(int argc, char **argv)
     if (reps < 1 || m < 1 || k_req < 1) { usage(); return 2; }
     const uint64_t seed = vkq_test_seed();
     uint64_t rng = seed;
+    vkq_cpu_pool *pool = NULL;
+    if (!no_pool) {
+        vkq_status st = vkq_cpu_pool_create(threads, &pool);
+        if (st != VKQ_SUCCESS) {
+            fprintf(stderr, "vkq_cpu_pool_create(%u): %s\n", threads, vkq_status_string(st));
+            return 1;
+        }
+    }
     FILE *json = NULL;
     if (json_path && !(json = fopen(json_path, "w"))) {
         fprintf(stderr, "cannot write %s\n", json_path);
+        vkq_cpu_pool_destroy(pool);
         return 1;
     }
-    printf("vkq-bench-cpu: m=%" PRIu64 " k=%" PRIu64 " (rounded up to QK) n=1, %u threads, %s of %u "
-           "after 2 warm-ups, seed 0x%016" PRIx64 "\n", m, k_req, threads, best ? "fastest" : "median", reps, seed);
+    printf("vkq-bench-cpu: m=%" PRIu64 " k=%" PRIu64 " (rounded up to QK) n=1, %u threads (%s), %s of %u "
+           "after 2 warm-ups, seed 0x%016" PRIx64 "\n", m, k_req, threads, pool ? "pool" : "no pool", best ? "fastest" : "median", reps, seed);
     printf("%-8s %-15s %10s %8s %10s %8s %9s %7s\n", "type", "path", "hot us", "GB/s", "cold us",
            "GB/s", "ggml us", "ratio");
-    if (json) fprintf(json, "{\"m\": %" PRIu64 ", \"n\": 1, \"threads\": %u, \"reps\": %u, \"statistic\": \"%s\", "
-                      "\"results\": [", m, threads, reps, best ? "fastest" : "median");
+    if (json) fprintf(json, "{\"m\": %" PRIu64 ", \"n\": 1, \"threads\": %u, \"pool\": %s, \"reps\": %u, "
+                      "\"statistic\": \"%s\", \"results\": [", m, threads, pool ? "true" : "false", reps, best ? "fastest" : "median");
     int first = 1;
     for (uint32_t ti = 0; ti < vkq_type_count(); ++ti) {
         const vkq_type type = vkq_type_at(ti);
@@ -164,12 +176,12 @@ int main(int argc, char **argv)
                 continue;
             const char *path = vkq_cpu_matmul_path(type, flag_sets[f]);
             vkq_cpu_matmul_desc d = {.type = type, .m = m, .k = k, .n = 1, .w = bufs[0], .x = x,
-                                     .y = y, .n_threads = threads, .flags = flag_sets[f]};
+                                     .y = y, .n_threads = threads, .flags = flag_sets[f], .pool = pool};
             const double hot = time_it(d, bufs, 1, reps, (int)best);
             const double cold = have > 1 ? time_it(d, bufs, have, reps, (int)best) : NAN;
             const double g = ggml_us(tr->info.name);
-            printf("%-8s %-15s %10.0f %8.2f ", tr->info.name, path, hot, bytes / hot / 1e3);
-            if (have > 1) printf("%10.0f %8.2f ", cold, bytes / cold / 1e3);
+            printf("%-8s %-15s %10.1f %8.2f ", tr->info.name, path, hot, bytes / hot / 1e3);
+            if (have > 1) printf("%10.1f %8.2f ", cold, bytes / cold / 1e3);
             else printf("%10s %8s ", "-", "-");
             if (g > 0) printf("%9.0f %7.2f\n", g, hot / g);
             else printf("%9s %7s\n", "-", "-");
@@ -192,6 +204,7 @@ int main(int argc, char **argv)
         fprintf(json, "\n]}\n");
         fclose(json);
     }
+    vkq_cpu_pool_destroy(pool);
     printf("ratio = our hot time / ggml's (below 1: faster). Cold: weights rotate through buffers "
            "totalling > 512 MiB (at least 4).\n");
     return 0;

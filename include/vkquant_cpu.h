@@ -35,15 +35,21 @@
  *   NF4); turn it off with VKQ_CPU_EXACT_F32.
  * - scalar reference (VKQ_CPU_FORCE_SCALAR): decode_block + plain C fp32 dot, every type.
  *
- * Threads: rows are split across `n_threads` pthreads (the calling thread does one share);
- * 0 = VKQ_CPU_THREADS from the environment, else every online core. Products under 2^20
- * multiply-adds (m * k * n) run on the calling thread alone. Results do not depend on
- * the thread count (each row is computed by the same code), and are bit-identical run to run.
+ * Threads: rows are split into `n_threads` shares (the calling thread does one share);
+ * 0 = the pool's size with a pool, else VKQ_CPU_THREADS from the environment, else every online
+ * core. Without a pool each call starts and joins its own pthreads (~25 us a call); with a
+ * pool (vkq_cpu_pool_create) its waiting workers take the shares (~1 us when they are still
+ * polling, ~8-12 us to wake them), and n_threads is capped at the pool's size. A call runs on
+ * the calling thread alone when m * k * n is under 2^20 multiply-adds without a pool, 2^19
+ * with a pool whose workers sleep, 2^16 with one whose workers still poll. Results do not
+ * depend on the thread count or on the pool (each row is computed by the same code), and are
+ * bit-identical run to run.
  *
- * Thread safety: vkq_cpu_matmul may be called from several threads at once. The only global
- * state is the kernel-selection table, filled once (pthread_once) from the CPU's features
- * (AVX2 + FMA + F16C, the VNNI variants: cpuid and XCR0) and VKQ_CPU_ISA / VKQ_CPU_NO_SIMD; it
- * is never written afterwards.
+ * Thread safety: vkq_cpu_matmul may be called from several threads at once, with or without
+ * pools (see vkq_cpu_pool_create for sharing one). The only global state is the
+ * kernel-selection table, filled once (pthread_once) from the CPU's features (AVX2 + FMA +
+ * F16C, the VNNI variants: cpuid and XCR0) and VKQ_CPU_ISA / VKQ_CPU_NO_SIMD; it is never
+ * written afterwards.
  * Per call, the library allocates a small per-thread scratch and, for the int8 path, the
  * quantized copy of X (1.25 bytes per element of X).
  */
@@ -66,6 +72,30 @@ enum {
                                        results; for comparisons and the bench) */
 };
 
+/* A persistent set of worker threads for vkq_cpu_matmul, owned by the caller. No global
+ * pool exists: the library keeps no threads of its own. */
+typedef struct vkq_cpu_pool_s vkq_cpu_pool;
+
+/* Starts n_threads - 1 workers (the calling thread of each matmul is the n-th); 0 =
+ * VKQ_CPU_THREADS or every online core; more than 256 is clamped to 256. Between calls a worker
+ * polls for VKQ_CPU_POOL_SPIN_US (default 10; 0 = never), so that back-to-back calls skip the
+ * wake-up, then sleeps on a condition variable. The spin is read from the environment here,
+ * once.
+ * Returns VKQ_ERROR_INVALID_ARGUMENT for a NULL out, VKQ_ERROR_OUT_OF_HOST_MEMORY when memory or
+ * a thread cannot be had (*out NULL, nothing left running).
+ * Sharing: a pool may be passed by several threads at once. One call at a time runs on the
+ * workers; a call that finds them busy does not wait for them but runs without them (on
+ * threads of its own, or on the calling thread alone under 2^20 multiply-adds), so concurrent
+ * calls never deadlock and give the same results. */
+vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out);
+/* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
+ * pool (from any thread) while it is destroyed. A pool does not survive fork(): the child has
+ * none of its workers and must not pass it to a call (destroying it there is not allowed
+ * either; create a new pool). */
+void vkq_cpu_pool_destroy(vkq_cpu_pool *pool);
+/* The pool's size (workers + 1); 0 for NULL. */
+uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *pool);
+
 typedef struct vkq_cpu_matmul_desc {
     vkq_type type;
     uint64_t m, k, n;
@@ -75,8 +105,9 @@ typedef struct vkq_cpu_matmul_desc {
     size_t ldx;          /* floats between columns of X; 0 = k */
     float *y;
     size_t ldy;          /* floats between columns of Y; 0 = m */
-    uint32_t n_threads;  /* 0 = VKQ_CPU_THREADS or every online core */
+    uint32_t n_threads;  /* 0 = the pool's size, else VKQ_CPU_THREADS or every online core */
     uint32_t flags;      /* VKQ_CPU_* */
+    vkq_cpu_pool *pool;  /* NULL = threads started for this call alone */
 } vkq_cpu_matmul_desc;
 
 /* Blocking: checks the arguments (VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,

@@ -181,7 +181,7 @@ typedef struct vkq_model_desc {
     uint64_t vram_reserve;        /* 0 = vkq_vram_default_reserve */
     const char *const *overrides; /* "REGEX=PLACE" rules */
     uint32_t n_overrides;
-    uint32_t cpu_threads; /* vkq_cpu_matmul_desc.n_threads of CPU tensors (0 = default) */
+    uint32_t cpu_threads; /* threads of the model's vkq_cpu_pool for CPU tensors (0 = default) */
     uint32_t cpu_flags;   /* VKQ_CPU_* of CPU tensors */
     vkq_model_log_fn log; /* NULL = silent */
     void *log_user;
@@ -205,9 +205,12 @@ vkq_model_desc vkq_model_desc_default(void);
  * layer of that tensor and the GPU layers before it are demoted to the CPU (the run stays
  * contiguous), or only the tensor if it is not part of the run (non-layer tensors, tensors a
  * rule placed); the plan is updated, the demotion recorded (vkq_model_demotion_info) and
- * logged, and loading goes on. `dev` NULL: everything on the CPU.
+ * logged, and loading goes on. `dev` NULL: everything on the CPU. When any tensor ends up on
+ * the CPU, the model starts a vkq_cpu_pool of desc->cpu_threads threads (0 = VKQ_CPU_THREADS
+ * or every online core) that sleep between CPU matmuls; vkq_model_destroy joins them.
  * Errors: those of vkq_gguf_open (message in err), of the budget and the plan, a Vulkan error
- * other than out of memory during an upload. Nothing is left allocated on an error.
+ * other than out of memory during an upload, VKQ_ERROR_OUT_OF_HOST_MEMORY when the CPU threads
+ * cannot be started. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
 vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
                           char *err, size_t err_size);
@@ -252,14 +255,15 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * (column j at y + j * m). GPU/host-visible tensors: X is uploaded to a scratch buffer kept by
  * the model (grown as needed), the matmul runs, Y is downloaded; one blocking submission (a
  * memcpy where the scratch is mapped, else staging copies recorded with the matmul). CPU
- * tensors: vkq_cpu_matmul on the mapped bytes with the desc's cpu_threads/cpu_flags. Results
- * agree within the kernels' bounds wherever the weight lives. Errors: VKQ_ERROR_INVALID_ARGUMENT
- * (NULL, n == 0, index out of range, unknown name), VKQ_ERROR_BAD_SHAPE (not a 2-D tensor; a 3-D
- * stack of experts takes vkq_model_matmul_expert), and those of the kernels; the sentence is in
- * vkq_model_last_error.
+ * tensors: vkq_cpu_matmul on the mapped bytes with the desc's cpu_flags on the model's pool.
+ * Results agree within the kernels' bounds wherever the weight lives. Errors:
+ * VKQ_ERROR_INVALID_ARGUMENT (NULL, n == 0, index out of range, unknown name),
+ * VKQ_ERROR_BAD_SHAPE (not a 2-D tensor; a 3-D stack of experts takes
+ * vkq_model_matmul_expert), and those of the kernels; the sentence is in vkq_model_last_error.
  * Thread safety: may be called from several threads at once; GPU calls are serialised on a
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
- * concurrently. */
+ * concurrently: one at a time on the model's pool, any other meanwhile without it (see
+ * vkq_cpu_pool_create; same results). */
 vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
 vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
 

@@ -7,13 +7,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cpu_kernels.h"
+#include "cpu_pool.h"
 #include "types.h"
 
 #define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
-#define MAX_THREADS 256
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_X86_KERNELS 1
@@ -210,11 +209,6 @@ typedef struct job {
     uint32_t n_threads;
 } job;
 
-typedef struct worker {
-    const job *j;
-    uint32_t index;
-} worker;
-
 static void run_share(const job *j, uint32_t t)
 {
     const uint64_t r0 = j->m * t / j->n_threads, r1 = j->m * (t + 1) / j->n_threads;
@@ -239,6 +233,16 @@ static void run_share(const job *j, uint32_t t)
     }
 }
 
+static void share_main(void *arg, uint32_t t)
+{
+    run_share((const job *)arg, t);
+}
+
+typedef struct worker {
+    const job *j;
+    uint32_t index;
+} worker;
+
 static void *worker_main(void *arg)
 {
     const worker *wk = (const worker *)arg;
@@ -246,16 +250,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static uint32_t default_threads(void)
+/* Without a pool (or with a busy one): a pthread per share but the first, joined at the end. */
+static void run_unpooled(const job *j)
 {
-    const char *env = getenv("VKQ_CPU_THREADS");
-    if (env && *env) {
-        char *end = NULL;
-        unsigned long v = strtoul(env, &end, 10);
-        if (end != env && *end == '\0' && v > 0) return v > MAX_THREADS ? MAX_THREADS : (uint32_t)v;
+    pthread_t tids[VKQ_CPU_MAX_THREADS];
+    worker wk[VKQ_CPU_MAX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < j->n_threads; ++t) {
+        wk[t] = (worker){j, t};
+        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
+        started = t;
     }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c < 1 ? 1 : c > MAX_THREADS ? MAX_THREADS : (uint32_t)c;
+    /* If a thread could not be started, the calling thread runs the remaining shares. */
+    run_share(j, 0);
+    for (uint32_t t = started + 1; t < j->n_threads; ++t) run_share(j, t);
+    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
 }
 
 /* ---- entry point --------------------------------------------------------------------------- */
@@ -281,13 +290,17 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return VKQ_ERROR_TOO_LARGE;
 
     const path p = choose_path(d->type, d->flags);
-    uint32_t nt = d->n_threads ? d->n_threads : default_threads();
-    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    const uint32_t cap = d->pool ? vkq_cpu_pool_threads(d->pool) : VKQ_CPU_MAX_THREADS;
+    uint32_t nt = d->n_threads ? d->n_threads : d->pool ? cap : vkq_cpu_default_threads();
+    if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
-    /* Below 2^20 multiply-adds a product takes ~30-70 us on one core (int8 path, 2026-11-23),
-     * not much more than starting and joining a thread (~25 us measured): one thread. The
-     * split does not change results. */
-    if (m * k < ((uint64_t)1 << 20) / n) nt = 1; /* m * k * n < 2^20, without overflow */
+    /* The smallest product (m * k * n multiply-adds) worth splitting: below it one thread is
+     * faster than handing shares out. Measured with Q4_0, k=4096, n=1, 2 threads against 1
+     * (2026-11-23, quiet machine): new threads (~20 us) lose up to 2^20 (m=256: 42 vs 38 us);
+     * a pool's polling workers win from 2^16 (m=16: 3.6 vs 4.3 us), sleeping ones (~8 us to
+     * wake) lose up to 2^19 (m=128: 18.7 vs 19.7 us). The split does not change results. */
+    const uint64_t min_split = (uint64_t)1 << (!d->pool ? 20 : vkq_cpu_pool_awake(d->pool) ? 16 : 19);
+    if (m * k < min_split / n) nt = 1; /* m * k * n < min_split, without overflow */
 
     /* Scratch per thread: a decode chunk plus a decoded row (f32 path, n > 8) or the column
      * accumulators (scalar path). */
@@ -326,18 +339,15 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
             else isa->quantize_x(d->x + c * ldx, k, out);
         }
 
-    pthread_t tids[MAX_THREADS];
-    worker wk[MAX_THREADS];
-    uint32_t started = 0;
-    for (uint32_t t = 1; t < nt; ++t) {
-        wk[t] = (worker){&j, t};
-        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
-        started = t;
+    if (nt == 1) {
+        run_share(&j, 0);
+    } else if (!d->pool || !vkq_cpu_pool_try_run(d->pool, nt, share_main, &j)) {
+        /* Busy pool and a product too small for new threads: every share here. */
+        if (m * k < ((uint64_t)1 << 20) / n)
+            for (uint32_t t = 0; t < nt; ++t) run_share(&j, t);
+        else
+            run_unpooled(&j);
     }
-    /* If a thread could not be started, the calling thread runs the remaining shares. */
-    run_share(&j, 0);
-    for (uint32_t t = started + 1; t < nt; ++t) run_share(&j, t);
-    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
     free(mem);
     return VKQ_SUCCESS;
 }

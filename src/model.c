@@ -237,6 +237,15 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
             goto fail;
         }
     }
+    for (int64_t i = 0; i < m->n_tensors; ++i) {
+        if (m->buffers[i]) continue;
+        st = vkq_cpu_pool_create(m->desc.cpu_threads, &m->cpu_pool);
+        if (st != VKQ_SUCCESS) {
+            vkq_err(err, err_size, st, "cannot start the CPU threads (cpu_threads %u)", m->desc.cpu_threads);
+            goto fail;
+        }
+        break;
+    }
     free(pt);
     *out = m;
     return VKQ_SUCCESS;
@@ -251,6 +260,7 @@ fail:
 void vkq_model_destroy(vkq_model *m)
 {
     if (!m) return;
+    vkq_cpu_pool_destroy(m->cpu_pool);
     for (int64_t i = 0; m->buffers && i < m->n_tensors; ++i)
         vkq_buffer_destroy(m->buffers[i]);
     free(m->buffers);

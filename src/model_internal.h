@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "vkquant_cpu.h"
 #include "vkquant_model.h"
 
 #define VKQ_MODEL_ERRMSG 512
@@ -24,6 +25,7 @@ struct vkq_model_s {
     vkq_buffer *buffers; /* per tensor; NULL where the tensor is on the CPU */
     vkq_model_record *demotions;
     uint32_t n_demotions;
+    vkq_cpu_pool *cpu_pool; /* desc.cpu_threads workers for the CPU tensors; NULL if none */
 
     /* GPU matmul state: scratch for X and Y, grown on demand; guarded by `lock`. */
     pthread_mutex_t lock;

@@ -172,7 +172,8 @@ static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t ex
                              .x = x,
                              .y = y,
                              .n_threads = m->desc.cpu_threads,
-                             .flags = m->desc.cpu_flags};
+                             .flags = m->desc.cpu_flags,
+                             .pool = m->cpu_pool};
     vkq_status st = vkq_cpu_matmul(&d);
     if (st != VKQ_SUCCESS)
         return set_error(m, st, "%s%s on the cpu: %s", t.name, what, vkq_status_string(st));
