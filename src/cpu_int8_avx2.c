@@ -107,104 +107,9 @@ static inline __m256i nibbles32(const uint8_t *qs)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
 }
 
-/* q4_0: y = (q - 8) d, as sum_b dw dx (sum q qx) - 8 sum_b dw (dx sum qx): unsigned codes
- * against X's bytes need no sign trick, so X's loads and per-block terms serve NR rows at once
- * (pairs <= 2 * 2 * 15 * 127 fit int16; 8 rows measured ~15 % faster than 4 from DRAM: more
- * weight streams in flight). Two blocks per step share one 256-bit vector of
- * codes, the int conversion and the FMA (lanes 0-3 block b, 4-7 block b + 1). Every row does
- * the same operations in the same order whatever NR is, so results do not depend on the row
- * grouping (thread count). */
-#define DEFINE_Q4_0_ROWS(NR)                                                                   \
-    static void q4_0_rows##NR(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,   \
-                              float *out)                                                      \
-    {                                                                                          \
-        const __m256i m4 = _mm256_set1_epi8(0x0F);                                             \
-        const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);                      \
-        __m256 acc[NR];                                                                        \
-        __m128 corr[NR];                                                                       \
-        for (int i = 0; i < (NR); ++i) {                                                       \
-            acc[i] = _mm256_setzero_ps();                                                      \
-            corr[i] = _mm_setzero_ps();                                                        \
-        }                                                                                      \
-        uint64_t b = 0;                                                                        \
-        for (; b + 2 <= nb; b += 2) {                                                          \
-            const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q); \
-            const __m256i xhi =                                                                \
-                _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16)); \
-            /* dx, dx sum qx of both blocks */                                                  \
-            const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d,                                \
-                                           xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi),      \
-                                           xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi)); \
-            for (int i = 0; i < (NR); ++i) {                                                   \
-                const uint8_t *b0 = w + i * ws + b * 18, *b1 = b0 + 18;                        \
-                const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + 2), (const __m128i *)(b0 + 2)); \
-                const __m256i lo = _mm256_and_si256(raw, m4);                                  \
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);            \
-                const __m256i p = dot4x2(lo, xlo, hi, xhi);                                  \
-                uint16_t h0, h1;                                                               \
-                memcpy(&h0, b0, 2);                                                            \
-                memcpy(&h1, b1, 2);                                                            \
-                const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16))); \
-                /* dw dx of both blocks, then dw dx sum qx of both */                           \
-                const __m128 sc = _mm_mul_ps(_mm_movelh_ps(d2, d2), dxc);                      \
-                acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread), \
-                                         _mm256_cvtepi32_ps(p), acc[i]);                        \
-                corr[i] = _mm_add_ps(corr[i], sc);                                             \
-            }                                                                                  \
-        }                                                                                      \
-        for (int i = 0; i < (NR); ++i) {                                                       \
-            float tail = 0.0f;                                                                 \
-            if (b < nb) { /* odd block count */                                                \
-                const uint8_t *blk = w + i * ws + b * 18;                                      \
-                const __m256i q = _mm256_sub_epi8(nibbles32(blk + 2), _mm256_set1_epi8(8));    \
-                const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);              \
-                tail = half_to_f32(blk) * xq[b].d *                                            \
-                       hsum256(dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q))); \
-            }                                                                                  \
-            const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),                      \
-                                        _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3))); \
-            out[i] = hsum256(acc[i]) - 8.0f * _mm_cvtss_f32(c) + tail;                         \
-        }                                                                                      \
-    }
-DEFINE_Q4_0_ROWS(1)
-DEFINE_Q4_0_ROWS(8)
-
-static float dot_q4_0(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    float y;
-    q4_0_rows1(w, 0, nb, (const xq_block *)xv, &y);
-    return y;
-}
-
-static void group_q4_0(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
-{
-    q4_0_rows8(w, ws, nb, (const xq_block *)xv, out);
-}
-
-/* q4_1: y = q d + m; sum y qx dx = d dx sum q qx + m dx sum qx. */
-static float dot_q4_1(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float corr = 0;
-    for (uint64_t b = 0; b < nb; ++b) {
-        const uint8_t *blk = w + b * 20;
-        const __m256i q = nibbles32(blk + 4);
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = dot4_ps(q, qx);
-        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
-        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
-        else acc0 = _mm256_fmadd_ps(s, p, acc0);
-        corr += half_to_f32(blk + 2) * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi);
-    }
-    return hsum256(_mm256_add_ps(acc0, acc1)) + corr;
-}
-
 /* 32 bits (bit i = element i) to 32 bytes of 0x10 / 0x00. */
-static inline __m256i bits_to_0x10(const uint8_t *p)
+static inline __m256i bits_to_0x10(uint32_t qh)
 {
-    uint32_t qh;
-    memcpy(&qh, p, 4);
     const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                           2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
@@ -213,42 +118,111 @@ static inline __m256i bits_to_0x10(const uint8_t *p)
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
-/* q5_0: y = (q - 16) d, q = nibble | qh bit << 4. */
-static float dot_q5_0(const uint8_t *w, uint64_t nb, const void *xv)
+static inline uint32_t load_u32(const uint8_t *p)
 {
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const __m256i sixteen = _mm256_set1_epi8(16);
-    for (uint64_t b = 0; b < nb; ++b) {
-        const uint8_t *blk = w + b * 22;
-        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(blk + 6), bits_to_0x10(blk + 2)), sixteen);
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
-        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
-        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
-        else acc0 = _mm256_fmadd_ps(s, p, acc0);
-    }
-    return hsum256(_mm256_add_ps(acc0, acc1));
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
 }
 
-/* q5_1: y = q d + m, q = nibble | qh bit << 4. */
-static float dot_q5_1(const uint8_t *w, uint64_t nb, const void *xv)
+/* The legacy 4- and 5-bit types (8-row groups: for q5_0 / q5_1 also ~5 % faster than 4 from
+ * DRAM and from L3). q is unsigned (q4: the nibble, 0..15; q5: nibble | qh bit
+ * << 4, 0..31); y = d (q - o) for q4_0 (o = 8) and q5_0 (o = 16), y = d q + m for q4_1 and
+ * q5_1. A block's sum is d dx (sum q qx) + c dx (sum qx), c = -o d or m: unsigned codes
+ * against X's signed bytes need no sign trick, so X's loads and per-block terms serve nr <= 8
+ * rows at once (8 row streams in flight from DRAM measured ~15 % faster than 4 for q4_0).
+ * Pairs <= 2 * 31 * 127, two of them added in int16 by dot4x2: < 2^14. Two blocks per step
+ * share one 256-bit vector of codes (lanes 0-3 block b, 4-7 block b + 1), the int conversion
+ * and the FMA; the c dx sum qx terms add up in corr. Every row does the same operations in the
+ * same order whatever nr is, so results do not depend on the row grouping (thread count). */
+enum legacy_kind { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1 };
+
+static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
+                                          enum legacy_kind kind, int nr, float *out)
 {
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float corr = 0;
-    for (uint64_t b = 0; b < nb; ++b) {
-        const uint8_t *blk = w + b * 24;
-        const __m256i q = _mm256_or_si256(nibbles32(blk + 8), bits_to_0x10(blk + 4));
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-        const __m256 p = dot4_ps(q, qx);
-        const __m256 s = _mm256_set1_ps(half_to_f32(blk) * xq[b].d);
-        if (b & 1) acc1 = _mm256_fmadd_ps(s, p, acc1);
-        else acc0 = _mm256_fmadd_ps(s, p, acc0);
-        corr += half_to_f32(blk + 2) * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi);
+    const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
+    const size_t bb = kind == L_Q4_0 ? 18 : kind == L_Q4_1 ? 20 : kind == L_Q5_0 ? 22 : 24;
+    const size_t qh_off = has_m ? 4 : 2, qs_off = qh_off + (five ? 4 : 0);
+    const float off = kind == L_Q4_0 ? -8.0f : kind == L_Q5_0 ? -16.0f : 1.0f;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    __m256 acc[8];
+    __m128 corr[8];
+    for (int i = 0; i < nr; ++i) {
+        acc[i] = _mm256_setzero_ps();
+        corr[i] = _mm_setzero_ps();
     }
-    return hsum256(_mm256_add_ps(acc0, acc1)) + corr;
+    uint64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q);
+        const __m256i xhi = _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16));
+        /* dx, dx sum qx of both blocks */
+        const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d, xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi),
+                                       xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi));
+        VKQ_UNROLL
+        for (int i = 0; i < nr; ++i) {
+            const uint8_t *b0 = w + i * ws + b * bb, *b1 = b0 + bb;
+            const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + qs_off), (const __m128i *)(b0 + qs_off));
+            __m256i lo = _mm256_and_si256(raw, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+            if (five) { /* lo: elements 0-15 of both blocks, hi: 16-31 */
+                const uint32_t h0 = load_u32(b0 + qh_off), h1 = load_u32(b1 + qh_off);
+                lo = _mm256_or_si256(lo, bits_to_0x10((h0 & 0xFFFFu) | h1 << 16));
+                hi = _mm256_or_si256(hi, bits_to_0x10(h0 >> 16 | (h1 & 0xFFFF0000u)));
+            }
+            const __m256i p = dot4x2(lo, xlo, hi, xhi);
+            /* [d0, d1, c0, c1] (c = d, times off at the end, or m) */
+            __m128 dc;
+            if (has_m) {
+                const __m128 v = _mm_cvtph_ps(_mm_setr_epi32((int)load_u32(b0), (int)load_u32(b1), 0, 0));
+                dc = _mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+            } else {
+                uint16_t h0, h1;
+                memcpy(&h0, b0, 2);
+                memcpy(&h1, b1, 2);
+                const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+                dc = _mm_movelh_ps(d2, d2);
+            }
+            /* d dx of both blocks, then c dx sum qx of both */
+            const __m128 sc = _mm_mul_ps(dc, dxc);
+            acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread),
+                                     _mm256_cvtepi32_ps(p), acc[i]);
+            corr[i] = _mm_add_ps(corr[i], sc);
+        }
+    }
+    for (int i = 0; i < nr; ++i) {
+        float tail = 0.0f;
+        if (b < nb) { /* odd block count */
+            const uint8_t *blk = w + i * ws + b * bb;
+            __m256i q = nibbles32(blk + qs_off);
+            if (five) q = _mm256_or_si256(q, bits_to_0x10(load_u32(blk + qh_off)));
+            const float d = half_to_f32(blk), c = has_m ? half_to_f32(blk + 2) : d;
+            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+            tail = d * xq[b].d * hsum256(dot4_ps(q, qx)) +
+                   off * (c * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi));
+        }
+        const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),
+                                    _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3)));
+        out[i] = hsum256(acc[i]) + off * _mm_cvtss_f32(c) + tail;
+    }
 }
+
+#define DEFINE_LEGACY(name, kind, group_rows)                                                 \
+    static float dot_##name(const uint8_t *w, uint64_t nb, const void *xv)                    \
+    {                                                                                         \
+        float y;                                                                              \
+        legacy_rows(w, 0, nb, (const xq_block *)xv, kind, 1, &y);                             \
+        return y;                                                                             \
+    }                                                                                         \
+    static void group_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out) \
+    {                                                                                         \
+        legacy_rows(w, ws, nb, (const xq_block *)xv, kind, group_rows, out);                  \
+    }                                                                                         \
+    static const vkq_int8_group group_##name = {group_##name##_fn, group_rows};
+DEFINE_LEGACY(q4_0, L_Q4_0, 8)
+DEFINE_LEGACY(q4_1, L_Q4_1, 8)
+DEFINE_LEGACY(q5_0, L_Q5_0, 8)
+DEFINE_LEGACY(q5_1, L_Q5_1, 8)
 
 /* iq4_nl: y = d kvalues[q] (16 int8 code values), looked up with pshufb. */
 static float dot_iq4_nl(const uint8_t *w, uint64_t nb, const void *xv)
@@ -706,7 +680,10 @@ static vkq_int8_dot_fn dot_x32(vkq_type type)
 static vkq_int8_group group_x32(vkq_type type)
 {
     switch (type) {
-    case VKQ_TYPE_Q4_0: return (vkq_int8_group){group_q4_0, 8};
+    case VKQ_TYPE_Q4_0: return group_q4_0;
+    case VKQ_TYPE_Q4_1: return group_q4_1;
+    case VKQ_TYPE_Q5_0: return group_q5_0;
+    case VKQ_TYPE_Q5_1: return group_q5_1;
     case VKQ_TYPE_Q8_0: return (vkq_int8_group){group_q8_0, 8};
     default: return (vkq_int8_group){NULL, 0};
     }
