@@ -132,6 +132,30 @@ static void check_variant_choice(void)
     printf("int8 variant: %s (VKQ_CPU_ISA=%s)\n", got, want ? want : "");
     CHECK(strcmp(vkq_cpu_matmul_path(VKQ_TYPE_Q4_0, VKQ_CPU_NO_VNNI), strncmp(got, "int8", 4) == 0 ? "int8-avx2" : got) == 0,
           "VKQ_CPU_NO_VNNI path");
+    if (!want || !*want) { /* the default: what Linux says the CPU has (and the OS saves) */
+        FILE *f = fopen("/proc/cpuinfo", "r");
+        char line[4096];
+        int avx512vnni = 0, avxvnni = 0, found = 0;
+        while (f && !found && fgets(line, sizeof line, f))
+            if (strncmp(line, "flags", 5) == 0) {
+                found = 1;
+                avx512vnni = strstr(line, " avx512_vnni") && strstr(line, " avx512vl") && strstr(line, " avx512bw");
+                avxvnni = strstr(line, " avx_vnni") != NULL;
+            }
+        if (f) fclose(f);
+        /* Only variants this build has count (meson passes the library's VKQ_HAVE_CPU_*). */
+#ifndef VKQ_HAVE_CPU_AVX512VNNI
+        avx512vnni = 0;
+#endif
+#ifndef VKQ_HAVE_CPU_AVXVNNI
+        avxvnni = 0;
+#endif
+        if (found && strncmp(got, "int8", 4) == 0) {
+            const char *expect = avx512vnni ? "int8-avx512vnni" : avxvnni ? "int8-avxvnni" : "int8-avx2";
+            CHECK(strcmp(got, expect) == 0, "default int8 variant %s, /proc/cpuinfo says %s", got, expect);
+            printf("/proc/cpuinfo: avx512_vnni+vl+bw %d, avx_vnni %d\n", avx512vnni, avxvnni);
+        }
+    }
     if (!want || !*want || strncmp(got, "int8", 4) != 0) return;
     if (strcmp(want, "vnni-emu") == 0 || strcmp(want, "avx2") == 0)
         CHECK(strcmp(got + 5, want) == 0, "VKQ_CPU_ISA=%s but the path is %s", want, got);
