@@ -664,23 +664,26 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
 }
 
 /* iq1_s: y = d (2 s + 1) (g + delta), g in {-1, 0, 1} (int8 grid rows), delta = +-1/8 per
- * sub-block: computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, sign trick). qh[ib]
- * (u16 @34): index bits 8-10 of group l at 3 l, s at 12, delta sign at 15. Pairs <= 2 * 9 *
- * 127; c <= 15. The grid indices stay scalar (as in iq1_m). */
+ * sub-block; with c = 2 s + 1 and e = +-1 the sign of delta, a sub-block gives d / 8 c (8 g.x
+ * + e sum x): the g.x products (sign trick, pairs <= 2 * 127) get 8 c <= 120 in madd, and the
+ * delta terms come from X's sums per 16 in one madd per super-block (|bsum| <= 16 * 127, c e
+ * <= 15), as ggml does with Q8_K. qh[ib] (u16 @34): index bits 8-10 of group l at 3 l, s at
+ * 12, delta sign at 15. The grid indices stay scalar (as in iq1_m). */
 static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
 {
     const xk_block *x = (const xk_block *)xv;
-    const __m256i mf8 = _mm256_set1_epi8((char)0xF8);
+    const __m128i one = _mm_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, ++x) {
         const uint8_t *blk = w + b * 50;
         const __m128i h = _mm_loadu_si128((const __m128i *)(blk + 34));
-        /* delta sign (bit 15) as bytes -1 / +1, sub-block ib at byte ib of each lane */
-        const __m128i dl16 = _mm_or_si128(_mm_srai_epi16(h, 15), _mm_set1_epi16(1));
-        const __m256i dl = _mm256_broadcastsi128_si256(_mm_packs_epi16(dl16, dl16));
         const __m128i s = _mm_and_si128(_mm_srli_epi16(h, 12), _mm_set1_epi16(7));
-        const __m256i sc = _mm256_broadcastsi128_si256(_mm_add_epi16(_mm_add_epi16(s, s), _mm_set1_epi16(1)));
-        __m256i isum = _mm256_setzero_si256();
+        const __m128i c = _mm_add_epi16(_mm_add_epi16(s, s), one);
+        /* c e per sub-block, each twice: one per bsum of 16 */
+        const __m128i ce = _mm_sign_epi16(c, _mm_or_si128(_mm_srai_epi16(h, 15), one));
+        const __m256i ce16 = _mm256_set_m128i(_mm_unpackhi_epi16(ce, ce), _mm_unpacklo_epi16(ce, ce));
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_slli_epi16(c, 3));
+        __m256i isum = _mm256_madd_epi16(load256(x->bsums), ce16);
         VKQ_UNROLL
         for (int ib = 0; ib < 8; ++ib) {
             const uint8_t *lo = blk + 2 + 4 * ib;
@@ -689,11 +692,8 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
                                                 (long long)vkq_iq1s_grid[lo[2] | ((hw >> 6) & 7) << 8],
                                                 (long long)vkq_iq1s_grid[lo[1] | ((hw >> 3) & 7) << 8],
                                                 (long long)vkq_iq1s_grid[lo[0] | (hw & 7) << 8]);
-            /* 8 g per byte: the shift's carries into the next byte land in its low 3 bits */
-            const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8),
-                                              _mm256_shuffle_epi8(dl, _mm256_set1_epi8((char)ib)));
             const __m256i qx = load256(x->q + 32 * ib);
-            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v));
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(g, g), _mm256_sign_epi8(qx, g));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
