@@ -486,14 +486,14 @@ static inline __m256i signs_to_x(__m256i qx, uint32_t sg)
 /* ksigns_iq2xs[k] (bits 0-6: k, bit 7: parity of k) expanded to 8 bytes of +1 / -1 (0xFF), for
  * sign_epi8: four table loads per 32 elements replace the byte lookups and their expansion
  * into a mask (1 thread, m=1024: IQ2_XXS 12 %, IQ2_XS 23 % faster; IQ3_XXS, whose 8 grid
- * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from that definition (FORMATS.md
- * §8); the products of tests/test_cpu_matmul.c check it against the bit-exact decoders. */
+ * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from that definition
+ * (FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against the bit-exact decoders. */
 #define KS_BYTE(bit, j) ((uint64_t)((bit) & 1 ? 0xFF : 0x01) << (8 * (j)))
-#define KS_PARITY(k) (((k) ^ (k) >> 1 ^ (k) >> 2 ^ (k) >> 3 ^ (k) >> 4 ^ (k) >> 5 ^ (k) >> 6) & 1)
-#define KS_ROW(k)                                                                                              \
-    (KS_BYTE(k, 0) | KS_BYTE((k) >> 1, 1) | KS_BYTE((k) >> 2, 2) | KS_BYTE((k) >> 3, 3) | KS_BYTE((k) >> 4, 4) | \
-     KS_BYTE((k) >> 5, 5) | KS_BYTE((k) >> 6, 6) | KS_BYTE(KS_PARITY(k), 7))
-#define KS_4(k) KS_ROW(k), KS_ROW((k) + 1), KS_ROW((k) + 2), KS_ROW((k) + 3)
+#define KS_PARITY(k)    (((k) ^ (k) >> 1 ^ (k) >> 2 ^ (k) >> 3 ^ (k) >> 4 ^ (k) >> 5 ^ (k) >> 6) & 1)
+#define KS_ROW(k)                                                                                            \
+    (KS_BYTE(k, 0) | KS_BYTE((k) >> 1, 1) | KS_BYTE((k) >> 2, 2) | KS_BYTE((k) >> 3, 3) |                    \
+     KS_BYTE((k) >> 4, 4) | KS_BYTE((k) >> 5, 5) | KS_BYTE((k) >> 6, 6) | KS_BYTE(KS_PARITY(k), 7))
+#define KS_4(k)  KS_ROW(k), KS_ROW((k) + 1), KS_ROW((k) + 2), KS_ROW((k) + 3)
 #define KS_16(k) KS_4(k), KS_4((k) + 4), KS_4((k) + 8), KS_4((k) + 12)
 #define KS_64(k) KS_16(k), KS_16((k) + 16), KS_16((k) + 32), KS_16((k) + 48)
 static const uint64_t k_sign8[128] = {KS_64(0), KS_64(64)};
@@ -525,12 +525,16 @@ static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
             const uint8_t *R = blk + 2 + 8 * ib;
             uint32_t W;
             memcpy(&W, R + 4, 4);
-            const __m256i q = _mm256_set_epi64x((long long)vkq_iq2xxs_grid[R[3]], (long long)vkq_iq2xxs_grid[R[2]],
-                                                (long long)vkq_iq2xxs_grid[R[1]], (long long)vkq_iq2xxs_grid[R[0]]);
-            const __m256i p = _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127, (W >> 14) & 127, (W >> 21) & 127));
+            const __m256i q =
+                _mm256_set_epi64x((long long)vkq_iq2xxs_grid[R[3]], (long long)vkq_iq2xxs_grid[R[2]],
+                                  (long long)vkq_iq2xxs_grid[R[1]], (long long)vkq_iq2xxs_grid[R[0]]);
+            const __m256i p =
+                _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127,
+                                                 (W >> 14) & 127, (W >> 21) & 127));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, 2 * (ib % 4) + ib / 4)));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
 }
@@ -555,7 +559,9 @@ static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
                                                 (int)vkq_iq3xxs_grid[g[2]], (int)vkq_iq3xxs_grid[g[3]],
                                                 (int)vkq_iq3xxs_grid[g[4]], (int)vkq_iq3xxs_grid[g[5]],
                                                 (int)vkq_iq3xxs_grid[g[6]], (int)vkq_iq3xxs_grid[g[7]]);
-            const __m256i p = _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127, (W >> 14) & 127, (W >> 21) & 127));
+            const __m256i p =
+                _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127,
+                                                 (W >> 14) & 127, (W >> 21) & 127));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.25f * x->d), _mm256_cvtepi32_ps(isum), acc);
@@ -589,12 +595,15 @@ static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
         for (int ib = 0; ib < 8; ++ib) {
             uint16_t u[4];
             memcpy(u, blk + 2 + 8 * ib, 8);
-            const __m256i q = _mm256_set_epi64x((long long)vkq_iq2xs_grid[u[3] & 511], (long long)vkq_iq2xs_grid[u[2] & 511],
-                                                (long long)vkq_iq2xs_grid[u[1] & 511], (long long)vkq_iq2xs_grid[u[0] & 511]);
-            const __m256i p = _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), u[0] >> 9, u[1] >> 9, u[2] >> 9, u[3] >> 9));
+            const __m256i q = _mm256_set_epi64x(
+                (long long)vkq_iq2xs_grid[u[3] & 511], (long long)vkq_iq2xs_grid[u[2] & 511],
+                (long long)vkq_iq2xs_grid[u[1] & 511], (long long)vkq_iq2xs_grid[u[0] & 511]);
+            const __m256i p = _mm256_maddubs_epi16(
+                q, ksigns_x(load256(x->q + 32 * ib), u[0] >> 9, u[1] >> 9, u[2] >> 9, u[3] >> 9));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, ib)));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
 }
@@ -623,7 +632,8 @@ static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i p = _mm256_maddubs_epi16(q, signs_to_x(load256(x->q + 32 * ib), sg));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, ib)));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
 }
@@ -650,8 +660,8 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
             const uint8_t *g = blk + 2 + 8 * ib;
             const unsigned h = blk[66 + ib];
 #define IQ3S_G(k) (int)vkq_iq3s_grid[g[k] | (h << (8 - k) & 256)]
-            const __m256i q = _mm256_setr_epi32(IQ3S_G(0), IQ3S_G(1), IQ3S_G(2), IQ3S_G(3), IQ3S_G(4), IQ3S_G(5),
-                                                IQ3S_G(6), IQ3S_G(7));
+            const __m256i q = _mm256_setr_epi32(IQ3S_G(0), IQ3S_G(1), IQ3S_G(2), IQ3S_G(3), IQ3S_G(4),
+                                                IQ3S_G(5), IQ3S_G(6), IQ3S_G(7));
 #undef IQ3S_G
             uint32_t sg;
             memcpy(&sg, blk + 74 + 4 * ib, 4);
@@ -696,7 +706,8 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(g, g), _mm256_sign_epi8(qx, g));
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
 }
@@ -721,9 +732,12 @@ static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
         memcpy(&sh, blk + 2, 2);
         memcpy(&sl, blk + 4, 4);
         const __m128i lv = _mm_cvtsi32_si128((int)sl);
-        const __m128i lo = _mm_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_and_si128(lv, m4s), _mm_and_si128(_mm_srli_epi16(lv, 4), m4s)));
-        const __m128i hi = _mm_slli_epi16(_mm_srli_epi16(_mm_mullo_epi16(_mm_set1_epi16((short)sh), hmul), 14), 4);
-        const __m256i sc = _mm256_broadcastsi128_si256(_mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32)));
+        const __m128i lo = _mm_cvtepu8_epi16(
+            _mm_unpacklo_epi8(_mm_and_si128(lv, m4s), _mm_and_si128(_mm_srli_epi16(lv, 4), m4s)));
+        const __m128i hi =
+            _mm_slli_epi16(_mm_srli_epi16(_mm_mullo_epi16(_mm_set1_epi16((short)sh), hmul), 14), 4);
+        const __m256i sc =
+            _mm256_broadcastsi128_si256(_mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32)));
         __m256i isum = _mm256_setzero_si256();
         VKQ_UNROLL
         for (int c = 0; c < 4; ++c) {
@@ -732,7 +746,8 @@ static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
             const __m256i l = _mm256_and_si256(raw, m4), h = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
             VKQ_UNROLL
             for (int u = 0; u < 2; ++u) {
-                const __m256i n = u ? _mm256_permute2x128_si256(l, h, 0x31) : _mm256_permute2x128_si256(l, h, 0x20);
+                const __m256i n =
+                    u ? _mm256_permute2x128_si256(l, h, 0x31) : _mm256_permute2x128_si256(l, h, 0x20);
                 const __m256i q = _mm256_shuffle_epi8(table, n);
                 const __m256i qx = load256(x->q + 32 * (2 * c + u));
                 const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
