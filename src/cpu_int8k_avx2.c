@@ -454,8 +454,9 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
  * Each sub-block of 32 (IQ2_XS / IQ2_S: each half of 16) has a small integer scale c, and the
  * super-block's value is f d dx sum c (q . x): the products go through maddubs (int16 pairs,
  * bound noted per kernel) and madd_epi16 with c (int16), and the 8 sub-blocks add up in one
- * int32 vector; one float convert + FMA per super-block with f d dx. With c <= 63 and pairs
- * < 2^15, a madd result is < 2^22 and eight of them < 2^25: int32 never overflows. */
+ * int32 vector; one float convert + FMA per super-block with f d dx. With |c| <= 120 (IQ1_S's
+ * 8 c; the others <= 32) and pairs < 2^15, a madd result is < 2^23 and eight of them (plus
+ * IQ1_S's bsum term, < 2^17) < 2^27: int32 never overflows. */
 
 /* 8 int16 sub-block scales in both 128-bit lanes; the one at position pos (a constant after
  * unrolling) in all 16 int16 lanes, for madd_epi16. */
@@ -486,8 +487,9 @@ static inline __m256i signs_to_x(__m256i qx, uint32_t sg)
 /* ksigns_iq2xs[k] (bits 0-6: k, bit 7: parity of k) expanded to 8 bytes of +1 / -1 (0xFF), for
  * sign_epi8: four table loads per 32 elements replace the byte lookups and their expansion
  * into a mask (1 thread, m=1024: IQ2_XXS 12 %, IQ2_XS 23 % faster; IQ3_XXS, whose 8 grid
- * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from that definition
- * (FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against the bit-exact decoders. */
+ * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from
+ * that definition (FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against
+ * the bit-exact decoders. */
 #define KS_BYTE(bit, j) ((uint64_t)((bit) & 1 ? 0xFF : 0x01) << (8 * (j)))
 #define KS_PARITY(k)    (((k) ^ (k) >> 1 ^ (k) >> 2 ^ (k) >> 3 ^ (k) >> 4 ^ (k) >> 5 ^ (k) >> 6) & 1)
 #define KS_ROW(k)                                                                                            \
@@ -676,7 +678,7 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
 /* iq1_s: y = d (2 s + 1) (g + delta), g in {-1, 0, 1} (int8 grid rows), delta = +-1/8 per
  * sub-block; with c = 2 s + 1 and e = +-1 the sign of delta, a sub-block gives d / 8 c (8 g.x
  * + e sum x): the g.x products (sign trick, pairs <= 2 * 127) get 8 c <= 120 in madd, and the
- * delta terms come from X's sums per 16 in one madd per super-block (|bsum| <= 16 * 127, c e
+ * delta terms come from X's sums per 16 in one madd per super-block (|bsum| <= 16 * 127, |c e|
  * <= 15), as ggml does with Q8_K. qh[ib] (u16 @34): index bits 8-10 of group l at 3 l, s at
  * 12, delta sign at 15. The grid indices stay scalar (as in iq1_m). */
 static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
