@@ -1,5 +1,5 @@
-/* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements
- * (and IQ2/IQ3/IQ1_S/IQ4_XS), against X quantized per 32 elements (vkq_xq_block), and the
+/* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements,
+ * against X quantized per 32 elements (vkq_xq_block), and the
  * variant's table (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the
  * VNNI ones: cpu_avx2_util.h) with -mavx2 -mfma -mf16c and the variant's flags (meson.build);
  * cpu_matmul.c calls a variant only after the run-time CPU check. */
@@ -242,28 +242,6 @@ static float dot_iq4_nl(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-/* iq4_xs: y = d (ls - 32) kvalues[q], 8 sub-blocks of 32 with 6-bit ls. */
-static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_iq4nl));
-    __m256 acc = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 136;
-        const float d = half_to_f32(blk);
-        const uint32_t sh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8;
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const int ls = ((blk[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (int)((sh >> (2 * ib)) & 3) << 4;
-            const __m256i q = _mm256_shuffle_epi8(table, nibbles32(blk + 8 + 16 * ib));
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256 p = dot4_ps(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(ls - 32) * xq[ib].d), p, acc);
-        }
-    }
-    return hsum256(acc);
-}
-
 /* mxfp4: y = kvalues_mxfp4[c] * 2^(e-128) (E8M0 scale, 17-byte blocks of 32). */
 static float dot_mxfp4(const uint8_t *w, uint64_t nb, const void *xv)
 {
@@ -390,237 +368,6 @@ static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-/* iq2_xxs: y = d (0.5 + s) / 4 * grid * sign; per 32 elements 4 grid indices (8 unsigned
- * bytes each) and 4 x 7-bit sign indices into ksigns. The signs are applied to X's bytes. */
-static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
-    __m256 acc = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 66;
-        const float d = half_to_f32(blk);
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const uint8_t *R = blk + 2 + 8 * ib;
-            uint32_t W;
-            memcpy(&W, R + 4, 4);
-            const __m256i q = _mm256_set_epi64x((long long)vkq_iq2xxs_grid[R[3]], (long long)vkq_iq2xxs_grid[R[2]],
-                                                (long long)vkq_iq2xxs_grid[R[1]], (long long)vkq_iq2xxs_grid[R[0]]);
-            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[W & 127] | (uint32_t)vkq_ksigns_iq2xs[(W >> 7) & 127] << 8 |
-                                (uint32_t)vkq_ksigns_iq2xs[(W >> 14) & 127] << 16 |
-                                (uint32_t)vkq_ksigns_iq2xs[(W >> 21) & 127] << 24;
-            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
-            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = dot4_ps(q, sx);
-            const float db = (d * (0.5f + (float)(W >> 28))) * 0.25f;
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
-        }
-    }
-    return hsum256(acc);
-}
-
-/* iq3_xxs: y = d (0.5 + s) / 2 * grid * sign; element e of a 32-block is byte e % 4 of
- * iq3xxs_grid[qs[8 ib + e / 4]]; signs as iq2_xxs from the block's u32 at 66 + 4 ib. */
-static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
-    __m256 acc = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 98;
-        const float d = half_to_f32(blk);
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const uint8_t *g = blk + 2 + 8 * ib;
-            uint32_t W;
-            memcpy(&W, blk + 66 + 4 * ib, 4);
-            const __m256i q = _mm256_setr_epi32((int)vkq_iq3xxs_grid[g[0]], (int)vkq_iq3xxs_grid[g[1]],
-                                                (int)vkq_iq3xxs_grid[g[2]], (int)vkq_iq3xxs_grid[g[3]],
-                                                (int)vkq_iq3xxs_grid[g[4]], (int)vkq_iq3xxs_grid[g[5]],
-                                                (int)vkq_iq3xxs_grid[g[6]], (int)vkq_iq3xxs_grid[g[7]]);
-            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[W & 127] | (uint32_t)vkq_ksigns_iq2xs[(W >> 7) & 127] << 8 |
-                                (uint32_t)vkq_ksigns_iq2xs[(W >> 14) & 127] << 16 |
-                                (uint32_t)vkq_ksigns_iq2xs[(W >> 21) & 127] << 24;
-            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
-            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = dot4_ps(q, sx);
-            const float db = (d * (0.5f + (float)(W >> 28))) * 0.5f;
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(db * xq[ib].d), p, acc);
-        }
-    }
-    return hsum256(acc);
-}
-
-/* Shared by iq2_xs and iq2_s: 4 grid rows of 8 unsigned bytes, 32 sign bits (bit e negates
- * element e, applied to X's bytes), and the float scales of the two halves of 16 (sv: lanes
- * 0-3 and 4-7). */
-static inline __m256 iq2_pair(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3, uint32_t sg,
-                              const xq_block *xb, __m256 sv, __m256 acc)
-{
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
-    const __m256i q = _mm256_set_epi64x((long long)g3, (long long)g2, (long long)g1, (long long)g0);
-    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
-    const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-    const __m256i qx = _mm256_loadu_si256((const __m256i *)xb->q);
-    const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-    const __m256 p = dot4_ps(q, sx);
-    return _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), p, acc);
-}
-
-/* The 16 half-sub-block scales (d (0.5 + s)) / 4 of iq2_xs / iq2_s from 8 bytes of nibbles
- * (low = first 16 elements of sub-block ib, high = last 16): lo[ib], hi[ib] as 8 floats. */
-static inline void iq2_scales(const uint8_t *p, float d, __m256 *lo, __m256 *hi)
-{
-    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
-    const __m256i m4 = _mm256_set1_epi32(0xF);
-    const __m256 h = _mm256_set1_ps(0.5f), dv = _mm256_set1_ps(d), q = _mm256_set1_ps(0.25f);
-    *lo = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_and_si256(v, m4)))), q);
-    *hi = _mm256_mul_ps(_mm256_mul_ps(dv, _mm256_add_ps(h, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)))), q);
-}
-
-/* [lo[ib] x 4, hi[ib] x 4] */
-static inline __m256 iq2_pick(__m256 lo, __m256 hi, int ib)
-{
-    const __m256i i = _mm256_set1_epi32(ib);
-    return _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, i), _mm256_permutevar8x32_ps(hi, i), 0xF0);
-}
-
-/* iq2_xs: 32 x u16 (9-bit grid index, 7-bit ksigns index), scales (u4 lo, u4 hi) @66. */
-static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 74;
-        __m256 slo, shi;
-        iq2_scales(blk + 66, half_to_f32(blk), &slo, &shi);
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            uint16_t u[4];
-            memcpy(u, blk + 2 + 8 * ib, 8);
-            const uint32_t sg = (uint32_t)vkq_ksigns_iq2xs[u[0] >> 9] | (uint32_t)vkq_ksigns_iq2xs[u[1] >> 9] << 8 |
-                                (uint32_t)vkq_ksigns_iq2xs[u[2] >> 9] << 16 | (uint32_t)vkq_ksigns_iq2xs[u[3] >> 9] << 24;
-            const __m256 sv = iq2_pick(slo, shi, ib);
-            if (ib & 1)
-                acc1 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
-                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc1);
-            else
-                acc0 = iq2_pair(vkq_iq2xs_grid[u[0] & 511], vkq_iq2xs_grid[u[1] & 511], vkq_iq2xs_grid[u[2] & 511],
-                                vkq_iq2xs_grid[u[3] & 511], sg, &xq[ib], sv, acc0);
-        }
-    }
-    return hsum256(_mm256_add_ps(acc0, acc1));
-}
-
-/* iq2_s: index low bits @2, sign bytes @34, index bits 8-9 @66, scales @74. */
-static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    __m256 acc = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 82;
-        __m256 slo, shi;
-        iq2_scales(blk + 74, half_to_f32(blk), &slo, &shi);
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const uint8_t *lo = blk + 2 + 4 * ib;
-            const unsigned hb = blk[66 + ib];
-            uint32_t sg;
-            memcpy(&sg, blk + 34 + 4 * ib, 4);
-            acc = iq2_pair(vkq_iq2s_grid[lo[0] | (hb & 3) << 8], vkq_iq2s_grid[lo[1] | ((hb >> 2) & 3) << 8],
-                           vkq_iq2s_grid[lo[2] | ((hb >> 4) & 3) << 8], vkq_iq2s_grid[lo[3] | ((hb >> 6) & 3) << 8],
-                           sg, &xq[ib], iq2_pick(slo, shi, ib), acc);
-        }
-    }
-    return hsum256(acc);
-}
-
-/* iq3_s: element e of a 32-block is byte e % 4 of iq3s_grid[qs[8 ib + e / 4] | bit e / 4 of
- * qh[ib] << 8], sign bit e of the 4 sign bytes, y = d (1 + 2 s) grid sign. */
-static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
-    __m256 acc = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 110;
-        const float d = half_to_f32(blk);
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const uint8_t *g = blk + 2 + 8 * ib;
-            const unsigned h = blk[66 + ib];
-            const __m256i hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)h), lane),
-                                                                  _mm256_set1_epi32(1)), 8);
-            const __m256i idx = _mm256_or_si256(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)g)), hi);
-            const __m256i q = _mm256_i32gather_epi32((const int *)vkq_iq3s_grid, idx, 4);
-            uint32_t sg;
-            memcpy(&sg, blk + 74 + 4 * ib, 4);
-            const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
-            const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256i sx = _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
-            const __m256 p = dot4_ps(q, sx);
-            const int sc = (ib % 2 == 0) ? (blk[106 + ib / 2] & 0xF) : (blk[106 + ib / 2] >> 4);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)(1 + 2 * sc) * xq[ib].d), p, acc);
-        }
-    }
-    return hsum256(acc);
-}
-
-/* iq1_s: y = d (2 s + 1) (grid + delta), int8 grid rows of -1/0/1, delta = +-1/8 per 32
- * elements: computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, sign trick). Per
- * super-block the 8 delta signs and 8 scales are unpacked with vector ops first. The grid
- * indices stay scalar: storing them from a vector and reloading them one by one was slower
- * (store-to-load forwarding). */
-static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    const xq_block *xq = (const xq_block *)xv;
-    const __m256i mf8 = _mm256_set1_epi8((char)0xF8), m7 = _mm256_set1_epi32(7);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b, xq += 8) {
-        const uint8_t *blk = w + b * 50;
-        const __m128i h = _mm_loadu_si128((const __m128i *)(blk + 34)); /* qh[ib], 8 x u16 */
-        const __m256i h32 = _mm256_cvtepu16_epi32(h);
-        /* delta sign (bit 15) as bytes -1 / +1, sub-block ib at byte ib of each lane */
-        const __m128i dl16 = _mm_or_si128(_mm_srai_epi16(h, 15), _mm_set1_epi16(1));
-        const __m256i dl = _mm256_broadcastsi128_si256(_mm_packs_epi16(dl16, dl16));
-        const __m256i s = _mm256_and_si256(_mm256_srli_epi32(h32, 12), m7);
-        const __m256 sf = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1))),
-                                        _mm256_set1_ps(half_to_f32(blk) * 0.125f));
-        VKQ_UNROLL
-        for (int ib = 0; ib < 8; ++ib) {
-            const uint8_t *lo = blk + 2 + 4 * ib;
-            const uint32_t hw = (uint32_t)blk[34 + 2 * ib] | (uint32_t)blk[35 + 2 * ib] << 8;
-            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[lo[3] | ((hw >> 9) & 7) << 8],
-                                                (long long)vkq_iq1s_grid[lo[2] | ((hw >> 6) & 7) << 8],
-                                                (long long)vkq_iq1s_grid[lo[1] | ((hw >> 3) & 7) << 8],
-                                                (long long)vkq_iq1s_grid[lo[0] | (hw & 7) << 8]);
-            const __m256i v = _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), mf8),
-                                              _mm256_shuffle_epi8(dl, _mm256_set1_epi8((char)ib)));
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[ib].q);
-            const __m256 p = dot4_ps(_mm256_sign_epi8(v, v), _mm256_sign_epi8(qx, v));
-            const __m256 f = _mm256_mul_ps(_mm256_permutevar8x32_ps(sf, _mm256_set1_epi32(ib)), _mm256_set1_ps(xq[ib].d));
-            if (ib & 1) acc1 = _mm256_fmadd_ps(f, p, acc1);
-            else acc0 = _mm256_fmadd_ps(f, p, acc0);
-        }
-    }
-    return hsum256(_mm256_add_ps(acc0, acc1));
-}
-
 /* NF4 code values times 127, rounded: the int8 stand-in for the float codebook. NMSE of the
  * codebook itself 1.8e-5 over the 16 codes (uniform), about as large as that of rounding X to
  * 8 bits; the product's NMSE stays near 3e-5 (tests/test_cpu_matmul.c). */
@@ -661,17 +408,10 @@ static vkq_int8_dot_fn dot_x32(vkq_type type)
     case VKQ_TYPE_Q5_0: return dot_q5_0;
     case VKQ_TYPE_Q5_1: return dot_q5_1;
     case VKQ_TYPE_IQ4_NL: return dot_iq4_nl;
-    case VKQ_TYPE_IQ4_XS: return dot_iq4_xs;
     case VKQ_TYPE_MXFP4: return dot_mxfp4;
     case VKQ_TYPE_NVFP4: return dot_nvfp4;
     case VKQ_TYPE_Q2_0: return dot_q2_0;
     case VKQ_TYPE_Q1_0: return dot_q1_0;
-    case VKQ_TYPE_IQ2_XXS: return dot_iq2_xxs;
-    case VKQ_TYPE_IQ3_XXS: return dot_iq3_xxs;
-    case VKQ_TYPE_IQ2_XS: return dot_iq2_xs;
-    case VKQ_TYPE_IQ2_S: return dot_iq2_s;
-    case VKQ_TYPE_IQ3_S: return dot_iq3_s;
-    case VKQ_TYPE_IQ1_S: return dot_iq1_s;
     case VKQ_TYPE_NF4: return dot_nf4;
     default: return NULL;
     }

@@ -1,13 +1,14 @@
 /* AVX2 int8 kernels of vkq_cpu_matmul for the 256-element super-block types (K-quants, TQ1_0,
- * TQ2_0, IQ1_M), against X quantized per 256 elements (vkq_xk_block, like ggml's Q8_K).
+ * TQ2_0, the IQ types but IQ4_NL), against X quantized per 256 elements (vkq_xk_block, like
+ * ggml's Q8_K).
  *
  * Why a second X format: with one X scale per super-block, every integer product of a
  * super-block (sub-block scales applied with madd_epi16) adds up in one int32 vector, and the
  * float work is one convert + FMA per 256 weights instead of per 32. The block sums of X per
  * 16 elements turn the min / offset terms (q - 32, q - 4, q - 1, dmin * m) into one madd per
- * super-block. Built once per int8 variant like cpu_int8_avx2.c; the K-quants apply their
- * sub-block scales with madd_epi16 on maddubs's int16 pairs in every variant (a vpdpbusd
- * would need a 32-bit multiply per sub-block), the others use dot4. Integer ranges: |qx| <= 127, so maddubs pairs stay within int16
+ * super-block. Built once per int8 variant like cpu_int8_avx2.c; the K-quants and IQ types
+ * apply their sub-block scales with madd_epi16 on maddubs's int16 pairs in every variant (a
+ * vpdpbusd would need a 32-bit multiply per sub-block), the others use dot4. Integer ranges: |qx| <= 127, so maddubs pairs stay within int16
  * (noted per kernel) and super-block sums within int32. */
 #include <immintrin.h>
 #include <stdint.h>
@@ -449,6 +450,317 @@ static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(acc);
 }
 
+/* ---- IQ types against X per 256 (FORMATS.md §8) -------------------------------------------
+ * Each sub-block of 32 (IQ2_XS / IQ2_S: each half of 16) has a small integer scale c, and the
+ * super-block's value is f d dx sum c (q . x): the products go through maddubs (int16 pairs,
+ * bound noted per kernel) and madd_epi16 with c (int16), and the 8 sub-blocks add up in one
+ * int32 vector; one float convert + FMA per super-block with f d dx. With |c| <= 120 (IQ1_S's
+ * 8 c; the others <= 32) and pairs < 2^15, a madd result is < 2^23 and eight of them (plus
+ * IQ1_S's bsum term, < 2^17) < 2^27: int32 never overflows. */
+
+/* 8 int16 sub-block scales in both 128-bit lanes; the one at position pos (a constant after
+ * unrolling) in all 16 int16 lanes, for madd_epi16. */
+static inline __m256i sub_scale(__m256i s8, int pos)
+{
+    const short j = (short)(2 * pos);
+    return _mm256_shuffle_epi8(s8, _mm256_set1_epi16((short)((j + 1) << 8 | j)));
+}
+
+/* 8 int32 lanes (values < 2^15) to 8 int16 in both 128-bit lanes, times 2 plus 1. */
+static inline __m256i odd_scales8(__m256i s32)
+{
+    const __m128i s = _mm_packs_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    return _mm256_broadcastsi128_si256(_mm_add_epi16(_mm_add_epi16(s, s), _mm_set1_epi16(1)));
+}
+
+/* X's 32 bytes with byte e negated where bit e of sg is set (|qx| <= 127: no overflow). */
+static inline __m256i signs_to_x(__m256i qx, uint32_t sg)
+{
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sg), shuf);
+    const __m256i neg = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_sub_epi8(_mm256_xor_si256(qx, neg), neg);
+}
+
+/* ksigns_iq2xs[k] (bits 0-6: k, bit 7: parity of k) expanded to 8 bytes of +1 / -1 (0xFF), for
+ * sign_epi8: four table loads per 32 elements replace the byte lookups and their expansion
+ * into a mask (1 thread, m=1024: IQ2_XXS 12 %, IQ2_XS 23 % faster; IQ3_XXS, whose 8 grid
+ * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from
+ * that definition (FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against
+ * the bit-exact decoders. */
+#define KS_BYTE(bit, j) ((uint64_t)((bit) & 1 ? 0xFF : 0x01) << (8 * (j)))
+#define KS_PARITY(k)    (((k) ^ (k) >> 1 ^ (k) >> 2 ^ (k) >> 3 ^ (k) >> 4 ^ (k) >> 5 ^ (k) >> 6) & 1)
+#define KS_ROW(k)                                                                                            \
+    (KS_BYTE(k, 0) | KS_BYTE((k) >> 1, 1) | KS_BYTE((k) >> 2, 2) | KS_BYTE((k) >> 3, 3) |                    \
+     KS_BYTE((k) >> 4, 4) | KS_BYTE((k) >> 5, 5) | KS_BYTE((k) >> 6, 6) | KS_BYTE(KS_PARITY(k), 7))
+#define KS_4(k)  KS_ROW(k), KS_ROW((k) + 1), KS_ROW((k) + 2), KS_ROW((k) + 3)
+#define KS_16(k) KS_4(k), KS_4((k) + 4), KS_4((k) + 8), KS_4((k) + 12)
+#define KS_64(k) KS_16(k), KS_16((k) + 16), KS_16((k) + 32), KS_16((k) + 48)
+static const uint64_t k_sign8[128] = {KS_64(0), KS_64(64)};
+
+/* X's 32 bytes signed by the 4 ksigns entries i0..i3 (8 elements each). */
+static inline __m256i ksigns_x(__m256i qx, unsigned i0, unsigned i1, unsigned i2, unsigned i3)
+{
+    return _mm256_sign_epi8(qx, _mm256_set_epi64x((long long)k_sign8[i3], (long long)k_sign8[i2],
+                                                  (long long)k_sign8[i1], (long long)k_sign8[i0]));
+}
+
+/* iq2_xxs: y = d (0.5 + s) / 4 grid sign = d / 8 (2 s + 1) grid sign; 8-byte record per
+ * sub-block: 4 grid indices, u32 W (4 x 7-bit sign indices, s in bits 28-31). Grid bytes <=
+ * 43: pairs <= 2 * 43 * 127 < 2^14; c = 2 s + 1 <= 31. */
+static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 66;
+        /* s is the top nibble of each record's last byte: records 0-3 (64-bit lanes of one
+         * load) and 4-7; int32 lanes s0 s4 s1 s5 s2 s6 s3 s7, so sub-block t at 2 (t % 4) + t / 4 */
+        const __m256i s = _mm256_or_si256(_mm256_srli_epi64(load256(blk + 2), 60),
+                                          _mm256_slli_epi64(_mm256_srli_epi64(load256(blk + 34), 60), 32));
+        const __m256i sc = odd_scales8(s);
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *R = blk + 2 + 8 * ib;
+            uint32_t W;
+            memcpy(&W, R + 4, 4);
+            const __m256i q =
+                _mm256_set_epi64x((long long)vkq_iq2xxs_grid[R[3]], (long long)vkq_iq2xxs_grid[R[2]],
+                                  (long long)vkq_iq2xxs_grid[R[1]], (long long)vkq_iq2xxs_grid[R[0]]);
+            const __m256i p =
+                _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127,
+                                                 (W >> 14) & 127, (W >> 21) & 127));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, 2 * (ib % 4) + ib / 4)));
+        }
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* iq3_xxs: y = d (0.5 + s) / 2 grid sign = d / 4 (2 s + 1) grid sign; element e of sub-block
+ * ib is byte e % 4 of iq3xxs_grid[qs[8 ib + e / 4]]; u32 W at 66 + 4 ib as in iq2_xxs. Grid
+ * bytes <= 62: pairs <= 2 * 62 * 127 < 2^14; c <= 31. */
+static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 98;
+        const __m256i sc = odd_scales8(_mm256_srli_epi32(load256(blk + 66), 28));
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *g = blk + 2 + 8 * ib;
+            uint32_t W;
+            memcpy(&W, blk + 66 + 4 * ib, 4);
+            const __m256i q = _mm256_setr_epi32((int)vkq_iq3xxs_grid[g[0]], (int)vkq_iq3xxs_grid[g[1]],
+                                                (int)vkq_iq3xxs_grid[g[2]], (int)vkq_iq3xxs_grid[g[3]],
+                                                (int)vkq_iq3xxs_grid[g[4]], (int)vkq_iq3xxs_grid[g[5]],
+                                                (int)vkq_iq3xxs_grid[g[6]], (int)vkq_iq3xxs_grid[g[7]]);
+            const __m256i p =
+                _mm256_maddubs_epi16(q, ksigns_x(load256(x->q + 32 * ib), W & 127, (W >> 7) & 127,
+                                                 (W >> 14) & 127, (W >> 21) & 127));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.25f * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* The 16 scales 2 s + 1 of iq2_xs / iq2_s (one per 16 elements) from 8 bytes of nibbles (low:
+ * first 16 elements of sub-block ib, high: last 16), laid out for pair_scales. */
+static inline void iq2_scales16(const uint8_t *p, __m256i s16[2])
+{
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m128i v = _mm_loadl_epi64((const __m128i *)p);
+    const __m128i n = _mm_unpacklo_epi8(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    const __m256i s = _mm256_cvtepu8_epi16(n);
+    scales16(_mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1)), s16);
+}
+
+/* iq2_xs: y = d / 8 (2 s + 1) grid sign, s per 16 elements; 32 x u16 (9-bit grid index, 7-bit
+ * ksigns index) @2, scales @66. Grid bytes <= 43: pairs < 2^14; c <= 31. */
+static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 74;
+        __m256i s16[2];
+        iq2_scales16(blk + 66, s16);
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            uint16_t u[4];
+            memcpy(u, blk + 2 + 8 * ib, 8);
+            const __m256i q = _mm256_set_epi64x(
+                (long long)vkq_iq2xs_grid[u[3] & 511], (long long)vkq_iq2xs_grid[u[2] & 511],
+                (long long)vkq_iq2xs_grid[u[1] & 511], (long long)vkq_iq2xs_grid[u[0] & 511]);
+            const __m256i p = _mm256_maddubs_epi16(
+                q, ksigns_x(load256(x->q + 32 * ib), u[0] >> 9, u[1] >> 9, u[2] >> 9, u[3] >> 9));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, ib)));
+        }
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* iq2_s: as iq2_xs with explicit sign bytes; index low bits @2, sign bytes @34, index bits
+ * 8-9 @66, scales @74. Grid bytes <= 43: pairs < 2^14; c <= 31. */
+static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 82;
+        __m256i s16[2];
+        iq2_scales16(blk + 74, s16);
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *lo = blk + 2 + 4 * ib;
+            const unsigned hb = blk[66 + ib];
+            uint32_t sg;
+            memcpy(&sg, blk + 34 + 4 * ib, 4);
+            const __m256i q = _mm256_set_epi64x((long long)vkq_iq2s_grid[lo[3] | ((hb >> 6) & 3) << 8],
+                                                (long long)vkq_iq2s_grid[lo[2] | ((hb >> 4) & 3) << 8],
+                                                (long long)vkq_iq2s_grid[lo[1] | ((hb >> 2) & 3) << 8],
+                                                (long long)vkq_iq2s_grid[lo[0] | (hb & 3) << 8]);
+            const __m256i p = _mm256_maddubs_epi16(q, signs_to_x(load256(x->q + 32 * ib), sg));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, pair_scales(s16, ib)));
+        }
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* iq3_s: y = d (1 + 2 s) grid sign; element e of sub-block ib is byte e % 4 of
+ * iq3s_grid[qs[8 ib + e / 4] | bit e / 4 of qh[ib] << 8], sign bit e of the 4 sign bytes at
+ * 74 + 4 ib; s: nibbles at 106. Grid bytes <= 15: pairs <= 2 * 15 * 127; c <= 31. The 8
+ * grid words by scalar loads: 23 % faster than vpgatherdd on Zen 3 (1 thread, m=1024). */
+static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 110;
+        uint32_t s4;
+        memcpy(&s4, blk + 106, 4);
+        const __m128i sv = _mm_cvtsi32_si128((int)s4);
+        const __m256i sc = odd_scales8(_mm256_cvtepu8_epi32(
+            _mm_unpacklo_epi8(_mm_and_si128(sv, m4), _mm_and_si128(_mm_srli_epi16(sv, 4), m4))));
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *g = blk + 2 + 8 * ib;
+            const unsigned h = blk[66 + ib];
+#define IQ3S_G(k) (int)vkq_iq3s_grid[g[k] | (h << (8 - k) & 256)]
+            const __m256i q = _mm256_setr_epi32(IQ3S_G(0), IQ3S_G(1), IQ3S_G(2), IQ3S_G(3), IQ3S_G(4),
+                                                IQ3S_G(5), IQ3S_G(6), IQ3S_G(7));
+#undef IQ3S_G
+            uint32_t sg;
+            memcpy(&sg, blk + 74 + 4 * ib, 4);
+            const __m256i p = _mm256_maddubs_epi16(q, signs_to_x(load256(x->q + 32 * ib), sg));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* iq1_s: y = d (2 s + 1) (g + delta), g in {-1, 0, 1} (int8 grid rows), delta = +-1/8 per
+ * sub-block; with c = 2 s + 1 and e = +-1 the sign of delta, a sub-block gives d / 8 c (8 g.x
+ * + e sum x): the g.x products (sign trick, pairs <= 2 * 127) get 8 c <= 120 in madd, and the
+ * delta terms come from X's sums per 16 in one madd per super-block (|bsum| <= 16 * 127, |c e|
+ * <= 15), as ggml does with Q8_K. qh[ib] (u16 @34): index bits 8-10 of group l at 3 l, s at
+ * 12, delta sign at 15. The grid indices stay scalar (as in iq1_m). */
+static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    const __m128i one = _mm_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 50;
+        const __m128i h = _mm_loadu_si128((const __m128i *)(blk + 34));
+        const __m128i s = _mm_and_si128(_mm_srli_epi16(h, 12), _mm_set1_epi16(7));
+        const __m128i c = _mm_add_epi16(_mm_add_epi16(s, s), one);
+        /* c e per sub-block, each twice: one per bsum of 16 */
+        const __m128i ce = _mm_sign_epi16(c, _mm_or_si128(_mm_srai_epi16(h, 15), one));
+        const __m256i ce16 = _mm256_set_m128i(_mm_unpackhi_epi16(ce, ce), _mm_unpacklo_epi16(ce, ce));
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_slli_epi16(c, 3));
+        __m256i isum = _mm256_madd_epi16(load256(x->bsums), ce16);
+        VKQ_UNROLL
+        for (int ib = 0; ib < 8; ++ib) {
+            const uint8_t *lo = blk + 2 + 4 * ib;
+            const uint32_t hw = (uint32_t)blk[34 + 2 * ib] | (uint32_t)blk[35 + 2 * ib] << 8;
+            const __m256i g = _mm256_set_epi64x((long long)vkq_iq1s_grid[lo[3] | ((hw >> 9) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[2] | ((hw >> 6) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[1] | ((hw >> 3) & 7) << 8],
+                                                (long long)vkq_iq1s_grid[lo[0] | (hw & 7) << 8]);
+            const __m256i qx = load256(x->q + 32 * ib);
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(g, g), _mm256_sign_epi8(qx, g));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, ib)));
+        }
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * 0.125f * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
+/* iq4_xs: y = d (ls - 32) kvalues[q], 6-bit ls per sub-block (low nibbles @4, high 2 bits
+ * @2), 16 bytes of nibbles per sub-block @8 (low: elements 0-15, high: 16-31). One 32-byte
+ * load serves two sub-blocks. Sign trick: |kvalues| <= 127, pairs <= 2 * 127 * 127 < 2^15;
+ * |c| <= 32. */
+static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    const xk_block *x = (const xk_block *)xv;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_iq4nl));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m128i m4s = _mm_set1_epi8(0x0F);
+    /* bits 2 ib, 2 ib + 1 of scales_h to the top of int16 lane ib */
+    const __m128i hmul = _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6, 1 << 4, 1 << 2, 1);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b, ++x) {
+        const uint8_t *blk = w + b * 136;
+        uint16_t sh;
+        uint32_t sl;
+        memcpy(&sh, blk + 2, 2);
+        memcpy(&sl, blk + 4, 4);
+        const __m128i lv = _mm_cvtsi32_si128((int)sl);
+        const __m128i lo = _mm_cvtepu8_epi16(
+            _mm_unpacklo_epi8(_mm_and_si128(lv, m4s), _mm_and_si128(_mm_srli_epi16(lv, 4), m4s)));
+        const __m128i hi =
+            _mm_slli_epi16(_mm_srli_epi16(_mm_mullo_epi16(_mm_set1_epi16((short)sh), hmul), 14), 4);
+        const __m256i sc =
+            _mm256_broadcastsi128_si256(_mm_sub_epi16(_mm_or_si128(lo, hi), _mm_set1_epi16(32)));
+        __m256i isum = _mm256_setzero_si256();
+        VKQ_UNROLL
+        for (int c = 0; c < 4; ++c) {
+            /* lanes: sub-blocks 2c, 2c + 1; low nibbles elements 0-15, high 16-31 */
+            const __m256i raw = load256(blk + 8 + 32 * c);
+            const __m256i l = _mm256_and_si256(raw, m4), h = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+            VKQ_UNROLL
+            for (int u = 0; u < 2; ++u) {
+                const __m256i n =
+                    u ? _mm256_permute2x128_si256(l, h, 0x31) : _mm256_permute2x128_si256(l, h, 0x20);
+                const __m256i q = _mm256_shuffle_epi8(table, n);
+                const __m256i qx = load256(x->q + 32 * (2 * c + u));
+                const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qx, q));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sub_scale(sc, 2 * c + u)));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * x->d), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum256(acc);
+}
+
 vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type)
 {
     switch (type) {
@@ -460,6 +772,13 @@ vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type)
     case VKQ_TYPE_TQ2_0: return dot_tq2_0;
     case VKQ_TYPE_TQ1_0: return dot_tq1_0;
     case VKQ_TYPE_IQ1_M: return dot_iq1_m;
+    case VKQ_TYPE_IQ1_S: return dot_iq1_s;
+    case VKQ_TYPE_IQ2_XXS: return dot_iq2_xxs;
+    case VKQ_TYPE_IQ2_XS: return dot_iq2_xs;
+    case VKQ_TYPE_IQ2_S: return dot_iq2_s;
+    case VKQ_TYPE_IQ3_XXS: return dot_iq3_xxs;
+    case VKQ_TYPE_IQ3_S: return dot_iq3_s;
+    case VKQ_TYPE_IQ4_XS: return dot_iq4_xs;
     default: return NULL;
     }
 }
