@@ -17,8 +17,8 @@ typedef struct vkq_xq_block {
     int8_t q[32];
 } vkq_xq_block;
 
-/* 256 elements of X quantized to int8 for the super-block types (K-quants, TQ1_0, TQ2_0,
- * IQ1_M; like ggml's Q8_K): x ~= d * q; bsums[j] = sum of q[16 j .. 16 j + 15]. q first and
+/* 256 elements of X quantized to int8 for the super-block types (K-quants, TQ1_0, TQ2_0, the
+ * IQ types but IQ4_NL; like ggml's Q8_K): x ~= d * q; bsums[j] = sum of q[16 j .. 16 j + 15]. q first and
  * the struct 64-byte aligned, so every q load is aligned within the 64-byte aligned scratch. */
 typedef struct vkq_xk_block {
     _Alignas(64) int8_t q[256];

@@ -27,7 +27,7 @@ static void random_x(uint64_t *rng, float *x, size_t count)
 
 /* The int8 path's bound. Its error comes from rounding X to 8 bits: per element uniform in
  * +-step/2 with step = amax(block of xb) / 127, xb = 32 or 256 (the K-quants, TQ1_0, TQ2_0 and
- * IQ1_M quantize X per 256 like ggml's Q8_K), so the expected squared error of all outputs is
+ * the IQ super-block types quantize X per 256 like ggml's Q8_K; vkq_cpu_int8_x_block says which), so the expected squared error of all outputs is
  * E = sum_j sum_r sum_i w_ri^2 step_j(i)^2 / 12. (NF4 adds its int8 codebook's own error,
  * NMSE 1.8e-5: measured 3.2e-5 in all at m=257 k=4096 n=31, against 1.4-1.6e-5 for the rest.) NMSE may reach INT8_TOL (scaled by the
  * cancellation like the fp32 bound), or 30 E / sum ref^2 where few large weights dominate a
