@@ -10,7 +10,7 @@
  * Paths (chosen per call; all give fp32 results):
  * - exact f32 (default for F32, F16, BF16 and the activation types Q8_1/Q8_K; for every type
  *   with VKQ_CPU_EXACT_F32): weights decoded bit-exactly (as vkq_decode_cpu) and fp32 FMA dot
- *   products. F32/F16/BF16 with n = 1 stream 4 rows per pass straight from W (F16 through
+ *   products. F32/F16/BF16 with n = 1 stream 8 rows per pass straight from W (F16 through
  *   F16C, BF16 by shifts), sharing each X load; other cases decode 4 KiB chunks and dot them
  *   against up to 8 columns of X at once (for n > 8 the row is decoded once into scratch and
  *   reused by each 8-column pass). Needs AVX2+FMA+F16C; without them every call takes the
