@@ -8,8 +8,9 @@
  * 16 elements turn the min / offset terms (q - 32, q - 4, q - 1, dmin * m) into one madd per
  * super-block. Built once per int8 variant like cpu_int8_avx2.c; the K-quants and IQ types
  * apply their sub-block scales with madd_epi16 on maddubs's int16 pairs in every variant (a
- * vpdpbusd would need a 32-bit multiply per sub-block), the others use dot4. Integer ranges: |qx| <= 127, so maddubs pairs stay within int16
- * (noted per kernel) and super-block sums within int32. */
+ * vpdpbusd would need a 32-bit multiply per sub-block), the others use dot4. Integer ranges:
+ * |qx| <= 127, so maddubs pairs stay within int16 (noted per kernel) and super-block sums
+ * within int32. */
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
