@@ -1,5 +1,5 @@
-/* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements
- * (and IQ4_NL), against X quantized per 32 elements (vkq_xq_block), and the variant's table (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the
+/* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements,
+ * against X quantized per 32 elements (vkq_xq_block), and the variant's table (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the
  * VNNI ones: cpu_avx2_util.h) with -mavx2 -mfma -mf16c and the variant's flags (meson.build);
  * cpu_matmul.c calls a variant only after the run-time CPU check. */
 #include <immintrin.h>
