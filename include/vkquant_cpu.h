@@ -29,7 +29,8 @@
  *   256 (with sums per 16, like ggml's Q8_K) for the 256-element super-block types Q2_K, Q3_K,
  *   Q4_K, Q5_K, Q6_K, TQ1_0, TQ2_0, IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S and
  *   IQ4_XS, whose super-block then adds up in integers (sub-block scales applied as int16).
- *   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K take groups of 8 (Q5_K: 4) rows per pass, each bit-identical with the single-row kernel (more weight streams in
+ *   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4, Q4_K, Q5_K and Q6_K take groups of 8 (Q5_K:
+ *   4) rows per pass, each bit-identical with the single-row kernel (more weight streams in
  *   flight from DRAM). NF4's float codebook is replaced by round(127 * code) (NMSE of
  *   the codebook 1.8e-5). NMSE against the exact product ~1.5e-5 for random data (3e-5 for
  *   NF4); turn it off with VKQ_CPU_EXACT_F32.
