@@ -316,33 +316,53 @@ static inline __m128 ue4m3_half_x4(const uint8_t *p)
 }
 
 /* nvfp4: 64-element blocks of 4 sub-blocks of 16 (UE4M3 scale each; 8 bytes: low nibbles are
- * elements 0..7, high 8..15); one X block covers two sub-blocks. Both X blocks' codes come
- * from one 32-byte load; the float scale per 16 is picked by a lane permute. */
-static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
+ * elements 0..7, high 8..15); one X block covers two sub-blocks. The codes stay as one 32-byte
+ * load gives them (per 128-bit lane: the low nibbles of two sub-blocks, then the high ones),
+ * and X's two blocks are rearranged to match instead, once for all nr rows (nr <= 8): then
+ * int32 lanes 2j, 2j + 1 of the dot products belong to sub-block j, and one conversion and FMA
+ * per row apply the four scales. Codes <= 12: pairs, and two of them added in int16, are far
+ * below 2^15. Every row does the same operations in the same order whatever nr is. */
+static VKQ_ALWAYS_INLINE void nvfp4_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq, int nr,
+                                         float *out)
 {
-    const xq_block *xq = (const xq_block *)xv;
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i sel0 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), sel1 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    __m256 acc[8];
+    for (int i = 0; i < nr; ++i) acc[i] = _mm256_setzero_ps();
     for (uint64_t b = 0; b < nb; ++b, xq += 2) {
-        const uint8_t *blk = w + b * 36;
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 4));
-        const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
-        const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-        /* per 128-bit lane: sub-blocks (0 | 2) and (1 | 3) */
-        const __m256i a = _mm256_unpacklo_epi64(lo, hi), c = _mm256_unpackhi_epi64(lo, hi);
-        const __m256i q0 = _mm256_permute2x128_si256(a, c, 0x20), q1 = _mm256_permute2x128_si256(a, c, 0x31);
-        const __m256 sc = _mm256_castps128_ps256(ue4m3_half_x4(blk));
-        const __m256i x0 = _mm256_loadu_si256((const __m256i *)xq[0].q);
-        const __m256i x1 = _mm256_loadu_si256((const __m256i *)xq[1].q);
-        const __m256 p0 = dot4_ps(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0));
-        const __m256 p1 = dot4_ps(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1));
-        acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel0), _mm256_set1_ps(xq[0].d)), p0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(sc, sel1), _mm256_set1_ps(xq[1].d)), p1, acc1);
+        const __m256i xa = _mm256_loadu2_m128i((const __m128i *)xq[1].q, (const __m128i *)xq[0].q);
+        const __m256i xb = _mm256_loadu2_m128i((const __m128i *)(xq[1].q + 16), (const __m128i *)(xq[0].q + 16));
+        /* elements 0-7 and 8-15 of each sub-block, in the codes' order */
+        const __m256i xl = _mm256_unpacklo_epi64(xa, xb), xh = _mm256_unpackhi_epi64(xa, xb);
+        const __m256 dx = _mm256_setr_m128(_mm_set1_ps(xq[0].d), _mm_set1_ps(xq[1].d));
+        VKQ_UNROLL
+        for (int i = 0; i < nr; ++i) {
+            const uint8_t *blk = w + i * ws + b * 36;
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 4));
+            const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
+            const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+            const __m256i p = dot4x2(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(xl, lo), _mm256_sign_epi8(hi, hi),
+                                     _mm256_sign_epi8(xh, hi));
+            const __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(ue4m3_half_x4(blk)), pairs);
+            acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(sc, dx), _mm256_cvtepi32_ps(p), acc[i]);
+        }
     }
-    return hsum256(_mm256_add_ps(acc0, acc1));
+    for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
+
+static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
+{
+    float y;
+    nvfp4_rows(w, 0, nb, (const xq_block *)xv, 1, &y);
+    return y;
+}
+
+static void group_nvfp4_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
+{
+    nvfp4_rows(w, ws, nb, (const xq_block *)xv, 8, out);
+}
+static const vkq_int8_group group_nvfp4 = {group_nvfp4_fn, 8};
 
 /* q2_0: y = (q - 1) d, 64 elements, element i = bits 2 (i % 4) of qs[i / 4]. */
 static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
@@ -463,6 +483,7 @@ static vkq_int8_group group_x32(vkq_type type)
     case VKQ_TYPE_Q5_1: return group_q5_1;
     case VKQ_TYPE_IQ4_NL: return group_iq4_nl;
     case VKQ_TYPE_MXFP4: return group_mxfp4;
+    case VKQ_TYPE_NVFP4: return group_nvfp4;
     case VKQ_TYPE_Q8_0: return (vkq_int8_group){group_q8_0, 8};
     default: return (vkq_int8_group){NULL, 0};
     }
