@@ -59,6 +59,23 @@ void VKQ_ISA_FN(quantize_xk)(const float *x, uint64_t k, void *out);
 vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type);
 vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type);
 
+/* The two entry points of a type whose kernel is a row-group template
+ * rows(w, ws, nb, x, variant, nr, out) (nr rows w, w + ws, .. against one column x, the type's
+ * constant `variant` selecting among the types one template serves): dot_<name> for one row
+ * and group_<name>, a vkq_int8_group of NR rows. */
+#define VKQ_ROW_KERNELS(name, rows, variant, NR)                                                  \
+    static float dot_##name(const uint8_t *w, uint64_t nb, const void *x)                        \
+    {                                                                                            \
+        float y;                                                                                 \
+        rows(w, 0, nb, x, variant, 1, &y);                                                       \
+        return y;                                                                                \
+    }                                                                                            \
+    static void group_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out) \
+    {                                                                                            \
+        rows(w, ws, nb, x, variant, NR, out);                                                    \
+    }                                                                                            \
+    static const vkq_int8_group group_##name = {group_##name##_fn, NR};
+
 /* dot4(a, b): int32 lane j = a[4j] b[4j] + .. + a[4j+3] b[4j+3], a unsigned and b signed
  * bytes (vpdpbusd's definition). maddubs saturates its int16 pair sums; every kernel keeps
  * |a[2i] b[2i] + a[2i+1] b[2i+1]| < 2^15 (each notes its bound), so all variants give the same

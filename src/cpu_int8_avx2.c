@@ -1,6 +1,7 @@
 /* AVX2 int8 kernels of vkq_cpu_matmul for the types with blocks of 32, 64 or 128 elements,
- * against X quantized per 32 elements (vkq_xq_block), and the variant's table (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the
- * VNNI ones: cpu_avx2_util.h) with -mavx2 -mfma -mf16c and the variant's flags (meson.build);
+ * against X quantized per 32 elements (vkq_xq_block), and the variant's table
+ * (vkq_cpu_int8_isa, cpu_kernels.h). Built once per int8 variant (AVX2, the VNNI ones:
+ * cpu_avx2_util.h) with -mavx2 -mfma -mf16c and the variant's flags (meson.build);
  * cpu_matmul.c calls a variant only after the run-time CPU check. */
 #include <immintrin.h>
 #include <stdint.h>
@@ -55,9 +56,10 @@ static void quantize_x(const float *x, uint64_t k, void *out)
  * (X's block loaded once per group; nr weight streams from DRAM in flight, 8 rows measured
  * ~12 % faster than 4 and 4 ~30 % faster than 1 at m=4096); two accumulators per row (even /
  * odd blocks), and every row does the same operations in the same order whatever nr is. */
-static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq, int nr,
-                                        float *out)
+static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
+                                        int unused, int nr, float *out)
 {
+    (void)unused; /* the template serves one type */
     __m256 acc[2][8];
     for (int i = 0; i < nr; ++i) acc[0][i] = acc[1][i] = _mm256_setzero_ps();
     uint64_t b = 0;
@@ -87,17 +89,7 @@ static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb
     }
 }
 
-static float dot_q8_0(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    float y;
-    q8_0_rows(w, 0, nb, (const xq_block *)xv, 1, &y);
-    return y;
-}
-
-static void group_q8_0(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
-{
-    q8_0_rows(w, ws, nb, (const xq_block *)xv, 8, out);
-}
+VKQ_ROW_KERNELS(q8_0, q8_0_rows, 0, 8)
 
 static inline __m256i nibbles32(const uint8_t *qs)
 {
@@ -206,22 +198,10 @@ static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t 
     }
 }
 
-#define DEFINE_LEGACY(name, kind, group_rows)                                                 \
-    static float dot_##name(const uint8_t *w, uint64_t nb, const void *xv)                    \
-    {                                                                                         \
-        float y;                                                                              \
-        legacy_rows(w, 0, nb, (const xq_block *)xv, kind, 1, &y);                             \
-        return y;                                                                             \
-    }                                                                                         \
-    static void group_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out) \
-    {                                                                                         \
-        legacy_rows(w, ws, nb, (const xq_block *)xv, kind, group_rows, out);                  \
-    }                                                                                         \
-    static const vkq_int8_group group_##name = {group_##name##_fn, group_rows};
-DEFINE_LEGACY(q4_0, L_Q4_0, 8)
-DEFINE_LEGACY(q4_1, L_Q4_1, 8)
-DEFINE_LEGACY(q5_0, L_Q5_0, 8)
-DEFINE_LEGACY(q5_1, L_Q5_1, 8)
+VKQ_ROW_KERNELS(q4_0, legacy_rows, L_Q4_0, 8)
+VKQ_ROW_KERNELS(q4_1, legacy_rows, L_Q4_1, 8)
+VKQ_ROW_KERNELS(q5_0, legacy_rows, L_Q5_0, 8)
+VKQ_ROW_KERNELS(q5_1, legacy_rows, L_Q5_1, 8)
 
 /* iq4_nl (y = d kvalues[q], fp16 d, 18-byte blocks) and mxfp4 (y = kvalues_mxfp4[q] 2^(e -
  * 128), E8M0 e, 17-byte blocks): 16 signed int8 code values looked up with pshufb, signed X
@@ -282,20 +262,8 @@ static VKQ_ALWAYS_INLINE void lut4_rows(const uint8_t *w, size_t ws, uint64_t nb
     }
 }
 
-#define DEFINE_LUT4(name, mx, group_rows)                                                     \
-    static float dot_##name(const uint8_t *w, uint64_t nb, const void *xv)                    \
-    {                                                                                         \
-        float y;                                                                              \
-        lut4_rows(w, 0, nb, (const xq_block *)xv, mx, 1, &y);                                 \
-        return y;                                                                             \
-    }                                                                                         \
-    static void group_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out) \
-    {                                                                                         \
-        lut4_rows(w, ws, nb, (const xq_block *)xv, mx, group_rows, out);                      \
-    }                                                                                         \
-    static const vkq_int8_group group_##name = {group_##name##_fn, group_rows};
-DEFINE_LUT4(iq4_nl, 0, 8)
-DEFINE_LUT4(mxfp4, 1, 8)
+VKQ_ROW_KERNELS(iq4_nl, lut4_rows, 0, 8)
+VKQ_ROW_KERNELS(mxfp4, lut4_rows, 1, 8)
 
 /* The 4 UE4M3 "half" scales of an nvfp4 block (FORMATS.md §1.3.4) as floats, bit-exact with
  * vkq_ue4m3_half_to_f32 without its branches: bit 7 ignored; E > 0: (1 + M/8) 2^(E-8) built
@@ -322,9 +290,10 @@ static inline __m128 ue4m3_half_x4(const uint8_t *p)
  * int32 lanes 2j, 2j + 1 of the dot products belong to sub-block j, and one conversion and FMA
  * per row apply the four scales. Codes <= 12: pairs, and two of them added in int16, are far
  * below 2^15. Every row does the same operations in the same order whatever nr is. */
-static VKQ_ALWAYS_INLINE void nvfp4_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq, int nr,
-                                         float *out)
+static VKQ_ALWAYS_INLINE void nvfp4_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
+                                         int unused, int nr, float *out)
 {
+    (void)unused; /* the template serves one type */
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_mxfp4));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
@@ -351,18 +320,7 @@ static VKQ_ALWAYS_INLINE void nvfp4_rows(const uint8_t *w, size_t ws, uint64_t n
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-static float dot_nvfp4(const uint8_t *w, uint64_t nb, const void *xv)
-{
-    float y;
-    nvfp4_rows(w, 0, nb, (const xq_block *)xv, 1, &y);
-    return y;
-}
-
-static void group_nvfp4_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *xv, float *out)
-{
-    nvfp4_rows(w, ws, nb, (const xq_block *)xv, 8, out);
-}
-static const vkq_int8_group group_nvfp4 = {group_nvfp4_fn, 8};
+VKQ_ROW_KERNELS(nvfp4, nvfp4_rows, 0, 8)
 
 /* q2_0: y = (q - 1) d, 64 elements, element i = bits 2 (i % 4) of qs[i / 4]. */
 static float dot_q2_0(const uint8_t *w, uint64_t nb, const void *xv)
@@ -484,7 +442,7 @@ static vkq_int8_group group_x32(vkq_type type)
     case VKQ_TYPE_IQ4_NL: return group_iq4_nl;
     case VKQ_TYPE_MXFP4: return group_mxfp4;
     case VKQ_TYPE_NVFP4: return group_nvfp4;
-    case VKQ_TYPE_Q8_0: return (vkq_int8_group){group_q8_0, 8};
+    case VKQ_TYPE_Q8_0: return group_q8_0;
     default: return (vkq_int8_group){NULL, 0};
     }
 }

@@ -234,36 +234,16 @@ static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t n
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-static float dot_q4_k(const uint8_t *w, uint64_t nb, const void *x)
-{
-    float y;
-    q45_k_rows(w, 0, nb, (const xk_block *)x, 0, 1, &y);
-    return y;
-}
-
-static float dot_q5_k(const uint8_t *w, uint64_t nb, const void *x)
-{
-    float y;
-    q45_k_rows(w, 0, nb, (const xk_block *)x, 1, 1, &y);
-    return y;
-}
-
-static void group_q4_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
-{
-    q45_k_rows(w, ws, nb, (const xk_block *)x, 0, 8, out);
-}
-
-static void group_q5_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
-{
-    q45_k_rows(w, ws, nb, (const xk_block *)x, 1, 4, out);
-}
+VKQ_ROW_KERNELS(q4_k, q45_k_rows, 0, 8)
+VKQ_ROW_KERNELS(q5_k, q45_k_rows, 1, 4) /* 8 rows were ~3 % slower */
 
 /* q6_k: y = d sc[i / 16] (q - 32), q = 4 low bits (ql) | 2 high bits (qh) << 4 in 0..63:
  * sum (q - 32) x = sum q x - 32 bsum. Pairs <= 2 * 63 * 127; int8 scales. nr rows at once
  * as in q45_k_rows (same per-row operations whatever nr is). */
-static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb, const xk_block *x, int nr,
-                                        float *out)
+static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb, const xk_block *x,
+                                        int unused, int nr, float *out)
 {
+    (void)unused; /* the template serves one type */
     __m256 acc[8];
     for (int i = 0; i < nr; ++i) acc[i] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
@@ -299,17 +279,7 @@ static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-static float dot_q6_k(const uint8_t *w, uint64_t nb, const void *x)
-{
-    float y;
-    q6_k_rows(w, 0, nb, (const xk_block *)x, 1, &y);
-    return y;
-}
-
-static void group_q6_k(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out)
-{
-    q6_k_rows(w, ws, nb, (const xk_block *)x, 8, out);
-}
+VKQ_ROW_KERNELS(q6_k, q6_k_rows, 0, 8)
 
 /* tq2_0: y = (q - 1) d: sum q x - sum x. The 8 maddubs results add up in int16 (8 x 2 x 3 x
  * 127 < 2^15) before one madd. */
@@ -787,9 +757,9 @@ vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type)
 vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type)
 {
     switch (type) {
-    case VKQ_TYPE_Q4_K: return (vkq_int8_group){group_q4_k, 8};
-    case VKQ_TYPE_Q5_K: return (vkq_int8_group){group_q5_k, 4}; /* 8 was ~3 % slower */
-    case VKQ_TYPE_Q6_K: return (vkq_int8_group){group_q6_k, 8};
+    case VKQ_TYPE_Q4_K: return group_q4_k;
+    case VKQ_TYPE_Q5_K: return group_q5_k;
+    case VKQ_TYPE_Q6_K: return group_q6_k;
     default: return (vkq_int8_group){NULL, 0};
     }
 }
