@@ -77,29 +77,27 @@ static void init_kernels(void)
     if (env && *env && *env != '0') g_kernels.avx2 = 0;
 #if HAVE_X86_KERNELS
     if (!g_kernels.avx2) return;
-    /* The variants this CPU runs, best first; VKQ_CPU_ISA picks one of them by name (debug,
-     * bench; "vnni-emu" is only taken when asked for). */
-    struct { const char *name; const vkq_cpu_int8_isa *isa; int ok; } v[] = {
+    /* The variants, best first, with whether this CPU runs them; VKQ_CPU_ISA picks one by the
+     * name after "int8-" (debug, bench); vnni-emu runs anywhere but only when asked for. */
+    struct { const char *path; const vkq_cpu_int8_isa *isa; int ok; } v[] = {
 #ifdef VKQ_HAVE_CPU_AVX512VNNI
-        {"avx512vnni", &vkq_cpu_avx512vnni_int8, cpu_avx512vnni()},
+        {"int8-avx512vnni", &vkq_cpu_avx512vnni_int8, cpu_avx512vnni()},
 #endif
 #ifdef VKQ_HAVE_CPU_AVXVNNI
-        {"avxvnni", &vkq_cpu_avxvnni_int8, cpu_avxvnni()},
+        {"int8-avxvnni", &vkq_cpu_avxvnni_int8, cpu_avxvnni()},
 #endif
-        {"avx2", &vkq_cpu_avx2_int8, 1},
-        {"vnni-emu", &vkq_cpu_vnniemu_int8, 0},
+        {"int8-avx2", &vkq_cpu_avx2_int8, 1},
+        {"int8-vnni-emu", &vkq_cpu_vnniemu_int8, 0},
     };
     const size_t nv = sizeof v / sizeof v[0];
     const char *want = getenv("VKQ_CPU_ISA");
     size_t pick = nv;
     for (size_t i = 0; want && *want && i < nv; ++i)
-        if (strcmp(want, v[i].name) == 0 && (v[i].ok || strcmp(want, "vnni-emu") == 0)) pick = i;
+        if (strcmp(want, v[i].path + 5) == 0 && (v[i].ok || v[i].isa == &vkq_cpu_vnniemu_int8)) pick = i;
     for (size_t i = 0; pick == nv && i < nv; ++i)
         if (v[i].ok) pick = i;
-    static const char *const names[] = {"int8-avx512vnni", "int8-avxvnni", "int8-avx2", "int8-vnni-emu"};
     g_kernels.int8 = v[pick].isa;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
-        if (strcmp(names[i] + 5, v[pick].name) == 0) g_kernels.int8_path = names[i];
+    g_kernels.int8_path = v[pick].path;
 #endif
 }
 
