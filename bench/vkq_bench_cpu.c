@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "vkquant_cpu.h"
 
 /* ggml CPU mat-vec, µs, 2 threads, hot (same m, k, n; AMD EPYC, 2 cores). */

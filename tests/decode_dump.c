@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fp_convert.h"
+#include "core/fp_convert.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 
 static int write_file(const char *prefix, const char *suffix, const void *data, size_t size)
 {

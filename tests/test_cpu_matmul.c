@@ -13,8 +13,8 @@
 #include "matmul_ref.h"
 #include "check.h"
 #include "test_util.h"
-#include "cpu_kernels.h"
-#include "types.h"
+#include "cpu/cpu_kernels.h"
+#include "core/types.h"
 #include "vkquant_cpu.h"
 
 #define INT8_TOL 5e-4

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "cpu_pool.h"
+#include "cpu/cpu_pool.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "vkquant_cpu.h"
 
 /* ---- the pool alone ------------------------------------------------------------------------ */

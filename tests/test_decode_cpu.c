@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode_cpu.h"
-#include "fp_convert.h"
+#include "formats/decode_cpu.h"
+#include "core/fp_convert.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 
 static int g_checks, g_failures;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fp_convert.h"
+#include "core/fp_convert.h"
 #include "gpu_fixture.h"
 #include "test_util.h"
 

@@ -11,7 +11,7 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "volk.h"
 
 static uint64_t g_rng;

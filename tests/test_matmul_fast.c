@@ -28,7 +28,7 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "volk.h"
 
 #define FAST_NMSE 5e-4 /* ggml's gate for reduced-precision matmul paths */

@@ -13,7 +13,7 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 
 static uint64_t g_rng;
 

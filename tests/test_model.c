@@ -23,7 +23,7 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "vkquant_cpu.h"
 #include "vkquant_model.h"
 

@@ -13,11 +13,11 @@
 #include <string.h>
 
 #include "check.h"
-#include "cpu_pool.h"
+#include "cpu/cpu_pool.h"
 #include "matmul_ref.h"
-#include "model_internal.h"
+#include "model/model_internal.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "vkquant_cpu.h"
 #include "vkquant_gguf.h"
 #include "vkquant_model.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "gpu_fixture.h" /* CHECK, test_summary */
-#include "placement.h"
+#include "model/placement.h"
 #include "test_util.h"
 #include "vkquant_model.h"
 

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "decode_cpu.h"
-#include "fp_convert.h"
-#include "tables_gen.h"
+#include "formats/decode_cpu.h"
+#include "core/fp_convert.h"
+#include "formats/tables_gen.h"
 #include "check.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 #include "vkquant_quant.h"
 
 #define ROWS      64

@@ -12,9 +12,9 @@
 
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
-#include "staging_ring.h"
+#include "vulkan/staging_ring.h"
 #include "test_util.h"
-#include "types.h"
+#include "core/types.h"
 
 static uint64_t g_rng;
 

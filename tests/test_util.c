@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "fp_convert.h"
-#include "types.h"
+#include "core/fp_convert.h"
+#include "core/types.h"
 
 uint64_t vkq_test_seed(void)
 {

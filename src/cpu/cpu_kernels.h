@@ -1,0 +1,80 @@
+/* The SIMD kernels behind vkq_cpu_matmul (src/cpu_matmul.c), one set per instruction set,
+ * each in its own file compiled with that ISA's flags (meson.build). cpu_matmul.c calls a set
+ * only after checking at run time that the CPU has it. */
+#ifndef VKQ_CPU_KERNELS_H
+#define VKQ_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/types.h"
+
+/* One 32-element block of X quantized to int8 (the int8 path): x ~= d * q; sum_lo/sum_hi are
+ * the sums of q[0..15] and q[16..31]. */
+typedef struct vkq_xq_block {
+    float d;
+    int16_t sum_lo, sum_hi;
+    int8_t q[32];
+} vkq_xq_block;
+
+/* 256 elements of X quantized to int8 for the super-block types (K-quants, TQ1_0, TQ2_0, the
+ * IQ types but IQ4_NL; like ggml's Q8_K): x ~= d * q; bsums[j] = sum of q[16 j .. 16 j + 15]. q first and
+ * the struct 64-byte aligned, so every q load is aligned within the 64-byte aligned scratch. */
+typedef struct vkq_xk_block {
+    _Alignas(64) int8_t q[256];
+    int16_t bsums[16];
+    float d;
+} vkq_xk_block;
+
+/* Dot product of one row of nb weight blocks with one quantized column of X (vkq_xq_block
+ * or vkq_xk_block, whichever the kernel's table says). */
+typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
+/* The same for a group of `rows` rows w, w + w_stride, ... at once (sharing X's loads; more
+ * weight streams in flight), into out[0 .. rows - 1]; each bit-identical with the one-row
+ * function. fn NULL: no group kernel for the type. */
+typedef struct vkq_int8_group {
+    void (*fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq, float *out);
+    uint32_t rows; /* at most VKQ_INT8_GROUP_MAX */
+} vkq_int8_group;
+#define VKQ_INT8_GROUP_MAX 8
+
+/* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
+ * or 256), 0 when the call does not take the int8 path (src/cpu_matmul.c; tests use it for
+ * the error bound). */
+uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags);
+
+/* AVX2 + FMA + F16C, exact f32 path: src/cpu_f32_avx2.c. */
+void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, uint32_t bb,
+                           const uint8_t *w, size_t w_stride, uint64_t r0, uint64_t r1,
+                           uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,
+                           size_t ldy, float *scratch);
+
+/* One int8 variant (cpu_int8_avx2.c + cpu_int8k_avx2.c built with its flags; the variants and
+ * how they differ: cpu_avx2_util.h). Every variant has a kernel for the same types, and gives
+ * bit-identical results. */
+typedef struct vkq_cpu_int8_isa {
+    void (*quantize_x)(const float *x, uint64_t k, void *out);  /* to vkq_xq_block */
+    void (*quantize_xk)(const float *x, uint64_t k, void *out); /* to vkq_xk_block */
+    vkq_int8_dot_fn (*dot_x32)(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
+    vkq_int8_group (*group_x32)(vkq_type type); /* fn NULL: no group kernel */
+    vkq_int8_dot_fn (*dot_xk)(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
+    vkq_int8_group (*group_xk)(vkq_type type);  /* fn NULL: no group kernel */
+    /* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; grp (fn may be
+     * NULL) takes whole groups of rows, dot the rest. */
+    void (*rows)(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
+                 uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes, uint64_t n, float *y,
+                 size_t ldy);
+} vkq_cpu_int8_isa;
+
+/* The variants built into this library (VKQ_HAVE_CPU_<NAME> from meson.build: the compiler
+ * must know the instructions). */
+extern const vkq_cpu_int8_isa vkq_cpu_avx2_int8;
+#ifdef VKQ_HAVE_CPU_AVXVNNI
+extern const vkq_cpu_int8_isa vkq_cpu_avxvnni_int8;
+#endif
+#ifdef VKQ_HAVE_CPU_AVX512VNNI
+extern const vkq_cpu_int8_isa vkq_cpu_avx512vnni_int8;
+#endif
+extern const vkq_cpu_int8_isa vkq_cpu_vnniemu_int8;
+
+#endif
