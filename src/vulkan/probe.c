@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vulkan/internal.h"
+#include "vulkan/device_core.h"
 
 /* Debian 12's Vulkan headers (1.3.239) predate VK_KHR_cooperative_matrix; declare the few
  * pieces the probe needs (values from the extension's registry entry, extension 507). */
