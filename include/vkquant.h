@@ -237,7 +237,7 @@ typedef struct vkq_device_desc {
      * tests: they exercise the ring's wrap-around. */
     uint32_t staging_slots;
     uint64_t staging_slot_bytes;
-    /* VKQ_TRANSFER_QUEUE_*; VKQ_TRANSFER_QUEUE=off|emulate overrides it. */
+    /* VKQ_TRANSFER_QUEUE_*; AUTO (0) leaves the choice to VKQ_TRANSFER_QUEUE=auto|off|emulate. */
     uint32_t transfer_queue;
 } vkq_device_desc;
 

@@ -31,7 +31,7 @@ typedef struct vkq_quantize_desc {
     const float *importance;
     void *dst;                /* rows * (k / QK * block_bytes) bytes, rows packed */
     size_t dst_size;          /* bytes available at dst */
-    uint32_t n_threads;       /* 0 = every online core */
+    uint32_t n_threads;       /* 0 = VKQ_CPU_THREADS, else every online core */
 } vkq_quantize_desc;
 
 /* Quantizes desc->src into desc->dst. Deterministic: the bytes depend only on the inputs, not on
