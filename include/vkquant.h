@@ -372,7 +372,7 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
 
 /* The kernel a matmul runs with, as chosen from its shape, type, flags and the device's
- * configuration and features (src/matmul.c). */
+ * configuration and features (src/vulkan/matmul.c). */
 typedef enum vkq_matmul_path {
     VKQ_MATMUL_PATH_MATVEC = 0,    /* mat-vec kernel (n <= 8, or 8-column passes) */
     VKQ_MATMUL_PATH_GEMM_F32 = 1,  /* tiled GEMM, fp32 arithmetic */

@@ -280,10 +280,9 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
     /* The smallest product (m * k * n multiply-adds) worth splitting: below it one thread is
-     * faster than handing shares out. Measured with Q4_0, k=4096, n=1, 2 threads against 1
-     * (2026-11-23, quiet machine): new threads (~20 us) lose up to 2^20 (m=256: 42 vs 38 us);
-     * a pool's polling workers win from 2^16 (m=16: 3.6 vs 4.3 us), sleeping ones (~8 us to
-     * wake) lose up to 2^19 (m=128: 18.7 vs 19.7 us). The split does not change results. */
+     * faster than handing shares out. New threads cost most, a pool's sleeping workers less and
+     * its polling ones least, so the threshold is 2^20, 2^19 and 2^16 multiply-adds
+     * (bench/RESULTS.md, "Figures behind code choices"). The split does not change results. */
     const uint64_t min_split = (uint64_t)1 << (!d->pool ? 20 : vkq_cpu_pool_awake(d->pool) ? 16 : 19);
     if (m * k < min_split / n) nt = 1; /* m * k * n < min_split, without overflow */
 

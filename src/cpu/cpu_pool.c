@@ -135,12 +135,11 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
 }
 
 /* How long a worker polls for the next call before it sleeps, and the caller for the last
- * share: VKQ_CPU_POOL_SPIN_US, default 10 us, long enough to see a call that follows at once
- * (waking a sleeping worker costs ~7-12 us a call, m=256 k=4096 Q4_0 on 2 threads: 27.5-32 us
- * sleeping vs 20.3 us polling, 19 ideal). It is short because polling only pays where a core
- * is free for the poller: when the caller and a worker share one core, every call loses up to
- * the whole spin (54 us with 5 us, 58 us with 10, 99 us with 50, 45 us sleeping at once, 38 us
- * on one thread). 0 = sleep at once. */
+ * share: VKQ_CPU_POOL_SPIN_US, in microseconds, long enough to see a call that follows at once
+ * (waking a sleeping worker costs more than the poll). It is short because polling only pays
+ * where a core is free for the poller: when the caller and a worker share one core, every call
+ * loses up to the whole spin. Figures: bench/RESULTS.md, "Figures behind code choices".
+ * 0 = sleep at once. */
 #define DEFAULT_SPIN_US 10
 
 static vkq_status spin_from_env(uint64_t *ns)

@@ -16,10 +16,9 @@ typedef struct profile {
 
 static const profile k_profiles[] = {
     /* CPU drivers: shared-memory tiles cost a scalar loop per lane on llvmpipe, so prompts run
-     * as mat-vec passes of 8 columns (2.4 vs 0.7 GFLOP/s on lavapipe, bench/RESULTS.md). Nor do
-     * the fast GEMMs pay there (lavapipe, Q4_0 1024x4096x64, plain tiles: fp32 0.65, fp16 0.36,
-     * int8 0.63 GFLOP/s; f16 is emulated and OpSDot not accelerated), so the cpu profile keeps
-     * them off; a config override still turns them on (the tests do). */
+     * as mat-vec passes of 8 columns. Nor do the fast GEMMs pay there (f16 is emulated and
+     * OpSDot not accelerated), so the cpu profile keeps them off; a config override still turns
+     * them on (the tests do). Figures: bench/RESULTS.md, "Figures behind code choices". */
     /*          mv_wg rows red lanes texel mm_mv  mm_wg  bm  bn  bk tm tn f16 int8 */
     {"nvidia", {128, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
     {"amd",    {64, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
