@@ -237,7 +237,7 @@ typedef struct vkq_device_desc {
      * tests: they exercise the ring's wrap-around. */
     uint32_t staging_slots;
     uint64_t staging_slot_bytes;
-    /* VKQ_TRANSFER_QUEUE_*; VKQ_TRANSFER_QUEUE=off|emulate overrides it. */
+    /* VKQ_TRANSFER_QUEUE_*; AUTO (0) leaves the choice to VKQ_TRANSFER_QUEUE=auto|off|emulate. */
     uint32_t transfer_queue;
 } vkq_device_desc;
 
@@ -372,7 +372,7 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
 
 /* The kernel a matmul runs with, as chosen from its shape, type, flags and the device's
- * configuration and features (src/matmul.c). */
+ * configuration and features (src/vulkan/matmul.c). */
 typedef enum vkq_matmul_path {
     VKQ_MATMUL_PATH_MATVEC = 0,    /* mat-vec kernel (n <= 8, or 8-column passes) */
     VKQ_MATMUL_PATH_GEMM_F32 = 1,  /* tiled GEMM, fp32 arithmetic */

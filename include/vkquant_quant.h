@@ -2,7 +2,7 @@
  *
  * Used by the bench's accuracy sweep (issue 5) and by anyone who wants to make quantized test
  * data. Each quantizer writes blocks that vkq_decode_cpu decodes bit-exactly (the decoders are
- * the definition of the format); the search each one does is described in src/quantize*.c.
+ * the definition of the format); the search each one does is described in src/quant/quantize*.c.
  *
  * Thread safety: vkq_quantize may be called from several threads at once; it keeps no state
  * besides read-only lookup tables that the first call for an IQ type builds (pthread_once;
@@ -31,7 +31,7 @@ typedef struct vkq_quantize_desc {
     const float *importance;
     void *dst;                /* rows * (k / QK * block_bytes) bytes, rows packed */
     size_t dst_size;          /* bytes available at dst */
-    uint32_t n_threads;       /* 0 = every online core */
+    uint32_t n_threads;       /* 0 = VKQ_CPU_THREADS, else every online core */
 } vkq_quantize_desc;
 
 /* Quantizes desc->src into desc->dst. Deterministic: the bytes depend only on the inputs, not on

@@ -12,7 +12,7 @@
 
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
-#include "vulkan/staging_ring.h"
+#include "vulkan/buffer.h"
 #include "test_util.h"
 #include "core/types.h"
 
@@ -254,7 +254,7 @@ static void test_mapped_memory_leaves_ring_unallocated(void)
         CHECK_OK(vkq_buffer_download(b, 0, back, sizeof back));
         CHECK(memcmp(back, data, sizeof data) == 0, "mapped upload differs");
         if (b->segments[0].map)
-            CHECK(!f.dev->ring->ready && f.dev->ring->memory == VK_NULL_HANDLE,
+            CHECK(!f.dev->ring->ready && f.dev->ring->storage.memory == VK_NULL_HANDLE,
                   "the ring allocated its memory though every upload was a memcpy");
         else
             printf("  device-local memory is not mapped here: the ring is in use\n");

@@ -1,4 +1,4 @@
-/* The SIMD kernels behind vkq_cpu_matmul (src/cpu_matmul.c), one set per instruction set,
+/* The SIMD kernels behind vkq_cpu_matmul (src/cpu/cpu_matmul.c), one set per instruction set,
  * each in its own file compiled with that ISA's flags (meson.build). cpu_matmul.c calls a set
  * only after checking at run time that the CPU has it. */
 #ifndef VKQ_CPU_KERNELS_H
@@ -39,11 +39,11 @@ typedef struct vkq_int8_group {
 #define VKQ_INT8_GROUP_MAX 8
 
 /* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
- * or 256), 0 when the call does not take the int8 path (src/cpu_matmul.c; tests use it for
+ * or 256), 0 when the call does not take the int8 path (src/cpu/cpu_matmul.c; tests use it for
  * the error bound). */
 uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags);
 
-/* AVX2 + FMA + F16C, exact f32 path: src/cpu_f32_avx2.c. */
+/* AVX2 + FMA + F16C, exact f32 path: src/cpu/x86/cpu_f32_avx2.c. */
 void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, uint32_t bb,
                            const uint8_t *w, size_t w_stride, uint64_t r0, uint64_t r1,
                            uint64_t k, const float *x, size_t ldx, uint64_t n, float *y,

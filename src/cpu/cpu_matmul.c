@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_pool.h"
 #include "core/types.h"
@@ -29,6 +30,7 @@ typedef struct kernels {
     int avx2;                   /* AVX2 + FMA + F16C */
     const vkq_cpu_int8_isa *int8; /* the int8 variant calls take (NULL without AVX2) */
     const char *int8_path;      /* its name for vkq_cpu_matmul_path */
+    vkq_status env_status;      /* a bad VKQ_CPU_NO_SIMD or VKQ_CPU_ISA fails every call */
 } kernels;
 
 static kernels g_kernels;
@@ -73,8 +75,20 @@ static void init_kernels(void)
     int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
     g_kernels.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 #endif
-    const char *env = getenv("VKQ_CPU_NO_SIMD"); /* debug: pretend a baseline CPU */
-    if (env && *env && *env != '0') g_kernels.avx2 = 0;
+    /* Read once, when the table is filled: the kernels of a process do not change. */
+    vkq_env_value no_simd, want;
+    g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_NO_SIMD, &no_simd, NULL, 0);
+    if (g_kernels.env_status == VKQ_SUCCESS) g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_ISA, &want, NULL, 0);
+    if (g_kernels.env_status != VKQ_SUCCESS) return;
+    if (no_simd.num) g_kernels.avx2 = 0; /* debug: pretend a baseline CPU */
+#if HAVE_X86_KERNELS
+    /* Names VKQ_CPU_ISA takes, whether or not this build or CPU has them (then: the best). */
+    static const char *const k_isa_names[] = {"avx512vnni", "avxvnni", "avx2", "vnni-emu"};
+    int known = !want.set;
+    for (size_t i = 0; i < sizeof k_isa_names / sizeof *k_isa_names; ++i)
+        if (want.set && strcmp(want.str, k_isa_names[i]) == 0) known = 1;
+    if (!known) g_kernels.env_status = VKQ_ERROR_INVALID_ARGUMENT;
+#endif
 #if HAVE_X86_KERNELS
     if (!g_kernels.avx2) return;
     /* The variants, best first, with whether this CPU runs them; VKQ_CPU_ISA picks one by the
@@ -90,10 +104,9 @@ static void init_kernels(void)
         {"int8-vnni-emu", &vkq_cpu_vnniemu_int8, 0},
     };
     const size_t nv = sizeof v / sizeof v[0];
-    const char *want = getenv("VKQ_CPU_ISA");
     size_t pick = nv;
-    for (size_t i = 0; want && *want && i < nv; ++i)
-        if (strcmp(want, v[i].path + 5) == 0 && (v[i].ok || v[i].isa == &vkq_cpu_vnniemu_int8)) pick = i;
+    for (size_t i = 0; want.set && i < nv; ++i)
+        if (strcmp(want.str, v[i].path + 5) == 0 && (v[i].ok || v[i].isa == &vkq_cpu_vnniemu_int8)) pick = i;
     for (size_t i = 0; pick == nv && i < nv; ++i)
         if (v[i].ok) pick = i;
     g_kernels.int8 = v[pick].isa;
@@ -236,35 +249,6 @@ static void share_main(void *arg, uint32_t t)
     run_share((const job *)arg, t);
 }
 
-typedef struct worker {
-    const job *j;
-    uint32_t index;
-} worker;
-
-static void *worker_main(void *arg)
-{
-    const worker *wk = (const worker *)arg;
-    run_share(wk->j, wk->index);
-    return NULL;
-}
-
-/* Without a pool (or with a busy one): a pthread per share but the first, joined at the end. */
-static void run_unpooled(const job *j)
-{
-    pthread_t tids[VKQ_CPU_MAX_THREADS];
-    worker wk[VKQ_CPU_MAX_THREADS];
-    uint32_t started = 0;
-    for (uint32_t t = 1; t < j->n_threads; ++t) {
-        wk[t] = (worker){j, t};
-        if (pthread_create(&tids[t], NULL, worker_main, &wk[t]) != 0) break;
-        started = t;
-    }
-    /* If a thread could not be started, the calling thread runs the remaining shares. */
-    run_share(j, 0);
-    for (uint32_t t = started + 1; t < j->n_threads; ++t) run_share(j, t);
-    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
-}
-
 /* ---- entry point --------------------------------------------------------------------------- */
 
 vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
@@ -277,6 +261,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
         return VKQ_ERROR_INVALID_ARGUMENT;
     if (d->k % tr->info.block_elems) return VKQ_ERROR_BAD_SHAPE;
     if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return VKQ_ERROR_TOO_LARGE;
+    if (get_kernels()->env_status != VKQ_SUCCESS) return get_kernels()->env_status;
     const uint64_t m = d->m, k = d->k, n = d->n;
     const uint64_t row_bytes = k / tr->info.block_elems * tr->info.block_bytes;
     const uint64_t ws = d->w_row_stride ? d->w_row_stride : row_bytes;
@@ -289,14 +274,15 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
 
     const path p = choose_path(d->type, d->flags);
     const uint32_t cap = d->pool ? vkq_cpu_pool_threads(d->pool) : VKQ_CPU_MAX_THREADS;
-    uint32_t nt = d->n_threads ? d->n_threads : d->pool ? cap : vkq_cpu_default_threads();
+    uint32_t nt = d->n_threads ? d->n_threads : cap;
+    if (!d->n_threads && !d->pool && vkq_cpu_threads_from_env(&nt, NULL, 0) != VKQ_SUCCESS)
+        return VKQ_ERROR_INVALID_ARGUMENT;
     if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
     /* The smallest product (m * k * n multiply-adds) worth splitting: below it one thread is
-     * faster than handing shares out. Measured with Q4_0, k=4096, n=1, 2 threads against 1
-     * (2026-11-23, quiet machine): new threads (~20 us) lose up to 2^20 (m=256: 42 vs 38 us);
-     * a pool's polling workers win from 2^16 (m=16: 3.6 vs 4.3 us), sleeping ones (~8 us to
-     * wake) lose up to 2^19 (m=128: 18.7 vs 19.7 us). The split does not change results. */
+     * faster than handing shares out. New threads cost most, a pool's sleeping workers less and
+     * its polling ones least, so the threshold is 2^20, 2^19 and 2^16 multiply-adds
+     * (bench/RESULTS.md, "Figures behind code choices"). The split does not change results. */
     const uint64_t min_split = (uint64_t)1 << (!d->pool ? 20 : vkq_cpu_pool_awake(d->pool) ? 16 : 19);
     if (m * k < min_split / n) nt = 1; /* m * k * n < min_split, without overflow */
 
@@ -344,7 +330,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
         if (m * k < ((uint64_t)1 << 20) / n)
             for (uint32_t t = 0; t < nt; ++t) run_share(&j, t);
         else
-            run_unpooled(&j);
+            vkq_cpu_fork_join(NULL, nt, share_main, &j);
     }
     free(mem);
     return VKQ_SUCCESS;

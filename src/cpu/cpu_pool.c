@@ -8,6 +8,7 @@
  * variables: `gen` only changes under `mu`, and a worker registers in `n_sleeping` under `mu`
  * before it waits, so a wake-up cannot be lost; likewise the caller rechecks `pending` under
  * `mu` and the last worker signals `done` under it. */
+#include "core/env.h"
 #include "cpu/cpu_pool.h"
 
 #include <pthread.h>
@@ -64,17 +65,25 @@ static int spin_until(_Atomic uint64_t *a, uint64_t v, int eq, uint64_t spin_ns)
     }
 }
 
-uint32_t vkq_cpu_default_threads(void)
+static uint32_t online_cores(void)
 {
-    const char *env = getenv("VKQ_CPU_THREADS");
-    if (env && *env) {
-        char *end = NULL;
-        unsigned long v = strtoul(env, &end, 10);
-        if (end != env && *end == '\0' && v > 0)
-            return v > VKQ_CPU_MAX_THREADS ? VKQ_CPU_MAX_THREADS : (uint32_t)v;
-    }
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c < 1 ? 1 : c > VKQ_CPU_MAX_THREADS ? VKQ_CPU_MAX_THREADS : (uint32_t)c;
+}
+
+vkq_status vkq_cpu_threads_from_env(uint32_t *out, char *err, size_t err_size)
+{
+    vkq_env_value v;
+    vkq_status st = vkq_env_get(VKQ_ENV_CPU_THREADS, &v, err, err_size);
+    if (st != VKQ_SUCCESS) return st;
+    *out = !v.set ? online_cores() : v.num > VKQ_CPU_MAX_THREADS ? VKQ_CPU_MAX_THREADS : (uint32_t)v.num;
+    return VKQ_SUCCESS;
+}
+
+uint32_t vkq_cpu_default_threads(void)
+{
+    uint32_t n;
+    return vkq_cpu_threads_from_env(&n, NULL, 0) == VKQ_SUCCESS ? n : online_cores();
 }
 
 static void *worker_main(void *varg)
@@ -126,35 +135,35 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
 }
 
 /* How long a worker polls for the next call before it sleeps, and the caller for the last
- * share: VKQ_CPU_POOL_SPIN_US, default 10 us, long enough to see a call that follows at once
- * (waking a sleeping worker costs ~7-12 us a call, m=256 k=4096 Q4_0 on 2 threads: 27.5-32 us
- * sleeping vs 20.3 us polling, 19 ideal). It is short because polling only pays where a core
- * is free for the poller: when the caller and a worker share one core, every call loses up to
- * the whole spin (54 us with 5 us, 58 us with 10, 99 us with 50, 45 us sleeping at once, 38 us
- * on one thread). 0 = sleep at once. */
+ * share: VKQ_CPU_POOL_SPIN_US, in microseconds, long enough to see a call that follows at once
+ * (waking a sleeping worker costs more than the poll). It is short because polling only pays
+ * where a core is free for the poller: when the caller and a worker share one core, every call
+ * loses up to the whole spin. Figures: bench/RESULTS.md, "Figures behind code choices".
+ * 0 = sleep at once. */
 #define DEFAULT_SPIN_US 10
 
-static uint64_t spin_from_env(void)
+static vkq_status spin_from_env(uint64_t *ns)
 {
-    const char *env = getenv("VKQ_CPU_POOL_SPIN_US");
-    if (env && *env) {
-        char *end = NULL;
-        unsigned long v = strtoul(env, &end, 10);
-        if (end != env && *end == '\0') return (v > 1000000ul ? 1000000ul : v) * 1000u;
-    }
-    return DEFAULT_SPIN_US * 1000u;
+    vkq_env_value v;
+    vkq_status st = vkq_env_get(VKQ_ENV_CPU_POOL_SPIN_US, &v, NULL, 0);
+    *ns = (v.set ? v.num : DEFAULT_SPIN_US) * 1000u;
+    return st;
 }
 
 vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
 {
     if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
     *out = NULL;
-    if (n_threads == 0) n_threads = vkq_cpu_default_threads();
+    /* The status alone tells of a bad variable: this call has no error channel. */
+    if (n_threads == 0 && vkq_cpu_threads_from_env(&n_threads, NULL, 0) != VKQ_SUCCESS)
+        return VKQ_ERROR_INVALID_ARGUMENT;
     if (n_threads > VKQ_CPU_MAX_THREADS) n_threads = VKQ_CPU_MAX_THREADS;
+    uint64_t spin_ns;
+    if (spin_from_env(&spin_ns) != VKQ_SUCCESS) return VKQ_ERROR_INVALID_ARGUMENT;
     vkq_cpu_pool *p = calloc(1, sizeof *p);
     if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     p->n_threads = n_threads;
-    p->spin_ns = spin_from_env();
+    p->spin_ns = spin_ns;
     p->tids = calloc(n_threads, sizeof *p->tids);
     p->args = calloc(n_threads, sizeof *p->args);
     int ok = p->tids && p->args;
@@ -229,4 +238,37 @@ int vkq_cpu_pool_try_run(vkq_cpu_pool *p, uint32_t n_shares, vkq_cpu_share_fn fn
     }
     pthread_mutex_unlock(&p->call);
     return 1;
+}
+
+typedef struct fork_share {
+    void (*fn)(void *arg, uint32_t share);
+    void *arg;
+    uint32_t index;
+} fork_share;
+
+static void *fork_main(void *varg)
+{
+    const fork_share *f = (const fork_share *)varg;
+    f->fn(f->arg, f->index);
+    return NULL;
+}
+
+void vkq_cpu_fork_join(vkq_cpu_pool *pool, uint32_t n_shares, void (*fn)(void *arg, uint32_t share), void *arg)
+{
+    if (n_shares <= 1) {
+        if (n_shares) fn(arg, 0);
+        return;
+    }
+    if (pool && n_shares <= pool->n_threads && vkq_cpu_pool_try_run(pool, n_shares, fn, arg)) return;
+    pthread_t tids[VKQ_CPU_MAX_THREADS];
+    fork_share sh[VKQ_CPU_MAX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < n_shares; ++t) {
+        sh[t] = (fork_share){fn, arg, t};
+        if (pthread_create(&tids[t], NULL, fork_main, &sh[t]) != 0) break;
+        started = t;
+    }
+    fn(arg, 0);
+    for (uint32_t t = started + 1; t < n_shares; ++t) fn(arg, t);
+    for (uint32_t t = 1; t <= started; ++t) pthread_join(tids[t], NULL);
 }

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Block geometry as the decoders lay it out (sum of the field sizes of FORMATS.md); src/types.c
+/* Block geometry as the decoders lay it out (sum of the field sizes of FORMATS.md); src/core/types.c
  * checks vkquant_types.def against these at compile time. */
 #define VKQ_QK_f32 1
 #define VKQ_BYTES_f32 4

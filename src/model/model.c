@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "core/err_buffer.h"
 #include "model/model_internal.h"
 #include "model/placement.h"
@@ -227,8 +228,12 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
 
     if (dev) {
         loader ld = {.m = m, .fail_at = m->desc.fail_alloc_at};
-        const char *env = getenv("VKQ_MODEL_FAIL_ALLOC");
-        if (!ld.fail_at && env && *env) ld.fail_at = (uint32_t)strtoul(env, NULL, 10);
+        if (!ld.fail_at) {
+            vkq_env_value env;
+            st = vkq_env_get(VKQ_ENV_MODEL_FAIL_ALLOC, &env, err, err_size);
+            if (st != VKQ_SUCCESS) goto fail;
+            ld.fail_at = (uint32_t)env.num;
+        }
         st = upload_all(&ld, err, err_size);
         if (st != VKQ_SUCCESS) goto fail;
         st = vkq_device_wait_uploads(dev);

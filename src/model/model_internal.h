@@ -1,4 +1,4 @@
-/* The model handle, shared by src/model.c (load, placement, accessors) and src/model_matmul.c. */
+/* The model handle, shared by src/model/model.c (load, placement, accessors) and src/model/model_matmul.c. */
 #ifndef VKQ_MODEL_INTERNAL_H
 #define VKQ_MODEL_INTERNAL_H
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vulkan/internal.h"
+#include "vulkan/buffer.h"
 #include "model/model_internal.h"
 #include "vkquant_cpu.h"
 
@@ -44,52 +44,9 @@ static vkq_status ensure_scratch(vkq_model *m, vkq_buffer *buf, uint64_t bytes)
     return vkq_buffer_create(m->dev, bytes, VKQ_MEMORY_DEVICE, 0, buf);
 }
 
-/* Staging offset of Y: after X, aligned for the copy. */
-static uint64_t y_staging_offset(uint64_t xb)
+static vkq_status record_matmul(vkq_device dev, VkCommandBuffer cmd, const void *desc)
 {
-    return (xb + 255u) & ~(uint64_t)255u;
-}
-
-static int one_submission_possible(vkq_model *m, uint64_t xb, uint64_t yb)
-{
-    const vkq_device dev = m->dev;
-    const vkq_buffer x = m->x_scratch, y = m->y_scratch;
-    return dev->info.push_descriptor && x->segment_count == 1 && y->segment_count == 1 &&
-           !x->segments[0].map && !y->segments[0].map && y_staging_offset(xb) + yb <= dev->staging_size;
-}
-
-/* staging -> X, matmul, Y -> staging in one command buffer (called with the lock held). */
-static vkq_status one_submission(vkq_model *m, const vkq_matmul_desc *d, const float *x, float *y,
-                                 uint64_t xb, uint64_t yb)
-{
-    const vkq_device dev = m->dev;
-    const uint64_t y_off = y_staging_offset(xb);
-    memcpy(dev->staging_map, x, (size_t)xb);
-    VkCommandBuffer cmd;
-    vkq_status st = vkq_cmd_begin(dev, &cmd);
-    if (st != VKQ_SUCCESS) return st;
-    VkBufferCopy in = {.srcOffset = 0, .dstOffset = 0, .size = xb};
-    dev->vk.vkCmdCopyBuffer(cmd, dev->staging, m->x_scratch->segments[0].buffer, 1, &in);
-    VkMemoryBarrier to_shader = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                                 .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                                 .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
-    dev->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
-                                 1, &to_shader, 0, NULL, 0, NULL);
-    st = vkq_matmul_record(dev, cmd, d);
-    if (st != VKQ_SUCCESS) {
-        dev->vk.vkEndCommandBuffer(cmd); /* vkq_cmd_begin resets it next time */
-        return st;
-    }
-    VkMemoryBarrier to_copy = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                               .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                               .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT};
-    dev->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
-                                 1, &to_copy, 0, NULL, 0, NULL);
-    VkBufferCopy out = {.srcOffset = 0, .dstOffset = y_off, .size = yb};
-    dev->vk.vkCmdCopyBuffer(cmd, m->y_scratch->segments[0].buffer, dev->staging, 1, &out);
-    st = vkq_cmd_submit_wait(dev); /* ends with a barrier that makes the copy visible to the host */
-    if (st == VKQ_SUCCESS) memcpy(y, (const uint8_t *)dev->staging_map + y_off, (size_t)yb);
-    return st;
+    return vkq_matmul_record(dev, cmd, (const vkq_matmul_desc *)desc);
 }
 
 /* W is the `rows` x k matrix at byte `w_offset` of the tensor's buffer: a whole 2-D tensor, or
@@ -115,8 +72,10 @@ static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, 
                                .w_offset = w_offset,
                                .x = m->x_scratch,
                                .y = m->y_scratch};
-    if (st == VKQ_SUCCESS && one_submission_possible(m, xb, yb)) {
-        st = one_submission(m, &d, x, y, xb, yb);
+    /* One submission needs the matmul's descriptors pushed into the command buffer. */
+    if (st == VKQ_SUCCESS && vkq_device_get_info(m->dev)->push_descriptor &&
+        vkq_staged_run_fits(m->dev, m->x_scratch, xb, m->y_scratch, yb)) {
+        st = vkq_staged_run(m->dev, m->x_scratch, x, xb, record_matmul, &d, m->y_scratch, y, yb);
     } else {
         if (st == VKQ_SUCCESS) st = vkq_buffer_upload(m->x_scratch, 0, x, xb);
         if (st == VKQ_SUCCESS) st = vkq_matmul(m->dev, &d);

@@ -1,14 +1,14 @@
-/* vkq_quantize: argument checks, then rows split across pthreads; each block goes to the
- * quantizer the type table names (src/quantize_*.c). Blocks are independent and each is
+/* vkq_quantize: argument checks, then rows split into shares run by the CPU layer's fork/join
+ * (src/cpu/cpu_pool.c); each block goes to the quantizer the type table names
+ * (src/quant/quantize_*.c). Blocks are independent and each is
  * computed the same way wherever it runs, so the bytes do not depend on the thread count. */
 #include "vkquant_quant.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <unistd.h>
 
 #include "quant/quantize_internal.h"
 #include "core/types.h"
+#include "cpu/cpu_pool.h"
 
 #define MAX_THREADS 64
 #define MAX_QK      256
@@ -32,7 +32,6 @@ typedef struct job {
     const vkq_type_traits *t;
     uint64_t row_bytes;
     uint32_t n_threads;
-    uint32_t index;
 } job;
 
 static void quantize_rows(const job *j, uint64_t r0, uint64_t r1)
@@ -49,18 +48,11 @@ static void quantize_rows(const job *j, uint64_t r0, uint64_t r1)
     }
 }
 
-static void *worker_main(void *arg)
+static void share_main(void *arg, uint32_t share)
 {
     const job *j = (const job *)arg;
     const uint64_t rows = j->d->rows;
-    quantize_rows(j, rows * j->index / j->n_threads, rows * (j->index + 1) / j->n_threads);
-    return NULL;
-}
-
-static uint32_t default_threads(void)
-{
-    const long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1u : (n > MAX_THREADS ? MAX_THREADS : (uint32_t)n);
+    quantize_rows(j, rows * share / j->n_threads, rows * (share + 1) / j->n_threads);
 }
 
 static int all_finite(const float *p, uint64_t n)
@@ -97,25 +89,13 @@ vkq_status vkq_quantize(const vkq_quantize_desc *desc)
         }
     }
 
-    uint32_t nt = desc->n_threads ? desc->n_threads : default_threads();
+    /* 0 threads: VKQ_CPU_THREADS, else every online core, as vkq_cpu_matmul. */
+    uint32_t nt = desc->n_threads;
+    if (!nt && vkq_cpu_threads_from_env(&nt, NULL, 0) != VKQ_SUCCESS) return VKQ_ERROR_INVALID_ARGUMENT;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     if ((uint64_t)nt > desc->rows) nt = (uint32_t)desc->rows;
-    job jobs[MAX_THREADS];
-    for (uint32_t i = 0; i < nt; i++) {
-        jobs[i] = (job){.d = desc, .t = t, .row_bytes = row_bytes, .n_threads = nt, .index = i};
-    }
-    pthread_t tids[MAX_THREADS];
-    uint32_t started = 0;
-    for (uint32_t i = 1; i < nt; i++) {
-        if (pthread_create(&tids[i], NULL, worker_main, &jobs[i]) != 0) break;
-        started = i;
-    }
-    worker_main(&jobs[0]);
-    /* If a thread could not be started, the calling thread does its share and the rest. */
-    for (uint32_t i = started + 1; i < nt; i++)
-        worker_main(&jobs[i]);
-    for (uint32_t i = 1; i <= started; i++)
-        pthread_join(tids[i], NULL);
+    job j = {.d = desc, .t = t, .row_bytes = row_bytes, .n_threads = nt};
+    vkq_cpu_fork_join(NULL, nt, share_main, &j);
     return VKQ_SUCCESS;
 }
 

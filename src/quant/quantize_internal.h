@@ -16,7 +16,7 @@
 
 #define VKQ_QUANT_FAMILY(family)                                                                             \
     void vkq_quantize_block_##family(const float *x, const float *w, uint8_t *blk);
-/* src/quantize_simple.c */
+/* src/quant/quantize_simple.c */
 VKQ_QUANT_FAMILY(f32)
 VKQ_QUANT_FAMILY(f16)
 VKQ_QUANT_FAMILY(bf16)
@@ -25,26 +25,26 @@ VKQ_QUANT_FAMILY(q1_0)
 VKQ_QUANT_FAMILY(q2_0)
 VKQ_QUANT_FAMILY(tq1_0)
 VKQ_QUANT_FAMILY(tq2_0)
-/* src/quantize_legacy.c */
+/* src/quant/quantize_legacy.c */
 VKQ_QUANT_FAMILY(q4_0)
 VKQ_QUANT_FAMILY(q4_1)
 VKQ_QUANT_FAMILY(q5_0)
 VKQ_QUANT_FAMILY(q5_1)
 VKQ_QUANT_FAMILY(q8_0)
 VKQ_QUANT_FAMILY(q8_1)
-/* src/quantize_codebook.c */
+/* src/quant/quantize_codebook.c */
 VKQ_QUANT_FAMILY(iq4_nl)
 VKQ_QUANT_FAMILY(iq4_xs)
 VKQ_QUANT_FAMILY(nf4)
 VKQ_QUANT_FAMILY(mxfp4)
 VKQ_QUANT_FAMILY(nvfp4)
-/* src/quantize_kquants.c */
+/* src/quant/quantize_kquants.c */
 VKQ_QUANT_FAMILY(q2_k)
 VKQ_QUANT_FAMILY(q3_k)
 VKQ_QUANT_FAMILY(q4_k)
 VKQ_QUANT_FAMILY(q5_k)
 VKQ_QUANT_FAMILY(q6_k)
-/* src/quantize_iq.c */
+/* src/quant/quantize_iq.c */
 VKQ_QUANT_FAMILY(iq2_xxs)
 VKQ_QUANT_FAMILY(iq2_xs)
 VKQ_QUANT_FAMILY(iq2_s)

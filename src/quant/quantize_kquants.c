@@ -1,7 +1,7 @@
 /* K-quant quantizers (Q2_K .. Q6_K).
  *
  * Two levels of scale: each sub-block (16 or 32 values) first gets its own best scale (and
- * min) from the searches in src/quantize_search.c; the super-block's fp16 d (and dmin) is then
+ * min) from the searches in src/quant/quantize_search.c; the super-block's fp16 d (and dmin) is then
  * chosen so the largest sub-block scale fills the integer scale range, every sub-block scale
  * is rounded to that grid, and each rounded scale is tried one step either way against the
  * decoded values (the re-fit), keeping the lowest weighted error. */

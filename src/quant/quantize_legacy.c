@@ -1,6 +1,6 @@
 /* Quantizers of the 32-element legacy quants (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1).
  *
- * Each block gets the scale search of src/quantize_search.c; the winning scale is rounded to
+ * Each block gets the scale search of src/quant/quantize_search.c; the winning scale is rounded to
  * fp16 and the quants are re-chosen for that rounded scale. The plain absmax scale (what
  * ggml's reference quantizer uses) is also rounded and re-quantized, and whichever of the two
  * gives the lower weighted error on the decoded values is stored. */

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vulkan/internal.h"
-#include "vulkan/staging_ring.h"
+#include "core/env.h"
+#include "vulkan/buffer.h"
+
+#define VKQ_STAGING_BYTES (16u << 20)
 
 static void destroy_segments(vkq_device dev, vkq_segment *segs, uint32_t n)
 {
@@ -16,21 +18,18 @@ static void destroy_segments(vkq_device dev, vkq_segment *segs, uint32_t n)
         for (uint32_t v = 0; v < segs[i].n_views; ++v)
             dev->vk.vkDestroyBufferView(dev->device, segs[i].views[v].view, NULL);
         free(segs[i].views);
-        if (segs[i].map) dev->vk.vkUnmapMemory(dev->device, segs[i].memory);
-        if (segs[i].buffer) dev->vk.vkDestroyBuffer(dev->device, segs[i].buffer, NULL);
-        if (segs[i].memory) dev->vk.vkFreeMemory(dev->device, segs[i].memory, NULL);
+        vkq_host_buffer hb = {segs[i].buffer, segs[i].memory, segs[i].map, segs[i].size};
+        vkq_host_buffer_destroy(dev, &hb);
     }
 }
 
-static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t size, vkq_segment *s)
+static vkq_status create_segment(vkq_device dev, vkq_memory memory, int map, uint64_t size, vkq_segment *s)
 {
-    uint64_t bytes = (size + 3u) & ~(uint64_t)3u;
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-        .size = bytes,
+        .size = (size + 3u) & ~(uint64_t)3u,
         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     /* With a transfer-only queue the ring writes buffers there and kernels read them on the
@@ -43,33 +42,16 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
         bci.queueFamilyIndexCount = 2;
         bci.pQueueFamilyIndices = families;
     }
-    VkResult r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &s->buffer);
-    if (r != VK_SUCCESS)
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBuffer(%llu bytes) failed (%d)",
-                        (unsigned long long)bytes, (int)r);
-    VkMemoryRequirements req;
-    dev->vk.vkGetBufferMemoryRequirements(dev->device, s->buffer, &req);
-    uint32_t type = vkq_pick_buffer_memory(dev, memory, req.memoryTypeBits);
-    if (type == UINT32_MAX)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no memory type for a %s buffer",
-                        memory == VKQ_MEMORY_HOST_VISIBLE ? "host-visible" : "device-local");
-    VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                                .allocationSize = req.size, .memoryTypeIndex = type};
-    r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &s->memory);
-    if (r != VK_SUCCESS)
-        return vkq_fail(dev, vkq_status_from_vk(r), "allocating %llu bytes of %s memory failed (%d)",
-                        (unsigned long long)req.size,
-                        memory == VKQ_MEMORY_HOST_VISIBLE ? "host-visible" : "device-local", (int)r);
-    r = dev->vk.vkBindBufferMemory(dev->device, s->buffer, s->memory, 0);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkBindBufferMemory failed (%d)", (int)r);
     /* Host-visible memory (any memory on UMA devices and CPU drivers) is mapped once, so
      * uploads are a memcpy instead of a staging copy. */
-    VkMemoryPropertyFlags f = dev->mem_props.memoryTypes[type].propertyFlags;
-    int mappable = (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-    if (mappable && !getenv("VKQ_FORCE_STAGING")) {
-        r = dev->vk.vkMapMemory(dev->device, s->memory, 0, VK_WHOLE_SIZE, 0, &s->map);
-        if (r != VK_SUCCESS) s->map = NULL;
-    }
+    vkq_host_buffer hb;
+    vkq_status st = vkq_host_buffer_create(dev, &bci, memory == VKQ_MEMORY_HOST_VISIBLE ? VKQ_MEM_HOST_VISIBLE
+                                                                                         : VKQ_MEM_DEVICE,
+                                           map, "buffer", &hb);
+    if (st != VKQ_SUCCESS) return st;
+    s->buffer = hb.buffer;
+    s->memory = hb.memory;
+    s->map = hb.map;
     s->size = size;
     return VKQ_SUCCESS;
 }
@@ -111,18 +93,22 @@ vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, u
         free(segs);
         return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     }
+    /* VKQ_FORCE_STAGING: leave mappable memory unmapped, so uploads take the ring as on a
+     * discrete GPU. */
+    vkq_env_value force_staging;
+    vkq_status st = vkq_env_get(VKQ_ENV_FORCE_STAGING, &force_staging, dev->last_error, sizeof dev->last_error);
     uint32_t n = (uint32_t)n64;
-    for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t i = 0; i < n && st == VKQ_SUCCESS; ++i) {
         uint64_t off = (uint64_t)i * cap;
         uint64_t len = size - off < cap ? size - off : cap;
         segs[i].offset = off;
-        vkq_status st = create_segment(dev, memory, len, &segs[i]);
-        if (st != VKQ_SUCCESS) {
-            destroy_segments(dev, segs, i + 1);
-            free(segs);
-            free(buf);
-            return st;
-        }
+        st = create_segment(dev, memory, !force_staging.num, len, &segs[i]);
+        if (st != VKQ_SUCCESS) destroy_segments(dev, segs, i);
+    }
+    if (st != VKQ_SUCCESS) {
+        free(segs);
+        free(buf);
+        return st;
     }
     buf->dev = dev;
     buf->size = size;
@@ -226,7 +212,7 @@ static vkq_status upload(vkq_buffer buf, uint64_t offset, const uint8_t *h, uint
             memcpy((uint8_t *)s->map + in_seg, h, (size_t)len);
         } else {
             uint64_t ticket = 0;
-            vkq_status st = vkq_ring_upload(dev, s, in_seg, h, len, &ticket);
+            vkq_status st = vkq_ring_upload(dev, s->buffer, in_seg, h, len, &ticket);
             if (ticket) buf->upload_seq = ticket; /* also on failure: some copies may be recorded */
             if (st != VKQ_SUCCESS) return st;
         }
@@ -252,13 +238,13 @@ static vkq_status download(vkq_buffer buf, uint64_t offset, uint8_t *h, uint64_t
             memcpy(h, (uint8_t *)s->map + in_seg, (size_t)len);
         } else {
             for (uint64_t done = 0; done < len;) {
-                uint64_t c = len - done < dev->staging_size ? len - done : dev->staging_size;
+                uint64_t c = len - done < dev->staging.size ? len - done : dev->staging.size;
                 VkCommandBuffer cmd;
                 if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
                 VkBufferCopy region = {.srcOffset = in_seg + done, .dstOffset = 0, .size = c};
-                dev->vk.vkCmdCopyBuffer(cmd, s->buffer, dev->staging, 1, &region);
+                dev->vk.vkCmdCopyBuffer(cmd, s->buffer, dev->staging.buffer, 1, &region);
                 if ((st = vkq_cmd_submit_wait(dev)) != VKQ_SUCCESS) return st;
-                memcpy(h + done, dev->staging_map, (size_t)c);
+                memcpy(h + done, dev->staging.map, (size_t)c);
                 done += c;
             }
         }
@@ -296,8 +282,8 @@ vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffe
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
         return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
-    vkq_ring_note_use(dev, src);
-    vkq_ring_note_use(dev, dst);
+    vkq_buffer_note_use(dev, src);
+    vkq_buffer_note_use(dev, dst);
     for (uint64_t done = 0; done < size;) {
         vkq_segment *s = vkq_buffer_segment_for(src, src_offset + done, 1);
         vkq_segment *d = vkq_buffer_segment_for(dst, dst_offset + done, 1);
@@ -310,4 +296,99 @@ vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffe
         done += c;
     }
     return VKQ_SUCCESS;
+}
+
+void vkq_buffer_note_use(vkq_device dev, vkq_buffer buf)
+{
+    if (buf) vkq_ring_note_use(dev, buf->upload_seq);
+}
+
+/* Descriptor ranges must start at a multiple of minStorageBufferOffsetAlignment (and of 4,
+ * since shaders index words). */
+static uint64_t bind_align(vkq_device dev)
+{
+    uint64_t a = dev->info.min_storage_buffer_offset_alignment;
+    uint64_t t = dev->info.min_texel_buffer_offset_alignment;
+    if (t > a) a = t;
+    return a < 4 ? 4 : a;
+}
+
+vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
+{
+    vkq_window w = {0};
+    vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
+    /* A window is bound by a command about to be submitted: its submission must come after
+     * the buffer's pending uploads (vkq_ring_before_submit). */
+    vkq_buffer_note_use(dev, buf);
+    uint64_t in_seg = pos - s->offset;
+    uint64_t start = in_seg - in_seg % bind_align(dev);
+    uint64_t seg_words = (s->size + 3u) & ~(uint64_t)3u;
+    uint64_t end = seg_words - start > dev->max_binding ? start + dev->max_binding : seg_words;
+    w.seg = s;
+    w.info.buffer = s->buffer;
+    w.info.offset = start;
+    w.info.range = end - start;
+    w.base = in_seg - start;
+    /* Data must end inside the segment's logical size; the binding may cover the word pad. */
+    uint64_t data_end = s->size < end ? s->size : end;
+    w.available = data_end > in_seg ? data_end - in_seg : 0;
+    return w;
+}
+
+vkq_status vkq_staging_create(vkq_device dev)
+{
+    VkBufferCreateInfo bci = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .size = VKQ_STAGING_BYTES,
+        .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+    };
+    return vkq_host_buffer_create(dev, &bci, VKQ_MEM_DOWNLOAD, 1, "download staging buffer", &dev->staging);
+}
+
+/* Staging offset of the output: after the input, aligned for the copy. */
+static uint64_t out_staging_offset(uint64_t in_bytes)
+{
+    return (in_bytes + 255u) & ~(uint64_t)255u;
+}
+
+int vkq_staged_run_fits(vkq_device dev, vkq_buffer in, uint64_t in_bytes, vkq_buffer out, uint64_t out_bytes)
+{
+    return in->segment_count == 1 && out->segment_count == 1 && !in->segments[0].map && !out->segments[0].map &&
+           in_bytes <= in->size && out_bytes <= out->size &&
+           out_staging_offset(in_bytes) + out_bytes <= dev->staging.size;
+}
+
+vkq_status vkq_staged_run(vkq_device dev, vkq_buffer in, const void *src, uint64_t in_bytes, vkq_record_fn record,
+                          const void *user, vkq_buffer out, void *dst, uint64_t out_bytes)
+{
+    const uint64_t out_off = out_staging_offset(in_bytes);
+    memcpy(dev->staging.map, src, (size_t)in_bytes);
+    VkCommandBuffer cmd;
+    vkq_status st = vkq_cmd_begin(dev, &cmd);
+    if (st != VKQ_SUCCESS) return st;
+    vkq_buffer_note_use(dev, in);
+    vkq_buffer_note_use(dev, out);
+    VkBufferCopy copy_in = {.srcOffset = 0, .dstOffset = 0, .size = in_bytes};
+    dev->vk.vkCmdCopyBuffer(cmd, dev->staging.buffer, in->segments[0].buffer, 1, &copy_in);
+    VkMemoryBarrier to_shader = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                 .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                                 .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
+    dev->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                                 1, &to_shader, 0, NULL, 0, NULL);
+    st = record(dev, cmd, user);
+    if (st != VKQ_SUCCESS) {
+        dev->vk.vkEndCommandBuffer(cmd); /* vkq_cmd_begin resets it next time */
+        return st;
+    }
+    VkMemoryBarrier to_copy = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                               .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                               .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT};
+    dev->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
+                                 1, &to_copy, 0, NULL, 0, NULL);
+    VkBufferCopy copy_out = {.srcOffset = 0, .dstOffset = out_off, .size = out_bytes};
+    dev->vk.vkCmdCopyBuffer(cmd, out->segments[0].buffer, dev->staging.buffer, 1, &copy_out);
+    st = vkq_cmd_submit_wait(dev); /* ends with a barrier that makes the copy visible to the host */
+    if (st == VKQ_SUCCESS) memcpy(dst, (const uint8_t *)dev->staging.map + out_off, (size_t)out_bytes);
+    return st;
 }

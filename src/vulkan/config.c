@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "vulkan/internal.h"
+#include "core/env.h"
+#include "core/err_buffer.h"
+#include "vulkan/config.h"
 
 typedef struct profile {
     const char *name;
@@ -14,10 +16,9 @@ typedef struct profile {
 
 static const profile k_profiles[] = {
     /* CPU drivers: shared-memory tiles cost a scalar loop per lane on llvmpipe, so prompts run
-     * as mat-vec passes of 8 columns (2.4 vs 0.7 GFLOP/s on lavapipe, bench/RESULTS.md). Nor do
-     * the fast GEMMs pay there (lavapipe, Q4_0 1024x4096x64, plain tiles: fp32 0.65, fp16 0.36,
-     * int8 0.63 GFLOP/s; f16 is emulated and OpSDot not accelerated), so the cpu profile keeps
-     * them off; a config override still turns them on (the tests do). */
+     * as mat-vec passes of 8 columns. Nor do the fast GEMMs pay there (f16 is emulated and
+     * OpSDot not accelerated), so the cpu profile keeps them off; a config override still turns
+     * them on (the tests do). Figures: bench/RESULTS.md, "Figures behind code choices". */
     /*          mv_wg rows red lanes texel mm_mv  mm_wg  bm  bn  bk tm tn f16 int8 */
     {"nvidia", {128, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
     {"amd",    {64, 2, 1, 2, 2, 2, 256, 64, 64, 16, 4, 4, 1, 1}},
@@ -48,60 +49,82 @@ static const profile *auto_profile(const vkq_device_info *d)
     return find_profile("intel");
 }
 
-/* An environment switch counts as set unless absent, empty or "0". */
-static int env_on(const char *name)
+/* The desc's non-zero fields replace the profile's. */
+static void apply_overrides(vkq_kernel_config *c, const vkq_kernel_config *o)
 {
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
+#define OVR(f) if (o->f) c->f = o->f
+    OVR(mv_workgroup); OVR(mv_rows); OVR(mv_subgroup_reduce); OVR(mv_lanes_along_rows); OVR(texel_reads);
+    OVR(mm_via_matvec); OVR(mm_workgroup); OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn);
+    OVR(mm_fp16); OVR(mm_int8);
+#undef OVR
 }
 
-vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
+/* VKQ_NO_FP16/VKQ_NO_INT8 are kill switches: they only ever turn a reduced-precision path off,
+ * even where the desc asks for it (the one place the environment beats the API: a user can
+ * rule out a suspect path without rebuilding the program). */
+static vkq_status apply_kill_switches(vkq_kernel_config *c, char *err, size_t err_size)
 {
-    const char *name = desc && desc->profile ? desc->profile : getenv("VKQ_KERNEL_PROFILE");
-    const profile *pr = name && *name ? find_profile(name) : auto_profile(&dev->info);
-    if (!pr) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "unknown kernel profile \"%s\"", name);
-    vkq_kernel_config c = pr->cfg;
-    if (desc && desc->config) {
-        const vkq_kernel_config *o = desc->config;
-#define OVR(f) if (o->f) c.f = o->f
-        OVR(mv_workgroup); OVR(mv_rows); OVR(mv_subgroup_reduce); OVR(mv_lanes_along_rows); OVR(texel_reads); OVR(mm_via_matvec); OVR(mm_workgroup);
-        OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn); OVR(mm_fp16); OVR(mm_int8);
-#undef OVR
-    }
-    if (env_on("VKQ_NO_FP16")) c.mm_fp16 = 2;
-    if (env_on("VKQ_NO_INT8")) c.mm_int8 = 2;
-    /* A profile asking for subgroup reductions on a device without them falls back. */
-    if (!dev->info.subgroup_arithmetic) c.mv_subgroup_reduce = 2;
-    /* Rows per invocation: a whole number, 4 on the cpu profile (each X fetch serves 4 rows:
-     * lavapipe mat-vec 4096x14336 Q4_0 50 -> 33 ms; more rows gain little and compile slower). */
-    if (c.mv_lanes_along_rows == 1 && c.mv_workgroup && c.mv_rows % c.mv_workgroup)
-        c.mv_rows = c.mv_workgroup * (c.mv_rows / c.mv_workgroup ? c.mv_rows / c.mv_workgroup : 1);
-    const vkq_device_info *d = &dev->info;
-    int pow2 = (c.mv_workgroup & (c.mv_workgroup - 1)) == 0;
-    if (!c.mv_workgroup || !pow2 || c.mv_workgroup > d->max_workgroup_invocations || !c.mv_rows ||
-        (c.mv_lanes_along_rows != 1 && (uint64_t)c.mv_workgroup * c.mv_rows * 8 * 4 > d->max_shared_memory) ||
-        (c.mv_lanes_along_rows == 1 && c.mv_rows / c.mv_workgroup > 16))
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "mat-vec workgroup %u x %u rows does not fit %s",
-                        c.mv_workgroup, c.mv_rows, d->name);
-    if (!c.mm_tm || !c.mm_tn || c.mm_bm % c.mm_tm || c.mm_bn % c.mm_tn || c.mm_bk % 8 || !c.mm_bk ||
-        (c.mm_bm / c.mm_tm) * (c.mm_bn / c.mm_tn) != c.mm_workgroup ||
-        c.mm_workgroup > d->max_workgroup_invocations ||
-        (uint64_t)(c.mm_bm + c.mm_bn) * c.mm_bk * 4 > d->max_shared_memory)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "GEMM tile %ux%ux%u (%ux%u per invocation, %u invocations) "
-                        "is inconsistent or does not fit %s", c.mm_bm, c.mm_bn, c.mm_bk, c.mm_tm, c.mm_tn,
-                        c.mm_workgroup, d->name);
-    /* The int8 GEMM steps k by whole 32-element X blocks: 1 byte per element of both tiles plus
-     * two floats per 16 elements of each row/column. Smaller than the fp32 tiles unless bk < 16. */
-    uint64_t ks = (c.mm_bk + 31) / 32 * 32;
-    if ((uint64_t)(c.mm_bm + c.mm_bn) * (ks + ks / 16 * 8) > d->max_shared_memory) c.mm_int8 = 2;
-    dev->config = c;
-    dev->profile = pr->name;
+    vkq_env_value no16, no8;
+    vkq_status st = vkq_env_get(VKQ_ENV_NO_FP16, &no16, err, err_size);
+    if (st == VKQ_SUCCESS) st = vkq_env_get(VKQ_ENV_NO_INT8, &no8, err, err_size);
+    if (st != VKQ_SUCCESS) return st;
+    if (no16.num) c->mm_fp16 = 2;
+    if (no8.num) c->mm_int8 = 2;
     return VKQ_SUCCESS;
 }
 
-const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name)
+/* Device limits the configuration must fit; adjusts what can fall back. */
+static vkq_status fit_device(vkq_kernel_config *c, const vkq_device_info *d, char *err, size_t err_size)
 {
-    if (!dev) return NULL;
-    if (profile_name) *profile_name = dev->profile;
-    return &dev->config;
+    /* A profile asking for subgroup reductions on a device without them falls back. */
+    if (!d->subgroup_arithmetic) c->mv_subgroup_reduce = 2;
+    /* Rows per invocation: a whole number; the cpu profile's 4 lets each X fetch serve 4 rows
+     * (more rows gain little and compile slower). */
+    if (c->mv_lanes_along_rows == 1 && c->mv_workgroup && c->mv_rows % c->mv_workgroup)
+        c->mv_rows = c->mv_workgroup * (c->mv_rows / c->mv_workgroup ? c->mv_rows / c->mv_workgroup : 1);
+    int pow2 = (c->mv_workgroup & (c->mv_workgroup - 1)) == 0;
+    if (!c->mv_workgroup || !pow2 || c->mv_workgroup > d->max_workgroup_invocations || !c->mv_rows ||
+        (c->mv_lanes_along_rows != 1 && (uint64_t)c->mv_workgroup * c->mv_rows * 8 * 4 > d->max_shared_memory) ||
+        (c->mv_lanes_along_rows == 1 && c->mv_rows / c->mv_workgroup > 16))
+        return vkq_err(err, err_size, VKQ_ERROR_UNSUPPORTED, "mat-vec workgroup %u x %u rows does not fit %s",
+                       c->mv_workgroup, c->mv_rows, d->name);
+    if (!c->mm_tm || !c->mm_tn || c->mm_bm % c->mm_tm || c->mm_bn % c->mm_tn || c->mm_bk % 8 || !c->mm_bk ||
+        (c->mm_bm / c->mm_tm) * (c->mm_bn / c->mm_tn) != c->mm_workgroup ||
+        c->mm_workgroup > d->max_workgroup_invocations ||
+        (uint64_t)(c->mm_bm + c->mm_bn) * c->mm_bk * 4 > d->max_shared_memory)
+        return vkq_err(err, err_size, VKQ_ERROR_UNSUPPORTED,
+                       "GEMM tile %ux%ux%u (%ux%u per invocation, %u invocations) "
+                       "is inconsistent or does not fit %s",
+                       c->mm_bm, c->mm_bn, c->mm_bk, c->mm_tm, c->mm_tn, c->mm_workgroup, d->name);
+    /* The int8 GEMM steps k by whole 32-element X blocks: 1 byte per element of both tiles plus
+     * two floats per 16 elements of each row/column. Smaller than the fp32 tiles unless bk < 16. */
+    uint64_t ks = (c->mm_bk + 31) / 32 * 32;
+    if ((uint64_t)(c->mm_bm + c->mm_bn) * (ks + ks / 16 * 8) > d->max_shared_memory) c->mm_int8 = 2;
+    return VKQ_SUCCESS;
 }
+
+vkq_status vkq_config_choose(const vkq_device_info *info, const vkq_device_desc *desc, vkq_kernel_config *out,
+                             const char **profile_name, char *err, size_t err_size)
+{
+    const char *name = desc ? desc->profile : NULL, *from = "profile";
+    if (!name) {
+        vkq_env_value env;
+        vkq_status st = vkq_env_get(VKQ_ENV_KERNEL_PROFILE, &env, err, err_size);
+        if (st != VKQ_SUCCESS) return st;
+        name = env.str;
+        from = "VKQ_KERNEL_PROFILE";
+    }
+    const profile *pr = name && *name ? find_profile(name) : auto_profile(info);
+    if (!pr)
+        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+                       "unknown kernel %s \"%s\" (nvidia, amd, intel, cpu or plain)", from, name);
+    vkq_kernel_config c = pr->cfg;
+    if (desc && desc->config) apply_overrides(&c, desc->config);
+    vkq_status st = apply_kill_switches(&c, err, err_size);
+    if (st == VKQ_SUCCESS) st = fit_device(&c, info, err, err_size);
+    if (st != VKQ_SUCCESS) return st;
+    *out = c;
+    *profile_name = pr->name;
+    return VKQ_SUCCESS;
+}
+

@@ -1,40 +1,7 @@
 /* GPU dequantize: validates, then cuts the work into dispatches that each fit one segment and
  * one maxStorageBufferRange-sized binding of both buffers. */
-#include "vulkan/internal.h"
-#include "vulkan/staging_ring.h"
 #include "core/types.h"
-
-/* Descriptor ranges must start at a multiple of minStorageBufferOffsetAlignment (and of 4,
- * since shaders index words). */
-static uint64_t bind_align(vkq_device dev)
-{
-    uint64_t a = dev->info.min_storage_buffer_offset_alignment;
-    uint64_t t = dev->info.min_texel_buffer_offset_alignment;
-    if (t > a) a = t;
-    return a < 4 ? 4 : a;
-}
-
-vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos)
-{
-    vkq_window w = {0};
-    vkq_segment *s = vkq_buffer_segment_for(buf, pos, 1);
-    /* A window is bound by a command about to be submitted: its submission must come after
-     * the buffer's pending uploads (vkq_ring_before_submit). */
-    vkq_ring_note_use(dev, buf);
-    uint64_t in_seg = pos - s->offset;
-    uint64_t start = in_seg - in_seg % bind_align(dev);
-    uint64_t seg_words = (s->size + 3u) & ~(uint64_t)3u;
-    uint64_t end = seg_words - start > dev->max_binding ? start + dev->max_binding : seg_words;
-    w.seg = s;
-    w.info.buffer = s->buffer;
-    w.info.offset = start;
-    w.info.range = end - start;
-    w.base = in_seg - start;
-    /* Data must end inside the segment's logical size; the binding may cover the word pad. */
-    uint64_t data_end = s->size < end ? s->size : end;
-    w.available = data_end > in_seg ? data_end - in_seg : 0;
-    return w;
-}
+#include "vulkan/pipeline.h"
 
 typedef struct dequant_push {
     uint32_t src_base, dst_base, n_groups, n_elems, out_f16, row_groups;

@@ -4,28 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vulkan/internal.h"
-
-vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...)
-{
-    if (inst) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(inst->last_error, sizeof inst->last_error, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-vkq_status vkq_status_from_vk(VkResult r)
-{
-    switch (r) {
-    case VK_SUCCESS: return VKQ_SUCCESS;
-    case VK_ERROR_OUT_OF_HOST_MEMORY: return VKQ_ERROR_OUT_OF_HOST_MEMORY;
-    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
-    default: return VKQ_ERROR_VULKAN;
-    }
-}
+#include "core/env.h"
+#include "vulkan/device_core.h"
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
                                                     VkDebugUtilsMessageTypeFlagsEXT type,
@@ -83,8 +63,14 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
     if (!inst) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
 
     uint32_t flags = desc ? desc->flags : 0;
-    const char *env = getenv("VKQ_VALIDATION");
-    if (env && *env && strcmp(env, "0") != 0) flags |= VKQ_INSTANCE_VALIDATION;
+    /* The flag can only switch validation on; the variable adds it to programs that do not ask.
+     * There is no handle yet to keep the sentence of a bad value: the status says it. */
+    vkq_env_value validation_env;
+    if (vkq_env_get(VKQ_ENV_VALIDATION, &validation_env, NULL, 0) != VKQ_SUCCESS) {
+        free(inst);
+        return VKQ_ERROR_INVALID_ARGUMENT;
+    }
+    if (validation_env.num) flags |= VKQ_INSTANCE_VALIDATION;
 
     const char *layers[1];
     const char *exts[3];
@@ -256,7 +242,10 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32
 
 vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index)
 {
-    return vkq_instance_select_device(inst, getenv("VKQ_DEVICE"), out_index);
+    if (!inst || !out_index) return VKQ_ERROR_INVALID_ARGUMENT;
+    vkq_env_value sel;
+    vkq_status st = vkq_env_get(VKQ_ENV_DEVICE, &sel, inst->last_error, sizeof inst->last_error);
+    return st != VKQ_SUCCESS ? st : vkq_instance_select_device(inst, sel.str, out_index);
 }
 
 const char *vkq_device_type_name(vkq_device_type type)

@@ -1,7 +1,7 @@
 /* Dequant-matmul Y = W * X: argument checks, kernel choice, and the cut into dispatches that
  * each fit one binding window of W (a run of rows), X and Y (a run of columns). */
-#include "vulkan/internal.h"
 #include "core/types.h"
+#include "vulkan/pipeline.h"
 
 typedef struct matmul_push {
     uint32_t w_base, w_stride, x_base, x_stride, y_base, y_stride, m, k, n, wg_x;

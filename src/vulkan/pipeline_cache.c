@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vulkan/internal.h"
+#include "core/env.h"
+#include "vulkan/pipeline_cache.h"
 
 #define VKQ_CACHE_MAX_BYTES (256u << 20)
 
@@ -25,35 +26,39 @@ static int mkdir_p(char *dir)
     return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-void vkq_pipeline_cache_path(vkq_device dev, const char *requested)
+vkq_status vkq_pipeline_cache_path(const vkq_device_info *info, const char *profile, const char *requested,
+                                   char *out, size_t out_size, char *err, size_t err_size)
 {
-    dev->cache_path[0] = '\0';
+    out[0] = '\0';
     if (requested) {
-        snprintf(dev->cache_path, sizeof dev->cache_path, "%s", requested);
-        return;
+        snprintf(out, out_size, "%s", requested);
+        return VKQ_SUCCESS;
     }
-    const char *env = getenv("VKQ_PIPELINE_CACHE");
-    if (env && *env) {
-        if (strcmp(env, "off") != 0 && strcmp(env, "0") != 0)
-            snprintf(dev->cache_path, sizeof dev->cache_path, "%s", env);
-        return;
+    vkq_env_value env;
+    vkq_status st = vkq_env_get(VKQ_ENV_PIPELINE_CACHE, &env, err, err_size);
+    if (st != VKQ_SUCCESS) return st;
+    if (env.set) {
+        if (strcmp(env.str, "off") != 0 && strcmp(env.str, "0") != 0) snprintf(out, out_size, "%s", env.str);
+        return VKQ_SUCCESS;
     }
+    /* Not VKQ_* variables: the platform's own, read as they are. */
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     char dir[768];
     if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/vkquant", xdg);
     else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/vkquant", home);
-    else return;
-    snprintf(dev->cache_path, sizeof dev->cache_path, "%s/%04x-%04x-%08x-%s.bin", dir, dev->info.vendor_id,
-             dev->info.device_id, dev->info.driver_version, dev->profile);
+    else return VKQ_SUCCESS;
+    snprintf(out, out_size, "%s/%04x-%04x-%08x-%s.bin", dir, info->vendor_id, info->device_id,
+             info->driver_version, profile);
+    return VKQ_SUCCESS;
 }
 
 /* Reads the cache file if it looks like this device's; the caller frees *data. */
-void vkq_pipeline_cache_load(vkq_device dev, void **data, size_t *size)
+void vkq_pipeline_cache_load(const vkq_device_info *info, const char *path, void **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    if (!dev->cache_path[0]) return;
-    FILE *f = fopen(dev->cache_path, "rb");
+    if (!path[0]) return;
+    FILE *f = fopen(path, "rb");
     if (!f) return;
     long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     if (len >= 32 && len <= (long)VKQ_CACHE_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0) {
@@ -62,8 +67,8 @@ void vkq_pipeline_cache_load(vkq_device dev, void **data, size_t *size)
             uint32_t hdr[4];
             memcpy(hdr, buf, sizeof hdr);
             /* headerSize, headerVersion (1), vendorID, deviceID */
-            if (hdr[0] >= 32 && hdr[0] <= (uint32_t)len && hdr[1] == 1 && hdr[2] == dev->info.vendor_id &&
-                hdr[3] == dev->info.device_id) {
+            if (hdr[0] >= 32 && hdr[0] <= (uint32_t)len && hdr[1] == 1 && hdr[2] == info->vendor_id &&
+                hdr[3] == info->device_id) {
                 *data = buf;
                 *size = (size_t)len;
                 buf = NULL;
@@ -74,17 +79,15 @@ void vkq_pipeline_cache_load(vkq_device dev, void **data, size_t *size)
     fclose(f);
 }
 
-vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
+vkq_status vkq_pipeline_cache_write(vkq_device dev, VkPipelineCache cache, const char *path)
 {
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (!path) path = dev->cache_path;
     if (!path[0]) return VKQ_SUCCESS;
     size_t size = 0;
-    VkResult r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, NULL);
+    VkResult r = dev->vk.vkGetPipelineCacheData(dev->device, cache, &size, NULL);
     if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     void *data = malloc(size ? size : 1);
     if (!data) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
-    r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, data);
+    r = dev->vk.vkGetPipelineCacheData(dev->device, cache, &size, data);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(data);
         return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
@@ -109,9 +112,4 @@ vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
     }
     free(data);
     return st;
-}
-
-const char *vkq_device_pipeline_cache_path(vkq_device dev)
-{
-    return dev ? dev->cache_path : "";
 }

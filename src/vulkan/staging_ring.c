@@ -18,9 +18,6 @@ static vkq_status vk_fail(vkq_device dev, VkResult r, const char *what)
 vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
                            uint64_t slot_bytes)
 {
-    const char *env = getenv("VKQ_STAGING_SLOTS");
-    if (!slots && env) slots = (uint32_t)strtoul(env, NULL, 10);
-    if (!slot_bytes) slot_bytes = vkq_parse_size(getenv("VKQ_STAGING_SLOT_BYTES"));
     if (!slots) slots = VKQ_RING_DEFAULT_SLOTS;
     if (!slot_bytes) slot_bytes = VKQ_RING_DEFAULT_SLOT_BYTES;
     /* Two slots are the least that overlaps anything; the cap keeps a typo from pinning GiBs. */
@@ -56,38 +53,14 @@ static vkq_status ensure_storage(vkq_device dev)
     struct vkq_ring *ring = dev->ring;
     if (ring->ready) return VKQ_SUCCESS;
     VkResult r;
-    if (!ring->buffer) {
+    if (!ring->storage.buffer) {
         VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                                   .size = ring->n_slots * ring->slot_bytes,
                                   .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .sharingMode =
                                       VK_SHARING_MODE_EXCLUSIVE}; /* only the ring's queue uses it */
-        r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &ring->buffer);
-        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateBuffer");
-    }
-    if (!ring->memory) {
-        VkMemoryRequirements req;
-        dev->vk.vkGetBufferMemoryRequirements(dev->device, ring->buffer, &req);
-        uint32_t type = vkq_pick_staging_memory(dev, req.memoryTypeBits);
-        if (type == UINT32_MAX)
-            return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "staging ring: no host-visible coherent memory type");
-        VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                                    .allocationSize = req.size,
-                                    .memoryTypeIndex = type};
-        r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &ring->memory);
-        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateMemory");
-        r = dev->vk.vkBindBufferMemory(dev->device, ring->buffer, ring->memory, 0);
-        void *map = NULL;
-        if (r == VK_SUCCESS) r = dev->vk.vkMapMemory(dev->device, ring->memory, 0, VK_WHOLE_SIZE, 0, &map);
-        if (r != VK_SUCCESS) {
-            /* A buffer is bound once: start over with both. */
-            dev->vk.vkDestroyBuffer(dev->device, ring->buffer, NULL);
-            dev->vk.vkFreeMemory(dev->device, ring->memory, NULL);
-            ring->buffer = VK_NULL_HANDLE;
-            ring->memory = VK_NULL_HANDLE;
-            return vk_fail(dev, r, "binding/mapping its memory");
-        }
-        ring->map = map;
+        vkq_status st = vkq_host_buffer_create(dev, &bci, VKQ_MEM_UPLOAD, 1, "staging ring", &ring->storage);
+        if (st != VKQ_SUCCESS) return st;
     }
     if (!ring->pool) {
         VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -142,8 +115,7 @@ void vkq_ring_destroy(vkq_device dev)
         if (ring->slots[i].fence) dev->vk.vkDestroyFence(dev->device, ring->slots[i].fence, NULL);
     }
     if (ring->pool) dev->vk.vkDestroyCommandPool(dev->device, ring->pool, NULL);
-    if (ring->buffer) dev->vk.vkDestroyBuffer(dev->device, ring->buffer, NULL);
-    if (ring->memory) dev->vk.vkFreeMemory(dev->device, ring->memory, NULL);
+    vkq_host_buffer_destroy(dev, &ring->storage);
     free(ring->slots);
     free(ring);
     dev->ring = NULL;
@@ -231,8 +203,8 @@ static void order_write(vkq_device dev, vkq_ring_slot *s, VkBuffer buffer, uint6
     s->written[s->n_written++] = (vkq_ring_range){buffer, begin, end};
 }
 
-vkq_status vkq_ring_upload(vkq_device dev, const vkq_segment *seg, uint64_t offset, const uint8_t *src,
-                           uint64_t len, uint64_t *ticket)
+vkq_status vkq_ring_upload(vkq_device dev, VkBuffer dst, uint64_t offset, const uint8_t *src, uint64_t len,
+                           uint64_t *ticket)
 {
     struct vkq_ring *ring = dev->ring;
     while (len > 0) {
@@ -246,11 +218,11 @@ vkq_status vkq_ring_upload(vkq_device dev, const vkq_segment *seg, uint64_t offs
         }
         uint64_t c = ring->slot_bytes - start < len ? ring->slot_bytes - start : len;
         const uint64_t base = (uint64_t)(s - ring->slots) * ring->slot_bytes + start;
-        memcpy(ring->map + base, src, (size_t)c);
+        memcpy((uint8_t *)ring->storage.map + base, src, (size_t)c);
         /* vkCmdCopyBuffer has no alignment rules for buffers, so odd offsets/sizes copy as they are. */
         VkBufferCopy region = {.srcOffset = base, .dstOffset = offset, .size = c};
-        order_write(dev, s, seg->buffer, offset, offset + c);
-        dev->vk.vkCmdCopyBuffer(s->cmd, ring->buffer, seg->buffer, 1, &region);
+        order_write(dev, s, dst, offset, offset + c);
+        dev->vk.vkCmdCopyBuffer(s->cmd, ring->storage.buffer, dst, 1, &region);
         s->used = start + c;
         *ticket = s->seq;
         src += c;
@@ -286,10 +258,10 @@ int vkq_ring_pending(vkq_device dev, uint64_t seq)
     return 0;
 }
 
-void vkq_ring_note_use(vkq_device dev, vkq_buffer buf)
+void vkq_ring_note_use(vkq_device dev, uint64_t upload_seq)
 {
     struct vkq_ring *ring = dev->ring;
-    if (ring && buf && buf->upload_seq > ring->need_seq) ring->need_seq = buf->upload_seq;
+    if (ring && upload_seq > ring->need_seq) ring->need_seq = upload_seq;
 }
 
 vkq_status vkq_ring_before_submit(vkq_device dev)

@@ -12,7 +12,7 @@
 #ifndef VKQ_STAGING_RING_H
 #define VKQ_STAGING_RING_H
 
-#include "vulkan/internal.h"
+#include "vulkan/device_core.h"
 
 /* Destination ranges written since the slot's last barrier: copies inside one command buffer
  * are unordered, so a copy that overlaps one of them (a second upload over the same bytes)
@@ -52,10 +52,8 @@ struct vkq_ring {
     VkQueue queue;
     uint32_t family;
     VkCommandPool pool;
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    uint8_t *map;
-    int ready; /* buffer, memory, pool, command buffers and fences made (at the first upload) */
+    vkq_host_buffer storage; /* n_slots x slot_bytes, mapped */
+    int ready; /* storage, pool, command buffers and fences made (at the first upload) */
     uint32_t n_slots;
     uint64_t slot_bytes;
     vkq_ring_slot *slots;
@@ -67,18 +65,18 @@ struct vkq_ring {
     uint64_t reuse_waits; /* times a slot had to be waited for before reuse */
 };
 
-/* Creates dev->ring on `queue` of `family`. Slot count and size come from the desc, else
- * VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB. Vulkan
- * objects and memory are made at the first upload through it. */
+/* Creates dev->ring on `queue` of `family` with `slots` slots of `slot_bytes` (0: 4 x 4 MiB;
+ * the caller resolves the descriptor and the environment). Vulkan objects and memory are made
+ * at the first upload through it. */
 vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
                            uint64_t slot_bytes);
 /* Waits for everything in flight and frees the ring. */
 void vkq_ring_destroy(vkq_device dev);
 
-/* Copies `len` bytes from `src` to byte `offset` of segment `s` through the ring; returns the
- * ticket of the last slot used in *ticket. `src` is not read after the call returns. */
-vkq_status vkq_ring_upload(vkq_device dev, const vkq_segment *s, uint64_t offset, const uint8_t *src,
-                           uint64_t len, uint64_t *ticket);
+/* Copies `len` bytes from `src` to byte `offset` of `dst` through the ring; returns the ticket
+ * of the last slot used in *ticket. `src` is not read after the call returns. */
+vkq_status vkq_ring_upload(vkq_device dev, VkBuffer dst, uint64_t offset, const uint8_t *src, uint64_t len,
+                           uint64_t *ticket);
 /* Submits the open slot, if any. */
 vkq_status vkq_ring_flush(vkq_device dev);
 /* Submits and waits on the host until every slot up to ticket `seq` is done (0: nothing). */
@@ -86,8 +84,9 @@ vkq_status vkq_ring_wait(vkq_device dev, uint64_t seq);
 /* Whether ticket `seq` may still be in flight. */
 int vkq_ring_pending(vkq_device dev, uint64_t seq);
 
-/* Called for every buffer a command being recorded reads or writes (binding windows, copies). */
-void vkq_ring_note_use(vkq_device dev, vkq_buffer buf);
+/* Called for every buffer a command being recorded reads or writes (binding windows, copies),
+ * with the ticket of the buffer's last upload. */
+void vkq_ring_note_use(vkq_device dev, uint64_t upload_seq);
 /* Called before a command buffer of the compute queue is submitted: makes the uploads of the
  * buffers noted since the last call complete before it runs. */
 vkq_status vkq_ring_before_submit(vkq_device dev);

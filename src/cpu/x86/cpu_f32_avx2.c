@@ -144,10 +144,10 @@ static inline float ld1_bf16(const uint8_t *row, uint64_t e)
 }
 
 /* NR rows of a F32 / F16 / BF16 matrix against one column: each X load serves NR rows, and
- * NR x 2 FMA chains hide the FMA latency. 8 rows (8 weight streams in flight from DRAM; two
- * accumulators spill on AVX2) against 4: F16 fastest of 7 alternating runs 2282 vs 2518 µs, mean
- * 2672 vs 2782 (2 threads, m=4096 k=14336; this host's bandwidth varied ~1.5x meanwhile). Every row does the same operations in the same order
- * whatever NR is, so the results do not depend on how rows are grouped (thread count). */
+ * NR x 2 FMA chains hide the FMA latency. 8 rows keep 8 weight streams in flight from DRAM and
+ * beat 4 although two accumulators spill on AVX2 (bench/RESULTS.md, "Figures behind code
+ * choices"). Every row does the same operations in the same order whatever NR is, so the
+ * results do not depend on how rows are grouped (thread count). */
 #define DEFINE_FP_ROWS(T, NR)                                                                  \
     static void fp_rows_##T##_##NR(const uint8_t *w, size_t ws, uint64_t k, const float *x,   \
                                    float *y)                                                   \

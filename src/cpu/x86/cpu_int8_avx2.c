@@ -206,10 +206,9 @@ VKQ_ROW_KERNELS(q5_1, legacy_rows, L_Q5_1, 8)
 /* iq4_nl (y = d kvalues[q], fp16 d, 18-byte blocks) and mxfp4 (y = kvalues_mxfp4[q] 2^(e -
  * 128), E8M0 e, 17-byte blocks): 16 signed int8 code values looked up with pshufb, signed X
  * through the sign trick (|code| <= 127: pairs <= 2 * 127 * 127 < 2^15, so each half takes its
- * own dot4). nr <= 8 rows at once share X's loads (8 rows vs 4: equal hot, ~5 % faster cold);
- * every row does the same operations in the same order whatever nr is. Pairing the blocks took
- * IQ4_NL 1700 -> 1300 µs and MXFP4 1650 -> 1400 (2 threads, m=4096; 1 thread m=1024 from L3
- * 837 -> 620 and 805 -> 670). */
+ * own dot4). nr <= 8 rows at once share X's loads (8 rows beat 4 when cold; bench/RESULTS.md,
+ * "Figures behind code choices"); every row does the same operations in the same order whatever
+ * nr is. */
 static VKQ_ALWAYS_INLINE void lut4_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq, int mx,
                                         int nr, float *out)
 {
