@@ -116,7 +116,7 @@
  * whose sum happens to cancel reach ~1.3e-10, which is why the test scales the bound by the
  * cancellation of each case (tests/matmul_ref.h). A type gets its own value
  * only if its decode is not exact, which no fp32 path has. */
-#define X(NAME, ID, QK, BYTES, FAMILY)                                                         \
+#define X(NAME, ID, QK, BYTES, FAMILY, GPU_INT8)                                               \
     [VKQ_TYPE_##NAME] = {                                                                      \
         .info.type = VKQ_TYPE_##NAME,                                                          \
         .info.name = #NAME,                                                                    \
@@ -124,6 +124,7 @@
         .info.block_bytes = (BYTES),                                                           \
         .info.bits_per_weight = 8.0 * (BYTES) / (QK),                                          \
         .family = #FAMILY,                                                                     \
+        .gpu_int8 = (GPU_INT8),                                                                \
         .decode_block = vkq_decode_block_##FAMILY,                                             \
         .tol_matmul_f32 = 1e-10,                                                               \
         .quantize_block = vkq_quantize_block_##FAMILY,                                         \
@@ -136,14 +137,14 @@ static const vkq_type_traits k_traits[VKQ_TYPE_MAX_ID + 1] = {
 #undef X
 
 /* The .def's block geometry must match the field layout the decoders implement. */
-#define X(name, id, qk, bytes, family)                                                         \
+#define X(name, id, qk, bytes, family, ...)                                                    \
     _Static_assert((qk) == VKQ_QK_##family && (bytes) == VKQ_BYTES_##family,                   \
                    #name ": vkquant_types.def disagrees with decode_cpu.h");                   \
     _Static_assert((id) >= 0 && (id) <= VKQ_TYPE_MAX_ID, #name ": id out of range");
 #include "vkquant_types.def"
 #undef X
 
-#define X(name, id, qk, bytes, family) +1
+#define X(...) +1
 static const uint32_t k_type_count = 0
 #include "vkquant_types.def"
     ;

@@ -27,6 +27,7 @@ typedef enum vkq_scale_kind {
 typedef struct vkq_type_traits {
     vkq_type_info info;                  /* public part */
     const char *family;                  /* shaders/decode/<family>.glsl */
+    int gpu_int8;                        /* that file has decode_i8x16: the int8 GEMM exists */
     vkq_decode_block_fn decode_block;    /* CPU reference, bit-exact with ggml */
     struct { vkq_scale_kind kind; uint16_t offset; } scales[VKQ_MAX_SCALES];
     int oracle_gguf_py;                  /* gguf-py's dequantize covers it (else spec rules) */
