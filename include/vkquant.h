@@ -54,7 +54,7 @@ const char *vkq_status_string(vkq_status status);
 /* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */
 
 typedef enum vkq_type {
-#define X(name, id, qk, bytes, family) VKQ_TYPE_##name = id,
+#define X(name, id, ...) VKQ_TYPE_##name = id,
 #include "vkquant_types.def"
 #undef X
     VKQ_TYPE_MAX_ID = 256

@@ -74,12 +74,6 @@ static double wnmse(const float *x, const float *y, const float *imp, size_t n, 
     return den > 0 ? num / den : 0;
 }
 
-static const vkq_type_traits *traits_by_name(const char *name)
-{
-    vkq_type t;
-    return vkq_type_from_name(name, &t) == VKQ_SUCCESS ? vkq_traits(t) : NULL;
-}
-
 /* ---- absmax round-to-nearest baselines (f64, unquantized scales: generous to them) ------- */
 
 static void rtn_sym(const float *x, int n, int qmin, int qmax, double *y)
@@ -194,58 +188,70 @@ static void rtn_grid(const grid_ref *g, const float *x, int sub, double *y)
     }
 }
 
-/* Baseline reconstruction of the first n values of x for type `name`, 0 if none is defined. */
-static int baseline(const char *name, const float *x, size_t n, double *y)
+/* The baseline of each type: how it rounds each sub-block of `sub` values to the nearest
+ * level. No entry (sub 0): no baseline for the type. */
+typedef enum rtn_kind {
+    RTN_SYM,     /* symmetric absmax scale, integer codes a..b */
+    RTN_MINMAX,  /* min/max scale and offset, codes 0..a */
+    RTN_IQ4,     /* codebook kvalues_iq4nl */
+    RTN_NF4,     /* codebook nf4 */
+    RTN_GRID     /* the grid g */
+} rtn_kind;
+
+/* Baseline reconstruction of the first n values of x for `type`, 0 if none is defined. */
+static int baseline(vkq_type type, const float *x, size_t n, double *y)
 {
     static const grid_ref g2xxs = {vkq_iq2xxs_grid, 256, 8, 8, 0, 1},
                           g2xs = {vkq_iq2xs_grid, 512, 8, 8, 0, 1}, g2s = {vkq_iq2s_grid, 1024, 8, 8, 0, 0},
                           g3xxs = {vkq_iq3xxs_grid, 256, 4, 4, 0, 1}, g3s = {vkq_iq3s_grid, 512, 4, 4, 0, 0},
                           g1s = {vkq_iq1s_grid, 2048, 8, 8, 1, 0};
     static const struct {
-        const char *name;
-        int kind, sub, a, b;
+        rtn_kind kind;
+        int sub, a, b;
         const grid_ref *g;
-    } k[] = {
-        {"Q4_0", 0, 32, -8, 7, NULL},   {"Q5_0", 0, 32, -16, 15, NULL},   {"Q8_0", 0, 32, -127, 127, NULL},
-        {"Q4_1", 1, 32, 15, 0, NULL},   {"Q5_1", 1, 32, 31, 0, NULL},     {"Q2_K", 1, 16, 3, 0, NULL},
-        {"Q3_K", 0, 16, -4, 3, NULL},   {"Q4_K", 1, 32, 15, 0, NULL},     {"Q5_K", 1, 32, 31, 0, NULL},
-        {"Q6_K", 0, 16, -32, 31, NULL}, {"Q2_0", 0, 64, -1, 2, NULL},     {"TQ1_0", 0, 256, -1, 1, NULL},
-        {"TQ2_0", 0, 256, -1, 1, NULL}, {"IQ4_NL", 2, 32, 0, 0, NULL},    {"IQ4_XS", 2, 32, 0, 0, NULL},
-        {"NF4", 3, 64, 0, 0, NULL},     {"IQ2_XXS", 4, 32, 0, 0, &g2xxs}, {"IQ2_XS", 4, 16, 0, 0, &g2xs},
-        {"IQ2_S", 4, 16, 0, 0, &g2s},   {"IQ3_XXS", 4, 32, 0, 0, &g3xxs}, {"IQ3_S", 4, 32, 0, 0, &g3s},
-        {"IQ1_S", 4, 32, 0, 0, &g1s},   {"IQ1_M", 4, 16, 0, 0, &g1s},
+    } k[VKQ_TYPE_MAX_ID + 1] = {
+        [VKQ_TYPE_Q4_0] = {RTN_SYM, 32, -8, 7, NULL},       [VKQ_TYPE_Q5_0] = {RTN_SYM, 32, -16, 15, NULL},
+        [VKQ_TYPE_Q8_0] = {RTN_SYM, 32, -127, 127, NULL},   [VKQ_TYPE_Q4_1] = {RTN_MINMAX, 32, 15, 0, NULL},
+        [VKQ_TYPE_Q5_1] = {RTN_MINMAX, 32, 31, 0, NULL},    [VKQ_TYPE_Q2_K] = {RTN_MINMAX, 16, 3, 0, NULL},
+        [VKQ_TYPE_Q3_K] = {RTN_SYM, 16, -4, 3, NULL},       [VKQ_TYPE_Q4_K] = {RTN_MINMAX, 32, 15, 0, NULL},
+        [VKQ_TYPE_Q5_K] = {RTN_MINMAX, 32, 31, 0, NULL},    [VKQ_TYPE_Q6_K] = {RTN_SYM, 16, -32, 31, NULL},
+        [VKQ_TYPE_Q2_0] = {RTN_SYM, 64, -1, 2, NULL},       [VKQ_TYPE_TQ1_0] = {RTN_SYM, 256, -1, 1, NULL},
+        [VKQ_TYPE_TQ2_0] = {RTN_SYM, 256, -1, 1, NULL},     [VKQ_TYPE_IQ4_NL] = {RTN_IQ4, 32, 0, 0, NULL},
+        [VKQ_TYPE_IQ4_XS] = {RTN_IQ4, 32, 0, 0, NULL},      [VKQ_TYPE_NF4] = {RTN_NF4, 64, 0, 0, NULL},
+        [VKQ_TYPE_IQ2_XXS] = {RTN_GRID, 32, 0, 0, &g2xxs},  [VKQ_TYPE_IQ2_XS] = {RTN_GRID, 16, 0, 0, &g2xs},
+        [VKQ_TYPE_IQ2_S] = {RTN_GRID, 16, 0, 0, &g2s},      [VKQ_TYPE_IQ3_XXS] = {RTN_GRID, 32, 0, 0, &g3xxs},
+        [VKQ_TYPE_IQ3_S] = {RTN_GRID, 32, 0, 0, &g3s},      [VKQ_TYPE_IQ1_S] = {RTN_GRID, 32, 0, 0, &g1s},
+        [VKQ_TYPE_IQ1_M] = {RTN_GRID, 16, 0, 0, &g1s},
     };
+    if ((unsigned)type > VKQ_TYPE_MAX_ID || k[type].sub == 0) return 0;
     double iq4[16], nf4[16];
     for (int c = 0; c < 16; c++) {
         iq4[c] = vkq_kvalues_iq4nl[c];
         nf4[c] = vkq_f32_from_bits(vkq_nf4_bits[c]);
     }
-    for (size_t e = 0; e < sizeof k / sizeof k[0]; e++) {
-        if (strcmp(k[e].name, name) != 0) continue;
-        for (size_t off = 0; off < n; off += (size_t)k[e].sub) {
-            const float *xs = x + off;
-            double *ys = y + off;
-            switch (k[e].kind) {
-            case 0:
-                rtn_sym(xs, k[e].sub, k[e].a, k[e].b, ys);
-                break;
-            case 1:
-                rtn_minmax(xs, k[e].sub, k[e].a, ys);
-                break;
-            case 2:
-                rtn_codebook(xs, k[e].sub, iq4, 16, ys);
-                break;
-            case 3:
-                rtn_codebook(xs, k[e].sub, nf4, 16, ys);
-                break;
-            default:
-                rtn_grid(k[e].g, xs, k[e].sub, ys);
-                break;
-            }
+    const int sub = k[type].sub;
+    for (size_t off = 0; off < n; off += (size_t)sub) {
+        const float *xs = x + off;
+        double *ys = y + off;
+        switch (k[type].kind) {
+        case RTN_SYM:
+            rtn_sym(xs, sub, k[type].a, k[type].b, ys);
+            break;
+        case RTN_MINMAX:
+            rtn_minmax(xs, sub, k[type].a, ys);
+            break;
+        case RTN_IQ4:
+            rtn_codebook(xs, sub, iq4, 16, ys);
+            break;
+        case RTN_NF4:
+            rtn_codebook(xs, sub, nf4, 16, ys);
+            break;
+        case RTN_GRID:
+            rtn_grid(k[type].g, xs, sub, ys);
+            break;
         }
-        return 1;
     }
-    return 0;
+    return 1;
 }
 
 /* ---- the tests ------------------------------------------------------------------------------ */
@@ -274,7 +280,7 @@ static void round_trip_every_type(const float *x, float *y)
         /* The searches must beat absmax round-to-nearest (whose scales are not even rounded
          * to their storage format here) on the same rows. */
         char rtn[48] = "-";
-        if (baseline(tr->info.name, x, (size_t)BASE_ROWS * K, yb)) {
+        if (baseline(tr->info.type, x, (size_t)BASE_ROWS * K, yb)) {
             for (size_t j = 0; j < (size_t)BASE_ROWS * K; j++)
                 yb32[j] = (float)yb[j];
             const double eb = wnmse(x, yb32, NULL, (size_t)BASE_ROWS * K, K);
@@ -293,22 +299,26 @@ static void round_trip_every_type(const float *x, float *y)
 /* More bits, less error, along each family. */
 static void ranking_by_bits(void)
 {
-    static const char *const chains[][9] = {
-        {"Q4_0", "Q5_0", "Q8_0", NULL},
-        {"Q4_1", "Q5_1", "Q8_0", NULL},
-        {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", NULL},
-        {"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ4_XS", NULL},
-        {"Q1_0", "Q2_0", "Q4_0", NULL},
-        {"BF16", "F16", "F32", NULL},
-        {"MXFP4", "Q4_0", NULL},
-        {"NVFP4", "Q5_0", NULL},
+    /* Each chain ends at END (not a type id). */
+    enum { END = -1 };
+    static const int chains[][9] = {
+        {VKQ_TYPE_Q4_0, VKQ_TYPE_Q5_0, VKQ_TYPE_Q8_0, END},
+        {VKQ_TYPE_Q4_1, VKQ_TYPE_Q5_1, VKQ_TYPE_Q8_0, END},
+        {VKQ_TYPE_Q2_K, VKQ_TYPE_Q3_K, VKQ_TYPE_Q4_K, VKQ_TYPE_Q5_K, VKQ_TYPE_Q6_K, VKQ_TYPE_Q8_K, END},
+        {VKQ_TYPE_IQ1_S, VKQ_TYPE_IQ1_M, VKQ_TYPE_IQ2_XXS, VKQ_TYPE_IQ2_XS, VKQ_TYPE_IQ2_S, VKQ_TYPE_IQ3_XXS,
+         VKQ_TYPE_IQ3_S, VKQ_TYPE_IQ4_XS, END},
+        {VKQ_TYPE_Q1_0, VKQ_TYPE_Q2_0, VKQ_TYPE_Q4_0, END},
+        {VKQ_TYPE_BF16, VKQ_TYPE_F16, VKQ_TYPE_F32, END},
+        {VKQ_TYPE_MXFP4, VKQ_TYPE_Q4_0, END},
+        {VKQ_TYPE_NVFP4, VKQ_TYPE_Q5_0, END},
     };
     for (size_t c = 0; c < sizeof chains / sizeof chains[0]; c++) {
-        for (int i = 0; chains[c][i + 1]; i++) {
-            const vkq_type_traits *a = traits_by_name(chains[c][i]), *b = traits_by_name(chains[c][i + 1]);
+        for (int i = 0; chains[c][i + 1] != END; i++) {
+            const vkq_type_traits *a = vkq_traits((vkq_type)chains[c][i]);
+            const vkq_type_traits *b = vkq_traits((vkq_type)chains[c][i + 1]);
             CHECK(a && b && g_nmse[a->info.type] > g_nmse[b->info.type],
-                  "ranking: %s (%.4g) should have more error than %s (%.4g)", chains[c][i],
-                  a ? g_nmse[a->info.type] : 0, chains[c][i + 1], b ? g_nmse[b->info.type] : 0);
+                  "ranking: %s (%.4g) should have more error than %s (%.4g)", a ? a->info.name : "?",
+                  a ? g_nmse[a->info.type] : 0, b ? b->info.name : "?", b ? g_nmse[b->info.type] : 0);
         }
     }
 }

@@ -1,6 +1,8 @@
-// F16: element-wise, 2 bytes (16 bpw): IEEE binary16 -> binary32, exact, converted with integers.
-#define QK 1u
-#define BLOCK_BYTES 2u
+// F16: element-wise: IEEE binary16 -> binary32, exact, converted with integers.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_QK != 1 || VKQ_BLOCK_BYTES != 2 // element-wise binary16
+#error "f16.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 #define VKQ_ELEMENTWISE 1
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): 32 elements from 16 word reads, each

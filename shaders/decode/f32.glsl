@@ -1,6 +1,8 @@
-// F32: element-wise, 4 bytes; a bit copy (no float arithmetic, so subnormals survive FTZ).
-#define QK 1u
-#define BLOCK_BYTES 4u
+// F32: element-wise; a bit copy (no float arithmetic, so subnormals survive FTZ).
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_QK != 1 || VKQ_BLOCK_BYTES != 4 // element-wise binary32
+#error "f32.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 #define VKQ_ELEMENTWISE 1
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): element-wise data starts on a word, so

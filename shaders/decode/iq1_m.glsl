@@ -1,6 +1,8 @@
-// IQ1_M: 256 elems, 56 bytes (1.75 bpw): y = (d*(2s+1)) * (g + delta), d fp16 split over scales.
-#define QK 256u
-#define BLOCK_BYTES 56u
+// IQ1_M: y = (d*(2s+1)) * (g + delta), d fp16 split over scales.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != VKQ_QK / 8 + VKQ_QK / 16 + 8 // qs, qh, scales (4 x u16 with the nibbles of d)
+#error "iq1_m.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/iq1s_grid_gpu.glsl"
 

@@ -1,6 +1,8 @@
-// IQ1_S: 256 elems, 50 bytes (1.5625 bpw): y = (d*(2s+1)) * (g + delta), g in {-1,0,1}, delta 1/8.
-#define QK 256u
-#define BLOCK_BYTES 50u
+// IQ1_S: y = (d*(2s+1)) * (g + delta), g in {-1,0,1}, delta 1/8.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 8 + VKQ_QK / 16 // d, qs, qh (u16 per 32)
+#error "iq1_s.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // iq1s_grid_gpu: the same rows as iq1s_grid, as g+1 in one nibble each (half the table size)
 #include "../tables/iq1s_grid_gpu.glsl"

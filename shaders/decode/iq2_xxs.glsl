@@ -1,6 +1,8 @@
-// IQ2_XXS: 256 elems, 66 bytes (2.0625 bpw): y = (d*(0.5+s)*0.25) * grid[idx][j] * sign.
-#define QK 256u
-#define BLOCK_BYTES 66u
+// IQ2_XXS: y = (d*(0.5+s)*0.25) * grid[idx][j] * sign.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 // d, an 8-byte record per 32
+#error "iq2_xxs.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/iq2xxs_grid.glsl"
 #include "../tables/ksigns_iq2xs.glsl"

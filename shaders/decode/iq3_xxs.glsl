@@ -1,6 +1,8 @@
-// IQ3_XXS: 256 elems, 98 bytes (3.0625 bpw): y = (d*(0.5+s)*0.5) * grid[idx][j] * sign.
-#define QK 256u
-#define BLOCK_BYTES 98u
+// IQ3_XXS: y = (d*(0.5+s)*0.5) * grid[idx][j] * sign.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 + VKQ_QK / 8 // d, grid indices, scales_and_signs
+#error "iq3_xxs.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/iq3xxs_grid.glsl"
 #include "../tables/ksigns_iq2xs.glsl"

@@ -1,6 +1,8 @@
-// IQ4_NL: 32 elements, 18 bytes (4.5 bpw): y = d * kvalues_iq4nl(q), q a nibble (Q4_0 layout).
-#define QK 32u
-#define BLOCK_BYTES 18u
+// IQ4_NL: y = d * kvalues_iq4nl(q), q a nibble (Q4_0 layout).
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 2 // d, qs
+#error "iq4_nl.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/kvalues_iq4nl.glsl"
 

@@ -1,6 +1,8 @@
-// MXFP4: 32 elems, 17 bytes (4.25 bpw): y = kvalues_mxfp4(c) * 2^(e-128), c E2M1, e E8M0.
-#define QK 32u
-#define BLOCK_BYTES 17u
+// MXFP4: y = kvalues_mxfp4(c) * 2^(e-128), c E2M1, e E8M0.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 1 + VKQ_QK / 2 // e, qs
+#error "mxfp4.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/kvalues_mxfp4.glsl"
 

@@ -1,6 +1,8 @@
-// NF4 (vkquant's own, id 256): 64 elems, 36 bytes (4.5 bpw): y = nf4[c] * absmax (binary32).
-#define QK 64u
-#define BLOCK_BYTES 36u
+// NF4 (vkquant's own, id 256): y = nf4[c] * absmax (binary32).
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 4 + VKQ_QK / 2 // absmax (binary32), qs
+#error "nf4.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Layout: binary32 absmax at offset 0, qs[32] at 4; element i < 32 is the low nibble of qs[i],
 // i >= 32 the high nibble of qs[i-32] (ggml's nibble order, not bitsandbytes'). The table is

@@ -1,6 +1,8 @@
-// NVFP4: 64 elems, 36 bytes (4.5 bpw): y = kvalues_mxfp4(c) * UE4M3_HALF(d[i/16]), c E2M1.
-#define QK 64u
-#define BLOCK_BYTES 36u
+// NVFP4: y = kvalues_mxfp4(c) * UE4M3_HALF(d[i/16]), c E2M1.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != VKQ_QK / 16 + VKQ_QK / 2 // d (UE4M3 per 16), qs
+#error "nvfp4.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "../tables/kvalues_mxfp4.glsl"
 

@@ -1,6 +1,8 @@
-// Q2_0: 64 elements, 18 bytes (2.25 bpw): y = (q - 1) * d, q 2 bits (byte 2 + i/4, pair i%4).
-#define QK 64u
-#define BLOCK_BYTES 18u
+// Q2_0: y = (q - 1) * d, q 2 bits (byte 2 + i/4, pair i%4).
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 // d, qs (u2)
+#error "q2_0.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.
 #define VKQ_MV_SB 64u

@@ -1,6 +1,8 @@
-// Q2_K: 256 elems, 84 bytes (2.625 bpw): y = (d*sc)*q - dmin*m, 4-bit sc/m per 16, q 2 bits.
-#define QK 256u
-#define BLOCK_BYTES 84u
+// Q2_K: y = (d*sc)*q - dmin*m, 4-bit sc/m per 16, q 2 bits.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != VKQ_QK / 16 + VKQ_QK / 4 + 2 + 2 // scales (u4 pair per 16), qs, d, dmin
+#error "q2_k.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (its 32 qs
 // bytes hold four 32-element quarters as bit pairs) with its 8 scale/min pairs of 16 elements.

@@ -1,6 +1,8 @@
-// Q3_K: 256 elems, 110 bytes (3.4375 bpw): y = (d*sc)*q, 6-bit sc - 32 per 16, q 3 bits - 4.
-#define QK 256u
-#define BLOCK_BYTES 110u
+// Q3_K: y = (d*sc)*q, 6-bit sc - 32 per 16, q 3 bits - 4.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != VKQ_QK / 8 + VKQ_QK / 4 + 12 + 2 // hmask, qs, 16 x 6-bit scales, d
+#error "q3_k.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load: its 32 qs
 // bytes (bit pairs of four quarters), the 32 hmask bytes shifted so bit q is quarter q, and its

@@ -1,6 +1,8 @@
-// Q4_K: 256 elems, 144 bytes (4.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q a nibble.
-#define QK 256u
-#define BLOCK_BYTES 144u
+// Q4_K: y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q a nibble.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + 2 + 12 + VKQ_QK / 2 // d, dmin, 8 x 6-bit (sc, m), qs
+#error "q4_k.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "kquant_scale_min.glsl"
 

@@ -1,6 +1,8 @@
-// Q5_K: 256 elems, 176 bytes (5.5 bpw): y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q 5 bits.
-#define QK 256u
-#define BLOCK_BYTES 176u
+// Q5_K: y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q 5 bits.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + 2 + 12 + VKQ_QK / 8 + VKQ_QK / 2 // d, dmin, 8 x 6-bit (sc, m), qh, qs
+#error "q5_k.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 #include "kquant_scale_min.glsl"
 

@@ -1,6 +1,8 @@
-// Q8_0: 32 elements, 34 bytes (8.5 bpw): y = q * d, q an int8, d fp16 at offset 0.
-#define QK 32u
-#define BLOCK_BYTES 34u
+// Q8_0: y = q * d, q an int8, d fp16 at offset 0.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + VKQ_QK // d, qs
+#error "q8_0.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads.
 #define VKQ_MV_SB 32u

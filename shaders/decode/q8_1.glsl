@@ -1,6 +1,8 @@
-// Q8_1: 32 elements, 36 bytes (9.0 bpw): y = q * d, q an int8 at offset 4; s (offset 2) is unused.
-#define QK 32u
-#define BLOCK_BYTES 36u
+// Q8_1: y = q * d, q an int8 at offset 4; s (offset 2) is unused.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != 2 + 2 + VKQ_QK // d, s, qs
+#error "q8_1.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads.
 #define VKQ_MV_SB 32u

@@ -1,6 +1,8 @@
-// TQ2_0: 256 elements, 66 bytes (2.0625 bpw): y = (q - 1) * d, q 2 bits, d fp16 at offset 64.
-#define QK 256u
-#define BLOCK_BYTES 66u
+// TQ2_0: y = (q - 1) * d, q 2 bits, d fp16 at offset 64.
+// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+#if VKQ_BLOCK_BYTES != VKQ_QK / 4 + 2 // qs, d
+#error "tq2_0.glsl: block layout disagrees with include/vkquant_types.def"
+#endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (32 bytes,
 // four quarters as bit pairs) and d.

@@ -27,7 +27,7 @@ typedef struct vkq_xk_block {
 } vkq_xk_block;
 
 /* Dot product of one row of nb weight blocks with one quantized column of X (vkq_xq_block
- * or vkq_xk_block, whichever the kernel's table says). */
+ * or vkq_xk_block, whichever the kernel's table entry says). */
 typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
 /* The same for a group of `rows` rows w, w + w_stride, ... at once (sharing X's loads; more
  * weight streams in flight), into out[0 .. rows - 1]; each bit-identical with the one-row
@@ -37,6 +37,13 @@ typedef struct vkq_int8_group {
     uint32_t rows; /* at most VKQ_INT8_GROUP_MAX */
 } vkq_int8_group;
 #define VKQ_INT8_GROUP_MAX 8
+
+/* The int8 kernel of one type in one variant: its entry in the variant's table. */
+typedef struct vkq_int8_kernel {
+    vkq_int8_dot_fn dot;          /* NULL: the type has no int8 kernel */
+    const vkq_int8_group *group;  /* NULL: no row-group kernel */
+    uint32_t x_block;             /* X quantized per 32 (vkq_xq_block) or 256 (vkq_xk_block) */
+} vkq_int8_kernel;
 
 /* Elements per block of quantized X that the int8 path of `type` uses with these flags (32
  * or 256), 0 when the call does not take the int8 path (src/cpu/cpu_matmul.c; tests use it for
@@ -50,15 +57,12 @@ void vkq_cpu_avx2_rows_f32(vkq_type type, vkq_decode_block_fn dec, uint32_t qk, 
                            size_t ldy, float *scratch);
 
 /* One int8 variant (cpu_int8_avx2.c + cpu_int8k_avx2.c built with its flags; the variants and
- * how they differ: cpu_avx2_util.h). Every variant has a kernel for the same types, and gives
- * bit-identical results. */
+ * how they differ: cpu_avx2_util.h). Every variant has a kernel for the same types (one table
+ * source, cpu_int8_avx2.c), and gives bit-identical results. */
 typedef struct vkq_cpu_int8_isa {
     void (*quantize_x)(const float *x, uint64_t k, void *out);  /* to vkq_xq_block */
     void (*quantize_xk)(const float *x, uint64_t k, void *out); /* to vkq_xk_block */
-    vkq_int8_dot_fn (*dot_x32)(vkq_type type);  /* NULL: no kernel against vkq_xq_block */
-    vkq_int8_group (*group_x32)(vkq_type type); /* fn NULL: no group kernel */
-    vkq_int8_dot_fn (*dot_xk)(vkq_type type);   /* NULL: no kernel against vkq_xk_block */
-    vkq_int8_group (*group_xk)(vkq_type type);  /* fn NULL: no group kernel */
+    vkq_int8_kernel kernels[VKQ_TYPE_MAX_ID + 1];               /* indexed by vkq_type */
     /* Rows [r0, r1) of Y against quantized X: n columns of x_col_bytes each; grp (fn may be
      * NULL) takes whole groups of rows, dot the rest. */
     void (*rows)(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,

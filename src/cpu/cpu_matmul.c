@@ -133,30 +133,25 @@ static const vkq_cpu_int8_isa *int8_isa(uint32_t flags)
     return kt->int8;
 }
 
-/* The int8 kernel of `type` in variant isa and the X block it wants (32 or 256); 0 if none. */
-static uint32_t int8_kernel(const vkq_cpu_int8_isa *isa, vkq_type type, vkq_int8_dot_fn *dot)
+/* The int8 kernel of `type` in variant isa (its table entry), NULL if none. */
+static const vkq_int8_kernel *int8_kernel(const vkq_cpu_int8_isa *isa, vkq_type type)
 {
-    *dot = NULL;
-    if (!isa) return 0;
-    if ((*dot = isa->dot_xk(type))) return 256;
-    if ((*dot = isa->dot_x32(type))) return 32;
-    return 0;
+    if (!isa || (unsigned)type > VKQ_TYPE_MAX_ID || !isa->kernels[type].dot) return NULL;
+    return &isa->kernels[type];
 }
 
 static path choose_path(vkq_type type, uint32_t flags)
 {
     const kernels *kt = get_kernels();
     if ((flags & VKQ_CPU_FORCE_SCALAR) || !kt->avx2) return PATH_SCALAR;
-    vkq_int8_dot_fn dot;
-    if (!(flags & VKQ_CPU_EXACT_F32) && int8_kernel(int8_isa(flags), type, &dot)) return PATH_INT8;
+    if (!(flags & VKQ_CPU_EXACT_F32) && int8_kernel(int8_isa(flags), type)) return PATH_INT8;
     return PATH_F32;
 }
 
 uint32_t vkq_cpu_int8_x_block(vkq_type type, uint32_t flags)
 {
-    vkq_int8_dot_fn dot;
     if (!vkq_traits(type) || choose_path(type, flags) != PATH_INT8) return 0;
-    return int8_kernel(int8_isa(flags), type, &dot);
+    return int8_kernel(int8_isa(flags), type)->x_block;
 }
 
 const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags)
@@ -292,12 +287,11 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
     if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
     uint64_t xq_bytes = 0, xq_col_bytes = 0;
-    vkq_int8_dot_fn dot = NULL;
     const vkq_cpu_int8_isa *isa = p == PATH_INT8 ? int8_isa(d->flags) : NULL;
-    const uint32_t xblk = int8_kernel(isa, d->type, &dot);
-    vkq_int8_group grp = {NULL, 0};
-    if (xblk == 32) grp = isa->group_x32(d->type);
-    if (xblk == 256) grp = isa->group_xk(d->type);
+    const vkq_int8_kernel *kern = int8_kernel(isa, d->type);
+    const uint32_t xblk = kern ? kern->x_block : 0;
+    const vkq_int8_dot_fn dot = kern ? kern->dot : NULL;
+    const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0};
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
         if (n > lim / xq_col_bytes) return VKQ_ERROR_TOO_LARGE;

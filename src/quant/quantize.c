@@ -14,7 +14,7 @@
 #define MAX_QK      256
 
 /* Every block must fit the all-ones importance below. */
-#define X(NAME, ID, QK, BYTES, FAMILY) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
+#define X(NAME, ID, QK, ...) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
 #include "vkquant_types.def"
 #undef X
 

@@ -13,19 +13,23 @@ typedef struct vkq_spirv {
     size_t size;
 } vkq_spirv;
 
-/* Every generic kernel exists once per type of vkquant_types.def. */
-#define X(name, id, qk, bytes, family) \
+/* Every generic kernel exists once per type of vkquant_types.def; mul_mm_q8 only for the types
+ * whose gpu int8 column is 1 (VKQ_IF_GPU_INT8_<flag> keeps or drops the entry). */
+#define VKQ_IF_GPU_INT8_0(...)
+#define VKQ_IF_GPU_INT8_1(...) __VA_ARGS__
+#define X(name, id, qk, bytes, family, gpu_int8) \
     [VKQ_KERNEL_DEQUANT][VKQ_TYPE_##name] = {vkq_spv_dequant_##name, sizeof(vkq_spv_dequant_##name)}, \
     [VKQ_KERNEL_MUL_MAT_VEC][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_##name, sizeof(vkq_spv_mul_mat_vec_##name)}, \
     [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)}, \
-    [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)},
+    [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)}, \
+    VKQ_IF_GPU_INT8_##gpu_int8([VKQ_KERNEL_MUL_MM_Q8][VKQ_TYPE_##name] = {vkq_spv_mul_mm_q8_##name, sizeof(vkq_spv_mul_mm_q8_##name)},)
 static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
 #include "vkquant_types.def"
-    /* meson lists the types whose decode file has decode_i8x16 */
-    [VKQ_KERNEL_MUL_MM_Q8] = {VKQ_MM_Q8_ENTRIES},
     [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},
 };
 #undef X
+#undef VKQ_IF_GPU_INT8_0
+#undef VKQ_IF_GPU_INT8_1
 
 static const vkq_spirv *kernel_spirv(vkq_kernel kernel, vkq_type type)
 {

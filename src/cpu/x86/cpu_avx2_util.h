@@ -54,17 +54,34 @@
 /* The variant's name for an exported function: VKQ_ISA_FN(dot_x32) = vkq_cpu_<tag>_dot_x32. */
 #define VKQ_ISA_FN(name) VKQ_ISA_CAT(vkq_cpu_, VKQ_ISA_TAG, _##name)
 
-/* Defined in cpu_int8k_avx2.c, used by the variant's table in cpu_int8_avx2.c. */
+/* Defined in cpu_int8k_avx2.c (the kernels against vkq_xk_block), named in the variant's table
+ * in cpu_int8_avx2.c. */
 void VKQ_ISA_FN(quantize_xk)(const float *x, uint64_t k, void *out);
-vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type);
-vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type);
+#define VKQ_XK_DOT(name) float VKQ_ISA_FN(dot_##name)(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(q2_k);
+VKQ_XK_DOT(q3_k);
+VKQ_XK_DOT(q4_k);
+VKQ_XK_DOT(q5_k);
+VKQ_XK_DOT(q6_k);
+VKQ_XK_DOT(tq1_0);
+VKQ_XK_DOT(tq2_0);
+VKQ_XK_DOT(iq1_s);
+VKQ_XK_DOT(iq1_m);
+VKQ_XK_DOT(iq2_xxs);
+VKQ_XK_DOT(iq2_xs);
+VKQ_XK_DOT(iq2_s);
+VKQ_XK_DOT(iq3_xxs);
+VKQ_XK_DOT(iq3_s);
+VKQ_XK_DOT(iq4_xs);
+extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_ISA_FN(group_q6_k);
 
 /* The two entry points of a type whose kernel is a row-group template
  * rows(w, ws, nb, x, variant, nr, out) (nr rows w, w + ws, .. against one column x, the type's
  * constant `variant` selecting among the types one template serves): dot_<name> for one row
- * and group_<name>, a vkq_int8_group of NR rows. */
-#define VKQ_ROW_KERNELS(name, rows, variant, NR)                                                  \
-    static float dot_##name(const uint8_t *w, uint64_t nb, const void *x)                        \
+ * and group_<name>, a vkq_int8_group of NR rows. `linkage` is static where the variant's table
+ * sits in the same file, and empty (named VKQ_ISA_FN(...), declared above) where it does not. */
+#define VKQ_ROW_KERNELS_AS(linkage, dot_name, group_name, name, rows, variant, NR)               \
+    linkage float dot_name(const uint8_t *w, uint64_t nb, const void *x)                         \
     {                                                                                            \
         float y;                                                                                 \
         rows(w, 0, nb, x, variant, 1, &y);                                                       \
@@ -74,7 +91,11 @@ vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type);
     {                                                                                            \
         rows(w, ws, nb, x, variant, NR, out);                                                    \
     }                                                                                            \
-    static const vkq_int8_group group_##name = {group_##name##_fn, NR};
+    linkage const vkq_int8_group group_name = {group_##name##_fn, NR};
+#define VKQ_ROW_KERNELS(name, rows, variant, NR)                                                  \
+    VKQ_ROW_KERNELS_AS(static, dot_##name, group_##name, name, rows, variant, NR)
+#define VKQ_XK_ROW_KERNELS(name, rows, variant, NR)                                               \
+    VKQ_ROW_KERNELS_AS(, VKQ_ISA_FN(dot_##name), VKQ_ISA_FN(group_##name), name, rows, variant, NR)
 
 /* dot4(a, b): int32 lane j = a[4j] b[4j] + .. + a[4j+3] b[4j+3], a unsigned and b signed
  * bytes (vpdpbusd's definition). maddubs saturates its int16 pair sums; every kernel keeps

@@ -413,39 +413,6 @@ static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-static vkq_int8_dot_fn dot_x32(vkq_type type)
-{
-    switch (type) {
-    case VKQ_TYPE_Q8_0: return dot_q8_0;
-    case VKQ_TYPE_Q4_0: return dot_q4_0;
-    case VKQ_TYPE_Q4_1: return dot_q4_1;
-    case VKQ_TYPE_Q5_0: return dot_q5_0;
-    case VKQ_TYPE_Q5_1: return dot_q5_1;
-    case VKQ_TYPE_IQ4_NL: return dot_iq4_nl;
-    case VKQ_TYPE_MXFP4: return dot_mxfp4;
-    case VKQ_TYPE_NVFP4: return dot_nvfp4;
-    case VKQ_TYPE_Q2_0: return dot_q2_0;
-    case VKQ_TYPE_Q1_0: return dot_q1_0;
-    case VKQ_TYPE_NF4: return dot_nf4;
-    default: return NULL;
-    }
-}
-
-static vkq_int8_group group_x32(vkq_type type)
-{
-    switch (type) {
-    case VKQ_TYPE_Q4_0: return group_q4_0;
-    case VKQ_TYPE_Q4_1: return group_q4_1;
-    case VKQ_TYPE_Q5_0: return group_q5_0;
-    case VKQ_TYPE_Q5_1: return group_q5_1;
-    case VKQ_TYPE_IQ4_NL: return group_iq4_nl;
-    case VKQ_TYPE_MXFP4: return group_mxfp4;
-    case VKQ_TYPE_NVFP4: return group_nvfp4;
-    case VKQ_TYPE_Q8_0: return group_q8_0;
-    default: return (vkq_int8_group){NULL, 0};
-    }
-}
-
 static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
                        uint64_t r0, uint64_t r1, const void *xq,
                             size_t x_col_bytes, uint64_t n, float *y, size_t ldy)
@@ -464,12 +431,46 @@ static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, cons
     }
 }
 
+/* The variant's kernels by type: X quantized per 32 for the types with blocks of 32, 64 or 128
+ * elements (this file), per 256 for the super-block types (cpu_int8k_avx2.c). */
+#define X32(name) {dot_##name, NULL, 32}
+#define X32_GROUP(name) {dot_##name, &group_##name, 32}
+#define XK(name) {VKQ_ISA_FN(dot_##name), NULL, 256}
+#define XK_GROUP(name) {VKQ_ISA_FN(dot_##name), &VKQ_ISA_FN(group_##name), 256}
 const vkq_cpu_int8_isa VKQ_ISA_FN(int8) = {
     .quantize_x = quantize_x,
     .quantize_xk = VKQ_ISA_FN(quantize_xk),
-    .dot_x32 = dot_x32,
-    .group_x32 = group_x32,
-    .dot_xk = VKQ_ISA_FN(dot_xk),
-    .group_xk = VKQ_ISA_FN(group_xk),
+    .kernels = {
+        [VKQ_TYPE_Q4_0] = X32_GROUP(q4_0),
+        [VKQ_TYPE_Q4_1] = X32_GROUP(q4_1),
+        [VKQ_TYPE_Q5_0] = X32_GROUP(q5_0),
+        [VKQ_TYPE_Q5_1] = X32_GROUP(q5_1),
+        [VKQ_TYPE_Q8_0] = X32_GROUP(q8_0),
+        [VKQ_TYPE_IQ4_NL] = X32_GROUP(iq4_nl),
+        [VKQ_TYPE_MXFP4] = X32_GROUP(mxfp4),
+        [VKQ_TYPE_NVFP4] = X32_GROUP(nvfp4),
+        [VKQ_TYPE_Q1_0] = X32(q1_0),
+        [VKQ_TYPE_Q2_0] = X32(q2_0),
+        [VKQ_TYPE_NF4] = X32(nf4),
+        [VKQ_TYPE_Q2_K] = XK(q2_k),
+        [VKQ_TYPE_Q3_K] = XK(q3_k),
+        [VKQ_TYPE_Q4_K] = XK_GROUP(q4_k),
+        [VKQ_TYPE_Q5_K] = XK_GROUP(q5_k),
+        [VKQ_TYPE_Q6_K] = XK_GROUP(q6_k),
+        [VKQ_TYPE_TQ1_0] = XK(tq1_0),
+        [VKQ_TYPE_TQ2_0] = XK(tq2_0),
+        [VKQ_TYPE_IQ1_S] = XK(iq1_s),
+        [VKQ_TYPE_IQ1_M] = XK(iq1_m),
+        [VKQ_TYPE_IQ2_XXS] = XK(iq2_xxs),
+        [VKQ_TYPE_IQ2_XS] = XK(iq2_xs),
+        [VKQ_TYPE_IQ2_S] = XK(iq2_s),
+        [VKQ_TYPE_IQ3_XXS] = XK(iq3_xxs),
+        [VKQ_TYPE_IQ3_S] = XK(iq3_s),
+        [VKQ_TYPE_IQ4_XS] = XK(iq4_xs),
+    },
     .rows = rows_int8,
 };
+#undef X32
+#undef X32_GROUP
+#undef XK
+#undef XK_GROUP

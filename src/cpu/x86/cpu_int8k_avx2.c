@@ -92,7 +92,7 @@ static inline __m256i pair_scales(const __m256i s[2], int t)
 #define Q2_SUB(raw, l) _mm256_and_si256(_mm256_srli_epi16((raw), 2 * (l)), _mm256_set1_epi8(3))
 
 /* q2_k: y = d (sc & 15) q - dmin (sc >> 4) per 16; pairs <= 2 * 3 * 127. */
-static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(q2_k)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -126,7 +126,7 @@ static float dot_q2_k(const uint8_t *w, uint64_t nb, const void *xv)
 
 /* q3_k: y = d (sc - 32) (q2 + 4 hbit - 4); hbit of element 32 t + i is bit t of hmask[i].
  * sum (q - 4) x = sum q x - 4 bsum, q = 0..7 unsigned; pairs <= 2 * 7 * 127. */
-static float dot_q3_k(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(q3_k)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -234,8 +234,8 @@ static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t n
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-VKQ_ROW_KERNELS(q4_k, q45_k_rows, 0, 8)
-VKQ_ROW_KERNELS(q5_k, q45_k_rows, 1, 4) /* 8 rows were ~3 % slower */
+VKQ_XK_ROW_KERNELS(q4_k, q45_k_rows, 0, 8)
+VKQ_XK_ROW_KERNELS(q5_k, q45_k_rows, 1, 4) /* 8 rows were ~3 % slower */
 
 /* q6_k: y = d sc[i / 16] (q - 32), q = 4 low bits (ql) | 2 high bits (qh) << 4 in 0..63:
  * sum (q - 32) x = sum q x - 32 bsum. Pairs <= 2 * 63 * 127; int8 scales. nr rows at once
@@ -279,11 +279,11 @@ static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-VKQ_ROW_KERNELS(q6_k, q6_k_rows, 0, 8)
+VKQ_XK_ROW_KERNELS(q6_k, q6_k_rows, 0, 8)
 
 /* tq2_0: y = (q - 1) d: sum q x - sum x. The 8 maddubs results add up in int16 (8 x 2 x 3 x
  * 127 < 2^15) before one madd. */
-static float dot_tq2_0(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(tq2_0)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m256i ones16 = _mm256_set1_epi16(1);
@@ -330,7 +330,7 @@ static inline __m256i times3(__m256i v)
 /* tq1_0 (FORMATS.md §6.4): y = (trit - 1) d. Elements 0..159: qs[0..31] times 3^n for n = 0..4
  * (32 each); 160..239: qs[32..47] times 3^n (16 each); 240..255: qs[48..51] times 3^n, n =
  * 0..3 (4 each). Trits <= 2: 8 maddubs results add up in int16 (8 x 2 x 2 x 127). */
-static float dot_tq1_0(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(tq1_0)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m256i ones16 = _mm256_set1_epi16(1);
@@ -367,7 +367,7 @@ static float dot_tq1_0(const uint8_t *w, uint64_t nb, const void *xv)
  * the 32 delta signs and 16 scales are unpacked with vector ops first. The grid indices stay
  * scalar: storing them from a vector and reloading them one by one was slower (store-to-load
  * forwarding). */
-static float dot_iq1_m(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq1_m)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m256i mf8 = _mm256_set1_epi8((char)0xF8);
@@ -481,7 +481,7 @@ static inline __m256i ksigns_x(__m256i qx, unsigned i0, unsigned i1, unsigned i2
 /* iq2_xxs: y = d (0.5 + s) / 4 grid sign = d / 8 (2 s + 1) grid sign; 8-byte record per
  * sub-block: 4 grid indices, u32 W (4 x 7-bit sign indices, s in bits 28-31). Grid bytes <=
  * 43: pairs <= 2 * 43 * 127 < 2^14; c = 2 s + 1 <= 31. */
-static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq2_xxs)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -515,7 +515,7 @@ static float dot_iq2_xxs(const uint8_t *w, uint64_t nb, const void *xv)
 /* iq3_xxs: y = d (0.5 + s) / 2 grid sign = d / 4 (2 s + 1) grid sign; element e of sub-block
  * ib is byte e % 4 of iq3xxs_grid[qs[8 ib + e / 4]]; u32 W at 66 + 4 ib as in iq2_xxs. Grid
  * bytes <= 62: pairs <= 2 * 62 * 127 < 2^14; c <= 31. */
-static float dot_iq3_xxs(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq3_xxs)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -555,7 +555,7 @@ static inline void iq2_scales16(const uint8_t *p, __m256i s16[2])
 
 /* iq2_xs: y = d / 8 (2 s + 1) grid sign, s per 16 elements; 32 x u16 (9-bit grid index, 7-bit
  * ksigns index) @2, scales @66. Grid bytes <= 43: pairs < 2^14; c <= 31. */
-static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq2_xs)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -583,7 +583,7 @@ static float dot_iq2_xs(const uint8_t *w, uint64_t nb, const void *xv)
 
 /* iq2_s: as iq2_xs with explicit sign bytes; index low bits @2, sign bytes @34, index bits
  * 8-9 @66, scales @74. Grid bytes <= 43: pairs < 2^14; c <= 31. */
-static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq2_s)
 {
     const xk_block *x = (const xk_block *)xv;
     __m256 acc = _mm256_setzero_ps();
@@ -615,7 +615,7 @@ static float dot_iq2_s(const uint8_t *w, uint64_t nb, const void *xv)
  * iq3s_grid[qs[8 ib + e / 4] | bit e / 4 of qh[ib] << 8], sign bit e of the 4 sign bytes at
  * 74 + 4 ib; s: nibbles at 106. Grid bytes <= 15: pairs <= 2 * 15 * 127; c <= 31. The 8
  * grid words by scalar loads: 23 % faster than vpgatherdd on Zen 3 (1 thread, m=1024). */
-static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq3_s)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m128i m4 = _mm_set1_epi8(0x0F);
@@ -652,7 +652,7 @@ static float dot_iq3_s(const uint8_t *w, uint64_t nb, const void *xv)
  * delta terms come from X's sums per 16 in one madd per super-block (|bsum| <= 16 * 127, |c e|
  * <= 15), as ggml does with Q8_K. qh[ib] (u16 @34): index bits 8-10 of group l at 3 l, s at
  * 12, delta sign at 15. The grid indices stay scalar (as in iq1_m). */
-static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq1_s)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m128i one = _mm_set1_epi16(1);
@@ -689,7 +689,7 @@ static float dot_iq1_s(const uint8_t *w, uint64_t nb, const void *xv)
  * @2), 16 bytes of nibbles per sub-block @8 (low: elements 0-15, high: 16-31). One 32-byte
  * load serves two sub-blocks. Sign trick: |kvalues| <= 127, pairs <= 2 * 127 * 127 < 2^15;
  * |c| <= 32. */
-static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
+VKQ_XK_DOT(iq4_xs)
 {
     const xk_block *x = (const xk_block *)xv;
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vkq_kvalues_iq4nl));
@@ -730,36 +730,4 @@ static float dot_iq4_xs(const uint8_t *w, uint64_t nb, const void *xv)
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_f32(blk) * x->d), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
-}
-
-vkq_int8_dot_fn VKQ_ISA_FN(dot_xk)(vkq_type type)
-{
-    switch (type) {
-    case VKQ_TYPE_Q2_K: return dot_q2_k;
-    case VKQ_TYPE_Q3_K: return dot_q3_k;
-    case VKQ_TYPE_Q4_K: return dot_q4_k;
-    case VKQ_TYPE_Q5_K: return dot_q5_k;
-    case VKQ_TYPE_Q6_K: return dot_q6_k;
-    case VKQ_TYPE_TQ2_0: return dot_tq2_0;
-    case VKQ_TYPE_TQ1_0: return dot_tq1_0;
-    case VKQ_TYPE_IQ1_M: return dot_iq1_m;
-    case VKQ_TYPE_IQ1_S: return dot_iq1_s;
-    case VKQ_TYPE_IQ2_XXS: return dot_iq2_xxs;
-    case VKQ_TYPE_IQ2_XS: return dot_iq2_xs;
-    case VKQ_TYPE_IQ2_S: return dot_iq2_s;
-    case VKQ_TYPE_IQ3_XXS: return dot_iq3_xxs;
-    case VKQ_TYPE_IQ3_S: return dot_iq3_s;
-    case VKQ_TYPE_IQ4_XS: return dot_iq4_xs;
-    default: return NULL;
-    }
-}
-
-vkq_int8_group VKQ_ISA_FN(group_xk)(vkq_type type)
-{
-    switch (type) {
-    case VKQ_TYPE_Q4_K: return group_q4_k;
-    case VKQ_TYPE_Q5_K: return group_q5_k;
-    case VKQ_TYPE_Q6_K: return group_q6_k;
-    default: return (vkq_int8_group){NULL, 0};
-    }
 }
