@@ -61,7 +61,7 @@ static int string(cursor *c, char *out, size_t out_size)
                 if (c->end - c->p < 4) return fail(c, "truncated \\u escape");
                 c->p += 4;
                 ch = '?';
-            } else if (!strchr("\"\\/bfnrt", ch)) {
+            } else if (!ch || !strchr("\"\\/bfnrt", ch)) { /* strchr finds the terminator */
                 return fail(c, "bad escape in a string");
             }
         }
@@ -111,7 +111,7 @@ static int skip_value(cursor *c, int depth)
         }
     }
     const char *start = c->p; /* number, true, false, null */
-    while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p))
+    while (c->p < c->end && *c->p && strchr("0123456789+-.eEtruefalsn", *c->p))
         c->p++;
     return c->p > start ? 0 : fail(c, "unexpected character");
 }

@@ -3,7 +3,8 @@
  * and one non-empty printable-ASCII sentence. An accepted header must give tensors with distinct
  * NUL-terminated names, a known dtype, at most 8 dimensions, and bytes (shape x element size)
  * that lie in the data section after the header. Any broken promise traps; ASan and UBSan catch
- * the rest (libFuzzer passes an exact-size heap copy).
+ * the rest (libFuzzer passes an exact-size heap copy). An accepted header must also be free of
+ * NUL bytes, which no JSON text holds.
  *   scripts/fuzz.sh safetensors SECONDS */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 7; i >= 0; --i)
         hdr = hdr << 8 | data[i];
     CHECK(hdr >= 2 && hdr <= size - 8);
+    /* JSON has no raw NUL byte (U+0000 is the escape \u0000). */
+    CHECK(!memchr(data + 8, 0, hdr));
     const uint8_t *section = data + 8 + hdr;
     const uint64_t section_size = size - 8 - hdr;
     uint64_t acc = (uint64_t)n;

@@ -8,6 +8,7 @@
   gguf.dict, safetensors.dict
 usage: .venv/bin/python3 tests/fuzz/make_corpus.py   (needs gguf-py for make_gguf.py)
 """
+import base64
 import glob
 import json
 import os
@@ -127,6 +128,11 @@ def safetensors_corpus(dest):
         "bad_unterminated": st_file(b'{"a', raw=True),
         "bad_float_shape": st_file(b'{"a":{"dtype":"U8","shape":[1.0],"data_offsets":[0,1]}}', b"\x00", raw=True),
         "bad_missing": st_file({"a": {"dtype": "U8", "shape": [1]}}, b"\x00"),
+        # Regressions: NUL bytes were taken as part of a literal and as an escaped character.
+        "bad_nul_in_literal": st_file(b'{"__metadata__":{"a":1\x00}}', raw=True),
+        "bad_nul_escape": st_file(b'{"__metadata__":{"a":"x\\\x00"}}', raw=True),
+        "bad_nul_in_literal_found": base64.b64decode(
+            "ZwAAAAAAAAB7Im5cdTAwZTlcblwicVwiIjp7ImR0eXBlIjoiQk9PTCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzAsMl0sIl94dHJhIjpbMSx7ImsiOm51bGx9LHQAAAAAAAAAAGUzXX19AAE="),
     }
     for name, data in seeds.items():
         with open(os.path.join(dest, name + ".safetensors"), "wb") as f:
