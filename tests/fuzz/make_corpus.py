@@ -128,11 +128,15 @@ def safetensors_corpus(dest):
         "bad_unterminated": st_file(b'{"a', raw=True),
         "bad_float_shape": st_file(b'{"a":{"dtype":"U8","shape":[1.0],"data_offsets":[0,1]}}', b"\x00", raw=True),
         "bad_missing": st_file({"a": {"dtype": "U8", "shape": [1]}}, b"\x00"),
-        # Regressions: NUL bytes were taken as part of a literal and as an escaped character.
+        # Regressions: NUL bytes were taken as part of a literal, as an escaped character and inside a
+        # \\u escape (any 4 bytes passed).
         "bad_nul_in_literal": st_file(b'{"__metadata__":{"a":1\x00}}', raw=True),
         "bad_nul_escape": st_file(b'{"__metadata__":{"a":"x\\\x00"}}', raw=True),
         "bad_nul_in_literal_found": base64.b64decode(
             "ZwAAAAAAAAB7Im5cdTAwZTlcblwicVwiIjp7ImR0eXBlIjoiQk9PTCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzAsMl0sIl94dHJhIjpbMSx7ImsiOm51bGx9LHQAAAAAAAAAAGUzXX19AAE="),
+        "bad_u_escape": st_file(b'{"a\\u0q\x009":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', b"\x00", raw=True),
+        "bad_u_escape_found": base64.b64decode(
+            "ZwAAAAAAAAB7Im5cdTBxADlcblwicVwiIjp7ImR0eXBlIjoiQk9PTCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzAsMl0sImV4dHJhIjpbMSx7ImsiOm51bGx9LHRydWUsLTEuNWUzXX19AAE="),
     }
     for name, data in seeds.items():
         with open(os.path.join(dest, name + ".safetensors"), "wb") as f:
