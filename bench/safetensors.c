@@ -3,6 +3,7 @@
  * "__metadata__": {...}}, then the raw little-endian data; offsets are relative to the data.
  * Every read is bounds-checked and every size overflow-checked: a malformed file gives -1 and
  * a sentence naming the problem, never a read outside the file. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,9 +60,10 @@ static int string(cursor *c, char *out, size_t out_size)
             ch = *c->p++;
             if (ch == 'u') {
                 if (c->end - c->p < 4) return fail(c, "truncated \\u escape");
-                c->p += 4;
+                for (int k = 0; k < 4; ++k)
+                    if (!isxdigit((unsigned char)*c->p++)) return fail(c, "\\u escape without 4 hex digits");
                 ch = '?';
-            } else if (!strchr("\"\\/bfnrt", ch)) {
+            } else if (!ch || !strchr("\"\\/bfnrt", ch)) { /* strchr finds the terminator */
                 return fail(c, "bad escape in a string");
             }
         }
@@ -111,7 +113,7 @@ static int skip_value(cursor *c, int depth)
         }
     }
     const char *start = c->p; /* number, true, false, null */
-    while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p))
+    while (c->p < c->end && *c->p && strchr("0123456789+-.eEtruefalsn", *c->p))
         c->p++;
     return c->p > start ? 0 : fail(c, "unexpected character");
 }

@@ -3,12 +3,15 @@
 #   Debian packages: compiler toolchain, Vulkan loader/headers, volk, lavapipe, glslang,
 #   SPIR-V tools, the Khronos validation layer, vulkaninfo, meson/ninja, python3-venv.
 #   .venv/: Python with gguf (ggml's own reader/dequantizer, the tests' oracle) and numpy.
+#   --fuzz: also clang and its runtime libraries (libclang-rt-dev: libFuzzer and the sanitizers)
+#   for the fuzz targets (scripts/fuzz.sh, .ci/run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(gcc libc6-dev pkg-config libvulkan-dev libvulkan-volk-dev mesa-vulkan-drivers glslang-tools
           spirv-tools vulkan-validationlayers vulkan-tools meson ninja-build python3 python3-venv
           librsvg2-bin)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
