@@ -22,8 +22,8 @@
 
 #include "test_util.h"
 #include "timing.h"
-#include "vkquant.h"
-#include "vkquant_model.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/model.h"
 
 #define MAX_OVERRIDES 32
 

@@ -13,8 +13,8 @@
 #include "timing.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "vkquant_cpu.h"
-#include "vkquant_quant.h"
+#include "vkquant/cpu.h"
+#include "vkquant/quant.h"
 
 #define ACC_ROWS 32 /* rows of the accuracy slice */
 #define ACC_COLS 8  /* columns of X compared */

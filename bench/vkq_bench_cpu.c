@@ -12,7 +12,7 @@
 
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 /* ggml CPU mat-vec, µs, 2 threads, hot (same m, k, n; AMD EPYC, 2 cores). */
 static const struct { const char *name; double us; } k_ggml[] = {

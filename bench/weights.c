@@ -11,7 +11,7 @@
 
 #include "bench.h"
 #include "test_util.h"
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
 
 /* Synthetic weights: N(0, 0.02^2), like the bulk of an LLM's linear layers, plus a fraction
  * OUTLIER_RATE of outliers 5..15 sigma, which is what makes low-bit block scales hard. */

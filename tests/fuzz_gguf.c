@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

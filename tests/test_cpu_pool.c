@@ -17,7 +17,7 @@
 #include "matmul_ref.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 /* ---- the pool alone ------------------------------------------------------------------------ */
 

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "vkquant/core.h"
+#include "vkquant/gguf.h"
 
 static int failures;
 static int checks;

@@ -24,8 +24,8 @@
 #include "matmul_ref.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
-#include "vkquant_model.h"
+#include "vkquant/cpu.h"
+#include "vkquant/model.h"
 
 #define INT8_TOL 5e-4
 #define MAX_T    256

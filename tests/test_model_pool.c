@@ -18,9 +18,9 @@
 #include "model/model_internal.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
-#include "vkquant_gguf.h"
-#include "vkquant_model.h"
+#include "vkquant/cpu.h"
+#include "vkquant/gguf.h"
+#include "vkquant/model.h"
 
 #define MAX_T 256
 

@@ -10,7 +10,7 @@
 #include "gpu_fixture.h" /* CHECK, test_summary */
 #include "model/placement.h"
 #include "test_util.h"
-#include "vkquant_model.h"
+#include "vkquant/model.h"
 
 #define MAX_T 512
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/gguf.h"
 
 #define MAX_STR 80      /* characters of a string value shown */
 #define MAX_ELEMS 8     /* array elements shown */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
-#include "vkquant_model.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/gguf.h"
+#include "vkquant/model.h"
 
 #define MAX_OVERRIDES 64
 

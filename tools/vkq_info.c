@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 
 static void json_str(const char *s)
 {

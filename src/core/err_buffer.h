@@ -1,10 +1,10 @@
-/* The caller-supplied error buffer of the calls that take `err`/`err_size` (vkquant_model.h). */
+/* The caller-supplied error buffer of the calls that take `err`/`err_size` (vkquant/model.h). */
 #ifndef VKQ_ERR_BUFFER_H
 #define VKQ_ERR_BUFFER_H
 
 #include <stddef.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 /* Writes the formatted sentence into err (if err is not NULL and err_size > 0) and returns st,
  * so a failing path reads `return vkq_err(err, err_size, VKQ_ERROR_..., "...", ...);`. */

@@ -1,4 +1,4 @@
-/* The type-traits table and the "Types" functions of include/vkquant.h. */
+/* The type-traits table and the "Types" functions of include/vkquant/core.h. */
 #include "core/types.h"
 
 #include <stddef.h>
@@ -131,21 +131,21 @@
         T_##NAME,                                                                              \
     },
 static const vkq_type_traits k_traits[VKQ_TYPE_MAX_ID + 1] = {
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 };
 #undef X
 
 /* The .def's block geometry must match the field layout the decoders implement. */
 #define X(name, id, qk, bytes, family)                                                         \
     _Static_assert((qk) == VKQ_QK_##family && (bytes) == VKQ_BYTES_##family,                   \
-                   #name ": vkquant_types.def disagrees with decode_cpu.h");                   \
+                   #name ": vkquant/types.def disagrees with decode_cpu.h");                   \
     _Static_assert((id) >= 0 && (id) <= VKQ_TYPE_MAX_ID, #name ": id out of range");
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 #undef X
 
 #define X(name, id, qk, bytes, family) +1
 static const uint32_t k_type_count = 0
-#include "vkquant_types.def"
+#include "vkquant/types.def"
     ;
 #undef X
 

@@ -2,7 +2,7 @@
  * scalar reference path. SIMD kernels live in cpu_*_avx2.c (built with -mavx2 -mfma -mf16c);
  * this file is baseline x86-64 (or any other architecture) and calls them only after a
  * run-time CPU check. */
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 #define VKQ_CPU_MAX_THREADS 256
 

@@ -4,7 +4,7 @@
  * that grows as records are parsed, so memory use is bounded by what the file really holds.
  * Keys and tensor names are then sorted to check uniqueness (and to look them up), and the
  * tensors are sorted by offset to check that none overlap. */
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 
 #include "core/err_buffer.h"
 #include "vulkan/internal.h"
-#include "vkquant_model.h"
+#include "vkquant/model.h"
 
 #define MIB (1024ull * 1024ull)
 

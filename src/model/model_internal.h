@@ -4,8 +4,8 @@
 
 #include <pthread.h>
 
-#include "vkquant_cpu.h"
-#include "vkquant_model.h"
+#include "vkquant/cpu.h"
+#include "vkquant/model.h"
 
 #define VKQ_MODEL_ERRMSG 512
 

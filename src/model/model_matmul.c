@@ -15,7 +15,7 @@
 
 #include "vulkan/internal.h"
 #include "model/model_internal.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 static vkq_status set_error(vkq_model *m, vkq_status st, const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* Placement plan: which tensors of a model go to the GPU under a budget. Pure logic over a
- * tensor list (no device), so every rule is unit-testable; see include/vkquant_model.h for the
+ * tensor list (no device), so every rule is unit-testable; see include/vkquant/model.h for the
  * policy and why the GPU run is the last layers. */
 #include <regex.h>
 #include <stdio.h>

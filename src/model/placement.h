@@ -2,7 +2,7 @@
 #ifndef VKQ_PLACEMENT_H
 #define VKQ_PLACEMENT_H
 
-#include "vkquant_model.h"
+#include "vkquant/model.h"
 
 /* Moves layer `layer` and every GPU-run layer before it to the CPU (the run stays the last
  * layers, contiguous). Tensors of those layers placed by a rule stay where the rule put them.

@@ -1,7 +1,7 @@
 /* vkq_quantize: argument checks, then rows split across pthreads; each block goes to the
  * quantizer the type table names (src/quantize_*.c). Blocks are independent and each is
  * computed the same way wherever it runs, so the bytes do not depend on the thread count. */
-#include "vkquant_quant.h"
+#include "vkquant/quant.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@
 
 /* Every block must fit the all-ones importance below. */
 #define X(NAME, ID, QK, BYTES, FAMILY) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 #undef X
 
 /* Importance of 1 for every column, used when the caller gives none. */

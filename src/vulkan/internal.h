@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 
 #include "volk.h"
-#include "vkquant.h"
+#include "vkquant/vulkan.h"
 
 #define VKQ_ERRMSG 512
 

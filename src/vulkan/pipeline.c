@@ -10,14 +10,14 @@ typedef struct vkq_spirv {
     size_t size;
 } vkq_spirv;
 
-/* Every generic kernel exists once per type of vkquant_types.def. */
+/* Every generic kernel exists once per type of vkquant/types.def. */
 #define X(name, id, qk, bytes, family) \
     [VKQ_KERNEL_DEQUANT][VKQ_TYPE_##name] = {vkq_spv_dequant_##name, sizeof(vkq_spv_dequant_##name)}, \
     [VKQ_KERNEL_MUL_MAT_VEC][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_##name, sizeof(vkq_spv_mul_mat_vec_##name)}, \
     [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)}, \
     [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)},
 static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
-#include "vkquant_types.def"
+#include "vkquant/types.def"
     /* meson lists the types whose decode file has decode_i8x16 */
     [VKQ_KERNEL_MUL_MM_Q8] = {VKQ_MM_Q8_ENTRIES},
     [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,7 +12,7 @@
  * with a memcpy. VKQ_PLACE_HOST_VISIBLE is host-visible memory the GPU reads over the bus; it is
  * chosen only by a user rule ("=host") and is not counted against the VRAM budget (on a discrete
  * GPU without resizable BAR it is system memory). VKQ_PLACE_CPU tensors stay in the file's
- * mapping (no copy) and run on the CPU kernels (include/vkquant_cpu.h).
+ * mapping (no copy) and run on the CPU kernels (include/vkquant/cpu.h).
  *
  * Layers. Tensors named "blk.N.<rest>" belong to layer N. Whole layers go to the GPU as one
  * contiguous run, the LAST n layers (as llama.cpp's -ngl does): the pass then starts on the CPU
@@ -36,8 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "vkquant/vulkan.h"
+#include "vkquant/gguf.h"
 
 #ifdef __cplusplus
 extern "C" {

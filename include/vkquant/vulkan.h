@@ -1,91 +1,18 @@
-/* vkquant: Vulkan compute kernels for quantized LLM weights (GGUF types + NF4).
- *
- * Conventions
- * - Every fallible call returns a vkq_status; VKQ_SUCCESS is 0, errors are negative.
- *   vkq_status_string() names it; vkq_device_last_error()/vkq_instance_last_error() give a
- *   sentence about the last failure on that handle (which argument, which limit).
- * - Handles are opaque. Each *_create has a *_destroy; destroying NULL is a no-op.
- *   A child (device, buffer) must be destroyed before its parent (instance, device).
- * - Nothing in the library aborts or prints on bad input; it returns a status.
- * - Thread safety: vkq_type_* and vkq_decode_cpu are pure and thread-safe. An instance may be
- *   used from several threads for read-only queries. A device and everything created from it
- *   (buffers, dispatches) must be used by one thread at a time (external synchronisation),
- *   like a VkQueue. Different devices are independent.
- * - Sizes are in bytes unless named *_elems. Tensor rows follow ggml: a row of k elements is
- *   k / block_elems blocks packed back to back.
- */
-#ifndef VKQUANT_H
-#define VKQUANT_H
+/* vkquant Vulkan: instance, devices, buffers, GPU dequantize and dequant-matmul. The
+ * conventions (statuses, errors, handles, thread safety) are those of vkquant/core.h. */
+#ifndef VKQUANT_VULKAN_H
+#define VKQUANT_VULKAN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <vulkan/vulkan_core.h> /* VkCommandBuffer for the recording calls */
 
+#include "vkquant/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VKQ_VERSION_MAJOR 0
-#define VKQ_VERSION_MINOR 1
-#define VKQ_VERSION_PATCH 0
-
-typedef enum vkq_status {
-    VKQ_SUCCESS = 0,
-    VKQ_ERROR_INVALID_ARGUMENT = -1,   /* NULL handle/pointer, zero size, bad enum value */
-    VKQ_ERROR_UNKNOWN_TYPE = -2,       /* type id not in the type table */
-    VKQ_ERROR_UNSUPPORTED = -3,        /* the type/operation/device lacks what is needed */
-    VKQ_ERROR_BAD_SHAPE = -4,          /* element count not a multiple of the block size, ... */
-    VKQ_ERROR_OUT_OF_RANGE = -5,       /* offset + size past the end of a buffer */
-    VKQ_ERROR_OUT_OF_HOST_MEMORY = -6,
-    VKQ_ERROR_OUT_OF_DEVICE_MEMORY = -7,
-    VKQ_ERROR_TOO_LARGE = -8,          /* size overflows or exceeds a device limit */
-    VKQ_ERROR_NO_DEVICE = -9,          /* no Vulkan device, or the requested one is absent */
-    VKQ_ERROR_LOADER = -10,            /* the Vulkan loader could not be found */
-    VKQ_ERROR_VULKAN = -11,            /* a Vulkan call failed (device lost, ...) */
-    VKQ_ERROR_IO = -12,                /* file could not be opened/read/written */
-    VKQ_ERROR_MALFORMED = -13          /* a file's content is invalid */
-} vkq_status;
-
-/* Static string naming the status, e.g. "VKQ_ERROR_BAD_SHAPE: ...". Never NULL. */
-const char *vkq_status_string(vkq_status status);
-
-/* ---------------------------------------------------------------------------------------- */
-/* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */
-
-typedef enum vkq_type {
-#define X(name, id, qk, bytes, family) VKQ_TYPE_##name = id,
-#include "vkquant_types.def"
-#undef X
-    VKQ_TYPE_MAX_ID = 256
-} vkq_type;
-
-typedef struct vkq_type_info {
-    vkq_type type;
-    const char *name;        /* ggml spelling: "Q4_K", "IQ2_XXS", "NF4" */
-    uint32_t block_elems;    /* QK */
-    uint32_t block_bytes;
-    double bits_per_weight;  /* 8 * block_bytes / block_elems */
-    int is_weight_type;      /* 0 for activation-only formats (Q8_1, Q8_K) */
-    const char *layout;      /* one line: block formula and bits per weight */
-} vkq_type_info;
-
-/* The traits of `type`, or NULL when the id is not a vkquant type. */
-const vkq_type_info *vkq_type_get(vkq_type type);
-/* Case-insensitive lookup by name. */
-vkq_status vkq_type_from_name(const char *name, vkq_type *out);
-/* Number of types and the i-th one (for loops over every type). */
-uint32_t vkq_type_count(void);
-vkq_type vkq_type_at(uint32_t index);
-/* Bytes of `n_elems` elements; VKQ_ERROR_BAD_SHAPE if not a whole number of blocks,
- * VKQ_ERROR_TOO_LARGE on overflow. */
-vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
-
-/* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
- * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
- * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
-vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
-                          uint64_t n_elems);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Instance and devices                                                                     */

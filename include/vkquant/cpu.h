@@ -1,6 +1,6 @@
 /* vkquant CPU kernels: dequant-matmul Y = W * X for layers that stay on the CPU.
  *
- * Same semantics as vkq_matmul (include/vkquant.h) on host pointers:
+ * Same semantics as vkq_matmul (include/vkquant/vulkan.h) on host pointers:
  * - W: m rows of k elements of `type` (ggml row layout), row r at (const uint8_t *)w + r *
  *   w_row_stride (0 = packed: k / QK * block_bytes). Any alignment.
  * - X: f32, k x n, column j at x + j * ldx (0 = k).  Y: f32, m x n, column j at y + j * ldy
@@ -60,7 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 #ifdef __cplusplus
 extern "C" {
