@@ -127,10 +127,9 @@ static int matches(const char *pattern, const char *name)
 
 static int open_gguf(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
 {
-    char err[256];
-    vkq_status st = vkq_gguf_open(path, &map->gguf, err, sizeof err);
+    vkq_status st = vkq_gguf_open(path, &map->gguf);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", path, err);
+        fprintf(stderr, "vkq-bench: %s: %s\n", path, vkq_last_error());
         return -1;
     }
     int n = 0;

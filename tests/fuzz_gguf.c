@@ -16,12 +16,11 @@ static volatile uint64_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[256];
     vkq_gguf *g = NULL;
     /* libFuzzer hands over an exact-size heap copy, so ASan catches any read past the end */
-    const vkq_status st = vkq_gguf_open_memory(data, size, &g, err, sizeof err);
+    const vkq_status st = vkq_gguf_open_memory(data, size, &g);
     if (st != VKQ_SUCCESS) {
-        if (g || !memchr(err, 0, sizeof err) || !err[0]) __builtin_trap();
+        if (g || !vkq_last_error()[0]) __builtin_trap();
         return 0;
     }
     uint64_t acc = vkq_gguf_version(g) + vkq_gguf_alignment(g) + vkq_gguf_data_offset(g);

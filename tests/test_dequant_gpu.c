@@ -36,7 +36,7 @@ static uint64_t run_case(vkq_device dev, vkq_type t, uint64_t n_blocks, uint64_t
     CHECK_OK(vkq_buffer_upload(src_buf, src_shift, blocks, bytes));
     vkq_status st = vkq_dequantize(dev, t, src_buf, src_shift, dst_buf, dst_shift, n, out_type);
     CHECK(st == VKQ_SUCCESS, "%s x%llu: %s (%s)", ti->name, (unsigned long long)n_blocks,
-          vkq_status_string(st), vkq_device_last_error(dev));
+          vkq_status_string(st), vkq_last_error());
     CHECK_OK(vkq_buffer_download(dst_buf, dst_shift, got, out_bytes));
     for (uint64_t i = 0; i < n; ++i) {
         uint32_t want, have;
@@ -160,7 +160,7 @@ static void test_bad_input(vkq_device dev)
 #define EXPECT(call, want)                                                                       \
     st = (call);                                                                                 \
     CHECK(st == (want), "%s gave %s, want %s", #call, vkq_status_string(st), vkq_status_string(want)); \
-    CHECK(st == VKQ_SUCCESS || vkq_device_last_error(dev)[0] != '\0', "no message for %s", #call)
+    CHECK(st == VKQ_SUCCESS || vkq_last_error()[0] != '\0', "no message for %s", #call)
     EXPECT(vkq_dequantize(dev, (vkq_type)4, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
     EXPECT(vkq_dequantize(dev, (vkq_type)9999, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 33, VKQ_TYPE_F32), VKQ_ERROR_BAD_SHAPE);

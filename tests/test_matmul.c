@@ -77,7 +77,7 @@ static void run_type_shape(vkq_device dev, bufs *b, vkq_type t, uint64_t m, uint
               tr->info.name, (unsigned long long)n, vkq_matmul_path_name(path));
         vkq_status st = vkq_matmul(dev, &d);
         CHECK(st == VKQ_SUCCESS, "%s m=%llu k=%llu n=%llu: %s (%s)", tr->info.name, (unsigned long long)m,
-              (unsigned long long)k, (unsigned long long)n, vkq_status_string(st), vkq_device_last_error(dev));
+              (unsigned long long)k, (unsigned long long)n, vkq_status_string(st), vkq_last_error());
         CHECK_OK(vkq_buffer_download(b->y, 0, y, sizeof(float) * m * n));
         matmul_ref_f64(wf, x, ref, m, k, n);
         double e = matmul_nmse(y, m, ref, m, n);
@@ -323,7 +323,7 @@ static void test_bad_input(vkq_device dev)
     field_change;                                                                               \
     st = vkq_matmul(dev, &d);                                                                   \
     CHECK(st == (want), "%s gave %s", #field_change, vkq_status_string(st));                    \
-    CHECK(vkq_device_last_error(dev)[0] != '\0', "no message for %s", #field_change)
+    CHECK(vkq_last_error()[0] != '\0', "no message for %s", #field_change)
     EXPECT(d.k = 48, VKQ_ERROR_BAD_SHAPE);
     EXPECT(d.type = VKQ_TYPE_Q4_K, VKQ_ERROR_BAD_SHAPE);
     EXPECT(d.type = (vkq_type)31, VKQ_ERROR_UNKNOWN_TYPE);

@@ -136,7 +136,7 @@ static double case_run(vkq_device dev, const bufs *b, case_data *c, vkq_matmul_p
           (unsigned long long)c->m, (unsigned long long)c->k, (unsigned long long)c->n, vkq_matmul_path_name(p),
           vkq_matmul_path_name(want));
     vkq_status st = vkq_matmul(dev, &d);
-    CHECK(st == VKQ_SUCCESS, "%s: %s (%s)", vkq_type_get(c->t)->name, vkq_status_string(st), vkq_device_last_error(dev));
+    CHECK(st == VKQ_SUCCESS, "%s: %s (%s)", vkq_type_get(c->t)->name, vkq_status_string(st), vkq_last_error());
     CHECK_OK(vkq_buffer_download(b->y, 0, c->y, sizeof(float) * c->m * c->n));
     matmul_ref_f64(c->wf, c->x, c->ref, c->m, c->k, c->n);
     if (bound) *bound = matmul_nmse_bound(c->wf, c->x, c->ref, c->m, c->k, c->n, FAST_NMSE);

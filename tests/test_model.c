@@ -23,6 +23,7 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
+#include "core/error.h"
 #include "core/types.h"
 #include "vkquant/cpu.h"
 #include "vkquant/model.h"
@@ -77,9 +78,8 @@ static void add_case(const vkq_gguf_tensor *t, uint32_t e, uint64_t *rng)
 /* Every 2-D tensor and every expert of every 3-D tensor of the file. */
 static int build_cases(uint64_t *rng)
 {
-    char err[256];
-    if (vkq_gguf_open(g_path, &g_file, err, sizeof err) != VKQ_SUCCESS) {
-        fprintf(stderr, "cannot open %s: %s\n", g_path, err);
+    if (vkq_gguf_open(g_path, &g_file) != VKQ_SUCCESS) {
+        fprintf(stderr, "cannot open %s: %s\n", g_path, vkq_last_error());
         return 1;
     }
     for (int64_t i = 0; i < vkq_gguf_tensor_count(g_file); ++i) {
@@ -150,7 +150,7 @@ static void run_all(run *r)
             r->y[i][j] = NAN;
         vkq_status st = case_matmul(r->model, c, idx, i % 2 == 0, r->y[i]);
         CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, case_label(c), vkq_status_string(st),
-              vkq_model_last_error(r->model));
+              vkq_last_error());
         double e = matmul_nmse(r->y[i], c->m, c->ref, c->m, c->n);
         double b = case_bound(c, t.place);
         CHECK(e <= b, "%s: %s (%s, %s, m %" PRIu64 " k %" PRIu64 " n %" PRIu64 "): NMSE %.3g > bound %.3g",
@@ -240,9 +240,8 @@ static void count_log(void *user, const char *msg)
 static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what)
 {
     vkq_model *m = NULL;
-    char err[512] = "";
-    vkq_status st = vkq_model_load(dev, g_path, d, &m, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_load: %s: %s", what, vkq_status_string(st), err);
+    vkq_status st = vkq_model_load(dev, g_path, d, &m);
+    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_load: %s: %s", what, vkq_status_string(st), vkq_last_error());
     if (m) {
         vkq_plan_totals t;
         vkq_plan_get_totals(vkq_model_plan(m), &t);
@@ -416,7 +415,6 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 
 static void bad_input(vkq_device dev, const run *split)
 {
-    char err[512];
     vkq_model *m = (vkq_model *)1;
     /* A truncated copy of the model. */
     FILE *in = fopen(g_path, "rb");
@@ -432,39 +430,40 @@ static void bad_input(vkq_device dev, const run *split)
         fwrite(buf, 1, got / 2, out);
         fclose(out);
         free(buf);
-        err[0] = '\0';
-        vkq_status st = vkq_model_load(dev, tpath, NULL, &m, err, sizeof err);
-        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && err[0], "truncated file: %s, \"%s\"",
-              vkq_status_string(st), err);
-        printf("truncated file: %s\n", err);
+        vkq_error_clear();
+        vkq_status st = vkq_model_load(dev, tpath, NULL, &m);
+        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && vkq_last_error()[0], "truncated file: %s, \"%s\"",
+              vkq_status_string(st), vkq_last_error());
+        printf("truncated file: %s\n", vkq_last_error());
         remove(tpath);
     }
     if (in) fclose(in);
     m = (vkq_model *)1;
-    vkq_status st = vkq_model_load(dev, "/nonexistent/model.gguf", NULL, &m, err, sizeof err);
-    CHECK(st == VKQ_ERROR_IO && m == NULL && err[0], "missing file: %s", vkq_status_string(st));
+    vkq_error_clear();
+    vkq_status st = vkq_model_load(dev, "/nonexistent/model.gguf", NULL, &m);
+    CHECK(st == VKQ_ERROR_IO && m == NULL && vkq_last_error()[0], "missing file: %s", vkq_status_string(st));
     const char *bad_rule[] = {"ffn_up=vram"};
     vkq_model_desc d = vkq_model_desc_default();
     d.overrides = bad_rule;
     d.n_overrides = 1;
-    st = vkq_model_load(dev, g_path, &d, &m, err, sizeof err);
-    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "vram"), "bad rule: %s \"%s\"",
-          vkq_status_string(st), err);
+    st = vkq_model_load(dev, g_path, &d, &m);
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "vram"), "bad rule: %s \"%s\"",
+          vkq_status_string(st), vkq_last_error());
     setenv("VKQ_VRAM_BUDGET", "plenty", 1);
-    st = vkq_model_load(dev, g_path, NULL, &m, err, sizeof err);
+    st = vkq_model_load(dev, g_path, NULL, &m);
     unsetenv("VKQ_VRAM_BUDGET");
-    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "plenty"),
-          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), err);
-    CHECK(vkq_model_load(dev, g_path, NULL, NULL, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "plenty"),
+          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), vkq_last_error());
+    CHECK(vkq_model_load(dev, g_path, NULL, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
 
     /* Bad matmul arguments on a loaded model. */
     float x[1024] = {0}, y[1024];
     vkq_model *s = split->model;
     st = vkq_model_matmul_named(s, "blk.0.attn_norm.weight", x, y, 1);
-    CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_model_last_error(s), "attn_norm"), "1-D tensor: %s (%s)",
-          vkq_status_string(st), vkq_model_last_error(s));
+    CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_last_error(), "attn_norm"), "1-D tensor: %s (%s)",
+          vkq_status_string(st), vkq_last_error());
     CHECK(vkq_model_matmul_named(s, "no.such.tensor", x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(vkq_model_last_error(s), "no.such.tensor"),
+              strstr(vkq_last_error(), "no.such.tensor"),
           "unknown name");
     CHECK(vkq_model_matmul(s, -1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "index -1");
     CHECK(vkq_model_matmul(s, vkq_model_tensor_count(s), x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT,
@@ -559,7 +558,7 @@ static void expert_errors(vkq_model *m, const char *what)
     for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
         vkq_model_tensor t;
         CHECK_OK(vkq_model_tensor_info(m, i, &t));
-        const char *err = vkq_model_last_error(m);
+        const char *err = vkq_last_error();
         vkq_status st;
         char want[64];
         if (t.n_dims == 3) {
@@ -590,7 +589,7 @@ static void expert_errors(vkq_model *m, const char *what)
     }
     CHECK(vkq_model_matmul_expert(NULL, 0, 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");
     CHECK(vkq_model_matmul_expert_named(m, "no.such_exps", 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(vkq_model_last_error(m), "no.such_exps"),
+              strstr(vkq_last_error(), "no.such_exps"),
           "unknown name");
     CHECK(vkq_model_matmul_expert(m, 1, 0, x, y, 0) == VKQ_ERROR_INVALID_ARGUMENT, "n = 0");
 }
@@ -627,14 +626,14 @@ int main(int argc, char **argv)
 
     /* The device's own budget: available (VK_EXT_memory_budget or the heap) minus the reserve. */
     vkq_vram_budget vb;
-    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb));
     printf("device budget: %" PRIu64 " = %" PRIu64 " available - %" PRIu64 " reserve (%s)\n", vb.budget,
            vb.available, vb.reserve, vkq_budget_source_name(vb.source));
     CHECK((vb.source == VKQ_BUDGET_MEMORY_EXT) == (vkq_device_get_info(f.dev)->has_memory_budget != 0) &&
               vb.available > 0 && vb.reserve == vkq_vram_default_reserve(vb.available) &&
               vb.budget == vb.available - vb.reserve,
           "device budget %" PRIu64 " from %s", vb.budget, vkq_budget_source_name(vb.source));
-    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb));
     CHECK(vb.reserve == 1000 && vb.budget == vb.available - 1000, "explicit reserve: %" PRIu64, vb.reserve);
 
     vkq_model_desc d = vkq_model_desc_default();

@@ -125,10 +125,9 @@ int main(int argc, char **argv)
     for (size_t ti = 0; ti < 4; ++ti) {
         vkq_model_desc d = vkq_model_desc_default();
         d.cpu_threads = threads[ti];
-        char err[256];
         vkq_model *m = NULL;
-        vkq_status st = vkq_model_load(NULL, argv[1], &d, &m, err, sizeof err);
-        CHECK(st == VKQ_SUCCESS, "load with cpu_threads %u: %s: %s", threads[ti], vkq_status_string(st), err);
+        vkq_status st = vkq_model_load(NULL, argv[1], &d, &m);
+        CHECK(st == VKQ_SUCCESS, "load with cpu_threads %u: %s: %s", threads[ti], vkq_status_string(st), vkq_last_error());
         if (!m) continue;
         /* The pool itself is internal: its size is what cpu_threads asked for. */
         const uint32_t want = threads[ti] ? threads[ti] : vkq_cpu_default_threads();

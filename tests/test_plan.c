@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gpu_fixture.h" /* CHECK, test_summary */
+#include "core/error.h"
 #include "model/placement.h"
 #include "test_util.h"
 #include "vkquant/model.h"
@@ -64,9 +65,8 @@ static vkq_plan *plan(const model_list *m, uint64_t budget, int32_t ngl, const c
 {
     vkq_plan_options o = {.budget = budget, .n_gpu_layers = ngl, .overrides = rules, .n_overrides = n_rules};
     vkq_plan *p = NULL;
-    char err[256] = "";
-    vkq_status st = vkq_plan_create(m->t, m->n, &o, &p, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS && p, "vkq_plan_create: %s %s", vkq_status_string(st), err);
+    vkq_status st = vkq_plan_create(m->t, m->n, &o, &p);
+    CHECK(st == VKQ_SUCCESS && p, "vkq_plan_create: %s %s", vkq_status_string(st), vkq_last_error());
     return p;
 }
 
@@ -156,7 +156,7 @@ static void explicit_gpu_layers(uint64_t *rng)
     vkq_plan_options o = {
         .budget = 1u << 30, .n_gpu_layers = 6, .overrides = rule, .n_overrides = 1, .cpu_only = 1};
     vkq_plan *p = NULL;
-    CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p, NULL, 0));
+    CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p));
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
     CHECK(t.cpu_bytes == t.total_bytes && t.n_gpu_layers == 0, "cpu_only: %" PRIu64 " bytes off the CPU",
@@ -217,21 +217,19 @@ static void override_rules(uint64_t *rng)
     const char *bad[][1] = {{"no_equals"}, {"=gpu"}, {"x=vram"}, {"(unclosed=cpu"}};
     for (size_t r = 0; r < sizeof bad / sizeof bad[0]; ++r) {
         vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1, .overrides = bad[r], .n_overrides = 1};
-        char err[256] = "";
         vkq_plan *q = (vkq_plan *)1;
-        vkq_status st = vkq_plan_create(m.t, m.n, &o, &q, err, sizeof err);
-        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && q == NULL && strstr(err, bad[r][0]),
-              "rule \"%s\": %s, message \"%s\"", bad[r][0], vkq_status_string(st), err);
+        vkq_status st = vkq_plan_create(m.t, m.n, &o, &q);
+        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && q == NULL && strstr(vkq_last_error(), bad[r][0]),
+              "rule \"%s\": %s, message \"%s\"", bad[r][0], vkq_status_string(st), vkq_last_error());
     }
     model_list dup = m;
     dup.t[3].name = dup.names[2];
     vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1};
-    char err[256] = "";
     vkq_plan *q = NULL;
-    CHECK(vkq_plan_create(dup.t, dup.n, &o, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "listed twice"),
-          "duplicate name accepted: %s", err);
-    CHECK(vkq_plan_create(m.t, m.n, NULL, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL options");
+    CHECK(vkq_plan_create(dup.t, dup.n, &o, &q) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_last_error(), "listed twice"),
+          "duplicate name accepted: %s", vkq_last_error());
+    CHECK(vkq_plan_create(m.t, m.n, NULL, &q) == VKQ_ERROR_INVALID_ARGUMENT, "NULL options");
 }
 
 static void demotion_and_print(uint64_t *rng)
@@ -283,7 +281,7 @@ static void sizes_and_budget(void)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; ++i) {
         uint64_t v = 1;
-        vkq_status st = vkq_size_parse(good[i].s, &v, NULL, 0);
+        vkq_status st = vkq_size_parse(good[i].s, &v);
         CHECK(st == VKQ_SUCCESS && v == good[i].v, "\"%s\" -> %s %" PRIu64, good[i].s, vkq_status_string(st),
               v);
     }
@@ -293,26 +291,25 @@ static void sizes_and_budget(void)
                                       "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         uint64_t v = 7;
-        char err[256] = "";
-        vkq_status st = vkq_size_parse(bad[i], &v, err, sizeof err);
-        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && err[0], "\"%s\" accepted (%" PRIu64 ")", bad[i],
+        vkq_error_clear();
+        vkq_status st = vkq_size_parse(bad[i], &v);
+        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && vkq_last_error()[0], "\"%s\" accepted (%" PRIu64 ")", bad[i],
               v);
     }
     /* Without a device: the API override, then VKQ_VRAM_BUDGET, else nothing. */
     vkq_vram_budget b;
     unsetenv("VKQ_VRAM_BUDGET");
-    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b));
     CHECK(b.budget == 0 && b.source == VKQ_BUDGET_NONE, "no device, no override: %" PRIu64, b.budget);
     setenv("VKQ_VRAM_BUDGET", "6G", 1);
-    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b));
     CHECK(b.budget == 6ull << 30 && b.source == VKQ_BUDGET_ENV, "env 6G: %" PRIu64, b.budget);
-    CHECK_OK(vkq_vram_budget_get(NULL, 12345, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 12345, 0, &b));
     CHECK(b.budget == 12345 && b.source == VKQ_BUDGET_API, "API override: %" PRIu64, b.budget);
     setenv("VKQ_VRAM_BUDGET", "lots", 1);
-    char err[256] = "";
-    CHECK(vkq_vram_budget_get(NULL, 0, 0, &b, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "VKQ_VRAM_BUDGET") && strstr(err, "lots"),
-          "bad env accepted: \"%s\"", err);
+    CHECK(vkq_vram_budget_get(NULL, 0, 0, &b) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_last_error(), "VKQ_VRAM_BUDGET") && strstr(vkq_last_error(), "lots"),
+          "bad env accepted: \"%s\"", vkq_last_error());
     unsetenv("VKQ_VRAM_BUDGET");
     CHECK(vkq_vram_default_reserve(1ull << 30) == 256ull << 20, "reserve of 1 GiB");
     CHECK(vkq_vram_default_reserve(80ull << 30) == 4ull << 30, "reserve of 80 GiB");

@@ -66,11 +66,10 @@ int main(int argc, char **argv)
                         "with --plan, where its tensors would live under a VRAM budget.\n");
         return 2;
     }
-    char err[512];
     vkq_gguf *g = NULL;
-    const vkq_status st = vkq_gguf_open(argv[1], &g, err, sizeof err);
+    const vkq_status st = vkq_gguf_open(argv[1], &g);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: %s\n", err[0] ? err : vkq_status_string(st));
+        fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         return 1;
     }
 

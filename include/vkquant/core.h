@@ -3,9 +3,11 @@
  * (instance, device, buffers, GPU kernels) is vkquant/vulkan.h; vkquant/vkquant.h includes all.
  *
  * Conventions
- * - Every fallible call returns a vkq_status; VKQ_SUCCESS is 0, errors are negative.
- *   vkq_status_string() names it; vkq_device_last_error()/vkq_instance_last_error() give a
- *   sentence about the last failure on that handle (which argument, which limit).
+ * - Errors: every fallible call returns a vkq_status; VKQ_SUCCESS is 0, errors are negative.
+ *   vkq_status_string() names the status. A call that fails also records one sentence saying
+ *   what was wrong (which argument, which limit, which key and file offset) in a buffer of the
+ *   calling thread, read by vkq_last_error(). The message stays until the next failure on that
+ *   thread: read it right after the call that returned the error, on the same thread.
  * - Handles are opaque. Each *_create has a *_destroy; destroying NULL is a no-op.
  *   A child (device, buffer) must be destroyed before its parent (instance, device).
  * - Nothing in the library aborts or prints on bad input; it returns a status.
@@ -63,6 +65,9 @@ typedef enum vkq_status {
 
 /* Static string naming the status, e.g. "VKQ_ERROR_BAD_SHAPE: ...". Never NULL. */
 const char *vkq_status_string(vkq_status status);
+/* The sentence of the most recent failed call on the calling thread ("" if none yet).
+ * Never NULL; valid until the next vkquant call on this thread. */
+const char *vkq_last_error(void);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */

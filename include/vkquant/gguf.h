@@ -24,8 +24,8 @@
  * Errors: VKQ_ERROR_IO (the file cannot be opened, stat'ed or mapped), VKQ_ERROR_MALFORMED
  * (invalid content), VKQ_ERROR_UNKNOWN_TYPE (a tensor type vkquant does not know),
  * VKQ_ERROR_OUT_OF_HOST_MEMORY, VKQ_ERROR_INVALID_ARGUMENT (NULL pointers). On failure *out is
- * NULL and `err` (if not NULL, `err_size` > 0) receives one NUL-terminated sentence naming the
- * problem: which key or tensor, and the file offset.
+ * NULL and vkq_last_error() gives one sentence naming the problem: which key or tensor, and the
+ * file offset.
  *
  * Ownership: vkq_gguf_open maps the file read-only (mmap); vkq_gguf_open_memory uses the
  * caller's bytes without copying them, and the caller keeps them alive and unchanged until
@@ -106,10 +106,9 @@ typedef struct vkq_gguf_tensor {
 } vkq_gguf_tensor;
 
 /* Opens and validates `path`. */
-vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err_size);
+vkq_status vkq_gguf_open(const char *path, vkq_gguf **out);
 /* Same checks on `size` bytes at `data` (not copied; keep them alive until close). */
-vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out, char *err,
-                                size_t err_size);
+vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out);
 /* Unmaps and frees; NULL is a no-op. */
 void vkq_gguf_close(vkq_gguf *g);
 

@@ -27,8 +27,8 @@
  * the first matching rule wins) override all of this per tensor, e.g. "ffn_.*_exps=cpu" keeps
  * the routed experts of a mixture-of-experts model on the CPU and lets more layers fit.
  *
- * Errors: every fallible call returns a vkq_status; calls that take `err`/`err_size` write one
- * NUL-terminated sentence naming the problem there (if err is not NULL and err_size > 0).
+ * Errors: every fallible call returns a vkq_status and leaves a sentence naming the problem in
+ * vkq_last_error() (vkquant/core.h).
  */
 #ifndef VKQUANT_MODEL_H
 #define VKQUANT_MODEL_H
@@ -59,9 +59,9 @@ vkq_status vkq_place_from_name(const char *name, vkq_place *out);
 
 /* Parses a byte count: digits with an optional fraction and an optional binary suffix K, M, G
  * or T (1024-based), optionally followed by "i" and/or "B": "512M", "6G", "1.5GiB", "1234".
- * VKQ_ERROR_INVALID_ARGUMENT (and a sentence in err) for anything else: empty strings, signs,
+ * VKQ_ERROR_INVALID_ARGUMENT (and a sentence in vkq_last_error) for anything else: empty strings, signs,
  * spaces, "inf", hex, unknown suffixes, values of 2^64 or more. Thread-safe. */
-vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size);
+vkq_status vkq_size_parse(const char *s, uint64_t *out);
 
 typedef enum vkq_budget_source {
     VKQ_BUDGET_NONE = 0,       /* no device and no override: 0 bytes */
@@ -95,7 +95,7 @@ uint64_t vkq_vram_default_reserve(uint64_t available);
  * VKQ_VRAM_BUDGET, with a message. Thread-safe with respect to other calls on `dev` that do
  * not destroy it. */
 vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
-                               vkq_vram_budget *out, char *err, size_t err_size);
+                               vkq_vram_budget *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Placement plan (no device needed)                                                        */
@@ -148,7 +148,7 @@ typedef struct vkq_plan_totals {
  * rule: no '=', an unknown place, a regex that does not compile, a NULL or empty name, a name
  * listed twice), VKQ_ERROR_OUT_OF_HOST_MEMORY. The plan owns copies of everything it needs. */
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out, char *err, size_t err_size);
+                           vkq_plan **out);
 void vkq_plan_destroy(vkq_plan *plan);
 
 uint32_t vkq_plan_tensor_count(const vkq_plan *plan);
@@ -208,12 +208,11 @@ vkq_model_desc vkq_model_desc_default(void);
  * logged, and loading goes on. `dev` NULL: everything on the CPU. When any tensor ends up on
  * the CPU, the model starts a vkq_cpu_pool of desc->cpu_threads threads (0 = VKQ_CPU_THREADS
  * or every online core) that sleep between CPU matmuls; vkq_model_destroy joins them.
- * Errors: those of vkq_gguf_open (message in err), of the budget and the plan, a Vulkan error
+ * Errors: those of vkq_gguf_open, of the budget and the plan, a Vulkan error
  * other than out of memory during an upload, VKQ_ERROR_OUT_OF_HOST_MEMORY when the CPU threads
  * cannot be started. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
-                          char *err, size_t err_size);
+vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out);
 void vkq_model_destroy(vkq_model *model);
 
 /* The file (metadata, tensor data) and the plan; owned by the model. */
@@ -259,7 +258,7 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * Results agree within the kernels' bounds wherever the weight lives. Errors:
  * VKQ_ERROR_INVALID_ARGUMENT (NULL, n == 0, index out of range, unknown name),
  * VKQ_ERROR_BAD_SHAPE (not a 2-D tensor; a 3-D stack of experts takes
- * vkq_model_matmul_expert), and those of the kernels; the sentence is in vkq_model_last_error.
+ * vkq_model_matmul_expert), and those of the kernels; the sentence is in vkq_last_error.
  * Thread safety: may be called from several threads at once; GPU calls are serialised on a
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
  * concurrently: one at a time on the model's pool, any other meanwhile without it (see
@@ -281,10 +280,6 @@ vkq_status vkq_model_matmul_expert(vkq_model *model, int64_t tensor, uint32_t ex
                                    float *y, uint64_t n);
 vkq_status vkq_model_matmul_expert_named(vkq_model *model, const char *tensor, uint32_t expert,
                                          const float *x, float *y, uint64_t n);
-
-/* The sentence of the most recent failed vkq_model_matmul* call on this model (any thread); ""
- * if none. Valid until the next failing call. */
-const char *vkq_model_last_error(const vkq_model *model);
 
 #ifdef __cplusplus
 }

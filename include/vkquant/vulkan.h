@@ -37,8 +37,6 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
 void vkq_instance_destroy(vkq_instance inst);
 /* Warnings and errors reported by the validation layer so far (0 without validation). */
 uint64_t vkq_instance_validation_count(vkq_instance inst);
-/* Sentence describing the last error on this instance; "" if none. Valid until next call. */
-const char *vkq_instance_last_error(vkq_instance inst);
 
 typedef enum vkq_device_type {
     VKQ_DEVICE_OTHER = 0,
@@ -207,7 +205,6 @@ typedef struct vkq_vulkan_handles {
 vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
 /* The kernel configuration this device uses, and the profile's name. */
 const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
-const char *vkq_device_last_error(vkq_device dev);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Buffers                                                                                  */

@@ -5,6 +5,7 @@
  * Keys and tensor names are then sorted to check uniqueness (and to look them up), and the
  * tensors are sorted by offset to check that none overlap. */
 #include "vkquant/gguf.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,24 +70,16 @@ typedef struct reader {
     const uint8_t *p;
     uint64_t size;
     uint64_t pos;
-    char *err;
-    size_t err_size;
     char ctx[160]; /* "metadata key #3 'general.name'" etc. */
 } reader;
 
-static vkq_status fail(reader *r, vkq_status st, const char *fmt, ...)
+VKQ_PRINTF(3, 4) static vkq_status fail(reader *r, vkq_status st, const char *fmt, ...)
 {
-    if (r->err && r->err_size) {
-        int n = 0;
-        if (r->ctx[0]) n = snprintf(r->err, r->err_size, "%s: ", r->ctx);
-        if (n < 0) n = 0;
-        if ((size_t)n < r->err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(r->err + n, r->err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vkq_failv(st, fmt, ap);
+    va_end(ap);
+    if (r->ctx[0]) vkq_fail(st, "%s: %s", r->ctx, vkq_last_error());
     return st;
 }
 
@@ -584,9 +577,9 @@ static vkq_status parse(vkq_gguf *g, reader *r)
 }
 
 static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, size_t map_size,
-                              vkq_gguf **out, char *err, size_t err_size)
+                              vkq_gguf **out)
 {
-    reader r = {.p = data, .size = size, .err = err, .err_size = err_size};
+    reader r = {.p = data, .size = size};
     vkq_gguf *g = calloc(1, sizeof *g);
     if (!g) {
         if (map) munmap(map, map_size);
@@ -601,51 +594,38 @@ static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, siz
         free_handle(g);
         return st;
     }
-    if (err && err_size) err[0] = 0;
     *out = g;
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out, char *err,
-                                size_t err_size)
+vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out)
 {
     if (out) *out = NULL;
-    if (err && err_size) err[0] = 0;
-    if (!out || (!data && size)) {
-        if (err && err_size) snprintf(err, err_size, "NULL output or data pointer");
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    }
+    if (!out || (!data && size)) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output or data pointer");
     static const uint8_t empty[1];
-    return open_common(data ? data : empty, size, NULL, 0, out, err, err_size);
+    return open_common(data ? data : empty, size, NULL, 0, out);
 }
 
-vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err_size)
+vkq_status vkq_gguf_open(const char *path, vkq_gguf **out)
 {
     if (out) *out = NULL;
-    if (err && err_size) err[0] = 0;
-    if (!out || !path) {
-        if (err && err_size) snprintf(err, err_size, "NULL path or output pointer");
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    }
+    if (!out || !path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path or output pointer");
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (err && err_size) snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
-        return VKQ_ERROR_IO;
-    }
+    if (fd < 0) return vkq_fail(VKQ_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        if (err && err_size) snprintf(err, err_size, "%s: cannot stat: %s", path, strerror(errno));
+        vkq_fail(VKQ_ERROR_IO, "%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return VKQ_ERROR_IO;
     }
     if (!S_ISREG(sb.st_mode)) {
-        if (err && err_size) snprintf(err, err_size, "%s: not a regular file", path);
+        vkq_fail(VKQ_ERROR_IO, "%s: not a regular file", path);
         close(fd);
         return VKQ_ERROR_IO;
     }
     const uint64_t size = (uint64_t)sb.st_size;
     if (size > SIZE_MAX) {
-        if (err && err_size) snprintf(err, err_size, "%s: file too large to map", path);
+        vkq_fail(VKQ_ERROR_IO, "%s: file too large to map", path);
         close(fd);
         return VKQ_ERROR_IO;
     }
@@ -655,20 +635,15 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err
     if (size) {
         map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
-            if (err && err_size) snprintf(err, err_size, "%s: mmap failed: %s", path, strerror(errno));
+            vkq_fail(VKQ_ERROR_IO, "%s: mmap failed: %s", path, strerror(errno));
             close(fd);
             return VKQ_ERROR_IO;
         }
         data = map;
     }
     close(fd);
-    vkq_status st = open_common(data, size, map, (size_t)size, out, err, err_size);
-    if (st != VKQ_SUCCESS && err && err_size) {
-        /* prefix the path */
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", err);
-        snprintf(err, err_size, "%s: %s", path, tmp);
-    }
+    vkq_status st = open_common(data, size, map, (size_t)size, out);
+    if (st != VKQ_SUCCESS) vkq_fail(st, "%s: %s", path, vkq_last_error());
     return st;
 }
 

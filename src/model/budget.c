@@ -5,15 +5,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/err_buffer.h"
+#include "core/error.h"
 #include "vulkan/internal.h"
 #include "vkquant/model.h"
 
 #define MIB (1024ull * 1024ull)
 
-vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size)
+vkq_status vkq_size_parse(const char *s, uint64_t *out)
 {
-    if (!s || !out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
+    if (!s || !out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
     /* Hand-written rather than strtod: strtod would accept " 1", "+1", "inf", "0x10", "1e3". */
     const char *p = s;
     uint64_t whole = 0;
@@ -30,7 +30,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
             frac += (*p - '0') * scale;
     }
     if (digits == 0)
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: expected digits, e.g. 512M, 6G, 1.5GiB or 1234", s);
     unsigned shift = 0;
     switch (*p) {
@@ -60,7 +60,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     if (shift && (*p == 'i' || *p == 'I')) ++p;
     if (*p == 'b' || *p == 'B') ++p;
     if (*p != '\0')
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                     "\"%s\" is not a size: unexpected \"%s\" (suffixes: K, M, G, T, optionally "
                     "followed by i and/or B)",
                     s, p);
@@ -71,7 +71,7 @@ vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_si
     *out = v + f;
     return VKQ_SUCCESS;
 too_big:
-    return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
+    return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
 }
 
 const char *vkq_budget_source_name(vkq_budget_source source)
@@ -132,9 +132,9 @@ static void device_available(vkq_device dev, uint64_t *available, vkq_budget_sou
 }
 
 vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
-                               vkq_vram_budget *out, char *err, size_t err_size)
+                               vkq_vram_budget *out)
 {
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     memset(out, 0, sizeof *out);
     if (override_bytes) {
         out->budget = override_bytes;
@@ -143,10 +143,9 @@ vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t
     }
     const char *env = getenv("VKQ_VRAM_BUDGET");
     if (env) {
-        char why[200];
         uint64_t v;
-        if (vkq_size_parse(env, &v, why, sizeof why) != VKQ_SUCCESS)
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "VKQ_VRAM_BUDGET: %s", why);
+        if (vkq_size_parse(env, &v) != VKQ_SUCCESS)
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "VKQ_VRAM_BUDGET: %s", vkq_last_error());
         out->budget = v;
         out->source = VKQ_BUDGET_ENV;
         return VKQ_SUCCESS;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err_buffer.h"
+#include "core/error.h"
 #include "model/model_internal.h"
 #include "model/placement.h"
 
@@ -61,18 +61,18 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     if (st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY || st == VKQ_ERROR_OUT_OF_HOST_MEMORY) {
         snprintf(ld->why, sizeof ld->why, "%s (%s)",
                  st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY ? "out of device memory" : "out of host memory",
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         return st;
     }
     if (st != VKQ_SUCCESS) {
         snprintf(ld->why, sizeof ld->why, "allocating %s: %s (%s)", t.name, vkq_status_string(st),
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         return st;
     }
     st = vkq_buffer_upload_async(buf, 0, t.data, t.nbytes);
     if (st != VKQ_SUCCESS) {
         snprintf(ld->why, sizeof ld->why, "uploading %s: %s (%s)", t.name, vkq_status_string(st),
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         vkq_buffer_destroy(buf);
         /* An upload that runs out of memory (driver-internal allocations) is also a demotion. */
         return st;
@@ -135,7 +135,7 @@ static int demotable(vkq_status st)
 }
 
 /* Pass 1: the GPU run, last layer first; pass 2: every other tensor off the CPU. */
-static vkq_status upload_all(loader *ld, char *err, size_t err_size)
+static vkq_status upload_all(loader *ld)
 {
     vkq_model *m = ld->m;
     const vkq_plan *plan = m->plan;
@@ -152,7 +152,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
                 continue;
             vkq_status st = place_tensor(ld, i);
             if (st == VKQ_SUCCESS) continue;
-            if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
+            if (!demotable(st)) return vkq_fail(st, "%s", ld->why);
             const vkq_status reason = st;
             for (int64_t j = 0; j < m->n_tensors; ++j) {
                 int32_t lj = vkq_plan_tensor_layer(plan, (uint32_t)j);
@@ -161,7 +161,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
             uint32_t n_layers = 0;
             uint64_t moved = vkq_plan_demote_layers_upto(m->plan, l, &n_layers);
             st = record_demotion(ld, i, l, n_layers, moved, reason);
-            if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
+            if (st != VKQ_SUCCESS) return vkq_fail(st, "out of host memory");
             break;
         }
     }
@@ -169,34 +169,33 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
         if (m->buffers[i] || vkq_plan_tensor_place(plan, (uint32_t)i) == VKQ_PLACE_CPU) continue;
         vkq_status st = place_tensor(ld, i);
         if (st == VKQ_SUCCESS) continue;
-        if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
+        if (!demotable(st)) return vkq_fail(st, "%s", ld->why);
         const vkq_status reason = st;
         uint64_t moved = vkq_plan_demote_tensor(m->plan, (uint32_t)i);
         st = record_demotion(ld, i, vkq_plan_tensor_layer(m->plan, (uint32_t)i), 0, moved, reason);
-        if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
+        if (st != VKQ_SUCCESS) return vkq_fail(st, "out of host memory");
     }
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
-                          char *err, size_t err_size)
+vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out)
 {
-    if (err && err_size) err[0] = '\0';
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    vkq_error_clear(); /* so the end can tell whether a step left a message */
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
-    if (!path) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
+    if (!path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
     vkq_model *m = calloc(1, sizeof *m);
-    if (!m) return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!m) return vkq_fail(VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
-        return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
+        return vkq_fail(VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
     }
     m->dev = dev;
     m->desc = desc ? *desc : vkq_model_desc_default();
     vkq_plan_tensor *pt = NULL;
-    vkq_status st = vkq_gguf_open(path, &m->gguf, err, err_size);
+    vkq_status st = vkq_gguf_open(path, &m->gguf);
     if (st != VKQ_SUCCESS) goto fail;
-    st = vkq_vram_budget_get(dev, m->desc.vram_budget, m->desc.vram_reserve, &m->budget, err, err_size);
+    st = vkq_vram_budget_get(dev, m->desc.vram_budget, m->desc.vram_reserve, &m->budget);
     if (st != VKQ_SUCCESS) goto fail;
     if (!dev) m->budget.budget = 0;
 
@@ -206,7 +205,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     st = VKQ_ERROR_OUT_OF_HOST_MEMORY;
     if (!pt || !m->buffers) goto fail;
     if (m->n_tensors > UINT32_MAX) {
-        st = vkq_err(err, err_size, VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
+        st = vkq_fail(VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
         goto fail;
     }
     for (int64_t i = 0; i < m->n_tensors; ++i) {
@@ -220,7 +219,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
                            .overrides = m->desc.overrides,
                            .n_overrides = m->desc.n_overrides,
                            .cpu_only = dev == NULL};
-    st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan, err, err_size);
+    st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan);
     if (st != VKQ_SUCCESS) goto fail;
     m->desc.overrides = NULL; /* the caller's strings may go away; the plan has copies */
     m->desc.n_overrides = 0;
@@ -229,11 +228,11 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         loader ld = {.m = m, .fail_at = m->desc.fail_alloc_at};
         const char *env = getenv("VKQ_MODEL_FAIL_ALLOC");
         if (!ld.fail_at && env && *env) ld.fail_at = (uint32_t)strtoul(env, NULL, 10);
-        st = upload_all(&ld, err, err_size);
+        st = upload_all(&ld);
         if (st != VKQ_SUCCESS) goto fail;
         st = vkq_device_wait_uploads(dev);
         if (st != VKQ_SUCCESS) {
-            vkq_err(err, err_size, st, "uploading the GPU tensors: %s", vkq_device_last_error(dev));
+            vkq_fail(st, "uploading the GPU tensors: %s", vkq_last_error());
             goto fail;
         }
     }
@@ -241,7 +240,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         if (m->buffers[i]) continue;
         st = vkq_cpu_pool_create(m->desc.cpu_threads, &m->cpu_pool);
         if (st != VKQ_SUCCESS) {
-            vkq_err(err, err_size, st, "cannot start the CPU threads (cpu_threads %u)", m->desc.cpu_threads);
+            vkq_fail(st, "cannot start the CPU threads (cpu_threads %u)", m->desc.cpu_threads);
             goto fail;
         }
         break;
@@ -250,8 +249,8 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     *out = m;
     return VKQ_SUCCESS;
 fail:
-    if (st == VKQ_ERROR_OUT_OF_HOST_MEMORY && err && err_size && !err[0])
-        vkq_err(err, err_size, st, "out of host memory");
+    if (st == VKQ_ERROR_OUT_OF_HOST_MEMORY && !vkq_last_error()[0])
+        vkq_fail(st, "out of host memory");
     free(pt);
     vkq_model_destroy(m);
     return st;

@@ -30,7 +30,6 @@ struct vkq_model_s {
     /* GPU matmul state: scratch for X and Y, grown on demand; guarded by `lock`. */
     pthread_mutex_t lock;
     vkq_buffer x_scratch, y_scratch;
-    char last_error[VKQ_MODEL_ERRMSG];
 };
 
 #endif

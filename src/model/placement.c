@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/err_buffer.h"
+#include "core/error.h"
 #include "model/placement.h"
 
 #define MAX_LAYER (1 << 20) /* blk.N with a larger N is treated as a non-layer name */
@@ -136,17 +136,17 @@ static void recompute(vkq_plan *p)
 }
 
 static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_place *places,
-                              uint32_t *n_compiled, char *err, size_t err_size)
+                              uint32_t *n_compiled)
 {
     for (uint32_t r = 0; r < opt->n_overrides; ++r) {
         const char *s = opt->overrides[r];
-        if (!s) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
+        if (!s) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
         const char *eq = strrchr(s, '=');
         if (!eq || eq == s)
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": expected PATTERN=PLACE (PLACE: cpu, gpu or host)", s);
         if (vkq_place_from_name(eq + 1, &places[r]) != VKQ_SUCCESS)
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": unknown place \"%s\" (cpu, gpu or host)", s, eq + 1);
         size_t len = (size_t)(eq - s);
         char *pat = malloc(len + 1);
@@ -158,7 +158,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
         if (rc != 0) {
             char why[128];
             regerror(rc, &re[r], why, sizeof why);
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
         }
         *n_compiled = r + 1;
     }
@@ -226,12 +226,12 @@ static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *r
 }
 
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out, char *err, size_t err_size)
+                           vkq_plan **out)
 {
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
     if (!opt || (n && !tensors) || (opt->n_overrides && !opt->overrides))
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
     vkq_plan *p = calloc(1, sizeof *p);
     regex_t *re = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *re);
     vkq_place *rule_place = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *rule_place);
@@ -241,7 +241,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     p->t = calloc(n ? n : 1, sizeof *p->t);
     p->rules = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *p->rules);
     if (!p->t || !p->rules) goto done;
-    st = parse_rules(opt, re, rule_place, &n_re, err, err_size);
+    st = parse_rules(opt, re, rule_place, &n_re);
     if (st != VKQ_SUCCESS) goto done;
     st = VKQ_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t r = 0; r < opt->n_overrides; ++r) {
@@ -252,7 +252,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < n; ++i) {
         const vkq_plan_tensor *in = &tensors[i];
         if (!in->name || !in->name[0]) {
-            st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
+            st = vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
             goto done;
         }
         plan_entry *e = &p->t[i];
@@ -270,7 +270,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < p->n; ++i)
         for (uint32_t j = i + 1; j < p->n; ++j)
             if (strcmp(p->t[i].name, p->t[j].name) == 0) {
-                st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
+                st = vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
                           p->t[i].name);
                 goto done;
             }

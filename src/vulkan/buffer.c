@@ -45,23 +45,23 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
     }
     VkResult r = dev->vk.vkCreateBuffer(dev->device, &bci, NULL, &s->buffer);
     if (r != VK_SUCCESS)
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBuffer(%llu bytes) failed (%d)",
+        return vkq_fail(vkq_status_from_vk(r), "vkCreateBuffer(%llu bytes) failed (%d)",
                         (unsigned long long)bytes, (int)r);
     VkMemoryRequirements req;
     dev->vk.vkGetBufferMemoryRequirements(dev->device, s->buffer, &req);
     uint32_t type = vkq_pick_buffer_memory(dev, memory, req.memoryTypeBits);
     if (type == UINT32_MAX)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no memory type for a %s buffer",
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "no memory type for a %s buffer",
                         memory == VKQ_MEMORY_HOST_VISIBLE ? "host-visible" : "device-local");
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                 .allocationSize = req.size, .memoryTypeIndex = type};
     r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &s->memory);
     if (r != VK_SUCCESS)
-        return vkq_fail(dev, vkq_status_from_vk(r), "allocating %llu bytes of %s memory failed (%d)",
+        return vkq_fail(vkq_status_from_vk(r), "allocating %llu bytes of %s memory failed (%d)",
                         (unsigned long long)req.size,
                         memory == VKQ_MEMORY_HOST_VISIBLE ? "host-visible" : "device-local", (int)r);
     r = dev->vk.vkBindBufferMemory(dev->device, s->buffer, s->memory, 0);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkBindBufferMemory failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkBindBufferMemory failed (%d)", (int)r);
     /* Host-visible memory (any memory on UMA devices and CPU drivers) is mapped once, so
      * uploads are a memcpy instead of a staging copy. */
     VkMemoryPropertyFlags f = dev->mem_props.memoryTypes[type].propertyFlags;
@@ -80,29 +80,29 @@ vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, u
     if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
     *out = NULL;
     if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (size == 0) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "buffer size is 0");
+    if (size == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffer size is 0");
     if (memory != VKQ_MEMORY_DEVICE && memory != VKQ_MEMORY_HOST_VISIBLE)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "unknown memory kind %d", (int)memory);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "unknown memory kind %d", (int)memory);
     if (granule == 0) granule = 4;
     /* Each segment's VkBuffer gets up to 3 bytes of word padding on top of its share. */
     uint64_t cap = dev->max_allocation > 64 ? dev->max_allocation - 64 : 0;
     cap -= cap % granule;
     if (cap == 0)
-        return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "granule of %llu bytes exceeds the allocation limit %llu",
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "granule of %llu bytes exceeds the allocation limit %llu",
                         (unsigned long long)granule, (unsigned long long)dev->max_allocation);
     /* The whole buffer must fit in some heap; a cheap early answer before allocating. */
     uint64_t largest_heap = 0;
     for (uint32_t i = 0; i < dev->info.heap_count; ++i)
         if (dev->info.heaps[i].size > largest_heap) largest_heap = dev->info.heaps[i].size;
     if (largest_heap && size > largest_heap)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
+        return vkq_fail(VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
                         "buffer of %llu bytes is larger than the largest memory heap (%llu bytes)",
                         (unsigned long long)size, (unsigned long long)largest_heap);
 
-    if (size > UINT64_MAX - cap) return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "buffer size overflows");
+    if (size > UINT64_MAX - cap) return vkq_fail(VKQ_ERROR_TOO_LARGE, "buffer size overflows");
     uint64_t n64 = (size + cap - 1) / cap;
     if (n64 > 65536)
-        return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "buffer of %llu bytes needs %llu allocations",
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "buffer of %llu bytes needs %llu allocations",
                         (unsigned long long)size, (unsigned long long)n64);
     vkq_buffer buf = calloc(1, sizeof *buf);
     vkq_segment *segs = calloc((size_t)n64, sizeof *segs);
@@ -174,7 +174,7 @@ vkq_status vkq_segment_view(vkq_device dev, vkq_segment *s, uint64_t offset, uin
     VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO, .buffer = s->buffer,
                                  .format = format, .offset = offset, .range = range};
     VkResult r = dev->vk.vkCreateBufferView(dev->device, &ci, NULL, out);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBufferView failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkCreateBufferView failed (%d)", (int)r);
     s->views[s->n_views++] = (vkq_view){offset, range, format, *out};
     return VKQ_SUCCESS;
 }
@@ -193,9 +193,9 @@ static vkq_status check_range(vkq_buffer buf, uint64_t offset, const void *ptr, 
 {
     if (!buf) return VKQ_ERROR_INVALID_ARGUMENT;
     if (!ptr || size == 0)
-        return vkq_fail(buf->dev, VKQ_ERROR_INVALID_ARGUMENT, "NULL host pointer or zero size");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL host pointer or zero size");
     if (offset > buf->size || size > buf->size - offset)
-        return vkq_fail(buf->dev, VKQ_ERROR_OUT_OF_RANGE,
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE,
                         "range [%llu, +%llu) is outside the %llu-byte buffer", (unsigned long long)offset,
                         (unsigned long long)size, (unsigned long long)buf->size);
     return VKQ_SUCCESS;
@@ -295,7 +295,7 @@ vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffe
     if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
     vkq_ring_note_use(dev, src);
     vkq_ring_note_use(dev, dst);
     for (uint64_t done = 0; done < size;) {

@@ -59,7 +59,7 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
 {
     const char *name = desc && desc->profile ? desc->profile : getenv("VKQ_KERNEL_PROFILE");
     const profile *pr = name && *name ? find_profile(name) : auto_profile(&dev->info);
-    if (!pr) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "unknown kernel profile \"%s\"", name);
+    if (!pr) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "unknown kernel profile \"%s\"", name);
     vkq_kernel_config c = pr->cfg;
     if (desc && desc->config) {
         const vkq_kernel_config *o = desc->config;
@@ -81,13 +81,13 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
     if (!c.mv_workgroup || !pow2 || c.mv_workgroup > d->max_workgroup_invocations || !c.mv_rows ||
         (c.mv_lanes_along_rows != 1 && (uint64_t)c.mv_workgroup * c.mv_rows * 8 * 4 > d->max_shared_memory) ||
         (c.mv_lanes_along_rows == 1 && c.mv_rows / c.mv_workgroup > 16))
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "mat-vec workgroup %u x %u rows does not fit %s",
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "mat-vec workgroup %u x %u rows does not fit %s",
                         c.mv_workgroup, c.mv_rows, d->name);
     if (!c.mm_tm || !c.mm_tn || c.mm_bm % c.mm_tm || c.mm_bn % c.mm_tn || c.mm_bk % 8 || !c.mm_bk ||
         (c.mm_bm / c.mm_tm) * (c.mm_bn / c.mm_tn) != c.mm_workgroup ||
         c.mm_workgroup > d->max_workgroup_invocations ||
         (uint64_t)(c.mm_bm + c.mm_bn) * c.mm_bk * 4 > d->max_shared_memory)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "GEMM tile %ux%ux%u (%ux%u per invocation, %u invocations) "
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "GEMM tile %ux%ux%u (%ux%u per invocation, %u invocations) "
                         "is inconsistent or does not fit %s", c.mm_bm, c.mm_bn, c.mm_bk, c.mm_tm, c.mm_tn,
                         c.mm_workgroup, d->name);
     /* The int8 GEMM steps k by whole 32-element X blocks: 1 byte per element of both tiles plus

@@ -46,34 +46,34 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
 {
     if (!dev || !src || !dst) return VKQ_ERROR_INVALID_ARGUMENT;
     if (src->dev != dev || dst->dev != dev)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
     const vkq_type_traits *tr = vkq_traits(type);
-    if (!tr) return vkq_fail(dev, VKQ_ERROR_UNKNOWN_TYPE, "unknown type id %d", (int)type);
+    if (!tr) return vkq_fail(VKQ_ERROR_UNKNOWN_TYPE, "unknown type id %d", (int)type);
     if (out_type != VKQ_TYPE_F32 && out_type != VKQ_TYPE_F16)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "dequantize outputs F32 or F16, not %s",
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "dequantize outputs F32 or F16, not %s",
                         vkq_type_get(out_type) ? vkq_type_get(out_type)->name : "an unknown type");
-    if (n_elems == 0) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "n_elems is 0");
+    if (n_elems == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "n_elems is 0");
     const uint64_t qk = tr->info.block_elems, bb = tr->info.block_bytes;
     if (n_elems % qk)
-        return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "%llu elements is not a whole number of %s blocks (%llu)",
+        return vkq_fail(VKQ_ERROR_BAD_SHAPE, "%llu elements is not a whole number of %s blocks (%llu)",
                         (unsigned long long)n_elems, tr->info.name, (unsigned long long)qk);
     /* Element-wise types (F32/F16/BF16) are read a whole element per word access. */
     if (qk == 1 && src_offset % bb)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "%s data must start at a multiple of %llu bytes",
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s data must start at a multiple of %llu bytes",
                         tr->info.name, (unsigned long long)bb);
     const uint64_t src_bytes = n_elems / qk * bb;
     if (src_offset > src->size || src_bytes > src->size - src_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "source range [%llu, +%llu) is outside the %llu-byte buffer",
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "source range [%llu, +%llu) is outside the %llu-byte buffer",
                         (unsigned long long)src_offset, (unsigned long long)src_bytes,
                         (unsigned long long)src->size);
     const uint64_t out_size = out_type == VKQ_TYPE_F32 ? 4 : 2;
     if (dst_offset % 4)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "dst_offset %llu is not a multiple of 4",
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "dst_offset %llu is not a multiple of 4",
                         (unsigned long long)dst_offset);
-    if (n_elems > UINT64_MAX / 4) return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "n_elems overflows");
+    if (n_elems > UINT64_MAX / 4) return vkq_fail(VKQ_ERROR_TOO_LARGE, "n_elems overflows");
     const uint64_t dst_bytes = (n_elems * out_size + 3u) & ~(uint64_t)3u;
     if (dst_offset > dst->size || dst_bytes > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE,
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE,
                         "destination needs %llu bytes at offset %llu but the buffer has %llu",
                         (unsigned long long)dst_bytes, (unsigned long long)dst_offset,
                         (unsigned long long)dst->size);
@@ -107,7 +107,7 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
         if (e + cnt < n_elems) cnt -= cnt % unit;
         if (cnt == 0) {
             vkq_cmd_submit_wait(dev);
-            return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE,
+            return vkq_fail(VKQ_ERROR_BAD_SHAPE,
                             "a buffer segment boundary splits a block at element %llu; create the "
                             "buffer with the row size as granule", (unsigned long long)e);
         }
@@ -148,12 +148,12 @@ vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, 
 {
     if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
     if (size % 16 || src_offset % 16 || dst_offset % 16)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
     if (!dev->info.push_descriptor)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "recording needs VK_KHR_push_descriptor");
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "recording needs VK_KHR_push_descriptor");
     const vkq_pipeline *pipe;
     vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_COPY, VKQ_TYPE_F32, 0, &pipe);
     if (st != VKQ_SUCCESS) return st;
@@ -166,7 +166,7 @@ vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, 
         if (wd.available < c) c = wd.available;
         c -= c % 16;
         if (c == 0 || ws.base % 16 || wd.base % 16)
-            return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "copy crosses a segment boundary unaligned");
+            return vkq_fail(VKQ_ERROR_BAD_SHAPE, "copy crosses a segment boundary unaligned");
         uint64_t items = c / 16, wgs = (items + pipe->workgroup_size - 1) / pipe->workgroup_size;
         uint64_t gx = wgs < max_x ? wgs : max_x, gy = (wgs + gx - 1) / gx;
         copy_push pc = {(uint32_t)(ws.base / 16), (uint32_t)(wd.base / 16), (uint32_t)items,

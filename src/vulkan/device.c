@@ -9,22 +9,6 @@
 
 #define VKQ_STAGING_BYTES (16u << 20)
 
-vkq_status vkq_fail(vkq_device dev, vkq_status st, const char *fmt, ...)
-{
-    if (dev) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(dev->last_error, sizeof dev->last_error, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-const char *vkq_device_last_error(vkq_device dev)
-{
-    return dev ? dev->last_error : "";
-}
-
 const vkq_device_info *vkq_device_get_info(vkq_device dev)
 {
     return dev ? &dev->info : NULL;
@@ -135,10 +119,11 @@ static int choose_ring_mode(const vkq_device_desc *desc, int has_transfer_family
 vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
                              vkq_device *out)
 {
-    if (!inst || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL instance or output pointer");
     *out = NULL;
+    vkq_error_clear(); /* so the set-up below can tell whether a step left a message */
     if (index >= inst->phys_count)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
                                  index, inst->phys_count);
     vkq_device dev = calloc(1, sizeof *dev);
     if (!dev) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
@@ -149,7 +134,7 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     const vkq_device_info *in = &inst->infos[index]; /* outlives dev on the error paths */
     if (in->api_version < VK_API_VERSION_1_1) {
         free(dev);
-        return vkq_fail_instance(inst, VKQ_ERROR_UNSUPPORTED, "%s supports only Vulkan %u.%u; 1.1 is needed",
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s supports only Vulkan %u.%u; 1.1 is needed",
                                  in->name, VK_API_VERSION_MAJOR(in->api_version),
                                  VK_API_VERSION_MINOR(in->api_version));
     }
@@ -175,14 +160,14 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     vkq_ring_mode ring_mode;
     if (!choose_ring_mode(desc, xfer != UINT32_MAX, &ring_mode)) {
         free(dev);
-        return vkq_fail_instance(inst, VKQ_ERROR_INVALID_ARGUMENT,
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                                  "transfer_queue %u / VKQ_TRANSFER_QUEUE=%s: expected auto, off or emulate",
                                  desc ? desc->transfer_queue : 0, getenv("VKQ_TRANSFER_QUEUE"));
     }
     if (ring_mode != VKQ_RING_TRANSFER_QUEUE) xfer = UINT32_MAX;
     if (fam == UINT32_MAX) {
         free(dev);
-        return vkq_fail_instance(inst, VKQ_ERROR_UNSUPPORTED, "%s has no compute queue", in->name);
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s has no compute queue", in->name);
     }
     dev->queue_family = fam;
 
@@ -235,7 +220,7 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     VkResult r = vkCreateDevice(dev->phys, &dci, NULL, &dev->device);
     if (r != VK_SUCCESS) {
         free(dev);
-        return vkq_fail_instance(inst, vkq_status_from_vk(r), "vkCreateDevice failed (%d)", (int)r);
+        return vkq_fail(vkq_status_from_vk(r), "vkCreateDevice failed (%d)", (int)r);
     }
     volkLoadDeviceTable(&dev->vk, dev->device);
     dev->vk.vkGetDeviceQueue(dev->device, fam, 0, &dev->queue);
@@ -292,8 +277,8 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
         st = vkq_segment_view(dev, &dev->tables->segments[0], 0, (sizeof vkq_gpu_tables + 3) & ~(size_t)3,
                               VK_FORMAT_R32_UINT, &dev->tables_view);
     if (st != VKQ_SUCCESS) {
-        vkq_fail_instance(inst, st, "device set-up on %s failed: %s", in->name,
-                          dev->last_error[0] ? dev->last_error : vkq_status_string(st));
+        vkq_fail(st, "device set-up on %s failed: %s", in->name,
+                 vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         vkq_device_destroy(dev);
         return st;
     }
@@ -321,12 +306,12 @@ void vkq_device_destroy(vkq_device dev)
 vkq_status vkq_cmd_begin(vkq_device dev, VkCommandBuffer *out)
 {
     VkResult r = dev->vk.vkResetCommandBuffer(dev->cmd, 0);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkResetCommandBuffer failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkResetCommandBuffer failed (%d)", (int)r);
     if (dev->desc_pool) dev->vk.vkResetDescriptorPool(dev->device, dev->desc_pool, 0);
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     r = dev->vk.vkBeginCommandBuffer(dev->cmd, &bi);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkBeginCommandBuffer failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkBeginCommandBuffer failed (%d)", (int)r);
     *out = dev->cmd;
     return VKQ_SUCCESS;
 }
@@ -352,7 +337,7 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev)
     }
     if (r == VK_SUCCESS) r = dev->vk.vkWaitForFences(dev->device, 1, &dev->fence, VK_TRUE, UINT64_MAX);
     if (r == VK_SUCCESS) r = dev->vk.vkResetFences(dev->device, 1, &dev->fence);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "queue submission failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "queue submission failed (%d)", (int)r);
     return VKQ_SUCCESS;
 }
 

@@ -6,17 +6,6 @@
 
 #include "vulkan/internal.h"
 
-vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...)
-{
-    if (inst) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(inst->last_error, sizeof inst->last_error, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 vkq_status vkq_status_from_vk(VkResult r)
 {
     switch (r) {
@@ -181,11 +170,6 @@ uint64_t vkq_instance_validation_count(vkq_instance inst)
     return inst ? (uint64_t)atomic_load(&inst->validation_count) : 0;
 }
 
-const char *vkq_instance_last_error(vkq_instance inst)
-{
-    return inst ? inst->last_error : "";
-}
-
 uint32_t vkq_instance_device_count(vkq_instance inst)
 {
     return inst ? inst->phys_count : 0;
@@ -195,7 +179,7 @@ vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_devic
 {
     if (!inst || !out) return VKQ_ERROR_INVALID_ARGUMENT;
     if (index >= inst->phys_count)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
                                  index, inst->phys_count);
     *out = inst->infos[index];
     return VKQ_SUCCESS;
@@ -228,13 +212,13 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32
 {
     if (!inst || !out_index) return VKQ_ERROR_INVALID_ARGUMENT;
     if (inst->phys_count == 0)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "no Vulkan physical device found");
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "no Vulkan physical device found");
     if (sel && *sel) {
         char *end = NULL;
         unsigned long idx = strtoul(sel, &end, 10);
         if (end && *end == '\0') {
             if (idx >= inst->phys_count)
-                return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE,
+                return vkq_fail(VKQ_ERROR_NO_DEVICE,
                                          "device index %lu out of range (%u devices)", idx,
                                          inst->phys_count);
             *out_index = (uint32_t)idx;
@@ -245,7 +229,7 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32
                 *out_index = i;
                 return VKQ_SUCCESS;
             }
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "no device name contains \"%s\"", sel);
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "no device name contains \"%s\"", sel);
     }
     uint32_t best = 0;
     for (uint32_t i = 1; i < inst->phys_count; ++i)

@@ -7,8 +7,7 @@
 
 #include "volk.h"
 #include "vkquant/vulkan.h"
-
-#define VKQ_ERRMSG 512
+#include "core/error.h"
 
 struct vkq_instance_s {
     VkInstance instance;
@@ -17,7 +16,6 @@ struct vkq_instance_s {
     uint32_t phys_count;
     VkPhysicalDevice *phys;
     vkq_device_info *infos;
-    char last_error[VKQ_ERRMSG];
 };
 
 /* Kernels that exist once per type (the generic shaders). */
@@ -77,8 +75,6 @@ struct vkq_device_s {
     VkDeviceMemory staging_mem;
     void *staging_map;
     uint64_t staging_size;
-
-    char last_error[VKQ_ERRMSG];
 };
 
 typedef struct vkq_view {
@@ -116,9 +112,6 @@ typedef struct vkq_window {
 } vkq_window;
 vkq_window vkq_window_at(vkq_device dev, vkq_buffer buf, uint64_t pos);
 
-/* Records a formatted message into a handle's last_error and returns `st`. */
-vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...);
-vkq_status vkq_fail(vkq_device dev, vkq_status st, const char *fmt, ...);
 vkq_status vkq_status_from_vk(VkResult r);
 
 /* instance.c */

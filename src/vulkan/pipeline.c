@@ -140,7 +140,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
 {
     const vkq_spirv *spv = kernel_spirv(kernel, type);
     if (!spv || variant >= VKQ_MAX_VARIANTS)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
     vkq_pipeline *p = &dev->pipelines[kernel][variant][type];
     if (p->pipeline) {
         *out = p;
@@ -156,7 +156,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
                                      .codeSize = spv->size, .pCode = spv->code};
     VkShaderModule mod;
     VkResult r = dev->vk.vkCreateShaderModule(dev->device, &smci, NULL, &mod);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
     VkSpecializationInfo si = {.mapEntryCount = n_consts, .pMapEntries = me,
                                .dataSize = sizeof consts, .pData = consts};
     VkComputePipelineCreateInfo cpci = {
@@ -170,7 +170,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
     dev->vk.vkDestroyShaderModule(dev->device, mod, NULL);
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
+        return vkq_fail(vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
     }
     p->workgroup_size = wg;
     dev->pipelines_created++;
@@ -223,7 +223,7 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
         VkDescriptorSet set;
         VkResult r = dev->vk.vkAllocateDescriptorSets(dev->device, &ai, &set);
         if (r != VK_SUCCESS)
-            return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
+            return vkq_fail(VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
         for (uint32_t i = 0; i < n_bindings; ++i) w[i].dstSet = set;
         dev->vk.vkUpdateDescriptorSets(dev->device, n_bindings, w, 0, NULL);
         dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipeline_layout, 0, 1,

@@ -81,13 +81,13 @@ vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
     if (!path[0]) return VKQ_SUCCESS;
     size_t size = 0;
     VkResult r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, NULL);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     void *data = malloc(size ? size : 1);
     if (!data) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, data);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(data);
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
+        return vkq_fail(vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     }
     char dir[1024], tmp[1100];
     snprintf(dir, sizeof dir, "%s", path);
@@ -105,7 +105,7 @@ vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
     if (st == VKQ_SUCCESS && rename(tmp, path) != 0) st = VKQ_ERROR_IO;
     if (st != VKQ_SUCCESS) {
         remove(tmp);
-        vkq_fail(dev, st, "cannot write the pipeline cache %s: %s", path, strerror(errno));
+        vkq_fail(st, "cannot write the pipeline cache %s: %s", path, strerror(errno));
     }
     free(data);
     return st;
