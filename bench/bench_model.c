@@ -124,7 +124,7 @@ typedef struct step_tensor {
 
 /* The decode step's weights: layer by layer in order (2-D weights and 3-D expert tensors), then
  * the non-layer 2-D weights. */
-static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
+static uint32_t build_step(vkq_model m, step_tensor *st, uint64_t *rng)
 {
     uint32_t n = 0;
     vkq_plan_totals tot;
@@ -154,7 +154,7 @@ static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
 
 /* Experts per token: the option, else <general.architecture>.expert_used_count (an integer of
  * any width, 1..1024), else 2. `source` says which. */
-static uint32_t experts_per_token(const bench_opts *o, const vkq_gguf *g, char *source, size_t source_size)
+static uint32_t experts_per_token(const bench_opts *o, vkq_gguf g, char *source, size_t source_size)
 {
     snprintf(source, source_size, "--experts-per-token");
     if (o->experts_per_token) return o->experts_per_token;
@@ -211,9 +211,9 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
     d.overrides = o->overrides;
     d.n_overrides = o->n_overrides;
     d.cpu_threads = o->threads;
-    vkq_model *m = NULL;
+    vkq_model m = NULL;
     double t0 = now_s();
-    vkq_status st = vkq_model_load(dev, o->path, &d, &m);
+    vkq_status st = vkq_model_create(dev, o->path, &d, &m);
     double load_s = now_s() - t0;
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: %s: %s\n", o->path, vkq_last_error());
@@ -330,13 +330,13 @@ int vkq_bench_model_main(int argc, char **argv)
         return 1;
     }
     uint64_t seed = vkq_test_seed(), rng = seed;
-    vkq_model *probe = NULL;
+    vkq_model probe = NULL;
     vkq_model_desc pd = vkq_model_desc_default();
     pd.n_gpu_layers = o.gpu_layers;
     pd.vram_budget = o.budget;
     pd.overrides = o.overrides;
     pd.n_overrides = o.n_overrides;
-    st = vkq_model_load(NULL, o.path, &pd, &probe); /* layer count, sizes; no upload */
+    st = vkq_model_create(NULL, o.path, &pd, &probe); /* layer count, sizes; no upload */
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: %s: %s\n", o.path, vkq_last_error());
         vkq_device_destroy(dev);

@@ -22,7 +22,7 @@ typedef struct mapping {
     void *base;
     size_t size;
     int refs;
-    vkq_gguf *gguf;
+    vkq_gguf gguf;
 } mapping;
 
 struct weight_source {
@@ -87,7 +87,7 @@ void weights_row(const weight_source *w, uint64_t r, uint64_t k, float *out)
 static void unmap(mapping *m)
 {
     if (!m || --m->refs > 0) return;
-    if (m->gguf) vkq_gguf_close(m->gguf);
+    if (m->gguf) vkq_gguf_destroy(m->gguf);
     if (m->base) munmap(m->base, m->size);
     free(m);
 }
@@ -127,7 +127,7 @@ static int matches(const char *pattern, const char *name)
 
 static int open_gguf(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
 {
-    vkq_status st = vkq_gguf_open(path, &map->gguf);
+    vkq_status st = vkq_gguf_create(path, &map->gguf);
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: %s: %s\n", path, vkq_last_error());
         return -1;

@@ -1,4 +1,4 @@
-/* libFuzzer target of the GGUF reader: opens the input with vkq_gguf_open_memory and, when it is
+/* libFuzzer target of the GGUF reader: opens the input with vkq_gguf_create_from_memory and, when it is
  * accepted, walks every accessor (metadata values, every array element, every tensor and its
  * data). It also traps if a refusal leaves a handle or no message.
  *   CC=clang meson setup DIR -Dfuzz=true && ninja -C DIR tests/fuzz_gguf
@@ -16,9 +16,9 @@ static volatile uint64_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    vkq_gguf *g = NULL;
+    vkq_gguf g = NULL;
     /* libFuzzer hands over an exact-size heap copy, so ASan catches any read past the end */
-    const vkq_status st = vkq_gguf_open_memory(data, size, &g);
+    const vkq_status st = vkq_gguf_create_from_memory(data, size, &g);
     if (st != VKQ_SUCCESS) {
         if (g || !vkq_last_error()[0]) __builtin_trap();
         return 0;
@@ -62,6 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (t.nbytes) acc += p[0] + p[t.nbytes - 1];
     }
     sink = acc;
-    vkq_gguf_close(g);
+    vkq_gguf_destroy(g);
     return 0;
 }

@@ -48,7 +48,7 @@ typedef struct weight_case {
 static weight_case g_cases[MAX_T];
 static uint32_t g_n_cases;
 static const char *g_path;
-static vkq_gguf *g_file;
+static vkq_gguf g_file;
 static uint32_t g_n_expert_tensors; /* 3-D tensors: the model is a mixture of experts */
 
 /* Expert e of tensor t (e = 0 for a 2-D weight): its decoded weights, a random X and the f64
@@ -78,7 +78,7 @@ static void add_case(const vkq_gguf_tensor *t, uint32_t e, uint64_t *rng)
 /* Every 2-D tensor and every expert of every 3-D tensor of the file. */
 static int build_cases(uint64_t *rng)
 {
-    if (vkq_gguf_open(g_path, &g_file) != VKQ_SUCCESS) {
+    if (vkq_gguf_create(g_path, &g_file) != VKQ_SUCCESS) {
         fprintf(stderr, "cannot open %s: %s\n", g_path, vkq_last_error());
         return 1;
     }
@@ -100,7 +100,7 @@ static int build_cases(uint64_t *rng)
 
 /* The call under test: by index or by name (alternating), vkq_model_matmul for 2-D weights,
  * vkq_model_matmul_expert for the experts. */
-static vkq_status case_matmul(vkq_model *m, const weight_case *c, int64_t idx, int by_name, float *y)
+static vkq_status case_matmul(vkq_model m, const weight_case *c, int64_t idx, int by_name, float *y)
 {
     if (c->is_expert)
         return by_name ? vkq_model_matmul_expert_named(m, c->name, c->expert, c->x, y, c->n)
@@ -129,7 +129,7 @@ static double case_bound(const weight_case *c, vkq_place place)
 
 typedef struct run {
     const char *what;
-    vkq_model *model;
+    vkq_model model;
     float *y[MAX_T];
     vkq_place place[MAX_T];
 } run;
@@ -237,11 +237,11 @@ static void count_log(void *user, const char *msg)
     printf("  log: %s\n", msg);
 }
 
-static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what)
+static vkq_model load(vkq_device dev, const vkq_model_desc *d, const char *what)
 {
-    vkq_model *m = NULL;
-    vkq_status st = vkq_model_load(dev, g_path, d, &m);
-    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_load: %s: %s", what, vkq_status_string(st), vkq_last_error());
+    vkq_model m = NULL;
+    vkq_status st = vkq_model_create(dev, g_path, d, &m);
+    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_create: %s: %s", what, vkq_status_string(st), vkq_last_error());
     if (m) {
         vkq_plan_totals t;
         vkq_plan_get_totals(vkq_model_plan(m), &t);
@@ -254,7 +254,7 @@ static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what
 }
 
 /* Places of every tensor: layers >= first_gpu on `in_run`, others and token_embd on the CPU. */
-static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const char *what)
+static void check_places(vkq_model m, int32_t first_gpu, vkq_place head, const char *what)
 {
     for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
         vkq_model_tensor t;
@@ -271,7 +271,7 @@ static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const 
 }
 
 typedef struct thread_arg {
-    vkq_model *model;
+    vkq_model model;
     float *y[MAX_T];
     int failures;
 } thread_arg;
@@ -415,7 +415,7 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 
 static void bad_input(vkq_device dev, const run *split)
 {
-    vkq_model *m = (vkq_model *)1;
+    vkq_model m = (vkq_model)1;
     /* A truncated copy of the model. */
     FILE *in = fopen(g_path, "rb");
     char tpath[] = "/tmp/vkq-model-truncated-XXXXXX";
@@ -431,34 +431,34 @@ static void bad_input(vkq_device dev, const run *split)
         fclose(out);
         free(buf);
         vkq_error_clear();
-        vkq_status st = vkq_model_load(dev, tpath, NULL, &m);
+        vkq_status st = vkq_model_create(dev, tpath, NULL, &m);
         CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && vkq_last_error()[0], "truncated file: %s, \"%s\"",
               vkq_status_string(st), vkq_last_error());
         printf("truncated file: %s\n", vkq_last_error());
         remove(tpath);
     }
     if (in) fclose(in);
-    m = (vkq_model *)1;
+    m = (vkq_model)1;
     vkq_error_clear();
-    vkq_status st = vkq_model_load(dev, "/nonexistent/model.gguf", NULL, &m);
+    vkq_status st = vkq_model_create(dev, "/nonexistent/model.gguf", NULL, &m);
     CHECK(st == VKQ_ERROR_IO && m == NULL && vkq_last_error()[0], "missing file: %s", vkq_status_string(st));
     const char *bad_rule[] = {"ffn_up=vram"};
     vkq_model_desc d = vkq_model_desc_default();
     d.overrides = bad_rule;
     d.n_overrides = 1;
-    st = vkq_model_load(dev, g_path, &d, &m);
+    st = vkq_model_create(dev, g_path, &d, &m);
     CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "vram"), "bad rule: %s \"%s\"",
           vkq_status_string(st), vkq_last_error());
     setenv("VKQ_VRAM_BUDGET", "plenty", 1);
-    st = vkq_model_load(dev, g_path, NULL, &m);
+    st = vkq_model_create(dev, g_path, NULL, &m);
     unsetenv("VKQ_VRAM_BUDGET");
     CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "plenty"),
           "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), vkq_last_error());
-    CHECK(vkq_model_load(dev, g_path, NULL, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+    CHECK(vkq_model_create(dev, g_path, NULL, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
 
     /* Bad matmul arguments on a loaded model. */
     float x[1024] = {0}, y[1024];
-    vkq_model *s = split->model;
+    vkq_model s = split->model;
     st = vkq_model_matmul_named(s, "blk.0.attn_norm.weight", x, y, 1);
     CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_last_error(), "attn_norm"), "1-D tensor: %s (%s)",
           vkq_status_string(st), vkq_last_error());
@@ -552,7 +552,7 @@ static void check_offsets_covered(vkq_device dev, const run *gpu)
 }
 
 /* Expert numbers and shapes the call must refuse with a sentence, on each place. */
-static void expert_errors(vkq_model *m, const char *what)
+static void expert_errors(vkq_model m, const char *what)
 {
     float x[1024] = {0}, y[1024];
     for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
@@ -684,6 +684,6 @@ int main(int argc, char **argv)
         free(g_cases[i].x);
         free(g_cases[i].ref);
     }
-    vkq_gguf_close(g_file);
+    vkq_gguf_destroy(g_file);
     return test_summary("test_model");
 }

@@ -60,18 +60,18 @@ static void make_list(model_list *m, uint32_t n_layers, uint64_t *rng)
     m->head_bytes = 64 + out;
 }
 
-static vkq_plan *plan(const model_list *m, uint64_t budget, int32_t ngl, const char *const *rules,
+static vkq_plan plan(const model_list *m, uint64_t budget, int32_t ngl, const char *const *rules,
                       uint32_t n_rules)
 {
     vkq_plan_options o = {.budget = budget, .n_gpu_layers = ngl, .overrides = rules, .n_overrides = n_rules};
-    vkq_plan *p = NULL;
+    vkq_plan p = NULL;
     vkq_status st = vkq_plan_create(m->t, m->n, &o, &p);
     CHECK(st == VKQ_SUCCESS && p, "vkq_plan_create: %s %s", vkq_status_string(st), vkq_last_error());
     return p;
 }
 
 /* The GPU run is exactly layers [n_layers - run, n_layers) and every tensor agrees. */
-static void check_run(const vkq_plan *p, const model_list *m, uint32_t run, const char *what)
+static void check_run(vkq_plan p, const model_list *m, uint32_t run, const char *what)
 {
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
@@ -107,7 +107,7 @@ static void auto_fits_last_layers(uint64_t *rng)
             b += m.layer_bytes[l];
         uint64_t next = k < m.n_layers ? m.layer_bytes[m.n_layers - 1 - k] : 1000;
         uint64_t slack = vkq_test_rand_below(rng, (uint32_t)next);
-        vkq_plan *p = plan(&m, b + slack, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+        vkq_plan p = plan(&m, b + slack, VKQ_GPU_LAYERS_AUTO, NULL, 0);
         if (!p) return;
         char what[64];
         snprintf(what, sizeof what, "auto, budget for %u layers", k);
@@ -126,7 +126,7 @@ static void auto_fits_last_layers(uint64_t *rng)
         vkq_plan_destroy(p);
     }
     /* Budget 0 or smaller than the last layer: everything on the CPU. */
-    vkq_plan *p = plan(&m, m.layer_bytes[m.n_layers - 1] - 1, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+    vkq_plan p = plan(&m, m.layer_bytes[m.n_layers - 1] - 1, VKQ_GPU_LAYERS_AUTO, NULL, 0);
     if (!p) return;
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
@@ -140,7 +140,7 @@ static void explicit_gpu_layers(uint64_t *rng)
     model_list m;
     make_list(&m, 6, rng);
     for (int32_t ngl = 0; ngl <= 8; ++ngl) {
-        vkq_plan *p = plan(&m, 1000, ngl, NULL, 0); /* far too small a budget: -ngl still wins */
+        vkq_plan p = plan(&m, 1000, ngl, NULL, 0); /* far too small a budget: -ngl still wins */
         if (!p) return;
         char what[64];
         snprintf(what, sizeof what, "-ngl %d", ngl);
@@ -155,7 +155,7 @@ static void explicit_gpu_layers(uint64_t *rng)
     const char *rule[] = {"attn_q=gpu"};
     vkq_plan_options o = {
         .budget = 1u << 30, .n_gpu_layers = 6, .overrides = rule, .n_overrides = 1, .cpu_only = 1};
-    vkq_plan *p = NULL;
+    vkq_plan p = NULL;
     CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p));
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
@@ -171,7 +171,7 @@ static void override_rules(uint64_t *rng)
     /* Budget for 2 whole layers: keeping the experts on the CPU must let more layers fit. */
     uint64_t b = m.layer_bytes[7] + m.layer_bytes[6];
     const char *exps[] = {"ffn_.*_exps=cpu"};
-    vkq_plan *p = plan(&m, b, VKQ_GPU_LAYERS_AUTO, exps, 1);
+    vkq_plan p = plan(&m, b, VKQ_GPU_LAYERS_AUTO, exps, 1);
     if (!p) return;
     uint32_t expect = 0;
     uint64_t used = 0;
@@ -217,7 +217,7 @@ static void override_rules(uint64_t *rng)
     const char *bad[][1] = {{"no_equals"}, {"=gpu"}, {"x=vram"}, {"(unclosed=cpu"}};
     for (size_t r = 0; r < sizeof bad / sizeof bad[0]; ++r) {
         vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1, .overrides = bad[r], .n_overrides = 1};
-        vkq_plan *q = (vkq_plan *)1;
+        vkq_plan q = (vkq_plan)1;
         vkq_status st = vkq_plan_create(m.t, m.n, &o, &q);
         CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && q == NULL && strstr(vkq_last_error(), bad[r][0]),
               "rule \"%s\": %s, message \"%s\"", bad[r][0], vkq_status_string(st), vkq_last_error());
@@ -225,7 +225,7 @@ static void override_rules(uint64_t *rng)
     model_list dup = m;
     dup.t[3].name = dup.names[2];
     vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1};
-    vkq_plan *q = NULL;
+    vkq_plan q = NULL;
     CHECK(vkq_plan_create(dup.t, dup.n, &o, &q) == VKQ_ERROR_INVALID_ARGUMENT &&
               strstr(vkq_last_error(), "listed twice"),
           "duplicate name accepted: %s", vkq_last_error());
@@ -236,7 +236,7 @@ static void demotion_and_print(uint64_t *rng)
 {
     model_list m;
     make_list(&m, 5, rng);
-    vkq_plan *p = plan(&m, 1ull << 40, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+    vkq_plan p = plan(&m, 1ull << 40, VKQ_GPU_LAYERS_AUTO, NULL, 0);
     if (!p) return;
     check_run(p, &m, 5, "all layers");
     uint32_t n_layers = 0;

@@ -93,21 +93,21 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     if (!path) return usage();
 
-    vkq_gguf *g = NULL;
-    vkq_status st = vkq_gguf_open(path, &g);
+    vkq_gguf g = NULL;
+    vkq_status st = vkq_gguf_create(path, &g);
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         return 1;
     }
     vkq_vram_budget b = {.budget = budget, .source = VKQ_BUDGET_API};
     if (!have_budget && device_budget(&b)) {
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         return 1;
     }
     const int64_t n = vkq_gguf_tensor_count(g);
     vkq_plan_tensor *pt = calloc(n ? (size_t)n : 1, sizeof *pt);
     if (!pt) {
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         return 1;
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -118,7 +118,7 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     vkq_plan_options po = {
         .budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides, .n_overrides = n_overrides};
-    vkq_plan *plan = NULL;
+    vkq_plan plan = NULL;
     st = vkq_plan_create(pt, (uint32_t)n, &po, &plan);
     int rc = 0;
     if (st != VKQ_SUCCESS) {
@@ -135,6 +135,6 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     vkq_plan_destroy(plan);
     free(pt);
-    vkq_gguf_close(g);
+    vkq_gguf_destroy(g);
     return rc;
 }

@@ -8,8 +8,12 @@
  *   what was wrong (which argument, which limit, which key and file offset) in a buffer of the
  *   calling thread, read by vkq_last_error(). The message stays until the next failure on that
  *   thread: read it right after the call that returned the error, on the same thread.
- * - Handles are opaque. Each *_create has a *_destroy; destroying NULL is a no-op.
- *   A child (device, buffer) must be destroyed before its parent (instance, device).
+ * - Handles are opaque pointer typedefs, as in Vulkan (vkq_instance, vkq_device, vkq_buffer,
+ *   vkq_gguf, vkq_plan, vkq_model, vkq_cpu_pool): passed by value, NULL means none. Every
+ *   object is made by vkq_<object>_create*(..., &handle) and freed by vkq_<object>_destroy;
+ *   destroying NULL is a no-op. A child (device, buffer, model) must be destroyed before its
+ *   parent (instance, device). Accessors that only read take the handle as well: a handle
+ *   documented as immutable (vkq_gguf, vkq_plan) may be read from several threads at once.
  * - Nothing in the library aborts or prints on bad input; it returns a status.
  * - Thread safety: vkq_type_* and vkq_decode_cpu are pure and thread-safe. An instance may be
  *   used from several threads for read-only queries. A device and everything created from it

@@ -75,7 +75,7 @@ enum {
 
 /* A persistent set of worker threads for vkq_cpu_matmul, owned by the caller. No global
  * pool exists: the library keeps no threads of its own. */
-typedef struct vkq_cpu_pool_s vkq_cpu_pool;
+typedef struct vkq_cpu_pool_s *vkq_cpu_pool;
 
 /* Starts n_threads - 1 workers (the calling thread of each matmul is the n-th); 0 =
  * VKQ_CPU_THREADS or every online core; more than 256 is clamped to 256. Between calls a worker
@@ -88,14 +88,14 @@ typedef struct vkq_cpu_pool_s vkq_cpu_pool;
  * workers; a call that finds them busy does not wait for them but runs without them (on
  * threads of its own, or on the calling thread alone under 2^20 multiply-adds), so concurrent
  * calls never deadlock and give the same results. */
-vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out);
+vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out);
 /* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
  * pool (from any thread) while it is destroyed. A pool does not survive fork(): the child has
  * none of its workers and must not pass it to a call (destroying it there is not allowed
  * either; create a new pool). */
-void vkq_cpu_pool_destroy(vkq_cpu_pool *pool);
+void vkq_cpu_pool_destroy(vkq_cpu_pool pool);
 /* The pool's size (workers + 1); 0 for NULL. */
-uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *pool);
+uint32_t vkq_cpu_pool_threads(vkq_cpu_pool pool);
 
 typedef struct vkq_cpu_matmul_desc {
     vkq_type type;
@@ -108,7 +108,7 @@ typedef struct vkq_cpu_matmul_desc {
     size_t ldy;          /* floats between columns of Y; 0 = m */
     uint32_t n_threads;  /* 0 = the pool's size, else VKQ_CPU_THREADS or every online core */
     uint32_t flags;      /* VKQ_CPU_* */
-    vkq_cpu_pool *pool;  /* NULL = threads started for this call alone */
+    vkq_cpu_pool pool;  /* NULL = threads started for this call alone */
 } vkq_cpu_matmul_desc;
 
 /* Blocking: checks the arguments (VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,

@@ -114,14 +114,14 @@ typedef struct vkq_plan_options {
     uint64_t budget; /* bytes of GPU tensors allowed (vkq_vram_budget_get) */
     /* VKQ_GPU_LAYERS_AUTO: as many of the last layers as fit in the budget, contiguous;
      * N >= 0: the last N layers (all if N >= the layer count), even over the budget (the plan
-     * then says so, and vkq_model_load demotes what exceeds it). */
+     * then says so, and vkq_model_create demotes what exceeds it). */
     int32_t n_gpu_layers;
     const char *const *overrides; /* "REGEX=PLACE" strings; copied */
     uint32_t n_overrides;
     int cpu_only; /* no device: every tensor on the CPU whatever the rules say */
 } vkq_plan_options;
 
-typedef struct vkq_plan_s vkq_plan;
+typedef struct vkq_plan_s *vkq_plan;
 
 typedef struct vkq_plan_layer {
     int32_t index; /* N of blk.N */
@@ -130,7 +130,7 @@ typedef struct vkq_plan_layer {
     uint64_t gpu_bytes;  /* those on the GPU (VKQ_PLACE_GPU) */
     uint64_t host_bytes; /* those in host-visible memory */
     int on_gpu;          /* part of the GPU run (rules may still keep some tensors on the CPU) */
-    int demoted;         /* was in the GPU run; moved to the CPU by vkq_model_load */
+    int demoted;         /* was in the GPU run; moved to the CPU by vkq_model_create */
 } vkq_plan_layer;
 
 typedef struct vkq_plan_totals {
@@ -148,28 +148,28 @@ typedef struct vkq_plan_totals {
  * rule: no '=', an unknown place, a regex that does not compile, a NULL or empty name, a name
  * listed twice), VKQ_ERROR_OUT_OF_HOST_MEMORY. The plan owns copies of everything it needs. */
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out);
-void vkq_plan_destroy(vkq_plan *plan);
+                           vkq_plan *out);
+void vkq_plan_destroy(vkq_plan plan);
 
-uint32_t vkq_plan_tensor_count(const vkq_plan *plan);
+uint32_t vkq_plan_tensor_count(vkq_plan plan);
 /* The place of tensor i (input order); VKQ_PLACE_CPU for an index out of range. */
-vkq_place vkq_plan_tensor_place(const vkq_plan *plan, uint32_t i);
+vkq_place vkq_plan_tensor_place(vkq_plan plan, uint32_t i);
 /* Layer of tensor i (blk.N), -1 for non-layer tensors or an index out of range. */
-int32_t vkq_plan_tensor_layer(const vkq_plan *plan, uint32_t i);
+int32_t vkq_plan_tensor_layer(vkq_plan plan, uint32_t i);
 /* 0-based index of the rule that placed tensor i, -1 if none. */
-int32_t vkq_plan_tensor_rule(const vkq_plan *plan, uint32_t i);
+int32_t vkq_plan_tensor_rule(vkq_plan plan, uint32_t i);
 /* Layer `layer` (0..n_layers-1); VKQ_ERROR_OUT_OF_RANGE otherwise. */
-vkq_status vkq_plan_layer_info(const vkq_plan *plan, uint32_t layer, vkq_plan_layer *out);
-void vkq_plan_get_totals(const vkq_plan *plan, vkq_plan_totals *out);
+vkq_status vkq_plan_layer_info(vkq_plan plan, uint32_t layer, vkq_plan_layer *out);
+void vkq_plan_get_totals(vkq_plan plan, vkq_plan_totals *out);
 
 /* Prints the plan: one line per layer (place, bytes), the non-layer tensors and every tensor a
  * rule moved, demotions, and totals against the budget. */
-void vkq_plan_print(const vkq_plan *plan, FILE *f);
+void vkq_plan_print(vkq_plan plan, FILE *f);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Model                                                                                    */
 
-typedef struct vkq_model_s vkq_model;
+typedef struct vkq_model_s *vkq_model;
 
 /* Called once per demotion with a sentence ("blk.3.ffn_up.weight: out of device memory
  * (...); layer 3 and the 1 GPU layer(s) before it moved to the CPU"). */
@@ -194,7 +194,7 @@ typedef struct vkq_model_desc {
 /* The defaults (n_gpu_layers = VKQ_GPU_LAYERS_AUTO, everything else 0); a NULL desc means these. */
 vkq_model_desc vkq_model_desc_default(void);
 
-/* Maps the GGUF file at `path` (vkq_gguf_open), plans the placement with the budget of
+/* Maps the GGUF file at `path` (vkq_gguf_create), plans the placement with the budget of
  * vkq_vram_budget_get(dev, desc->vram_budget, desc->vram_reserve) and uploads the GPU tensors
  * through the device's staging ring (vkq_buffer_upload_async): the CPU reads tensor i+1 from
  * the mapping while the GPU copies tensor i, on the transfer queue where the device has one;
@@ -208,18 +208,18 @@ vkq_model_desc vkq_model_desc_default(void);
  * logged, and loading goes on. `dev` NULL: everything on the CPU. When any tensor ends up on
  * the CPU, the model starts a vkq_cpu_pool of desc->cpu_threads threads (0 = VKQ_CPU_THREADS
  * or every online core) that sleep between CPU matmuls; vkq_model_destroy joins them.
- * Errors: those of vkq_gguf_open, of the budget and the plan, a Vulkan error
+ * Errors: those of vkq_gguf_create, of the budget and the plan, a Vulkan error
  * other than out of memory during an upload, VKQ_ERROR_OUT_OF_HOST_MEMORY when the CPU threads
  * cannot be started. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out);
-void vkq_model_destroy(vkq_model *model);
+vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model *out);
+void vkq_model_destroy(vkq_model model);
 
 /* The file (metadata, tensor data) and the plan; owned by the model. */
-const vkq_gguf *vkq_model_gguf(const vkq_model *model);
-const vkq_plan *vkq_model_plan(const vkq_model *model);
+vkq_gguf vkq_model_gguf(vkq_model model);
+vkq_plan vkq_model_plan(vkq_model model);
 /* The budget the plan was made with. */
-vkq_vram_budget vkq_model_budget(const vkq_model *model);
+vkq_vram_budget vkq_model_budget(vkq_model model);
 
 typedef struct vkq_model_tensor {
     const char *name;
@@ -231,10 +231,10 @@ typedef struct vkq_model_tensor {
     int32_t layer;   /* N of blk.N, -1 if none */
 } vkq_model_tensor;
 
-int64_t vkq_model_tensor_count(const vkq_model *model);
-vkq_status vkq_model_tensor_info(const vkq_model *model, int64_t i, vkq_model_tensor *out);
+int64_t vkq_model_tensor_count(vkq_model model);
+vkq_status vkq_model_tensor_info(vkq_model model, int64_t i, vkq_model_tensor *out);
 /* Index of the tensor, or -1. */
-int64_t vkq_model_find_tensor(const vkq_model *model, const char *name);
+int64_t vkq_model_find_tensor(vkq_model model, const char *name);
 
 typedef struct vkq_model_demotion {
     const char *tensor;  /* the tensor whose allocation failed */
@@ -246,8 +246,8 @@ typedef struct vkq_model_demotion {
     const char *message; /* the sentence that was logged */
 } vkq_model_demotion;
 
-uint32_t vkq_model_demotion_count(const vkq_model *model);
-vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model_demotion *out);
+uint32_t vkq_model_demotion_count(vkq_model model);
+vkq_status vkq_model_demotion_info(vkq_model model, uint32_t i, vkq_model_demotion *out);
 
 /* Y = W * X for the 2-D tensor `tensor` (index; the _named form looks it up): W is m = ne[1]
  * rows of k = ne[0] elements, X host f32 k x n (column j at x + j * k), Y host f32 m x n
@@ -263,8 +263,8 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
  * concurrently: one at a time on the model's pool, any other meanwhile without it (see
  * vkq_cpu_pool_create; same results). */
-vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
-vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
+vkq_status vkq_model_matmul(vkq_model model, int64_t tensor, const float *x, float *y, uint64_t n);
+vkq_status vkq_model_matmul_named(vkq_model model, const char *tensor, const float *x, float *y, uint64_t n);
 
 /* Mixture of experts: Y = W_e * X for expert `expert` of a 3-D tensor with ne = [k, m, n_expert]
  * (the routed experts of Mixtral, Qwen-MoE, DeepSeek, gpt-oss: blk.N.ffn_{gate,up,down}_exps),
@@ -276,9 +276,9 @@ vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const fl
  * vkq_model_matmul. Errors: VKQ_ERROR_INVALID_ARGUMENT for expert >= ne[2] (or != 0 on a 2-D
  * tensor), with a sentence naming the tensor, the expert and the expert count; VKQ_ERROR_BAD_SHAPE
  * for 1-D and 4-D tensors; the rest as vkq_model_matmul. Thread safety: as vkq_model_matmul. */
-vkq_status vkq_model_matmul_expert(vkq_model *model, int64_t tensor, uint32_t expert, const float *x,
+vkq_status vkq_model_matmul_expert(vkq_model model, int64_t tensor, uint32_t expert, const float *x,
                                    float *y, uint64_t n);
-vkq_status vkq_model_matmul_expert_named(vkq_model *model, const char *tensor, uint32_t expert,
+vkq_status vkq_model_matmul_expert_named(vkq_model model, const char *tensor, uint32_t expert,
                                          const float *x, float *y, uint64_t n);
 
 #ifdef __cplusplus

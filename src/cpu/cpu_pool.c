@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 typedef struct worker_arg {
-    vkq_cpu_pool *pool;
+    vkq_cpu_pool pool;
     uint32_t index;
 } worker_arg;
 
@@ -80,7 +80,7 @@ uint32_t vkq_cpu_default_threads(void)
 static void *worker_main(void *varg)
 {
     const worker_arg *wa = (const worker_arg *)varg;
-    vkq_cpu_pool *p = wa->pool;
+    vkq_cpu_pool p = wa->pool;
     uint64_t seen = 0; /* gen is 0 at creation */
     for (;;) {
         uint64_t g;
@@ -106,7 +106,7 @@ static void *worker_main(void *varg)
 }
 
 /* Publishes gen + 1 (the job or `stop` written before) and wakes sleeping workers. */
-static void bump(vkq_cpu_pool *p)
+static void bump(vkq_cpu_pool p)
 {
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->gen, atomic_load_explicit(&p->gen, memory_order_relaxed) + 1,
@@ -115,7 +115,7 @@ static void bump(vkq_cpu_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
+static void stop_and_join(vkq_cpu_pool p, uint32_t started)
 {
     pthread_mutex_lock(&p->mu);
     p->stop = 1;
@@ -145,13 +145,13 @@ static uint64_t spin_from_env(void)
     return DEFAULT_SPIN_US * 1000u;
 }
 
-vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
+vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out)
 {
     if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
     *out = NULL;
     if (n_threads == 0) n_threads = vkq_cpu_default_threads();
     if (n_threads > VKQ_CPU_MAX_THREADS) n_threads = VKQ_CPU_MAX_THREADS;
-    vkq_cpu_pool *p = calloc(1, sizeof *p);
+    vkq_cpu_pool p = calloc(1, sizeof *p);
     if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     p->n_threads = n_threads;
     p->spin_ns = spin_from_env();
@@ -189,7 +189,7 @@ vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
     return VKQ_ERROR_OUT_OF_HOST_MEMORY;
 }
 
-void vkq_cpu_pool_destroy(vkq_cpu_pool *p)
+void vkq_cpu_pool_destroy(vkq_cpu_pool p)
 {
     if (!p) return;
     stop_and_join(p, p->n_threads - 1);
@@ -202,17 +202,17 @@ void vkq_cpu_pool_destroy(vkq_cpu_pool *p)
     free(p);
 }
 
-uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *p)
+uint32_t vkq_cpu_pool_threads(vkq_cpu_pool p)
 {
     return p ? p->n_threads : 0;
 }
 
-int vkq_cpu_pool_awake(vkq_cpu_pool *p)
+int vkq_cpu_pool_awake(vkq_cpu_pool p)
 {
     return atomic_load_explicit(&p->n_sleeping, memory_order_relaxed) == 0;
 }
 
-int vkq_cpu_pool_try_run(vkq_cpu_pool *p, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg)
+int vkq_cpu_pool_try_run(vkq_cpu_pool p, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg)
 {
     if (pthread_mutex_trylock(&p->call) != 0) return 0;
     p->fn = fn;

@@ -17,11 +17,11 @@ uint32_t vkq_cpu_default_threads(void);
 
 /* Whether no worker sleeps now, i.e. the next call would find them polling: a hint (they may
  * fall asleep right after), for choosing how small a product is still worth splitting. */
-int vkq_cpu_pool_awake(vkq_cpu_pool *pool);
+int vkq_cpu_pool_awake(vkq_cpu_pool pool);
 
 /* Runs shares 0 .. n_shares - 1 (2 <= n_shares <= the pool's size): share 0 on the calling
  * thread, share s on worker s; returns when all are done. Returns 0 without running anything
  * when another call holds the workers. */
-int vkq_cpu_pool_try_run(vkq_cpu_pool *pool, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg);
+int vkq_cpu_pool_try_run(vkq_cpu_pool pool, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg);
 
 #endif

@@ -368,7 +368,7 @@ static int cmp_offset(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void free_handle(vkq_gguf *g)
+static void free_handle(vkq_gguf g)
 {
     if (!g) return;
     for (int64_t i = 0; i < g->n_kv; ++i) {
@@ -384,7 +384,7 @@ static void free_handle(vkq_gguf *g)
     free(g);
 }
 
-static vkq_status parse(vkq_gguf *g, reader *r)
+static vkq_status parse(vkq_gguf g, reader *r)
 {
     vkq_status st;
     uint64_t v;
@@ -577,10 +577,10 @@ static vkq_status parse(vkq_gguf *g, reader *r)
 }
 
 static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, size_t map_size,
-                              vkq_gguf **out)
+                              vkq_gguf *out)
 {
     reader r = {.p = data, .size = size};
-    vkq_gguf *g = calloc(1, sizeof *g);
+    vkq_gguf g = calloc(1, sizeof *g);
     if (!g) {
         if (map) munmap(map, map_size);
         return fail(&r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -598,7 +598,7 @@ static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, siz
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out)
+vkq_status vkq_gguf_create_from_memory(const void *data, size_t size, vkq_gguf *out)
 {
     if (out) *out = NULL;
     if (!out || (!data && size)) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output or data pointer");
@@ -606,7 +606,7 @@ vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out)
     return open_common(data ? data : empty, size, NULL, 0, out);
 }
 
-vkq_status vkq_gguf_open(const char *path, vkq_gguf **out)
+vkq_status vkq_gguf_create(const char *path, vkq_gguf *out)
 {
     if (out) *out = NULL;
     if (!out || !path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path or output pointer");
@@ -647,7 +647,7 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out)
     return st;
 }
 
-void vkq_gguf_close(vkq_gguf *g) { free_handle(g); }
+void vkq_gguf_destroy(vkq_gguf g) { free_handle(g); }
 
 /* ---------------------------------------------------------------------------------------- */
 
@@ -659,34 +659,34 @@ const char *vkq_gguf_type_name(vkq_gguf_type type)
     return (unsigned)type < GGUF_TYPE_COUNT ? names[type] : "?";
 }
 
-uint32_t vkq_gguf_version(const vkq_gguf *g) { return g ? g->version : 0; }
-uint32_t vkq_gguf_alignment(const vkq_gguf *g) { return g ? g->alignment : 0; }
-uint64_t vkq_gguf_data_offset(const vkq_gguf *g) { return g ? g->data_offset : 0; }
-uint64_t vkq_gguf_file_size(const vkq_gguf *g) { return g ? g->size : 0; }
-const void *vkq_gguf_file_data(const vkq_gguf *g) { return g ? g->base : NULL; }
-int64_t vkq_gguf_kv_count(const vkq_gguf *g) { return g ? g->n_kv : 0; }
-int64_t vkq_gguf_tensor_count(const vkq_gguf *g) { return g ? g->n_tensors : 0; }
+uint32_t vkq_gguf_version(vkq_gguf g) { return g ? g->version : 0; }
+uint32_t vkq_gguf_alignment(vkq_gguf g) { return g ? g->alignment : 0; }
+uint64_t vkq_gguf_data_offset(vkq_gguf g) { return g ? g->data_offset : 0; }
+uint64_t vkq_gguf_file_size(vkq_gguf g) { return g ? g->size : 0; }
+const void *vkq_gguf_file_data(vkq_gguf g) { return g ? g->base : NULL; }
+int64_t vkq_gguf_kv_count(vkq_gguf g) { return g ? g->n_kv : 0; }
+int64_t vkq_gguf_tensor_count(vkq_gguf g) { return g ? g->n_tensors : 0; }
 
-static const kv_rec *kv_at(const vkq_gguf *g, int64_t i)
+static const kv_rec *kv_at(vkq_gguf g, int64_t i)
 {
     return g && i >= 0 && i < g->n_kv ? &g->kv[i] : NULL;
 }
 
-const char *vkq_gguf_kv_key(const vkq_gguf *g, int64_t i)
+const char *vkq_gguf_kv_key(vkq_gguf g, int64_t i)
 {
     const kv_rec *kv = kv_at(g, i);
     return kv ? kv->key : NULL;
 }
 
-vkq_gguf_type vkq_gguf_kv_type(const vkq_gguf *g, int64_t i)
+vkq_gguf_type vkq_gguf_kv_type(vkq_gguf g, int64_t i)
 {
     const kv_rec *kv = kv_at(g, i);
     return kv ? (vkq_gguf_type)kv->type : (vkq_gguf_type)-1;
 }
 
 static int64_t find_sorted(const int64_t *sorted, int64_t n, const char *name, size_t len,
-                           const char *(*get)(const vkq_gguf *, int64_t, uint64_t *),
-                           const vkq_gguf *g)
+                           const char *(*get)(vkq_gguf , int64_t, uint64_t *),
+                           vkq_gguf g)
 {
     int64_t lo = 0, hi = n;
     while (lo < hi) {
@@ -701,32 +701,32 @@ static int64_t find_sorted(const int64_t *sorted, int64_t n, const char *name, s
     return -1;
 }
 
-static const char *key_of(const vkq_gguf *g, int64_t i, uint64_t *len)
+static const char *key_of(vkq_gguf g, int64_t i, uint64_t *len)
 {
     *len = g->kv[i].key_len;
     return g->kv[i].key;
 }
 
-static const char *name_of(const vkq_gguf *g, int64_t i, uint64_t *len)
+static const char *name_of(vkq_gguf g, int64_t i, uint64_t *len)
 {
     *len = g->tensors[i].name_len;
     return g->tensors[i].name;
 }
 
-int64_t vkq_gguf_find_key(const vkq_gguf *g, const char *key)
+int64_t vkq_gguf_find_key(vkq_gguf g, const char *key)
 {
     if (!g || !key) return -1;
     return find_sorted(g->kv_sorted, g->n_kv, key, strlen(key), key_of, g);
 }
 
-int64_t vkq_gguf_find_tensor(const vkq_gguf *g, const char *name)
+int64_t vkq_gguf_find_tensor(vkq_gguf g, const char *name)
 {
     if (!g || !name) return -1;
     return find_sorted(g->tensor_sorted, g->n_tensors, name, strlen(name), name_of, g);
 }
 
 /* Decodes a validated value of `type` at `off`. */
-static void decode(const vkq_gguf *g, uint32_t type, uint64_t off, vkq_gguf_value *out)
+static void decode(vkq_gguf g, uint32_t type, uint64_t off, vkq_gguf_value *out)
 {
     const uint8_t *p = g->base + off;
     memset(out, 0, sizeof *out);
@@ -772,7 +772,7 @@ static void decode(const vkq_gguf *g, uint32_t type, uint64_t off, vkq_gguf_valu
     }
 }
 
-vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out)
+vkq_status vkq_gguf_get_value(vkq_gguf g, int64_t i, vkq_gguf_value *out)
 {
     const kv_rec *kv = kv_at(g, i);
     if (!kv || !out) return VKQ_ERROR_INVALID_ARGUMENT;
@@ -788,7 +788,7 @@ vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out)
 }
 
 #define TYPED_GETTER(fn, T, tag, expr)                                                         \
-    vkq_status fn(const vkq_gguf *g, int64_t i, T *out)                                        \
+    vkq_status fn(vkq_gguf g, int64_t i, T *out)                                        \
     {                                                                                          \
         const kv_rec *kv = kv_at(g, i);                                                        \
         if (!kv || !out || kv->type != (tag)) return VKQ_ERROR_INVALID_ARGUMENT;               \
@@ -810,7 +810,7 @@ TYPED_GETTER(vkq_gguf_get_f32, float, VKQ_GGUF_FLOAT32, v.f)
 TYPED_GETTER(vkq_gguf_get_f64, double, VKQ_GGUF_FLOAT64, v.f)
 TYPED_GETTER(vkq_gguf_get_bool, int, VKQ_GGUF_BOOL, v.b)
 
-vkq_status vkq_gguf_get_string(const vkq_gguf *g, int64_t i, vkq_gguf_string *out)
+vkq_status vkq_gguf_get_string(vkq_gguf g, int64_t i, vkq_gguf_string *out)
 {
     const kv_rec *kv = kv_at(g, i);
     if (!kv || !out || kv->type != VKQ_GGUF_STRING) return VKQ_ERROR_INVALID_ARGUMENT;
@@ -820,7 +820,7 @@ vkq_status vkq_gguf_get_string(const vkq_gguf *g, int64_t i, vkq_gguf_string *ou
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_get_array(const vkq_gguf *g, int64_t i, vkq_gguf_type *elem_type,
+vkq_status vkq_gguf_get_array(vkq_gguf g, int64_t i, vkq_gguf_type *elem_type,
                               uint64_t *count, const void **data)
 {
     const kv_rec *kv = kv_at(g, i);
@@ -831,7 +831,7 @@ vkq_status vkq_gguf_get_array(const vkq_gguf *g, int64_t i, vkq_gguf_type *elem_
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_get_array_value(const vkq_gguf *g, int64_t i, uint64_t j, vkq_gguf_value *out)
+vkq_status vkq_gguf_get_array_value(vkq_gguf g, int64_t i, uint64_t j, vkq_gguf_value *out)
 {
     const kv_rec *kv = kv_at(g, i);
     if (!kv || !out || kv->type != VKQ_GGUF_ARRAY || j >= kv->count)
@@ -841,7 +841,7 @@ vkq_status vkq_gguf_get_array_value(const vkq_gguf *g, int64_t i, uint64_t j, vk
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_tensor_info(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *out)
+vkq_status vkq_gguf_tensor_info(vkq_gguf g, int64_t i, vkq_gguf_tensor *out)
 {
     if (!g || !out || i < 0 || i >= g->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
     const tensor_rec *t = &g->tensors[i];

@@ -23,7 +23,7 @@ vkq_model_desc vkq_model_desc_default(void)
 
 /* State of one load: the GPU bytes held so far and the allocation counter of the test hook. */
 typedef struct loader {
-    vkq_model *m;
+    vkq_model m;
     uint64_t gpu_used;
     uint32_t n_allocs;
     uint32_t fail_at;
@@ -34,7 +34,7 @@ typedef struct loader {
  * "demote": the tensor can always stay in the mapping. Anything else fails the load. */
 static vkq_status place_tensor(loader *ld, int64_t i)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     vkq_place place = vkq_plan_tensor_place(m->plan, (uint32_t)i);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
@@ -84,7 +84,7 @@ static vkq_status place_tensor(loader *ld, int64_t i)
 
 static void release_tensor(loader *ld, int64_t i)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     if (!m->buffers[i]) return;
     if (vkq_plan_tensor_place(m->plan, (uint32_t)i) == VKQ_PLACE_GPU)
         ld->gpu_used -= vkq_buffer_size(m->buffers[i]);
@@ -95,7 +95,7 @@ static void release_tensor(loader *ld, int64_t i)
 static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t n_layers, uint64_t bytes,
                                   vkq_status reason)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     vkq_model_record *d = realloc(m->demotions, (m->n_demotions + 1) * sizeof *d);
     if (!d) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
     m->demotions = d;
@@ -137,8 +137,8 @@ static int demotable(vkq_status st)
 /* Pass 1: the GPU run, last layer first; pass 2: every other tensor off the CPU. */
 static vkq_status upload_all(loader *ld)
 {
-    vkq_model *m = ld->m;
-    const vkq_plan *plan = m->plan;
+    vkq_model m = ld->m;
+    vkq_plan plan = m->plan;
     vkq_plan_totals tot;
     vkq_plan_get_totals(plan, &tot);
     for (int32_t l = (int32_t)tot.n_layers - 1; l >= 0; --l) {
@@ -178,13 +178,13 @@ static vkq_status upload_all(loader *ld)
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out)
+vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model *out)
 {
     vkq_error_clear(); /* so the end can tell whether a step left a message */
     if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
     if (!path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
-    vkq_model *m = calloc(1, sizeof *m);
+    vkq_model m = calloc(1, sizeof *m);
     if (!m) return vkq_fail(VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
@@ -193,7 +193,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     m->dev = dev;
     m->desc = desc ? *desc : vkq_model_desc_default();
     vkq_plan_tensor *pt = NULL;
-    vkq_status st = vkq_gguf_open(path, &m->gguf);
+    vkq_status st = vkq_gguf_create(path, &m->gguf);
     if (st != VKQ_SUCCESS) goto fail;
     st = vkq_vram_budget_get(dev, m->desc.vram_budget, m->desc.vram_reserve, &m->budget);
     if (st != VKQ_SUCCESS) goto fail;
@@ -256,7 +256,7 @@ fail:
     return st;
 }
 
-void vkq_model_destroy(vkq_model *m)
+void vkq_model_destroy(vkq_model m)
 {
     if (!m) return;
     vkq_cpu_pool_destroy(m->cpu_pool);
@@ -271,34 +271,34 @@ void vkq_model_destroy(vkq_model *m)
     }
     free(m->demotions);
     vkq_plan_destroy(m->plan);
-    vkq_gguf_close(m->gguf);
+    vkq_gguf_destroy(m->gguf);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
-const vkq_gguf *vkq_model_gguf(const vkq_model *m)
+vkq_gguf vkq_model_gguf(vkq_model m)
 {
     return m ? m->gguf : NULL;
 }
 
-const vkq_plan *vkq_model_plan(const vkq_model *m)
+vkq_plan vkq_model_plan(vkq_model m)
 {
     return m ? m->plan : NULL;
 }
 
-vkq_vram_budget vkq_model_budget(const vkq_model *m)
+vkq_vram_budget vkq_model_budget(vkq_model m)
 {
     vkq_vram_budget b;
     memset(&b, 0, sizeof b);
     return m ? m->budget : b;
 }
 
-int64_t vkq_model_tensor_count(const vkq_model *m)
+int64_t vkq_model_tensor_count(vkq_model m)
 {
     return m ? m->n_tensors : 0;
 }
 
-vkq_status vkq_model_tensor_info(const vkq_model *m, int64_t i, vkq_model_tensor *out)
+vkq_status vkq_model_tensor_info(vkq_model m, int64_t i, vkq_model_tensor *out)
 {
     if (!m || !out || i < 0 || i >= m->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
     vkq_gguf_tensor t;
@@ -313,17 +313,17 @@ vkq_status vkq_model_tensor_info(const vkq_model *m, int64_t i, vkq_model_tensor
     return VKQ_SUCCESS;
 }
 
-int64_t vkq_model_find_tensor(const vkq_model *m, const char *name)
+int64_t vkq_model_find_tensor(vkq_model m, const char *name)
 {
     return m && name ? vkq_gguf_find_tensor(m->gguf, name) : -1;
 }
 
-uint32_t vkq_model_demotion_count(const vkq_model *m)
+uint32_t vkq_model_demotion_count(vkq_model m)
 {
     return m ? m->n_demotions : 0;
 }
 
-vkq_status vkq_model_demotion_info(const vkq_model *m, uint32_t i, vkq_model_demotion *out)
+vkq_status vkq_model_demotion_info(vkq_model m, uint32_t i, vkq_model_demotion *out)
 {
     if (!m || !out || i >= m->n_demotions) return VKQ_ERROR_INVALID_ARGUMENT;
     *out = m->demotions[i].info;

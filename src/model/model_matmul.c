@@ -17,7 +17,7 @@
 #include "vkquant/cpu.h"
 
 /* Grows *buf to at least `bytes` (called with the lock held). */
-static vkq_status ensure_scratch(vkq_model *m, vkq_buffer *buf, uint64_t bytes)
+static vkq_status ensure_scratch(vkq_model m, vkq_buffer *buf, uint64_t bytes)
 {
     if (*buf && vkq_buffer_size(*buf) >= bytes) return VKQ_SUCCESS;
     vkq_buffer_destroy(*buf);
@@ -31,7 +31,7 @@ static uint64_t y_staging_offset(uint64_t xb)
     return (xb + 255u) & ~(uint64_t)255u;
 }
 
-static int one_submission_possible(vkq_model *m, uint64_t xb, uint64_t yb)
+static int one_submission_possible(vkq_model m, uint64_t xb, uint64_t yb)
 {
     const vkq_device dev = m->dev;
     const vkq_buffer x = m->x_scratch, y = m->y_scratch;
@@ -40,7 +40,7 @@ static int one_submission_possible(vkq_model *m, uint64_t xb, uint64_t yb)
 }
 
 /* staging -> X, matmul, Y -> staging in one command buffer (called with the lock held). */
-static vkq_status one_submission(vkq_model *m, const vkq_matmul_desc *d, const float *x, float *y,
+static vkq_status one_submission(vkq_model m, const vkq_matmul_desc *d, const float *x, float *y,
                                  uint64_t xb, uint64_t yb)
 {
     const vkq_device dev = m->dev;
@@ -78,7 +78,7 @@ static vkq_status one_submission(vkq_model *m, const vkq_matmul_desc *d, const f
  * minStorageBufferOffsetAlignment below it and pass the rest to the kernel), and walks segment
  * and binding boundaries itself, so a slice deep inside a tensor of several GiB needs nothing
  * more here. */
-static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, uint64_t w_offset,
+static vkq_status gpu_matmul(vkq_model m, int64_t i, const vkq_gguf_tensor *t, uint64_t w_offset,
                              const char *what, const float *x, float *y, uint64_t n)
 {
     const uint64_t k = (uint64_t)t->ne[0], rows = (uint64_t)t->ne[1];
@@ -110,7 +110,7 @@ static vkq_status gpu_matmul(vkq_model *m, int64_t i, const vkq_gguf_tensor *t, 
 /* The checks and the dispatch of both entry points. `experts` = 0: vkq_model_matmul, which
  * takes 2-D tensors only (multiplying a 3-D tensor as one tall matrix would silently run every
  * expert); 1: vkq_model_matmul_expert, which also takes 3-D tensors. */
-static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t expert, const float *x,
+static vkq_status model_matmul(vkq_model m, int64_t i, int experts, uint32_t expert, const float *x,
                                float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
@@ -158,18 +158,18 @@ static vkq_status model_matmul(vkq_model *m, int64_t i, int experts, uint32_t ex
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_matmul(vkq_model *m, int64_t i, const float *x, float *y, uint64_t n)
+vkq_status vkq_model_matmul(vkq_model m, int64_t i, const float *x, float *y, uint64_t n)
 {
     return model_matmul(m, i, 0, 0, x, y, n);
 }
 
-vkq_status vkq_model_matmul_expert(vkq_model *m, int64_t i, uint32_t expert, const float *x, float *y,
+vkq_status vkq_model_matmul_expert(vkq_model m, int64_t i, uint32_t expert, const float *x, float *y,
                                    uint64_t n)
 {
     return model_matmul(m, i, 1, expert, x, y, n);
 }
 
-static vkq_status find(vkq_model *m, const char *name, int64_t *out)
+static vkq_status find(vkq_model m, const char *name, int64_t *out)
 {
     if (!name) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL tensor name");
     *out = vkq_gguf_find_tensor(m->gguf, name);
@@ -177,7 +177,7 @@ static vkq_status find(vkq_model *m, const char *name, int64_t *out)
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_matmul_named(vkq_model *m, const char *name, const float *x, float *y, uint64_t n)
+vkq_status vkq_model_matmul_named(vkq_model m, const char *name, const float *x, float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
     int64_t i = -1;
@@ -185,7 +185,7 @@ vkq_status vkq_model_matmul_named(vkq_model *m, const char *name, const float *x
     return st != VKQ_SUCCESS ? st : vkq_model_matmul(m, i, x, y, n);
 }
 
-vkq_status vkq_model_matmul_expert_named(vkq_model *m, const char *name, uint32_t expert, const float *x,
+vkq_status vkq_model_matmul_expert_named(vkq_model m, const char *name, uint32_t expert, const float *x,
                                          float *y, uint64_t n)
 {
     if (!m) return VKQ_ERROR_INVALID_ARGUMENT;

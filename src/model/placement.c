@@ -98,7 +98,7 @@ static int is_gpu_place(vkq_place p)
 }
 
 /* Per-layer sums and totals from the entries' current places. */
-static void recompute(vkq_plan *p)
+static void recompute(vkq_plan p)
 {
     vkq_plan_totals *t = &p->totals;
     t->gpu_bytes = t->host_bytes = t->cpu_bytes = t->total_bytes = 0;
@@ -166,7 +166,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
 }
 
 /* Everything except the copies: places from rules, layers and budget. */
-static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *re,
+static vkq_status place_all(vkq_plan p, const vkq_plan_options *opt, regex_t *re,
                             const vkq_place *rule_place)
 {
     uint64_t forced = 0; /* GPU bytes placed by rules: taken from the budget first */
@@ -226,13 +226,13 @@ static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *r
 }
 
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out)
+                           vkq_plan *out)
 {
     if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
     if (!opt || (n && !tensors) || (opt->n_overrides && !opt->overrides))
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
-    vkq_plan *p = calloc(1, sizeof *p);
+    vkq_plan p = calloc(1, sizeof *p);
     regex_t *re = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *re);
     vkq_place *rule_place = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *rule_place);
     uint32_t n_re = 0;
@@ -294,7 +294,7 @@ done:
     return st;
 }
 
-void vkq_plan_destroy(vkq_plan *p)
+void vkq_plan_destroy(vkq_plan p)
 {
     if (!p) return;
     for (uint32_t i = 0; i < p->n; ++i)
@@ -307,27 +307,27 @@ void vkq_plan_destroy(vkq_plan *p)
     free(p);
 }
 
-uint32_t vkq_plan_tensor_count(const vkq_plan *p)
+uint32_t vkq_plan_tensor_count(vkq_plan p)
 {
     return p ? p->n : 0;
 }
 
-vkq_place vkq_plan_tensor_place(const vkq_plan *p, uint32_t i)
+vkq_place vkq_plan_tensor_place(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].place : VKQ_PLACE_CPU;
 }
 
-int32_t vkq_plan_tensor_layer(const vkq_plan *p, uint32_t i)
+int32_t vkq_plan_tensor_layer(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].layer : -1;
 }
 
-int32_t vkq_plan_tensor_rule(const vkq_plan *p, uint32_t i)
+int32_t vkq_plan_tensor_rule(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].rule : -1;
 }
 
-vkq_status vkq_plan_layer_info(const vkq_plan *p, uint32_t layer, vkq_plan_layer *out)
+vkq_status vkq_plan_layer_info(vkq_plan p, uint32_t layer, vkq_plan_layer *out)
 {
     if (!p || !out) return VKQ_ERROR_INVALID_ARGUMENT;
     if (layer >= p->n_layers) return VKQ_ERROR_OUT_OF_RANGE;
@@ -335,7 +335,7 @@ vkq_status vkq_plan_layer_info(const vkq_plan *p, uint32_t layer, vkq_plan_layer
     return VKQ_SUCCESS;
 }
 
-void vkq_plan_get_totals(const vkq_plan *p, vkq_plan_totals *out)
+void vkq_plan_get_totals(vkq_plan p, vkq_plan_totals *out)
 {
     if (!out) return;
     if (!p) {
@@ -345,7 +345,7 @@ void vkq_plan_get_totals(const vkq_plan *p, vkq_plan_totals *out)
     *out = p->totals;
 }
 
-uint64_t vkq_plan_demote_layers_upto(vkq_plan *p, int32_t layer, uint32_t *n_layers)
+uint64_t vkq_plan_demote_layers_upto(vkq_plan p, int32_t layer, uint32_t *n_layers)
 {
     uint64_t moved = 0;
     uint32_t count = 0;
@@ -368,7 +368,7 @@ uint64_t vkq_plan_demote_layers_upto(vkq_plan *p, int32_t layer, uint32_t *n_lay
     return moved;
 }
 
-uint64_t vkq_plan_demote_tensor(vkq_plan *p, uint32_t i)
+uint64_t vkq_plan_demote_tensor(vkq_plan p, uint32_t i)
 {
     if (i >= p->n || p->t[i].place == VKQ_PLACE_CPU) return 0;
     p->t[i].place = VKQ_PLACE_CPU;
@@ -377,7 +377,7 @@ uint64_t vkq_plan_demote_tensor(vkq_plan *p, uint32_t i)
     return p->t[i].nbytes;
 }
 
-static void print_tensor(FILE *f, const vkq_plan *p, const plan_entry *e)
+static void print_tensor(FILE *f, vkq_plan p, const plan_entry *e)
 {
     char b[32], shape[64];
     int len = snprintf(shape, sizeof shape, "[%lld", (long long)e->ne[0]);
@@ -392,7 +392,7 @@ static void print_tensor(FILE *f, const vkq_plan *p, const plan_entry *e)
     fputc('\n', f);
 }
 
-void vkq_plan_print(const vkq_plan *p, FILE *f)
+void vkq_plan_print(vkq_plan p, FILE *f)
 {
     if (!p || !f) return;
     const vkq_plan_totals *t = &p->totals;
