@@ -194,7 +194,7 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
 {
     gpu *g = e->g;
     const vkq_kernel_config *cfg = vkq_device_get_config(g->dev, NULL);
-    r->kernel = a->n <= 8 ? "mat-vec" : cfg->mm_via_matvec == 1 ? "mv-x8" : "gemm";
+    r->kernel = a->n <= 8 ? "mat-vec" : cfg->mm_via_matvec == VKQ_MM_VIA_MATVEC ? "mv-x8" : "gemm";
     int nb = rotation_count(a->wbytes);
     vkq_buffer bufs[8] = {0}, x = NULL, y = NULL;
     float *yv = malloc(sizeof(float) * a->m * a->nc);

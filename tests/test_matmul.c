@@ -191,7 +191,7 @@ static void test_profiles(vkq_instance inst, uint32_t index)
             run_type_shape(dev, &b, types[i], 64, k, 31, VKQ_MATMUL_FORCE_MATVEC, &res);
         }
         printf("profile %-6s (mv %ux%u %s, mm %ux%ux%u/%u): worst NMSE %.2e %s\n", name, c->mv_workgroup,
-               c->mv_rows, c->mv_subgroup_reduce == 1 ? "subgroup" : "shared", c->mm_bm, c->mm_bn, c->mm_bk,
+               c->mv_rows, c->mv_subgroup_reduce == VKQ_MV_REDUCE_SUBGROUP ? "subgroup" : "shared", c->mm_bm, c->mm_bn, c->mm_bk,
                c->mm_workgroup, res.worst_nmse, res.failures ? "FAIL" : "ok");
         bufs_destroy(&b);
         vkq_device_destroy(dev);

@@ -349,8 +349,10 @@ static void tiny_budget(vkq_device dev, const run *gpu, const run *cpu)
 static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 {
     vkq_model_desc d = vkq_model_desc_default();
+    vkq_model_debug_desc dbg = {0};
     d.vram_budget = 1ull << 30;
-    d.fail_alloc_at = 12;
+    dbg.fail_alloc_at = 12;
+    d.debug = &dbg;
     d.log = count_log;
     g_log_calls = 0;
     run r = {.what = "injected failure", .model = load(dev, &d, "injected failure at 12")};
@@ -378,7 +380,8 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 
     /* The environment hook: the very first allocation fails, so nothing stays on the GPU. */
     setenv("VKQ_MODEL_FAIL_ALLOC", "1", 1);
-    d.fail_alloc_at = 0;
+    dbg.fail_alloc_at = 0;
+    d.debug = &dbg;
     d.log = NULL;
     run e = {.what = "env failure", .model = load(dev, &d, "VKQ_MODEL_FAIL_ALLOC=1")};
     unsetenv("VKQ_MODEL_FAIL_ALLOC");
@@ -397,7 +400,8 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
     d.vram_budget = 1ull << 30;
     d.overrides = rule;
     d.n_overrides = 1;
-    d.fail_alloc_at = 1;
+    dbg.fail_alloc_at = 1;
+    d.debug = &dbg;
     run q = {.what = "rule tensor failure", .model = load(dev, &d, "rule tensor, injected failure")};
     if (!q.model) return;
     vkq_model_demotion dq;

@@ -290,7 +290,8 @@ int main(void)
     for (size_t c = 0; c < sizeof configs / sizeof *configs; ++c) {
         const config *cf = &configs[c];
         printf("ring: %s\n", cf->name);
-        vkq_device_desc desc = {.max_allocation_override = 64 << 10,
+        const vkq_device_debug_desc dbg = {.max_allocation_override = 64 << 10};
+        vkq_device_desc desc = {.debug = &dbg,
                                 .staging_slots = cf->slots,
                                 .staging_slot_bytes = cf->slot_bytes,
                                 .transfer_queue = cf->transfer_queue};

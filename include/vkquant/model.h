@@ -185,11 +185,17 @@ typedef struct vkq_model_desc {
     uint32_t cpu_flags;   /* VKQ_CPU_* of CPU tensors */
     vkq_model_log_fn log; /* NULL = silent */
     void *log_user;
-    /* Test/debug only: the fail_alloc_at-th GPU allocation of the load (1-based) and every
-     * later one fail as VKQ_ERROR_OUT_OF_DEVICE_MEMORY, as on a full device. 0 = off; the
-     * environment variable VKQ_MODEL_FAIL_ALLOC=N does the same when this is 0. */
-    uint32_t fail_alloc_at;
+    /* Test and debug settings (NULL = none); read during vkq_model_create only. */
+    const struct vkq_model_debug_desc *debug;
 } vkq_model_desc;
+
+/* Settings that exist for tests and debugging, kept out of vkq_model_desc. */
+typedef struct vkq_model_debug_desc {
+    /* The fail_alloc_at-th GPU allocation of the load (1-based) and every later one fail as
+     * VKQ_ERROR_OUT_OF_DEVICE_MEMORY, as on a full device. 0 = off; the environment variable
+     * VKQ_MODEL_FAIL_ALLOC=N does the same when this is 0. */
+    uint32_t fail_alloc_at;
+} vkq_model_debug_desc;
 
 /* The defaults (n_gpu_layers = VKQ_GPU_LAYERS_AUTO, everything else 0); a NULL desc means these. */
 vkq_model_desc vkq_model_desc_default(void);

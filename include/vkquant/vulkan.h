@@ -115,27 +115,54 @@ vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
 vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
                                       uint32_t *out_index);
 
+/* Choices of vkq_kernel_config; 0 (*_DEFAULT) in an override keeps the profile's value. */
+typedef enum vkq_switch {
+    VKQ_SWITCH_DEFAULT = 0,
+    VKQ_SWITCH_ON = 1,
+    VKQ_SWITCH_OFF = 2
+} vkq_switch;
+typedef enum vkq_mv_reduce {
+    VKQ_MV_REDUCE_DEFAULT = 0,
+    VKQ_MV_REDUCE_SUBGROUP = 1,     /* subgroupAdd */
+    VKQ_MV_REDUCE_SHARED_MEMORY = 2 /* a tree in shared memory (devices without subgroup ops) */
+} vkq_mv_reduce;
+typedef enum vkq_mv_lanes {
+    VKQ_MV_LANES_DEFAULT = 0,
+    VKQ_MV_LANES_ROW_PER_INVOCATION = 1, /* one row per invocation (CPU drivers) */
+    VKQ_MV_LANES_SPLIT_K = 2             /* the lanes of a workgroup split k */
+} vkq_mv_lanes;
+typedef enum vkq_weight_reads {
+    VKQ_READS_DEFAULT = 0,
+    VKQ_READS_TEXEL = 1,  /* weights, X and tables through texel buffers */
+    VKQ_READS_STORAGE = 2 /* through storage buffers */
+} vkq_weight_reads;
+typedef enum vkq_mm_strategy {
+    VKQ_MM_DEFAULT = 0,
+    VKQ_MM_VIA_MATVEC = 1, /* n > 8 runs as 8-column mat-vec passes (CPU drivers) */
+    VKQ_MM_TILED_GEMM = 2  /* the tiled GEMM kernels */
+} vkq_mm_strategy;
+
 /* Kernel shapes, fixed per device at creation (specialization constants). 0 fields take
  * the chosen profile's value. */
 typedef struct vkq_kernel_config {
     uint32_t mv_workgroup;       /* mat-vec invocations per workgroup */
-    uint32_t mv_rows;            /* mat-vec rows per workgroup (rows-per-lane mode: a multiple
-                                    of mv_workgroup, at most 16 per invocation) */
-    uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
-    uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
-    uint32_t texel_reads;         /* 1: read weights/X/tables through texel buffers, 2: storage */
-    uint32_t mm_via_matvec;       /* 1: n > 8 runs as 8-column mat-vec passes (CPU drivers), 2: GEMM */
+    uint32_t mv_rows;            /* mat-vec rows per workgroup (VKQ_MV_LANES_ROW_PER_INVOCATION: a
+                                    multiple of mv_workgroup, at most 16 per invocation) */
+    vkq_mv_reduce mv_subgroup_reduce; /* how a mat-vec workgroup adds its lanes' partial sums */
+    vkq_mv_lanes mv_lanes_along_rows;
+    vkq_weight_reads texel_reads;
+    vkq_mm_strategy mm_via_matvec;
     uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
     /* Reduced-precision GEMM paths (n > 8 only; each NMSE <= 5e-4, tests/test_matmul_fast.c).
-     * Where both apply, int8 is taken. 0 in an override = the profile's choice: on in every
-     * profile but "cpu" (neither is faster than fp32 on lavapipe). */
-    uint32_t mm_fp16; /* 1: fp16 arithmetic where the device has shaderFloat16, 2: never.
-                         VKQ_NO_FP16=1 forces 2. */
-    uint32_t mm_int8; /* 1: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
-                         Q8_1) for the types that have an integer decode, where the device has
-                         shaderIntegerDotProduct; 2: never. VKQ_NO_INT8=1 forces 2. */
+     * Where both apply, int8 is taken. VKQ_SWITCH_DEFAULT in an override = the profile's choice:
+     * on in every profile but "cpu" (neither is faster than fp32 on lavapipe). */
+    vkq_switch mm_fp16; /* ON: fp16 arithmetic where the device has shaderFloat16. VKQ_NO_FP16=1
+                           forces OFF. */
+    vkq_switch mm_int8; /* ON: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
+                           Q8_1) for the types that have an integer decode, where the device has
+                           shaderIntegerDotProduct. VKQ_NO_INT8=1 forces OFF. */
 } vkq_kernel_config;
 
 typedef struct vkq_device_desc {
@@ -152,11 +179,6 @@ typedef struct vkq_device_desc {
      * and profile; "" = no file. VKQ_PIPELINE_CACHE=<path>|off overrides the default. A missing,
      * foreign or corrupt file is ignored. */
     const char *pipeline_cache;
-    /* Test/debug: pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these
-     * (0 = real limits), so the chunking paths run on devices with large limits. Also set by
-     * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
-    uint64_t max_allocation_override;
-    uint64_t max_binding_override;
     /* Upload staging ring: `staging_slots` slots (2..64) of `staging_slot_bytes` bytes each
      * (0 = VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB). Tiny slots are for
      * tests: they exercise the ring's wrap-around. */
@@ -164,7 +186,18 @@ typedef struct vkq_device_desc {
     uint64_t staging_slot_bytes;
     /* VKQ_TRANSFER_QUEUE_*; VKQ_TRANSFER_QUEUE=off|emulate overrides it. */
     uint32_t transfer_queue;
+    /* Test and debug settings (NULL = none); see vkq_device_debug_desc. */
+    const struct vkq_device_debug_desc *debug;
 } vkq_device_desc;
+
+/* Settings that exist for tests and debugging, kept out of vkq_device_desc. */
+typedef struct vkq_device_debug_desc {
+    /* Pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these (0 = real
+     * limits), so the chunking paths run on devices with large limits. Also set by
+     * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
+    uint64_t max_allocation_override;
+    uint64_t max_binding_override;
+} vkq_device_debug_desc;
 
 enum {
     /* Uploads use a transfer-only queue family (a DMA engine) when the device has one, else
@@ -256,6 +289,15 @@ vkq_status vkq_device_wait_uploads(vkq_device dev);
 vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
                           vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
                           vkq_type out_type);
+/* Records the same dispatches into the caller's command buffer (a compute-capable, recording
+ * one of this device) instead of running them: the caller adds the barriers that order the
+ * source's writes before and the destination's reads after, and keeps both buffers alive until
+ * the command buffer completes. Every argument and chunk is checked first; nothing is recorded
+ * on an error. Needs VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use
+ * vkq_dequantize then). Same rules as vkq_matmul_record. */
+vkq_status vkq_dequantize_record(vkq_device dev, VkCommandBuffer cmd, vkq_type type, vkq_buffer src,
+                                 uint64_t src_offset, vkq_buffer dst, uint64_t dst_offset,
+                                 uint64_t n_elems, vkq_type out_type);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequant-matmul: Y = W * X                                                                */

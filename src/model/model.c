@@ -225,7 +225,8 @@ vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_de
     m->desc.n_overrides = 0;
 
     if (dev) {
-        loader ld = {.m = m, .fail_at = m->desc.fail_alloc_at};
+        loader ld = {.m = m, .fail_at = m->desc.debug ? m->desc.debug->fail_alloc_at : 0};
+        m->desc.debug = NULL; /* the caller's; not needed after the load */
         const char *env = getenv("VKQ_MODEL_FAIL_ALLOC");
         if (!ld.fail_at && env && *env) ld.fail_at = (uint32_t)strtoul(env, NULL, 10);
         st = upload_all(&ld);

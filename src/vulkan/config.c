@@ -68,19 +68,19 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
         OVR(mm_bm); OVR(mm_bn); OVR(mm_bk); OVR(mm_tm); OVR(mm_tn); OVR(mm_fp16); OVR(mm_int8);
 #undef OVR
     }
-    if (env_on("VKQ_NO_FP16")) c.mm_fp16 = 2;
-    if (env_on("VKQ_NO_INT8")) c.mm_int8 = 2;
+    if (env_on("VKQ_NO_FP16")) c.mm_fp16 = VKQ_SWITCH_OFF;
+    if (env_on("VKQ_NO_INT8")) c.mm_int8 = VKQ_SWITCH_OFF;
     /* A profile asking for subgroup reductions on a device without them falls back. */
-    if (!dev->info.subgroup_arithmetic) c.mv_subgroup_reduce = 2;
+    if (!dev->info.subgroup_arithmetic) c.mv_subgroup_reduce = VKQ_MV_REDUCE_SHARED_MEMORY;
     /* Rows per invocation: a whole number, 4 on the cpu profile (each X fetch serves 4 rows:
      * lavapipe mat-vec 4096x14336 Q4_0 50 -> 33 ms; more rows gain little and compile slower). */
-    if (c.mv_lanes_along_rows == 1 && c.mv_workgroup && c.mv_rows % c.mv_workgroup)
+    if (c.mv_lanes_along_rows == VKQ_MV_LANES_ROW_PER_INVOCATION && c.mv_workgroup && c.mv_rows % c.mv_workgroup)
         c.mv_rows = c.mv_workgroup * (c.mv_rows / c.mv_workgroup ? c.mv_rows / c.mv_workgroup : 1);
     const vkq_device_info *d = &dev->info;
     int pow2 = (c.mv_workgroup & (c.mv_workgroup - 1)) == 0;
     if (!c.mv_workgroup || !pow2 || c.mv_workgroup > d->max_workgroup_invocations || !c.mv_rows ||
-        (c.mv_lanes_along_rows != 1 && (uint64_t)c.mv_workgroup * c.mv_rows * 8 * 4 > d->max_shared_memory) ||
-        (c.mv_lanes_along_rows == 1 && c.mv_rows / c.mv_workgroup > 16))
+        (c.mv_lanes_along_rows != VKQ_MV_LANES_ROW_PER_INVOCATION && (uint64_t)c.mv_workgroup * c.mv_rows * 8 * 4 > d->max_shared_memory) ||
+        (c.mv_lanes_along_rows == VKQ_MV_LANES_ROW_PER_INVOCATION && c.mv_rows / c.mv_workgroup > 16))
         return vkq_fail(VKQ_ERROR_UNSUPPORTED, "mat-vec workgroup %u x %u rows does not fit %s",
                         c.mv_workgroup, c.mv_rows, d->name);
     if (!c.mm_tm || !c.mm_tn || c.mm_bm % c.mm_tm || c.mm_bn % c.mm_tn || c.mm_bk % 8 || !c.mm_bk ||
@@ -93,7 +93,7 @@ vkq_status vkq_config_choose(vkq_device dev, const vkq_device_desc *desc)
     /* The int8 GEMM steps k by whole 32-element X blocks: 1 byte per element of both tiles plus
      * two floats per 16 elements of each row/column. Smaller than the fp32 tiles unless bk < 16. */
     uint64_t ks = (c.mm_bk + 31) / 32 * 32;
-    if ((uint64_t)(c.mm_bm + c.mm_bn) * (ks + ks / 16 * 8) > d->max_shared_memory) c.mm_int8 = 2;
+    if ((uint64_t)(c.mm_bm + c.mm_bn) * (ks + ks / 16 * 8) > d->max_shared_memory) c.mm_int8 = VKQ_SWITCH_OFF;
     dev->config = c;
     dev->profile = pr->name;
     return VKQ_SUCCESS;

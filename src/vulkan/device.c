@@ -230,8 +230,9 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     if (in->max_buffer_size && in->max_buffer_size < dev->max_allocation)
         dev->max_allocation = in->max_buffer_size;
     dev->max_binding = in->max_storage_buffer_range;
-    uint64_t o_alloc = desc ? desc->max_allocation_override : 0;
-    uint64_t o_bind = desc ? desc->max_binding_override : 0;
+    const vkq_device_debug_desc *dbg = desc ? desc->debug : NULL;
+    uint64_t o_alloc = dbg ? dbg->max_allocation_override : 0;
+    uint64_t o_bind = dbg ? dbg->max_binding_override : 0;
     if (!o_alloc) o_alloc = vkq_parse_size(getenv("VKQ_MAX_ALLOCATION"));
     if (!o_bind) o_bind = vkq_parse_size(getenv("VKQ_MAX_BINDING"));
     if (o_alloc && o_alloc < dev->max_allocation) dev->max_allocation = o_alloc;

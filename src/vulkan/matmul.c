@@ -71,13 +71,13 @@ static vkq_matmul_path choose_path(vkq_device dev, const vkq_matmul_desc *d)
 {
     const vkq_kernel_config *c = &dev->config;
     int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) ||
-               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && c->mm_via_matvec != 1);
+               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && c->mm_via_matvec != VKQ_MM_VIA_MATVEC);
     if (!gemm) return VKQ_MATMUL_PATH_MATVEC;
     if (d->n <= 8) return VKQ_MATMUL_PATH_GEMM_F32;
-    if (c->mm_int8 == 1 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_Q8, d->type) &&
+    if (c->mm_int8 == VKQ_SWITCH_ON && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_Q8, d->type) &&
         (!vkq_mm_q8_needs_dot_product() || dev->info.integer_dot_product))
         return VKQ_MATMUL_PATH_GEMM_INT8;
-    if (c->mm_fp16 == 1 && dev->info.shader_float16 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_F16, d->type))
+    if (c->mm_fp16 == VKQ_SWITCH_ON && dev->info.shader_float16 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_F16, d->type))
         return VKQ_MATMUL_PATH_GEMM_F16;
     return VKQ_MATMUL_PATH_GEMM_F32;
 }

@@ -37,11 +37,11 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
                                  uint32_t *wg)
 {
     const vkq_kernel_config *k = &dev->config;
-    c[7] = k->texel_reads == 1; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
+    c[7] = k->texel_reads == VKQ_READS_TEXEL; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
     switch (kernel) {
     case VKQ_KERNEL_MUL_MAT_VEC:
-        c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == 1;
-        c[3] = k->mv_lanes_along_rows == 1; c[4] = variant;
+        c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == VKQ_MV_REDUCE_SUBGROUP;
+        c[3] = k->mv_lanes_along_rows == VKQ_MV_LANES_ROW_PER_INVOCATION; c[4] = variant;
         *wg = c[0];
         return 5;
     case VKQ_KERNEL_MUL_MM:
