@@ -68,10 +68,10 @@ typedef enum vkq_status {
 } vkq_status;
 
 /* Static string naming the status, e.g. "VKQ_ERROR_BAD_SHAPE: ...". Never NULL. */
-const char *vkq_status_string(vkq_status status);
+VKQ_API const char *vkq_status_string(vkq_status status);
 /* The sentence of the most recent failed call on the calling thread ("" if none yet).
  * Never NULL; valid until the next vkquant call on this thread. */
-const char *vkq_last_error(void);
+VKQ_API const char *vkq_last_error(void);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */
@@ -94,21 +94,21 @@ typedef struct vkq_type_info {
 } vkq_type_info;
 
 /* The traits of `type`, or NULL when the id is not a vkquant type. */
-const vkq_type_info *vkq_type_get(vkq_type type);
+VKQ_API const vkq_type_info *vkq_type_get(vkq_type type);
 /* Case-insensitive lookup by name. */
-vkq_status vkq_type_from_name(const char *name, vkq_type *out);
+VKQ_API vkq_status vkq_type_from_name(const char *name, vkq_type *out);
 /* Number of types and the i-th one (for loops over every type). */
-uint32_t vkq_type_count(void);
-vkq_type vkq_type_at(uint32_t index);
+VKQ_API uint32_t vkq_type_count(void);
+VKQ_API vkq_type vkq_type_at(uint32_t index);
 /* Bytes of `n_elems` elements; VKQ_ERROR_BAD_SHAPE if not a whole number of blocks,
  * VKQ_ERROR_TOO_LARGE on overflow. */
-vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
+VKQ_API vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
 
 /* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
  * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
  * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
-vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
-                          uint64_t n_elems);
+VKQ_API vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
+                                  uint64_t n_elems);
 
 #ifdef __cplusplus
 }

@@ -88,14 +88,14 @@ typedef struct vkq_cpu_pool_s *vkq_cpu_pool;
  * workers; a call that finds them busy does not wait for them but runs without them (on
  * threads of its own, or on the calling thread alone under 2^20 multiply-adds), so concurrent
  * calls never deadlock and give the same results. */
-vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out);
+VKQ_API vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out);
 /* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
  * pool (from any thread) while it is destroyed. A pool does not survive fork(): the child has
  * none of its workers and must not pass it to a call (destroying it there is not allowed
  * either; create a new pool). */
-void vkq_cpu_pool_destroy(vkq_cpu_pool pool);
+VKQ_API void vkq_cpu_pool_destroy(vkq_cpu_pool pool);
 /* The pool's size (workers + 1); 0 for NULL. */
-uint32_t vkq_cpu_pool_threads(vkq_cpu_pool pool);
+VKQ_API uint32_t vkq_cpu_pool_threads(vkq_cpu_pool pool);
 
 typedef struct vkq_cpu_matmul_desc {
     vkq_type type;
@@ -116,12 +116,12 @@ typedef struct vkq_cpu_matmul_desc {
  * VKQ_ERROR_BAD_SHAPE when k is not a multiple of the block size; VKQ_ERROR_TOO_LARGE when a
  * size overflows), then writes Y. VKQ_ERROR_OUT_OF_HOST_MEMORY if scratch cannot be allocated
  * (Y untouched). Nothing is written on an error. */
-vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
+VKQ_API vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
 
 /* Which path a call with this type and flags takes on this CPU: "int8-avx512vnni",
  * "int8-avxvnni", "int8-avx2", "int8-vnni-emu", "f32-avx2", "scalar"; NULL for an unknown
  * type. For logs and the bench. */
-const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
+VKQ_API const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
 
 #ifdef __cplusplus
 }

@@ -33,10 +33,10 @@ typedef struct vkq_instance_desc {
 } vkq_instance_desc;
 
 /* Loads Vulkan (volk) and creates a VkInstance. `desc` may be NULL. */
-vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out);
-void vkq_instance_destroy(vkq_instance inst);
+VKQ_API vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out);
+VKQ_API void vkq_instance_destroy(vkq_instance inst);
 /* Warnings and errors reported by the validation layer so far (0 without validation). */
-uint64_t vkq_instance_validation_count(vkq_instance inst);
+VKQ_API uint64_t vkq_instance_validation_count(vkq_instance inst);
 
 typedef enum vkq_device_type {
     VKQ_DEVICE_OTHER = 0,
@@ -46,7 +46,7 @@ typedef enum vkq_device_type {
     VKQ_DEVICE_CPU = 4
 } vkq_device_type;
 
-const char *vkq_device_type_name(vkq_device_type type);
+VKQ_API const char *vkq_device_type_name(vkq_device_type type);
 
 #define VKQ_MAX_HEAPS 16
 
@@ -104,16 +104,16 @@ typedef struct vkq_device_info {
 } vkq_device_info;
 
 /* Number of physical devices (CPU implementations such as lavapipe included). */
-uint32_t vkq_instance_device_count(vkq_instance inst);
+VKQ_API uint32_t vkq_instance_device_count(vkq_instance inst);
 /* Probe result of physical device `index`. */
-vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out);
+VKQ_API vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out);
 /* The device vkquant picks: VKQ_DEVICE (an index, or a case-insensitive substring of the
  * name) if set, else discrete > integrated > virtual > CPU > other, first wins on ties.
  * VKQ_ERROR_NO_DEVICE if there is none or VKQ_DEVICE matches none. */
-vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
+VKQ_API vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
 /* Same choice with an explicit selector string (index or name substring; NULL = default). */
-vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
-                                      uint32_t *out_index);
+VKQ_API vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
+                                              uint32_t *out_index);
 
 /* Choices of vkq_kernel_config; 0 (*_DEFAULT) in an override keeps the profile's value. */
 typedef enum vkq_switch {
@@ -212,15 +212,15 @@ enum {
 
 /* Creates a logical device on physical device `index` (see vkq_instance_default_device).
  * `desc` may be NULL. The device keeps its own VolkDeviceTable; several may coexist. */
-vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
-                             vkq_device *out);
-void vkq_device_destroy(vkq_device dev);
+VKQ_API vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
+                                     vkq_device *out);
+VKQ_API void vkq_device_destroy(vkq_device dev);
 /* Probe result for this device; owned by the device. */
-const vkq_device_info *vkq_device_get_info(vkq_device dev);
+VKQ_API const vkq_device_info *vkq_device_get_info(vkq_device dev);
 /* Writes the device's pipeline cache to `path` (NULL = the device's cache file) now. */
-vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path);
+VKQ_API vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path);
 /* The cache file this device loads and saves ("" if none). */
-const char *vkq_device_pipeline_cache_path(vkq_device dev);
+VKQ_API const char *vkq_device_pipeline_cache_path(vkq_device dev);
 
 /* The Vulkan objects behind a device, for engines that record vkquant work into their own
  * command buffers (vkq_matmul_record). Owned by vkquant: do not destroy them. */
@@ -235,9 +235,9 @@ typedef struct vkq_vulkan_handles {
      * every vkquant buffer is VK_SHARING_MODE_CONCURRENT between the two families. */
     uint32_t upload_queue_family;
 } vkq_vulkan_handles;
-vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
+VKQ_API vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
 /* The kernel configuration this device uses, and the profile's name. */
-const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
+VKQ_API const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Buffers                                                                                  */
@@ -252,18 +252,18 @@ typedef enum vkq_memory {
  * unit (a tensor row, a block; 0 = 4 bytes) is ever split between segments, so kernels can
  * address whole rows. Returns VKQ_ERROR_OUT_OF_DEVICE_MEMORY when the device is full
  * (nothing is left allocated). The buffer's content is undefined until written. */
-vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
-                             vkq_buffer *out);
-void vkq_buffer_destroy(vkq_buffer buf);
-uint64_t vkq_buffer_size(vkq_buffer buf);
+VKQ_API vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
+                                     vkq_buffer *out);
+VKQ_API void vkq_buffer_destroy(vkq_buffer buf);
+VKQ_API uint64_t vkq_buffer_size(vkq_buffer buf);
 /* Number of Vulkan allocations backing the buffer (1 unless it is larger than a limit). */
-uint32_t vkq_buffer_segment_count(vkq_buffer buf);
+VKQ_API uint32_t vkq_buffer_segment_count(vkq_buffer buf);
 /* Blocking copies between host memory and the buffer; any offset and size in range. Device-local
  * memory that is not mappable is filled through the device's staging ring: the CPU copies chunk
  * i+1 into the ring while the GPU copies chunk i out of it, on a transfer-only queue where the
  * device has one (discrete GPUs), else on the compute queue. Mapped memory takes a memcpy. */
-vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
-vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
+VKQ_API vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+VKQ_API vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
 /* Like vkq_buffer_upload, but returns once `src` has been copied into the staging ring (or into
  * mapped memory): `src` may be freed or reused as soon as it returns, while the GPU copies may
  * still be in flight (the ring waits only when it comes round to a slot still in use). Later
@@ -272,10 +272,10 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
  * on a transfer queue uploads of other buffers keep running beside the kernels. Command
  * buffers of your own (vkq_*_record) that use such a buffer: call vkq_device_wait_uploads
  * before submitting them. On an error, part of the range may have been written. */
-vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+VKQ_API vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
 /* Submits whatever the staging ring still holds and waits until every upload of the device is
  * in its buffer. */
-vkq_status vkq_device_wait_uploads(vkq_device dev);
+VKQ_API vkq_status vkq_device_wait_uploads(vkq_device dev);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequantize on the GPU                                                                    */
@@ -286,18 +286,18 @@ vkq_status vkq_device_wait_uploads(vkq_device dev);
  * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
  * range must not cross a segment boundary of either buffer (use the row size as the
  * buffer's granule). Blocking: returns when the result is in `dst`. */
-vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
-                          vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
-                          vkq_type out_type);
+VKQ_API vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
+                                  vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
+                                  vkq_type out_type);
 /* Records the same dispatches into the caller's command buffer (a compute-capable, recording
  * one of this device) instead of running them: the caller adds the barriers that order the
  * source's writes before and the destination's reads after, and keeps both buffers alive until
  * the command buffer completes. Every argument and chunk is checked first; nothing is recorded
  * on an error. Needs VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use
  * vkq_dequantize then). Same rules as vkq_matmul_record. */
-vkq_status vkq_dequantize_record(vkq_device dev, VkCommandBuffer cmd, vkq_type type, vkq_buffer src,
-                                 uint64_t src_offset, vkq_buffer dst, uint64_t dst_offset,
-                                 uint64_t n_elems, vkq_type out_type);
+VKQ_API vkq_status vkq_dequantize_record(vkq_device dev, VkCommandBuffer cmd, vkq_type type, vkq_buffer src,
+                                         uint64_t src_offset, vkq_buffer dst, uint64_t dst_offset,
+                                         uint64_t n_elems, vkq_type out_type);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequant-matmul: Y = W * X                                                                */
@@ -330,12 +330,12 @@ typedef struct vkq_matmul_desc {
 } vkq_matmul_desc;
 
 /* Blocking: validates, runs, returns when Y is written. Nothing is launched on an error. */
-vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
+VKQ_API vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
 /* Records the dispatches into the caller's command buffer (a compute-capable, recording one of
  * this device). The caller adds the barriers that order X's writes before and Y's reads after;
  * the buffers must stay alive until the command buffer completes. Needs
  * VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use vkq_matmul then). */
-vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
+VKQ_API vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
 
 /* The kernel a matmul runs with, as chosen from its shape, type, flags and the device's
  * configuration and features (src/matmul.c). */
@@ -348,20 +348,20 @@ typedef enum vkq_matmul_path {
 /* Which path vkq_matmul / vkq_matmul_record would take for `desc`, validated as they do;
  * nothing is launched, but the kernel's pipeline is created if it was not yet (so a failure to
  * create it is reported here). Thread safety: as vkq_matmul. */
-vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
+VKQ_API vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
 /* "matvec", "gemm-f32", "gemm-f16", "gemm-int8"; "?" for other values. */
-const char *vkq_matmul_path_name(vkq_matmul_path path);
+VKQ_API const char *vkq_matmul_path_name(vkq_matmul_path path);
 
 /* Records a transfer-queue style copy (vkCmdCopyBuffer) of `size` bytes between two buffers,
  * any offsets, across segments. Same rules as vkq_matmul_record (no push descriptors needed). */
-vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
-                                  vkq_buffer dst, uint64_t dst_offset, uint64_t size);
+VKQ_API vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                          vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 /* Records a plain compute copy of `size` bytes (a multiple of 16; offsets multiples of 16)
  * from src to dst: the reference kernel the bench measures copy bandwidth with. Same rules as
  * vkq_matmul_record. */
-vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
-                           vkq_buffer dst, uint64_t dst_offset, uint64_t size);
+VKQ_API vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                   vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 #ifdef __cplusplus
 }
