@@ -29,3 +29,5 @@ vkq_status vkq_fail(vkq_status st, const char *fmt, ...)
     va_end(ap);
     return st;
 }
+
+vkq_status vkq_fail_status(vkq_status st) { return vkq_fail(st, "%s", vkq_status_string(st)); }

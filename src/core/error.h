@@ -18,6 +18,9 @@
  * context: vkq_fail(st, "%s: %s", path, vkq_last_error())) and returns `st`. */
 VKQ_PRINTF(2, 3) vkq_status vkq_fail(vkq_status st, const char *fmt, ...);
 VKQ_PRINTF(2, 0) vkq_status vkq_failv(vkq_status st, const char *fmt, va_list ap);
+/* For failures that need no more words than the status: records vkq_status_string(st), so the
+ * message never stays behind from an earlier failure. */
+vkq_status vkq_fail_status(vkq_status st);
 /* Empties the message: for calls documented to leave "" behind on success. */
 void vkq_error_clear(void);
 

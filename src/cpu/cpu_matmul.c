@@ -11,6 +11,7 @@
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_pool.h"
 #include "core/types.h"
+#include "core/error.h"
 
 #define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
 
@@ -269,23 +270,23 @@ static void run_unpooled(const job *j)
 
 vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
 {
-    if (!d || !d->w || !d->x || !d->y) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!d || !d->w || !d->x || !d->y) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     const vkq_type_traits *tr = vkq_traits(d->type);
-    if (!tr) return VKQ_ERROR_UNKNOWN_TYPE;
-    if (d->m == 0 || d->k == 0 || d->n == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!tr) return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
+    if (d->m == 0 || d->k == 0 || d->n == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (d->flags & ~(uint32_t)(VKQ_CPU_EXACT_F32 | VKQ_CPU_FORCE_SCALAR | VKQ_CPU_NO_VNNI))
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    if (d->k % tr->info.block_elems) return VKQ_ERROR_BAD_SHAPE;
-    if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return VKQ_ERROR_TOO_LARGE;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (d->k % tr->info.block_elems) return vkq_fail_status(VKQ_ERROR_BAD_SHAPE);
+    if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     const uint64_t m = d->m, k = d->k, n = d->n;
     const uint64_t row_bytes = k / tr->info.block_elems * tr->info.block_bytes;
     const uint64_t ws = d->w_row_stride ? d->w_row_stride : row_bytes;
     const uint64_t ldx = d->ldx ? d->ldx : k, ldy = d->ldy ? d->ldy : m;
-    if (ws < row_bytes || ldx < k || ldy < m) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (ws < row_bytes || ldx < k || ldy < m) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     /* Every address computed must fit size_t: (count - 1) * stride + last. */
     const uint64_t lim = SIZE_MAX;
-    if (row_bytes > lim || (m - 1) > (lim - row_bytes) / ws) return VKQ_ERROR_TOO_LARGE;
-    if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return VKQ_ERROR_TOO_LARGE;
+    if (row_bytes > lim || (m - 1) > (lim - row_bytes) / ws) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
+    if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
 
     const path p = choose_path(d->type, d->flags);
     const uint32_t cap = d->pool ? vkq_cpu_pool_threads(d->pool) : VKQ_CPU_MAX_THREADS;
@@ -304,7 +305,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
      * accumulators (scalar path). */
     const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : 0;
     const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
-    if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
+    if (scratch_len > lim / sizeof(float) / nt) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     uint64_t xq_bytes = 0, xq_col_bytes = 0;
     vkq_int8_dot_fn dot = NULL;
     const vkq_cpu_int8_isa *isa = p == PATH_INT8 ? int8_isa(d->flags) : NULL;
@@ -314,14 +315,14 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     if (xblk == 256) grp = isa->group_xk(d->type);
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
-        if (n > lim / xq_col_bytes) return VKQ_ERROR_TOO_LARGE;
+        if (n > lim / xq_col_bytes) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
         xq_bytes = n * xq_col_bytes;
     }
     const uint64_t scratch_bytes = scratch_len * sizeof(float) * nt;
-    if (xq_bytes > lim - scratch_bytes - 64) return VKQ_ERROR_TOO_LARGE;
+    if (xq_bytes > lim - scratch_bytes - 64) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     void *mem = NULL;
     if (posix_memalign(&mem, 64, (size_t)(scratch_bytes + xq_bytes)) != 0 || !mem)
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 
     job j = {
         .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,

@@ -9,6 +9,7 @@
  * before it waits, so a wake-up cannot be lost; likewise the caller rechecks `pending` under
  * `mu` and the last worker signals `done` under it. */
 #include "cpu/cpu_pool.h"
+#include "core/error.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -147,12 +148,12 @@ static uint64_t spin_from_env(void)
 
 vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
     if (n_threads == 0) n_threads = vkq_cpu_default_threads();
     if (n_threads > VKQ_CPU_MAX_THREADS) n_threads = VKQ_CPU_MAX_THREADS;
     vkq_cpu_pool p = calloc(1, sizeof *p);
-    if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!p) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     p->n_threads = n_threads;
     p->spin_ns = spin_from_env();
     p->tids = calloc(n_threads, sizeof *p->tids);
@@ -186,7 +187,7 @@ vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out)
     free(p->tids);
     free(p->args);
     free(p);
-    return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 }
 
 void vkq_cpu_pool_destroy(vkq_cpu_pool p)

@@ -157,9 +157,9 @@ static vkq_status grow(void **arr, int64_t *cap, int64_t n, size_t elem)
 {
     if (n < *cap) return VKQ_SUCCESS;
     int64_t nc = *cap ? *cap * 2 : 16;
-    if ((uint64_t)nc > SIZE_MAX / elem) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if ((uint64_t)nc > SIZE_MAX / elem) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!p) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     memset((char *)p + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
     *arr = p;
     *cap = nc;
@@ -775,7 +775,7 @@ static void decode(vkq_gguf g, uint32_t type, uint64_t off, vkq_gguf_value *out)
 vkq_status vkq_gguf_get_value(vkq_gguf g, int64_t i, vkq_gguf_value *out)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (kv->type == VKQ_GGUF_ARRAY) {
         memset(out, 0, sizeof *out);
         out->type = VKQ_GGUF_ARRAY;
@@ -791,7 +791,7 @@ vkq_status vkq_gguf_get_value(vkq_gguf g, int64_t i, vkq_gguf_value *out)
     vkq_status fn(vkq_gguf g, int64_t i, T *out)                                        \
     {                                                                                          \
         const kv_rec *kv = kv_at(g, i);                                                        \
-        if (!kv || !out || kv->type != (tag)) return VKQ_ERROR_INVALID_ARGUMENT;               \
+        if (!kv || !out || kv->type != (tag)) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);               \
         vkq_gguf_value v;                                                                      \
         decode(g, kv->type, kv->value_off, &v);                                                \
         *out = (T)(expr);                                                                      \
@@ -813,7 +813,7 @@ TYPED_GETTER(vkq_gguf_get_bool, int, VKQ_GGUF_BOOL, v.b)
 vkq_status vkq_gguf_get_string(vkq_gguf g, int64_t i, vkq_gguf_string *out)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || !out || kv->type != VKQ_GGUF_STRING) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || !out || kv->type != VKQ_GGUF_STRING) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_gguf_value v;
     decode(g, kv->type, kv->value_off, &v);
     *out = v.str;
@@ -824,7 +824,7 @@ vkq_status vkq_gguf_get_array(vkq_gguf g, int64_t i, vkq_gguf_type *elem_type,
                               uint64_t *count, const void **data)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || kv->type != VKQ_GGUF_ARRAY) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || kv->type != VKQ_GGUF_ARRAY) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (elem_type) *elem_type = (vkq_gguf_type)kv->elem_type;
     if (count) *count = kv->count;
     if (data) *data = kv->elem_type == VKQ_GGUF_STRING ? NULL : g->base + kv->value_off;
@@ -835,7 +835,7 @@ vkq_status vkq_gguf_get_array_value(vkq_gguf g, int64_t i, uint64_t j, vkq_gguf_
 {
     const kv_rec *kv = kv_at(g, i);
     if (!kv || !out || kv->type != VKQ_GGUF_ARRAY || j >= kv->count)
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (kv->elem_type == VKQ_GGUF_STRING) decode(g, VKQ_GGUF_STRING, kv->str_off[j], out);
     else decode(g, kv->elem_type, kv->value_off + j * type_size[kv->elem_type], out);
     return VKQ_SUCCESS;
@@ -843,7 +843,7 @@ vkq_status vkq_gguf_get_array_value(vkq_gguf g, int64_t i, uint64_t j, vkq_gguf_
 
 vkq_status vkq_gguf_tensor_info(vkq_gguf g, int64_t i, vkq_gguf_tensor *out)
 {
-    if (!g || !out || i < 0 || i >= g->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!g || !out || i < 0 || i >= g->n_tensors) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     const tensor_rec *t = &g->tensors[i];
     memset(out, 0, sizeof *out);
     out->name = t->name;

@@ -44,13 +44,13 @@ static vkq_status place_tensor(loader *ld, int64_t i)
         snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s)",
                  vkq_format_bytes(ld->gpu_used, b1, sizeof b1),
                  vkq_format_bytes(m->budget.budget, b2, sizeof b2));
-        return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
     }
     ++ld->n_allocs;
     if (ld->fail_at && ld->n_allocs >= ld->fail_at) {
         snprintf(ld->why, sizeof ld->why, "injected allocation failure (allocation %u, fail_alloc_at %u)",
                  ld->n_allocs, ld->fail_at);
-        return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
     }
     uint64_t row_bytes = t.nbytes;
     vkq_type_bytes(t.type, (uint64_t)t.ne[0], &row_bytes); /* the reader checked the shape */
@@ -97,7 +97,7 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
 {
     vkq_model m = ld->m;
     vkq_model_record *d = realloc(m->demotions, (m->n_demotions + 1) * sizeof *d);
-    if (!d) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!d) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     m->demotions = d;
     vkq_model_record *r = &d[m->n_demotions];
     memset(r, 0, sizeof *r);
@@ -116,7 +116,7 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
     if (!r->tensor || !r->message) {
         free(r->tensor);
         free(r->message);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     r->info = (vkq_model_demotion){.tensor = r->tensor,
                                    .layer = layer,
@@ -301,7 +301,7 @@ int64_t vkq_model_tensor_count(vkq_model m)
 
 vkq_status vkq_model_tensor_info(vkq_model m, int64_t i, vkq_model_tensor *out)
 {
-    if (!m || !out || i < 0 || i >= m->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m || !out || i < 0 || i >= m->n_tensors) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
     *out = (vkq_model_tensor){.name = t.name,
@@ -326,7 +326,7 @@ uint32_t vkq_model_demotion_count(vkq_model m)
 
 vkq_status vkq_model_demotion_info(vkq_model m, uint32_t i, vkq_model_demotion *out)
 {
-    if (!m || !out || i >= m->n_demotions) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m || !out || i >= m->n_demotions) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = m->demotions[i].info;
     return VKQ_SUCCESS;
 }

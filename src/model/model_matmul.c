@@ -113,7 +113,7 @@ static vkq_status gpu_matmul(vkq_model m, int64_t i, const vkq_gguf_tensor *t, u
 static vkq_status model_matmul(vkq_model m, int64_t i, int experts, uint32_t expert, const float *x,
                                float *y, uint64_t n)
 {
-    if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!x || !y || n == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL X or Y, or n == 0");
     if (i < 0 || i >= m->n_tensors)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "tensor index %lld out of range (%lld tensors)",
@@ -179,7 +179,7 @@ static vkq_status find(vkq_model m, const char *name, int64_t *out)
 
 vkq_status vkq_model_matmul_named(vkq_model m, const char *name, const float *x, float *y, uint64_t n)
 {
-    if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     int64_t i = -1;
     vkq_status st = find(m, name, &i);
     return st != VKQ_SUCCESS ? st : vkq_model_matmul(m, i, x, y, n);
@@ -188,7 +188,7 @@ vkq_status vkq_model_matmul_named(vkq_model m, const char *name, const float *x,
 vkq_status vkq_model_matmul_expert_named(vkq_model m, const char *name, uint32_t expert, const float *x,
                                          float *y, uint64_t n)
 {
-    if (!m) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     int64_t i = -1;
     vkq_status st = find(m, name, &i);
     return st != VKQ_SUCCESS ? st : vkq_model_matmul_expert(m, i, expert, x, y, n);

@@ -49,7 +49,7 @@ const char *vkq_place_name(vkq_place place)
 
 vkq_status vkq_place_from_name(const char *name, vkq_place *out)
 {
-    if (!name || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!name || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!strcasecmp(name, "cpu"))
         *out = VKQ_PLACE_CPU;
     else if (!strcasecmp(name, "gpu"))
@@ -57,7 +57,7 @@ vkq_status vkq_place_from_name(const char *name, vkq_place *out)
     else if (!strcasecmp(name, "host") || !strcasecmp(name, "host-visible"))
         *out = VKQ_PLACE_HOST_VISIBLE;
     else
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     return VKQ_SUCCESS;
 }
 
@@ -150,7 +150,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
                         "override \"%s\": unknown place \"%s\" (cpu, gpu or host)", s, eq + 1);
         size_t len = (size_t)(eq - s);
         char *pat = malloc(len + 1);
-        if (!pat) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!pat) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         memcpy(pat, s, len);
         pat[len] = '\0';
         int rc = regcomp(&re[r], pat, REG_EXTENDED | REG_NOSUB);
@@ -188,7 +188,7 @@ static vkq_status place_all(vkq_plan p, const vkq_plan_options *opt, regex_t *re
     uint32_t run = 0;
     if (!opt->cpu_only && p->n_layers) {
         uint64_t *lb = calloc(p->n_layers, sizeof *lb);
-        if (!lb) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!lb) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         for (uint32_t i = 0; i < p->n; ++i)
             if (p->t[i].layer >= 0 && p->t[i].rule < 0) lb[p->t[i].layer] += p->t[i].nbytes;
         if (opt->n_gpu_layers < 0) {
@@ -329,8 +329,8 @@ int32_t vkq_plan_tensor_rule(vkq_plan p, uint32_t i)
 
 vkq_status vkq_plan_layer_info(vkq_plan p, uint32_t layer, vkq_plan_layer *out)
 {
-    if (!p || !out) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (layer >= p->n_layers) return VKQ_ERROR_OUT_OF_RANGE;
+    if (!p || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (layer >= p->n_layers) return vkq_fail_status(VKQ_ERROR_OUT_OF_RANGE);
     *out = p->layers[layer];
     return VKQ_SUCCESS;
 }

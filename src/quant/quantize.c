@@ -16,6 +16,7 @@
 /* Every block must fit the all-ones importance below. */
 #define X(NAME, ID, QK, BYTES, FAMILY) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
 #include "vkquant/types.def"
+#include "core/error.h"
 #undef X
 
 /* Importance of 1 for every column, used when the caller gives none. */
@@ -74,25 +75,25 @@ static int all_finite(const float *p, uint64_t n)
 vkq_status vkq_quantize(const vkq_quantize_desc *desc)
 {
     if (!desc || !desc->src || !desc->dst || !desc->rows || !desc->k) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     const vkq_type_traits *t = vkq_traits(desc->type);
-    if (!t) return VKQ_ERROR_UNKNOWN_TYPE;
-    if (!t->quantize_block) return VKQ_ERROR_UNSUPPORTED;
+    if (!t) return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
+    if (!t->quantize_block) return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
     uint64_t row_bytes;
     const vkq_status st = vkq_type_bytes(desc->type, desc->k, &row_bytes);
     if (st != VKQ_SUCCESS) return st;
     if (desc->rows > UINT64_MAX / desc->k || row_bytes > UINT64_MAX / desc->rows ||
         desc->rows * desc->k > SIZE_MAX / sizeof(float)) {
-        return VKQ_ERROR_TOO_LARGE;
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     }
-    if ((uint64_t)desc->dst_size < row_bytes * desc->rows) return VKQ_ERROR_INVALID_ARGUMENT;
+    if ((uint64_t)desc->dst_size < row_bytes * desc->rows) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     /* Checked up front so that nothing is written when the input is bad. */
-    if (!all_finite(desc->src, desc->rows * desc->k)) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!all_finite(desc->src, desc->rows * desc->k)) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (desc->importance) {
         for (uint64_t i = 0; i < desc->k; i++) {
             if (!(desc->importance[i] >= 0.0f) || !isfinite(desc->importance[i])) {
-                return VKQ_ERROR_INVALID_ARGUMENT;
+                return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
             }
         }
     }

@@ -77,9 +77,9 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, uint64_t siz
 vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
                              vkq_buffer *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (size == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffer size is 0");
     if (memory != VKQ_MEMORY_DEVICE && memory != VKQ_MEMORY_HOST_VISIBLE)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "unknown memory kind %d", (int)memory);
@@ -109,7 +109,7 @@ vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, u
     if (!buf || !segs) {
         free(buf);
         free(segs);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     uint32_t n = (uint32_t)n64;
     for (uint32_t i = 0; i < n; ++i) {
@@ -167,7 +167,7 @@ vkq_status vkq_segment_view(vkq_device dev, vkq_segment *s, uint64_t offset, uin
     if (s->n_views == s->cap_views) {
         uint32_t cap = s->cap_views ? 2 * s->cap_views : 4;
         vkq_view *v = realloc(s->views, cap * sizeof *v);
-        if (!v) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!v) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         s->views = v;
         s->cap_views = cap;
     }
@@ -191,7 +191,7 @@ vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t si
 
 static vkq_status check_range(vkq_buffer buf, uint64_t offset, const void *ptr, uint64_t size)
 {
-    if (!buf) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!buf) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!ptr || size == 0)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL host pointer or zero size");
     if (offset > buf->size || size > buf->size - offset)
@@ -292,7 +292,7 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
 vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
                                   vkq_buffer dst, uint64_t dst_offset, uint64_t size)
 {
-    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !cmd || !src || !dst || size == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
         return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");

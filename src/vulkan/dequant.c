@@ -45,7 +45,7 @@ static vkq_status dequant_check(vkq_device dev, vkq_type type, vkq_buffer src, u
                                 vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems, vkq_type out_type,
                                 const vkq_pipeline **pipe)
 {
-    if (!dev || !src || !dst) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !src || !dst) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (src->dev != dev || dst->dev != dev)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
     const vkq_type_traits *tr = vkq_traits(type);
@@ -189,7 +189,7 @@ typedef struct copy_push {
 vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
                            vkq_buffer dst, uint64_t dst_offset, uint64_t size)
 {
-    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !cmd || !src || !dst || size == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (size % 16 || src_offset % 16 || dst_offset % 16)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||

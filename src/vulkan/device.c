@@ -81,7 +81,7 @@ static vkq_status create_staging(vkq_device dev)
     uint32_t t = pick_memory_type(&dev->mem_props, req.memoryTypeBits,
                                   VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
                                   VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0);
-    if (t == UINT32_MAX) return VKQ_ERROR_UNSUPPORTED;
+    if (t == UINT32_MAX) return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                 .allocationSize = req.size, .memoryTypeIndex = t};
     r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &dev->staging_mem);
@@ -126,7 +126,7 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
         return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
                                  index, inst->phys_count);
     vkq_device dev = calloc(1, sizeof *dev);
-    if (!dev) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     dev->inst = inst;
     dev->phys = inst->phys[index];
     dev->info = inst->infos[index];
@@ -145,7 +145,7 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     VkQueueFamilyProperties *qf = calloc(nq ? nq : 1, sizeof *qf);
     if (!qf) {
         free(dev);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     vkGetPhysicalDeviceQueueFamilyProperties(dev->phys, &nq, qf);
     uint32_t fam = UINT32_MAX, xfer = UINT32_MAX;
@@ -351,7 +351,7 @@ uint32_t vkq_pick_staging_memory(vkq_device dev, uint32_t bits)
 
 vkq_status vkq_device_wait_uploads(vkq_device dev)
 {
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     return vkq_ring_wait(dev, dev->ring ? dev->ring->last_seq : 0);
 }
 
@@ -368,7 +368,7 @@ uint32_t vkq_pick_buffer_memory(vkq_device dev, vkq_memory memory, uint32_t bits
 
 vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out)
 {
-    if (!dev || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     out->instance = dev->inst->instance;
     out->physical_device = dev->phys;
     out->device = dev->device;

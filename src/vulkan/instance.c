@@ -61,15 +61,15 @@ static int has_instance_ext(const char *name)
 
 vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
     /* volkInitialize only fills loader entry points; it is idempotent and keeps no per-instance
      * state, so several instances/devices can coexist. */
-    if (volkInitialize() != VK_SUCCESS) return VKQ_ERROR_LOADER;
-    if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return VKQ_ERROR_UNSUPPORTED;
+    if (volkInitialize() != VK_SUCCESS) return vkq_fail_status(VKQ_ERROR_LOADER);
+    if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
 
     vkq_instance inst = calloc(1, sizeof *inst);
-    if (!inst) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!inst) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 
     uint32_t flags = desc ? desc->flags : 0;
     const char *env = getenv("VKQ_VALIDATION");
@@ -82,7 +82,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
     if (flags & VKQ_INSTANCE_VALIDATION) {
         if (!has_layer("VK_LAYER_KHRONOS_validation") || !has_instance_ext("VK_EXT_debug_utils")) {
             free(inst);
-            return VKQ_ERROR_UNSUPPORTED;
+            return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
         }
         layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
         exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
@@ -133,7 +133,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
     if (validation &&
         vkCreateDebugUtilsMessengerEXT(inst->instance, &dbg, NULL, &inst->messenger) != VK_SUCCESS) {
         vkq_instance_destroy(inst);
-        return VKQ_ERROR_VULKAN;
+        return vkq_fail_status(VKQ_ERROR_VULKAN);
     }
 
     uint32_t n = 0;
@@ -143,7 +143,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
         inst->infos = calloc(n, sizeof *inst->infos);
         if (!inst->phys || !inst->infos) {
             vkq_instance_destroy(inst);
-            return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+            return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         }
         r = vkEnumeratePhysicalDevices(inst->instance, &n, inst->phys);
         if (r != VK_SUCCESS && r != VK_INCOMPLETE) n = 0;
@@ -177,7 +177,7 @@ uint32_t vkq_instance_device_count(vkq_instance inst)
 
 vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out)
 {
-    if (!inst || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (index >= inst->phys_count)
         return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
                                  index, inst->phys_count);
@@ -210,7 +210,7 @@ static int contains_nocase(const char *hay, const char *needle)
 
 vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32_t *out_index)
 {
-    if (!inst || !out_index) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out_index) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (inst->phys_count == 0)
         return vkq_fail(VKQ_ERROR_NO_DEVICE, "no Vulkan physical device found");
     if (sel && *sel) {

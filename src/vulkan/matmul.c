@@ -11,7 +11,7 @@ typedef struct matmul_push {
 static vkq_status check_desc(vkq_device dev, const vkq_matmul_desc *d, vkq_matmul_desc *out,
                              uint64_t *row_bytes)
 {
-    if (!dev || !d) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !d) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!d->w || !d->x || !d->y) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL buffer in matmul");
     if (d->w->dev != dev || d->x->dev != dev || d->y->dev != dev)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
@@ -179,7 +179,7 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc)
 
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc)
 {
-    if (!cmd) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!cmd) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_matmul_desc d;
     uint64_t row_bytes;
     vkq_status st = check_desc(dev, desc, &d, &row_bytes);
@@ -193,7 +193,7 @@ vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matm
 
 vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_matmul_desc d;
     uint64_t row_bytes;
     vkq_status st = check_desc(dev, desc, &d, &row_bytes);

@@ -183,7 +183,7 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
     VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS];
     VkBufferView views[VKQ_TEXEL_BINDINGS];

@@ -76,14 +76,14 @@ void vkq_pipeline_cache_load(vkq_device dev, void **data, size_t *size)
 
 vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
 {
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!path) path = dev->cache_path;
     if (!path[0]) return VKQ_SUCCESS;
     size_t size = 0;
     VkResult r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, NULL);
     if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     void *data = malloc(size ? size : 1);
-    if (!data) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!data) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     r = dev->vk.vkGetPipelineCacheData(dev->device, dev->pipeline_cache, &size, data);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(data);

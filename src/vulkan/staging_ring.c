@@ -35,7 +35,7 @@ vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, ui
     if (!ring || !sl) {
         free(ring);
         free(sl);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     ring->mode = mode;
     ring->queue = queue;
