@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 #include "volk.h"
 
 #define BENCH_MAX_SHAPES  32

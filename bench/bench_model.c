@@ -22,8 +22,8 @@
 
 #include "test_util.h"
 #include "timing.h"
-#include "vkquant.h"
-#include "vkquant_model.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/model.h"
 
 #define MAX_OVERRIDES 32
 
@@ -59,7 +59,6 @@ static int usage(int rc)
 static int parse(int argc, char **argv, bench_opts *o)
 {
     *o = (bench_opts){.gpu_layers = VKQ_GPU_LAYERS_AUTO, .reps = 7};
-    char err[256];
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--sweep-gpu-layers"))
@@ -100,8 +99,8 @@ static int parse(int argc, char **argv, bench_opts *o)
                 return 2;
             }
         } else if (!strcmp(a, "--budget")) {
-            if (vkq_size_parse(argv[++i], &o->budget, err, sizeof err) != VKQ_SUCCESS) {
-                fprintf(stderr, "vkq-bench: --budget: %s\n", err);
+            if (vkq_size_parse(argv[++i], &o->budget) != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-bench: --budget: %s\n", vkq_last_error());
                 return 2;
             }
         } else if (!strcmp(a, "--override") && o->n_overrides < MAX_OVERRIDES) {
@@ -125,7 +124,7 @@ typedef struct step_tensor {
 
 /* The decode step's weights: layer by layer in order (2-D weights and 3-D expert tensors), then
  * the non-layer 2-D weights. */
-static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
+static uint32_t build_step(vkq_model m, step_tensor *st, uint64_t *rng)
 {
     uint32_t n = 0;
     vkq_plan_totals tot;
@@ -155,7 +154,7 @@ static uint32_t build_step(vkq_model *m, step_tensor *st, uint64_t *rng)
 
 /* Experts per token: the option, else <general.architecture>.expert_used_count (an integer of
  * any width, 1..1024), else 2. `source` says which. */
-static uint32_t experts_per_token(const bench_opts *o, const vkq_gguf *g, char *source, size_t source_size)
+static uint32_t experts_per_token(const bench_opts *o, vkq_gguf g, char *source, size_t source_size)
 {
     snprintf(source, source_size, "--experts-per-token");
     if (o->experts_per_token) return o->experts_per_token;
@@ -212,13 +211,12 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
     d.overrides = o->overrides;
     d.n_overrides = o->n_overrides;
     d.cpu_threads = o->threads;
-    vkq_model *m = NULL;
-    char err[512];
+    vkq_model m = NULL;
     double t0 = now_s();
-    vkq_status st = vkq_model_load(dev, o->path, &d, &m, err, sizeof err);
+    vkq_status st = vkq_model_create(dev, o->path, &d, &m);
     double load_s = now_s() - t0;
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", o->path, err);
+        fprintf(stderr, "vkq-bench: %s: %s\n", o->path, vkq_last_error());
         return 1;
     }
     int64_t nt = vkq_model_tensor_count(m);
@@ -275,7 +273,7 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
             }
             double b = now_s() - a;
             if (st != VKQ_SUCCESS) {
-                fprintf(stderr, "vkq-bench: %s\n", vkq_model_last_error(m));
+                fprintf(stderr, "vkq-bench: %s\n", vkq_last_error());
                 goto out;
             }
             if (t.place == VKQ_PLACE_CPU)
@@ -327,21 +325,20 @@ int vkq_bench_model_main(int argc, char **argv)
     if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &dev);
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st),
-                vkq_instance_last_error(inst));
+                vkq_last_error());
         vkq_instance_destroy(inst);
         return 1;
     }
     uint64_t seed = vkq_test_seed(), rng = seed;
-    vkq_model *probe = NULL;
-    char err[512];
+    vkq_model probe = NULL;
     vkq_model_desc pd = vkq_model_desc_default();
     pd.n_gpu_layers = o.gpu_layers;
     pd.vram_budget = o.budget;
     pd.overrides = o.overrides;
     pd.n_overrides = o.n_overrides;
-    st = vkq_model_load(NULL, o.path, &pd, &probe, err, sizeof err); /* layer count, sizes; no upload */
+    st = vkq_model_create(NULL, o.path, &pd, &probe); /* layer count, sizes; no upload */
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", o.path, err);
+        fprintf(stderr, "vkq-bench: %s: %s\n", o.path, vkq_last_error());
         vkq_device_destroy(dev);
         vkq_instance_destroy(inst);
         return 1;
@@ -368,8 +365,8 @@ int vkq_bench_model_main(int argc, char **argv)
     }
     vkq_model_destroy(probe);
     vkq_vram_budget b;
-    if (vkq_vram_budget_get(dev, o.budget, 0, &b, err, sizeof err) != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s\n", err);
+    if (vkq_vram_budget_get(dev, o.budget, 0, &b) != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: %s\n", vkq_last_error());
         vkq_device_destroy(dev);
         vkq_instance_destroy(inst);
         return 2;

@@ -16,7 +16,7 @@ int gpu_open(gpu *g, vkq_instance inst, const char *sel, const char *cache_path,
         sel ? vkq_instance_select_device(inst, sel, &idx) : vkq_instance_default_device(inst, &idx);
     if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, &desc, &g->dev);
     if (st != VKQ_SUCCESS) {
-        snprintf(why, why_size, "%s: %s", vkq_status_string(st), vkq_instance_last_error(inst));
+        snprintf(why, why_size, "%s: %s", vkq_status_string(st), vkq_last_error());
         g->dev = NULL;
         return 1;
     }

@@ -13,8 +13,8 @@
 #include "timing.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "vkquant_cpu.h"
-#include "vkquant_quant.h"
+#include "vkquant/cpu.h"
+#include "vkquant/quant.h"
 
 #define ACC_ROWS 32 /* rows of the accuracy slice */
 #define ACC_COLS 8  /* columns of X compared */
@@ -194,7 +194,7 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
 {
     gpu *g = e->g;
     const vkq_kernel_config *cfg = vkq_device_get_config(g->dev, NULL);
-    r->kernel = a->n <= 8 ? "mat-vec" : cfg->mm_via_matvec == 1 ? "mv-x8" : "gemm";
+    r->kernel = a->n <= 8 ? "mat-vec" : cfg->mm_via_matvec == VKQ_MM_VIA_MATVEC ? "mv-x8" : "gemm";
     int nb = rotation_count(a->wbytes);
     vkq_buffer bufs[8] = {0}, x = NULL, y = NULL;
     float *yv = malloc(sizeof(float) * a->m * a->nc);
@@ -206,14 +206,14 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
          vkq_buffer_create(g->dev, a->m * a->n * 4, VKQ_MEMORY_DEVICE, a->m * 4, &y) == VKQ_SUCCESS &&
          vkq_buffer_upload(x, 0, a->x, a->k * a->n * 4) == VKQ_SUCCESS;
     if (!ok) {
-        skip(r, yv ? vkq_device_last_error(g->dev) : "out of host memory");
+        skip(r, yv ? vkq_last_error() : "out of host memory");
         goto done;
     }
     vkq_matmul_desc d = {.type = t, .m = a->m, .k = a->k, .n = a->n, .w = bufs[0], .x = x, .y = y};
     r->first_use_ms = gpu_pipeline_ms(g, t, a->n);
     if (vkq_matmul(g->dev, &d) != VKQ_SUCCESS ||
         vkq_buffer_download(y, 0, yv, a->m * a->nc * 4) != VKQ_SUCCESS) {
-        skip(r, vkq_device_last_error(g->dev));
+        skip(r, vkq_last_error());
         goto done;
     }
     vkq_matmul_path path; /* which GEMM variant (fp32/fp16/int8) the library picked */
@@ -224,7 +224,7 @@ static void run_vulkan(const sweep_env *e, vkq_type t, const acc_data *a, row *r
     if (r->time_us <= 0) {
         r->time_us = NAN;
         char why[200];
-        snprintf(why, sizeof why, "recording failed: %.160s", vkq_device_last_error(g->dev));
+        snprintf(why, sizeof why, "recording failed: %.160s", vkq_last_error());
         skip(r, why);
         goto done;
     }

@@ -12,7 +12,7 @@
 
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 /* ggml CPU mat-vec, µs, 2 threads, hot (same m, k, n; AMD EPYC, 2 cores). */
 static const struct { const char *name; double us; } k_ggml[] = {
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     if (reps < 1 || m < 1 || k_req < 1) { usage(); return 2; }
     const uint64_t seed = vkq_test_seed();
     uint64_t rng = seed;
-    vkq_cpu_pool *pool = NULL;
+    vkq_cpu_pool pool = NULL;
     if (!no_pool) {
         vkq_status st = vkq_cpu_pool_create(threads, &pool);
         if (st != VKQ_SUCCESS) {

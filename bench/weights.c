@@ -11,7 +11,7 @@
 
 #include "bench.h"
 #include "test_util.h"
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
 
 /* Synthetic weights: N(0, 0.02^2), like the bulk of an LLM's linear layers, plus a fraction
  * OUTLIER_RATE of outliers 5..15 sigma, which is what makes low-bit block scales hard. */
@@ -22,7 +22,7 @@ typedef struct mapping {
     void *base;
     size_t size;
     int refs;
-    vkq_gguf *gguf;
+    vkq_gguf gguf;
 } mapping;
 
 struct weight_source {
@@ -87,7 +87,7 @@ void weights_row(const weight_source *w, uint64_t r, uint64_t k, float *out)
 static void unmap(mapping *m)
 {
     if (!m || --m->refs > 0) return;
-    if (m->gguf) vkq_gguf_close(m->gguf);
+    if (m->gguf) vkq_gguf_destroy(m->gguf);
     if (m->base) munmap(m->base, m->size);
     free(m);
 }
@@ -127,10 +127,9 @@ static int matches(const char *pattern, const char *name)
 
 static int open_gguf(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
 {
-    char err[256];
-    vkq_status st = vkq_gguf_open(path, &map->gguf, err, sizeof err);
+    vkq_status st = vkq_gguf_create(path, &map->gguf);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", path, err);
+        fprintf(stderr, "vkq-bench: %s: %s\n", path, vkq_last_error());
         return -1;
     }
     int n = 0;

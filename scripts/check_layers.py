@@ -7,7 +7,9 @@ A depends on B when a file of A includes a header of B. Rules:
   2. rooms: core < formats < {cpu, quant, gguf, vulkan} < model: no room includes a higher one
      (rooms of one rank may use each other, as long as rule 1 holds);
   3. inside src/vulkan, the layers of device_core.h: a file includes only its own layer or
-     lower ones.
+     lower ones;
+  4. the public headers (include/vkquant/) count as part of the room that implements them, so
+     rule 2 holds for them too: a Vulkan-free room does not reach vulkan.h or model.h through them.
 Exit status 0 if all hold, 1 with one line per violation otherwise. Usage: check_layers.py SRC_DIR
 """
 import os
@@ -33,6 +35,13 @@ EXCEPTIONS = {
     ("core/types", "quant/quantize_internal"),
 }
 
+# The room of each public header (include/vkquant/); vkquant.h includes them all.
+PUBLIC_ROOM = {
+    "vkquant/core.h": "core", "vkquant/types.def": "core", "vkquant/version.h": "core",
+    "vkquant/cpu.h": "cpu", "vkquant/quant.h": "quant", "vkquant/gguf.h": "gguf",
+    "vkquant/vulkan.h": "vulkan", "vkquant/model.h": "model", "vkquant/vkquant.h": "model",
+}
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -54,8 +63,15 @@ def main(src):
             text = f.read()
         a = module_of(rel)
         for target in INCLUDE.findall(text):
+            if target.startswith("vkquant/"):
+                ra, rb = a.split("/")[0], PUBLIC_ROOM.get(target)
+                if rb is None:
+                    problems.append(f"{rel}: includes {target}: a public header missing from PUBLIC_ROOM")
+                elif ROOM_RANK.get(rb, 0) > ROOM_RANK.get(ra, 0):
+                    problems.append(f"{rel}: includes {target}: room {rb} is above room {ra}")
+                continue
             if target not in existing:
-                continue  # public headers, generated files, volk
+                continue  # generated files, volk
             b = module_of(target)
             if a == b or (a, b) in EXCEPTIONS:
                 continue

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the type list of include/vkquant_types.def for meson, one type a line:
+"""Print the type list of include/vkquant/types.def for meson, one type a line:
 'NAME family block_elems block_bytes gpu_int8'. Exits non-zero on a row it cannot read, so a malformed
 .def fails the configure step instead of silently dropping a type."""
 import re

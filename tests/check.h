@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 
 extern int g_checks, g_failures;
 #define CHECK(cond, ...)                                                     \

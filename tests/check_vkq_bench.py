@@ -99,7 +99,7 @@ def check_row_math(r, copy_gbps):
         check(close(r["pct_copy_bw"], 100 * r["gbps"] / copy_gbps, 1e-4), f"{r['type']}: pct_copy_bw inconsistent")
     nk = r["nmse_kernel"]
     # fp32 kernels against the f64 product of the same decoded weights; the CPU int8 path
-    # quantizes X to 8 bits (NMSE ~1e-5, include/vkquant_cpu.h).
+    # quantizes X to 8 bits (NMSE ~1e-5, include/vkquant/cpu.h).
     bound = 1e-8 if r["backend"] == "vulkan" else 1e-3
     check(nk is not None and math.isfinite(nk) and 0 <= nk < bound,
           f"{r['type']} {r['backend']}: nmse_kernel {nk} not in [0, {bound})")

@@ -15,7 +15,7 @@ int gpu_fixture_open(gpu_fixture *f, const vkq_device_desc *desc)
     st = vkq_instance_default_device(f->inst, &f->index);
     if (st == VKQ_SUCCESS) st = vkq_device_create(f->inst, f->index, desc, &f->dev);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "no usable device: %s (%s)\n", vkq_status_string(st), vkq_instance_last_error(f->inst));
+        fprintf(stderr, "no usable device: %s (%s)\n", vkq_status_string(st), vkq_last_error());
         vkq_instance_destroy(f->inst);
         return 1;
     }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "check.h"
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 
 typedef struct gpu_fixture {
     vkq_instance inst;

@@ -1,5 +1,5 @@
 """Regenerates tests/gguf_corpus/: small malformed GGUF files, each with one defect, that
-vkq_gguf_open must refuse (test_gguf runs them; the fuzzer can start from them). Files named
+vkq_gguf_create must refuse (test_gguf runs them; the fuzzer can start from them). Files named
 type_*.gguf must give VKQ_ERROR_UNKNOWN_TYPE, all others VKQ_ERROR_MALFORMED.
 
 usage: make_gguf_corpus.py [OUTDIR]   (default: the gguf_corpus folder next to this script)

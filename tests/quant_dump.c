@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "test_util.h"
-#include "vkquant_quant.h"
+#include "vkquant/quant.h"
 
 static int write_file(const char *dir, const char *name, const void *p, size_t n)
 {

@@ -15,7 +15,7 @@
 #include "test_util.h"
 #include "cpu/cpu_kernels.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 #define INT8_TOL 5e-4
 

@@ -17,7 +17,7 @@
 #include "matmul_ref.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 /* ---- the pool alone ------------------------------------------------------------------------ */
 
@@ -41,7 +41,7 @@ static void probe_share(void *arg, uint32_t s)
 /* `calls` calls with share counts cycling through 2 .. pool size: each share once, share 0 on
  * this thread, the others on threads that are neither this one nor each other, and their
  * writes visible when the call returns. */
-static void pool_runs_every_share_once(vkq_cpu_pool *pool, uint32_t calls)
+static void pool_runs_every_share_once(vkq_cpu_pool pool, uint32_t calls)
 {
     const uint32_t size = vkq_cpu_pool_threads(pool);
     probe pr;
@@ -69,7 +69,7 @@ static void pool_runs_every_share_once(vkq_cpu_pool *pool, uint32_t calls)
 
 /* Holds the pool: share 0 (on the holding thread) waits until the main thread lets it go. */
 typedef struct holder {
-    vkq_cpu_pool *pool;
+    vkq_cpu_pool pool;
     atomic_int inside, release;
     int ran;
 } holder;
@@ -177,7 +177,7 @@ static void free_cases(void)
 
 /* Case c with n_threads on `pool` (NULL: none) into y (pre-filled with NaN); 1 if the bits
  * equal the 1-thread result. No CHECK here: callers on other threads count their own. */
-static int matmul_matches(size_t c, vkq_cpu_pool *pool, uint32_t n_threads, float *y)
+static int matmul_matches(size_t c, vkq_cpu_pool pool, uint32_t n_threads, float *y)
 {
     const mcase *mc = &g_cases[c];
     const size_t count = mc->m * mc->n;
@@ -213,7 +213,7 @@ static void matmul_bit_identical(void)
     static const uint32_t pool_sizes[] = {2, 3, 4};
     static const uint32_t req[] = {0, 1, 2, 3, 4, 7};
     for (size_t pi = 0; pi < 3; ++pi) {
-        vkq_cpu_pool *pool = NULL;
+        vkq_cpu_pool pool = NULL;
         CHECK_OK(vkq_cpu_pool_create(pool_sizes[pi], &pool));
         if (!pool) continue;
         for (size_t c = 0; c < N_CASES; ++c)
@@ -238,7 +238,7 @@ static void matmul_bit_identical(void)
 static void matmul_many_calls(uint32_t calls)
 {
     float *y = case_y();
-    vkq_cpu_pool *pool = NULL;
+    vkq_cpu_pool pool = NULL;
     CHECK_OK(vkq_cpu_pool_create(3, &pool));
     int bad = 0;
     for (uint32_t i = 0; i < calls && pool; ++i) {
@@ -251,7 +251,7 @@ static void matmul_many_calls(uint32_t calls)
 }
 
 typedef struct caller {
-    vkq_cpu_pool *pool; /* shared, or NULL: make one's own */
+    vkq_cpu_pool pool; /* shared, or NULL: make one's own */
     int own;
     uint32_t calls, first_case;
     int bad;
@@ -260,7 +260,7 @@ typedef struct caller {
 static void *caller_main(void *arg)
 {
     caller *cl = (caller *)arg;
-    vkq_cpu_pool *pool = cl->pool;
+    vkq_cpu_pool pool = cl->pool;
     if (cl->own && vkq_cpu_pool_create(2, &pool) != VKQ_SUCCESS) {
         cl->bad = -1;
         return NULL;
@@ -280,7 +280,7 @@ static void *caller_main(void *arg)
  * it busy run on threads of their own), then with no pool. */
 static void matmul_concurrent(uint32_t calls)
 {
-    vkq_cpu_pool *shared = NULL;
+    vkq_cpu_pool shared = NULL;
     CHECK_OK(vkq_cpu_pool_create(2, &shared));
     const char *const modes[3] = {"own pools", "one shared pool", "no pool"};
     for (int mode = 0; mode < 3 && shared; ++mode) {
@@ -332,13 +332,13 @@ static void create_destroy_and_errors(void)
 {
     static const uint32_t sizes[] = {1, 2, 3, 8, 64};
     for (size_t i = 0; i < 5; ++i) {
-        vkq_cpu_pool *p = NULL;
+        vkq_cpu_pool p = NULL;
         CHECK_OK(vkq_cpu_pool_create(sizes[i], &p));
         CHECK(vkq_cpu_pool_threads(p) == sizes[i], "pool of %u has %u threads", sizes[i],
               vkq_cpu_pool_threads(p));
         vkq_cpu_pool_destroy(p); /* no call in between */
     }
-    vkq_cpu_pool *p = NULL;
+    vkq_cpu_pool p = NULL;
     CHECK(vkq_cpu_pool_create(2, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
     CHECK_OK(vkq_cpu_pool_create(1000, &p));
     CHECK(vkq_cpu_pool_threads(p) == VKQ_CPU_MAX_THREADS, "1000 threads not clamped: %u",
@@ -350,7 +350,7 @@ static void create_destroy_and_errors(void)
           vkq_cpu_pool_threads(p));
     /* A pool of 1: vkq_cpu_matmul runs on the caller alone (n_threads capped at the size). */
     float *y = case_y();
-    vkq_cpu_pool *one = NULL;
+    vkq_cpu_pool one = NULL;
     CHECK_OK(vkq_cpu_pool_create(1, &one));
     CHECK(matmul_matches(0, one, 4, y), "pool of 1 differs from 1 thread");
     vkq_cpu_pool_destroy(one);
@@ -393,7 +393,7 @@ int main(void)
         setenv("VKQ_CPU_POOL_SPIN_US", sleep ? "0" : "200", 1);
         printf("workers %s between calls\n", sleep ? "sleeping" : "polling 200 us");
         for (uint32_t size = 2; size <= MAX_SHARES; size += 3) {
-            vkq_cpu_pool *pool = NULL;
+            vkq_cpu_pool pool = NULL;
             CHECK_OK(vkq_cpu_pool_create(size, &pool));
             if (pool) pool_runs_every_share_once(pool, 3000);
             vkq_cpu_pool_destroy(pool);

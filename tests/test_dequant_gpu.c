@@ -1,7 +1,8 @@
 /* GPU dequantize vs the CPU reference decoder, bit for bit, for every type of the table:
  * several sizes (1 block, odd block counts), unaligned block starts, f32 and f16 outputs,
  * one tensor larger than maxStorageBufferRange, buffers split into several allocations,
- * and rejection of bad arguments. Random blocks are fresh every run (seed printed). */
+ * recording into a caller's command buffer (vkq_dequantize_record), and rejection of bad
+ * arguments. Random blocks are fresh every run (seed printed). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "core/fp_convert.h"
 #include "gpu_fixture.h"
 #include "test_util.h"
+#include "volk.h"
 
 static uint64_t g_rng;
 
@@ -36,7 +38,7 @@ static uint64_t run_case(vkq_device dev, vkq_type t, uint64_t n_blocks, uint64_t
     CHECK_OK(vkq_buffer_upload(src_buf, src_shift, blocks, bytes));
     vkq_status st = vkq_dequantize(dev, t, src_buf, src_shift, dst_buf, dst_shift, n, out_type);
     CHECK(st == VKQ_SUCCESS, "%s x%llu: %s (%s)", ti->name, (unsigned long long)n_blocks,
-          vkq_status_string(st), vkq_device_last_error(dev));
+          vkq_status_string(st), vkq_last_error());
     CHECK_OK(vkq_buffer_download(dst_buf, dst_shift, got, out_bytes));
     for (uint64_t i = 0; i < n; ++i) {
         uint32_t want, have;
@@ -110,7 +112,8 @@ static void test_large_tensor(vkq_device dev)
  * coexists with the first, and the staging path forced for its uploads/downloads. */
 static void test_segmented(vkq_instance inst, uint32_t index)
 {
-    vkq_device_desc desc = {.max_allocation_override = 4u << 20, .max_binding_override = 1u << 20};
+    const vkq_device_debug_desc dbg = {.max_allocation_override = 4u << 20, .max_binding_override = 1u << 20};
+    vkq_device_desc desc = {.debug = &dbg};
     vkq_device dev;
     setenv("VKQ_FORCE_STAGING", "1", 1);
     CHECK_OK(vkq_device_create(inst, index, &desc, &dev));
@@ -160,7 +163,7 @@ static void test_bad_input(vkq_device dev)
 #define EXPECT(call, want)                                                                       \
     st = (call);                                                                                 \
     CHECK(st == (want), "%s gave %s, want %s", #call, vkq_status_string(st), vkq_status_string(want)); \
-    CHECK(st == VKQ_SUCCESS || vkq_device_last_error(dev)[0] != '\0', "no message for %s", #call)
+    CHECK(st == VKQ_SUCCESS || vkq_last_error()[0] != '\0', "no message for %s", #call)
     EXPECT(vkq_dequantize(dev, (vkq_type)4, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
     EXPECT(vkq_dequantize(dev, (vkq_type)9999, a, 0, b, 0, 32, VKQ_TYPE_F32), VKQ_ERROR_UNKNOWN_TYPE);
     EXPECT(vkq_dequantize(dev, VKQ_TYPE_Q4_0, a, 0, b, 0, 33, VKQ_TYPE_F32), VKQ_ERROR_BAD_SHAPE);
@@ -189,6 +192,82 @@ static void test_bad_input(vkq_device dev)
     vkq_buffer_destroy(b);
 }
 
+/* vkq_dequantize_record into a command buffer the caller owns and submits: two ranges (f32 and
+ * f16 output, at offsets) batched in one command buffer give the blocking call's bits. */
+static void test_record(vkq_device dev)
+{
+    vkq_vulkan_handles h;
+    CHECK_OK(vkq_device_get_vulkan(dev, &h));
+    if (!vkq_device_get_info(dev)->push_descriptor) {
+        CHECK(vkq_dequantize_record(dev, (VkCommandBuffer)(uintptr_t)1, VKQ_TYPE_Q4_K, NULL, 0, NULL, 0, 256,
+                                    VKQ_TYPE_F32) == VKQ_ERROR_INVALID_ARGUMENT, "NULL buffers");
+        printf("recording: device lacks VK_KHR_push_descriptor, not tested\n");
+        return;
+    }
+    CHECK(volkInitialize() == VK_SUCCESS, "volkInitialize");
+    volkLoadInstanceOnly(h.instance);
+    struct VolkDeviceTable vk;
+    volkLoadDeviceTable(&vk, h.device);
+    VkCommandPool pool;
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = h.queue_family};
+    CHECK(vk.vkCreateCommandPool(h.device, &pci, NULL, &pool) == VK_SUCCESS, "command pool");
+    VkCommandBuffer cmd;
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+    CHECK(vk.vkAllocateCommandBuffers(h.device, &ai, &cmd) == VK_SUCCESS, "command buffer");
+
+    const vkq_type t = VKQ_TYPE_Q4_K;
+    const uint64_t blocks = 24, n = blocks * 256, half = n / 2;
+    uint64_t bytes = 0;
+    CHECK_OK(vkq_type_bytes(t, n, &bytes));
+    uint8_t *q = malloc(bytes);
+    vkq_test_random_weights(t, blocks, &g_rng, q);
+    /* dst: [0, 4 * half) f32 of the first half, then f16 of the second half at 4 * half + 64 */
+    const uint64_t f16_at = 4 * half + 64, dst_bytes = f16_at + 2 * half;
+    vkq_buffer src, got, want;
+    CHECK_OK(vkq_buffer_create(dev, bytes, VKQ_MEMORY_DEVICE, 0, &src));
+    CHECK_OK(vkq_buffer_create(dev, dst_bytes, VKQ_MEMORY_DEVICE, 0, &got));
+    CHECK_OK(vkq_buffer_create(dev, dst_bytes, VKQ_MEMORY_DEVICE, 0, &want));
+    CHECK_OK(vkq_buffer_upload(src, 0, q, bytes));
+    uint8_t *zero = calloc(1, dst_bytes), *a = malloc(dst_bytes), *b = malloc(dst_bytes);
+    CHECK_OK(vkq_buffer_upload(got, 0, zero, dst_bytes));
+    CHECK_OK(vkq_buffer_upload(want, 0, zero, dst_bytes));
+    const uint64_t half_bytes = bytes / 2;
+    CHECK_OK(vkq_dequantize(dev, t, src, 0, want, 0, half, VKQ_TYPE_F32));
+    CHECK_OK(vkq_dequantize(dev, t, src, half_bytes, want, f16_at, half, VKQ_TYPE_F16));
+
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    vk.vkBeginCommandBuffer(cmd, &bi);
+    CHECK_OK(vkq_dequantize_record(dev, cmd, t, src, 0, got, 0, half, VKQ_TYPE_F32));
+    CHECK_OK(vkq_dequantize_record(dev, cmd, t, src, half_bytes, got, f16_at, half, VKQ_TYPE_F16));
+    /* Refused before anything is recorded. */
+    CHECK(vkq_dequantize_record(dev, cmd, t, src, 0, got, 0, 255, VKQ_TYPE_F32) == VKQ_ERROR_BAD_SHAPE,
+          "partial block accepted");
+    CHECK(vkq_dequantize_record(dev, cmd, t, src, 0, got, dst_bytes, 256, VKQ_TYPE_F32) == VKQ_ERROR_OUT_OF_RANGE,
+          "destination past the end accepted");
+    CHECK(vkq_dequantize_record(dev, VK_NULL_HANDLE, t, src, 0, got, 0, 256, VKQ_TYPE_F32) ==
+              VKQ_ERROR_INVALID_ARGUMENT,
+          "NULL command buffer accepted");
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
+    vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                            VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    vk.vkEndCommandBuffer(cmd);
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    CHECK(vk.vkQueueSubmit(h.queue, 1, &si, VK_NULL_HANDLE) == VK_SUCCESS, "submit");
+    vk.vkQueueWaitIdle(h.queue);
+    CHECK_OK(vkq_buffer_download(got, 0, a, dst_bytes));
+    CHECK_OK(vkq_buffer_download(want, 0, b, dst_bytes));
+    CHECK(memcmp(a, b, dst_bytes) == 0, "recorded dequantize differs from the blocking call");
+    printf("recorded into caller's command buffer (f32 + f16 halves of %llu Q4_K elements): bit-identical\n",
+           (unsigned long long)n);
+    vk.vkDestroyCommandPool(h.device, pool, NULL);
+    vkq_buffer_destroy(src);
+    vkq_buffer_destroy(got);
+    vkq_buffer_destroy(want);
+    free(q); free(zero); free(a); free(b);
+}
+
 int main(void)
 {
     uint64_t seed = vkq_test_seed();
@@ -198,6 +277,7 @@ int main(void)
     if (gpu_fixture_open(&f, NULL)) return 1;
     test_bad_input(f.dev);
     test_every_type(f.dev);
+    test_record(f.dev);
     test_segmented(f.inst, f.index);
     if (!getenv("VKQ_SKIP_LARGE")) test_large_tensor(f.dev);
     gpu_fixture_close(&f);

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "gpu_fixture.h"
-#include "vkquant_cpu.h"
-#include "vkquant_quant.h"
+#include "vkquant/cpu.h"
+#include "vkquant/quant.h"
 #include "vulkan/staging_ring.h"
 
 /* vkq_device_create with `name`=`value` set; returns the status, *dev the device if made. */
@@ -23,7 +23,7 @@ static void expect_rejected(vkq_instance inst, uint32_t index, const char *name,
 {
     vkq_device dev = NULL;
     vkq_status st = create_with(inst, index, name, value, NULL, &dev);
-    const char *msg = vkq_instance_last_error(inst);
+    const char *msg = vkq_last_error();
     CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && !dev, "%s=%s gave %s", name, value, vkq_status_string(st));
     CHECK(strstr(msg, name) && strstr(msg, value), "%s=%s: message \"%s\" names neither", name, value, msg);
     vkq_device_destroy(dev);
@@ -50,7 +50,7 @@ static void test_api_beats_environment(vkq_instance inst, uint32_t index)
     vkq_status st = create_with(inst, index, "VKQ_STAGING_SLOT_BYTES", "12x", &ring, &dev);
     unsetenv("VKQ_STAGING_SLOTS");
     CHECK(st == VKQ_SUCCESS && dev, "desc ring with bad env: %s (%s)", vkq_status_string(st),
-          vkq_instance_last_error(inst));
+          vkq_last_error());
     if (dev) CHECK(dev->ring->n_slots == 3 && dev->ring->slot_bytes == 4096, "ring %u x %llu", dev->ring->n_slots,
                    (unsigned long long)dev->ring->slot_bytes);
     vkq_device_destroy(dev);
@@ -74,7 +74,8 @@ static void test_api_beats_environment(vkq_instance inst, uint32_t index)
           vkq_status_string(st));
     vkq_device_destroy(dev);
 
-    const vkq_device_desc lim = {.max_allocation_override = 1 << 20};
+    const vkq_device_debug_desc lim_debug = {.max_allocation_override = 1 << 20};
+    const vkq_device_desc lim = {.debug = &lim_debug};
     st = create_with(inst, index, "VKQ_MAX_ALLOCATION", "lots", &lim, &dev);
     CHECK(st == VKQ_SUCCESS && dev && dev->max_allocation == 1 << 20, "desc limit with bad env: %s",
           vkq_status_string(st));
@@ -88,12 +89,18 @@ static void test_buffer_and_budget(vkq_device dev)
     vkq_status st = vkq_buffer_create(dev, 1024, VKQ_MEMORY_DEVICE, 0, &b);
     unsetenv("VKQ_FORCE_STAGING");
     CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && !b, "VKQ_FORCE_STAGING=perhaps: %s", vkq_status_string(st));
-    CHECK(strstr(vkq_device_last_error(dev), "VKQ_FORCE_STAGING=perhaps") != NULL, "message: %s",
-          vkq_device_last_error(dev));
+    CHECK(strstr(vkq_last_error(), "VKQ_FORCE_STAGING=perhaps") != NULL, "message: %s", vkq_last_error());
     vkq_buffer_destroy(b);
 }
 
-/* The CPU calls have no message channel: the status says it. */
+/* The CPU calls fail the same way, with the sentence in vkq_last_error too. */
+static void expect_message(const char *what, const char *name, const char *value)
+{
+    const char *msg = vkq_last_error();
+    CHECK(strstr(msg, name) && strstr(msg, value), "%s: message \"%s\" names neither %s nor %s", what, msg,
+          name, value);
+}
+
 static void test_cpu_threads(void)
 {
     float src[64] = {0};
@@ -101,8 +108,10 @@ static void test_cpu_threads(void)
     vkq_quantize_desc q = {.type = VKQ_TYPE_Q8_0, .src = src, .rows = 2, .k = 32, .dst = dst, .dst_size = sizeof dst};
     setenv("VKQ_CPU_THREADS", "two", 1);
     CHECK(vkq_quantize(&q) == VKQ_ERROR_INVALID_ARGUMENT, "quantize with VKQ_CPU_THREADS=two");
-    vkq_cpu_pool *pool = NULL;
+    expect_message("quantize", "VKQ_CPU_THREADS", "two");
+    vkq_cpu_pool pool = NULL;
     CHECK(vkq_cpu_pool_create(0, &pool) == VKQ_ERROR_INVALID_ARGUMENT && !pool, "pool with VKQ_CPU_THREADS=two");
+    expect_message("pool", "VKQ_CPU_THREADS", "two");
     /* An explicit thread count beats it. */
     q.n_threads = 2;
     CHECK_OK(vkq_quantize(&q));
@@ -111,6 +120,7 @@ static void test_cpu_threads(void)
     setenv("VKQ_CPU_THREADS", "0", 1);
     q.n_threads = 0;
     CHECK(vkq_quantize(&q) == VKQ_ERROR_INVALID_ARGUMENT, "quantize with VKQ_CPU_THREADS=0");
+    expect_message("quantize", "VKQ_CPU_THREADS", "0");
     unsetenv("VKQ_CPU_THREADS");
     CHECK_OK(vkq_quantize(&q));
 }

@@ -3,7 +3,7 @@
  * usage: test_gguf MANIFEST.txt [CORPUS_DIR]
  *
  * 1. Every file listed in MANIFEST.txt (written by tests/make_gguf.py with gguf-py's GGUFWriter)
- *    opens, through vkq_gguf_open and vkq_gguf_open_memory, and every metadata value and tensor
+ *    opens, through vkq_gguf_create and vkq_gguf_create_from_memory, and every metadata value and tensor
  *    (name, type, shape, byte size, FNV-1a hash of the data) matches the manifest.
  * 2. Malformed variants of mixed.gguf built in memory (every truncation, bad header fields, bad
  *    keys/values, bad tensor infos) and files built from scratch are refused with the expected
@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "core/error.h" /* vkq_error_clear: each message checked comes from its own call */
+#include "vkquant/core.h"
+#include "vkquant/gguf.h"
 
 static int failures;
 static int checks;
@@ -111,7 +112,7 @@ static void check_value(const char *key, const vkq_gguf_value *v, vkq_gguf_type 
     }
 }
 
-static void check_typed_getter(const vkq_gguf *g, int64_t i, vkq_gguf_type type, const vkq_gguf_value *v)
+static void check_typed_getter(vkq_gguf g, int64_t i, vkq_gguf_type type, const vkq_gguf_value *v)
 {
     vkq_status st = VKQ_ERROR_UNKNOWN_TYPE;
     int ok = 0;
@@ -147,7 +148,7 @@ static void check_typed_getter(const vkq_gguf *g, int64_t i, vkq_gguf_type type,
 }
 
 /* Checks one open handle against the manifest section of `fname`. */
-static void check_file(const vkq_gguf *g, FILE *man, long section, const char *fname,
+static void check_file(vkq_gguf g, FILE *man, long section, const char *fname,
                        unsigned alignment, int64_t n_kv, int64_t n_t)
 {
     CHECK(vkq_gguf_version(g) == 3, "%s: version %u", fname, vkq_gguf_version(g));
@@ -296,21 +297,20 @@ static ti_pos find_tensor(const uint8_t *buf, size_t size, const char *name)
 static int expect_reject(const char *what, const uint8_t *buf, size_t size, vkq_status want,
                          const char *needle)
 {
-    char err[512];
-    memset(err, 0x55, sizeof err);
-    vkq_gguf *g = (vkq_gguf *)(uintptr_t)1;
-    const vkq_status st = vkq_gguf_open_memory(buf, size, &g, err, sizeof err);
+    vkq_gguf g = (vkq_gguf)(uintptr_t)1;
+    vkq_error_clear(); /* the message checked below must come from this call */
+    const vkq_status st = vkq_gguf_create_from_memory(buf, size, &g);
     CHECK(st == want, "%s: status %d (%s), expected %d; message: %s", what, (int)st,
-          vkq_status_string(st), (int)want, st ? err : "(none)");
+          vkq_status_string(st), (int)want, st ? vkq_last_error() : "(none)");
     CHECK(g == NULL, "%s: handle not NULL on failure", what);
     if (st == VKQ_SUCCESS) {
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         return 0;
     }
-    CHECK(memchr(err, 0, sizeof err) && err[0], "%s: empty or unterminated message", what);
-    CHECK(!needle || strstr(err, needle), "%s: message lacks \"%s\": %s", what, needle, err);
-    CHECK(strstr(err, "offset") != NULL, "%s: message names no offset: %s", what, err);
-    printf("  %-36s -> %s\n", what, err);
+    CHECK(vkq_last_error()[0], "%s: empty or unterminated message", what);
+    CHECK(!needle || strstr(vkq_last_error(), needle), "%s: message lacks \"%s\": %s", what, needle, vkq_last_error());
+    CHECK(strstr(vkq_last_error(), "offset") != NULL, "%s: message names no offset: %s", what, vkq_last_error());
+    printf("  %-36s -> %s\n", what, vkq_last_error());
     return 1;
 }
 
@@ -379,10 +379,9 @@ static void apply_same_offset(uint8_t *b, size_t size, const void *arg)
 static void test_malformed(const uint8_t *buf, size_t size)
 {
     /* the base file is valid */
-    char err[512];
-    vkq_gguf *g = NULL;
-    CHECK(vkq_gguf_open_memory(buf, size, &g, err, sizeof err) == VKQ_SUCCESS, "base: %s", err);
-    vkq_gguf_close(g);
+    vkq_gguf g = NULL;
+    CHECK(vkq_gguf_create_from_memory(buf, size, &g) == VKQ_SUCCESS, "base: %s", vkq_last_error());
+    vkq_gguf_destroy(g);
     CHECK(find_tensor(buf, size, "blk.0.attn_q.weight").type != 0, "layout search failed");
 
     /* every truncation */
@@ -392,13 +391,14 @@ static void test_malformed(const uint8_t *buf, size_t size)
         snprintf(what, sizeof what, "truncated to %zu bytes", n);
         uint8_t *b = malloc(n ? n : 1); /* exact-size copy so ASan sees any overread */
         memcpy(b, buf, n);
-        vkq_gguf *h = NULL;
-        vkq_status st = vkq_gguf_open_memory(b, n, &h, err, sizeof err);
-        if (st != VKQ_ERROR_MALFORMED || !err[0] || h) {
-            CHECK(0, "%s: status %d, message %s", what, (int)st, err);
+        vkq_gguf h = NULL;
+        vkq_error_clear();
+        vkq_status st = vkq_gguf_create_from_memory(b, n, &h);
+        if (st != VKQ_ERROR_MALFORMED || !vkq_last_error()[0] || h) {
+            CHECK(0, "%s: status %d, message %s", what, (int)st, vkq_last_error());
             trunc_ok = 0;
         }
-        vkq_gguf_close(h);
+        vkq_gguf_destroy(h);
         free(b);
     }
     CHECK(trunc_ok, "truncations");
@@ -523,8 +523,7 @@ static void gb_pad(gb *b, size_t a, size_t extra)
 static void test_built(void)
 {
     gb b;
-    char err[512];
-    vkq_gguf *g = NULL;
+    vkq_gguf g = NULL;
 
     /* v2, tensors in reverse offset order with a gap, a zero-element tensor: valid */
     gb_header(&b, 2, 3, 1);
@@ -535,8 +534,8 @@ static void test_built(void)
     gb_tensor(&b, "early", 5, VKQ_TYPE_F32, 4, 1, 0);
     gb_tensor(&b, "empty", 5, VKQ_TYPE_Q4_K, 0, 7, 16);
     gb_pad(&b, 16, 96 + 68);
-    vkq_status st = vkq_gguf_open_memory(b.buf, b.n, &g, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS, "built v2 file: %s", err);
+    vkq_status st = vkq_gguf_create_from_memory(b.buf, b.n, &g);
+    CHECK(st == VKQ_SUCCESS, "built v2 file: %s", vkq_last_error());
     if (g) {
         CHECK(vkq_gguf_version(g) == 2 && vkq_gguf_alignment(g) == 16, "v2 header");
         vkq_gguf_tensor t;
@@ -544,7 +543,7 @@ static void test_built(void)
               t.nbytes == 68 && t.offset == vkq_gguf_data_offset(g) + 96, "late tensor");
         CHECK(vkq_gguf_tensor_info(g, vkq_gguf_find_tensor(g, "empty"), &t) == VKQ_SUCCESS &&
               t.nbytes == 0 && t.n_elems == 0, "empty tensor");
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
     }
 
     /* same with the alignment key typed INT32, zero, and not a power of two */
@@ -569,10 +568,10 @@ static void test_built(void)
         gb_header(&b, 3, 1, 0);
         gb_tensor(&b, name, len, VKQ_TYPE_F32, 4, 1, 0);
         gb_pad(&b, 32, 16);
-        st = vkq_gguf_open_memory(b.buf, b.n, &g, err, sizeof err);
-        if (len < 64) CHECK(st == VKQ_SUCCESS, "name of %zu bytes: %s", len, err);
+        st = vkq_gguf_create_from_memory(b.buf, b.n, &g);
+        if (len < 64) CHECK(st == VKQ_SUCCESS, "name of %zu bytes: %s", len, vkq_last_error());
         else expect_reject("name too long", b.buf, b.n, VKQ_ERROR_MALFORMED, "limit is 63");
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         g = NULL;
     }
     gb_header(&b, 3, 1, 0);
@@ -593,35 +592,33 @@ static void test_built(void)
     gb_header(&b, 3, 1, 0);
     gb_tensor(&b, "nf4", 3, VKQ_TYPE_NF4, 64, 1, 0);
     gb_pad(&b, 32, 36);
-    st = vkq_gguf_open_memory(b.buf, b.n, &g, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS, "NF4 tensor: %s", err);
-    vkq_gguf_close(g);
+    st = vkq_gguf_create_from_memory(b.buf, b.n, &g);
+    CHECK(st == VKQ_SUCCESS, "NF4 tensor: %s", vkq_last_error());
+    vkq_gguf_destroy(g);
     g = NULL;
     put_u32(b.buf + 24 + 8 + 3 + 4 + 16, 257);
     expect_reject("type 257", b.buf, b.n, VKQ_ERROR_UNKNOWN_TYPE, "type id 257");
 
     /* header only, no tensors, no keys: valid */
     gb_header(&b, 3, 0, 0);
-    st = vkq_gguf_open_memory(b.buf, b.n, &g, err, sizeof err);
+    st = vkq_gguf_create_from_memory(b.buf, b.n, &g);
     CHECK(st == VKQ_SUCCESS && vkq_gguf_tensor_count(g) == 0 && vkq_gguf_kv_count(g) == 0,
-          "empty GGUF: %s", err);
-    vkq_gguf_close(g);
+          "empty GGUF: %s", vkq_last_error());
+    vkq_gguf_destroy(g);
     g = NULL;
 
     /* arguments and IO */
-    CHECK(vkq_gguf_open_memory(NULL, 10, &g, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL data");
-    CHECK(vkq_gguf_open_memory(b.buf, b.n, NULL, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
-    CHECK(vkq_gguf_open(NULL, &g, NULL, 0) == VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
-    st = vkq_gguf_open("/nonexistent/x.gguf", &g, err, sizeof err);
-    CHECK(st == VKQ_ERROR_IO && g == NULL && strstr(err, "x.gguf"), "missing file: %d %s", (int)st, err);
-    st = vkq_gguf_open("/", &g, err, sizeof err);
-    CHECK(st == VKQ_ERROR_IO && g == NULL, "directory: %d %s", (int)st, err);
-    /* tiny error buffers are fine */
-    st = vkq_gguf_open_memory("GGUX", 4, &g, err, 1);
-    CHECK(st == VKQ_ERROR_MALFORMED && err[0] == 0, "1-byte error buffer");
-    st = vkq_gguf_open_memory("GGUX", 4, &g, NULL, 0);
-    CHECK(st == VKQ_ERROR_MALFORMED, "NULL error buffer");
-    vkq_gguf_close(NULL);
+    CHECK(vkq_gguf_create_from_memory(NULL, 10, &g) == VKQ_ERROR_INVALID_ARGUMENT, "NULL data");
+    CHECK(vkq_gguf_create_from_memory(b.buf, b.n, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+    CHECK(vkq_gguf_create(NULL, &g) == VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
+    st = vkq_gguf_create("/nonexistent/x.gguf", &g);
+    CHECK(st == VKQ_ERROR_IO && g == NULL && strstr(vkq_last_error(), "x.gguf"), "missing file: %d %s", (int)st, vkq_last_error());
+    st = vkq_gguf_create("/", &g);
+    CHECK(st == VKQ_ERROR_IO && g == NULL, "directory: %d %s", (int)st, vkq_last_error());
+    vkq_error_clear();
+    st = vkq_gguf_create_from_memory("GGUX", 4, &g);
+    CHECK(st == VKQ_ERROR_MALFORMED && strstr(vkq_last_error(), "magic"), "bad magic: %s", vkq_last_error());
+    vkq_gguf_destroy(NULL);
 }
 
 static void test_corpus(const char *dir)
@@ -634,15 +631,16 @@ static void test_corpus(const char *dir)
     while ((e = readdir(d))) {
         const size_t len = strlen(e->d_name);
         if (len < 5 || strcmp(e->d_name + len - 5, ".gguf")) continue;
-        char path[1024], err[512];
+        char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        vkq_gguf *g = NULL;
-        const vkq_status st = vkq_gguf_open(path, &g, err, sizeof err);
+        vkq_gguf g = NULL;
+        vkq_error_clear();
+        const vkq_status st = vkq_gguf_create(path, &g);
         const vkq_status want = !strncmp(e->d_name, "type_", 5) ? VKQ_ERROR_UNKNOWN_TYPE : VKQ_ERROR_MALFORMED;
-        CHECK(st == want && g == NULL && err[0], "corpus %s: status %d, expected %d: %s", e->d_name,
-              (int)st, (int)want, err);
-        if (st == want) printf("  corpus %-36s -> %s\n", e->d_name, err);
-        vkq_gguf_close(g);
+        CHECK(st == want && g == NULL && vkq_last_error()[0], "corpus %s: status %d, expected %d: %s", e->d_name,
+              (int)st, (int)want, vkq_last_error());
+        if (st == want) printf("  corpus %-36s -> %s\n", e->d_name, vkq_last_error());
+        vkq_gguf_destroy(g);
         ++n;
     }
     closedir(d);
@@ -677,22 +675,22 @@ int main(int argc, char **argv)
         long long n_kv, n_t;
         if (sscanf(line, "file %255s %u %lld %lld", fname, &alignment, &n_kv, &n_t) != 4) continue;
         const long section = ftell(man);
-        char path[1400], err[512];
+        char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, fname);
-        vkq_gguf *g = NULL;
-        vkq_status st = vkq_gguf_open(path, &g, err, sizeof err);
-        CHECK(st == VKQ_SUCCESS, "%s: %s", path, err);
+        vkq_gguf g = NULL;
+        vkq_status st = vkq_gguf_create(path, &g);
+        CHECK(st == VKQ_SUCCESS, "%s: %s", path, vkq_last_error());
         if (g) check_file(g, man, section, fname, alignment, n_kv, n_t);
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         /* the same through open_memory */
         size_t size = 0;
         uint8_t *buf = read_file(path, &size);
         CHECK(buf != NULL, "read %s", path);
         g = NULL;
-        st = vkq_gguf_open_memory(buf, size, &g, err, sizeof err);
-        CHECK(st == VKQ_SUCCESS, "%s (memory): %s", path, err);
+        st = vkq_gguf_create_from_memory(buf, size, &g);
+        CHECK(st == VKQ_SUCCESS, "%s (memory): %s", path, vkq_last_error());
         if (g) check_file(g, man, section, fname, alignment, n_kv, n_t);
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         fseek(man, section, SEEK_SET);
         if (!strcmp(fname, "mixed.gguf")) {
             mixed = buf;

@@ -77,7 +77,7 @@ static void run_type_shape(vkq_device dev, bufs *b, vkq_type t, uint64_t m, uint
               tr->info.name, (unsigned long long)n, vkq_matmul_path_name(path));
         vkq_status st = vkq_matmul(dev, &d);
         CHECK(st == VKQ_SUCCESS, "%s m=%llu k=%llu n=%llu: %s (%s)", tr->info.name, (unsigned long long)m,
-              (unsigned long long)k, (unsigned long long)n, vkq_status_string(st), vkq_device_last_error(dev));
+              (unsigned long long)k, (unsigned long long)n, vkq_status_string(st), vkq_last_error());
         CHECK_OK(vkq_buffer_download(b->y, 0, y, sizeof(float) * m * n));
         matmul_ref_f64(wf, x, ref, m, k, n);
         double e = matmul_nmse(y, m, ref, m, n);
@@ -191,7 +191,7 @@ static void test_profiles(vkq_instance inst, uint32_t index)
             run_type_shape(dev, &b, types[i], 64, k, 31, VKQ_MATMUL_FORCE_MATVEC, &res);
         }
         printf("profile %-6s (mv %ux%u %s, mm %ux%ux%u/%u): worst NMSE %.2e %s\n", name, c->mv_workgroup,
-               c->mv_rows, c->mv_subgroup_reduce == 1 ? "subgroup" : "shared", c->mm_bm, c->mm_bn, c->mm_bk,
+               c->mv_rows, c->mv_subgroup_reduce == VKQ_MV_REDUCE_SUBGROUP ? "subgroup" : "shared", c->mm_bm, c->mm_bn, c->mm_bk,
                c->mm_workgroup, res.worst_nmse, res.failures ? "FAIL" : "ok");
         bufs_destroy(&b);
         vkq_device_destroy(dev);
@@ -323,7 +323,7 @@ static void test_bad_input(vkq_device dev)
     field_change;                                                                               \
     st = vkq_matmul(dev, &d);                                                                   \
     CHECK(st == (want), "%s gave %s", #field_change, vkq_status_string(st));                    \
-    CHECK(vkq_device_last_error(dev)[0] != '\0', "no message for %s", #field_change)
+    CHECK(vkq_last_error()[0] != '\0', "no message for %s", #field_change)
     EXPECT(d.k = 48, VKQ_ERROR_BAD_SHAPE);
     EXPECT(d.type = VKQ_TYPE_Q4_K, VKQ_ERROR_BAD_SHAPE);
     EXPECT(d.type = (vkq_type)31, VKQ_ERROR_UNKNOWN_TYPE);

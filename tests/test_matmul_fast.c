@@ -65,8 +65,8 @@ static void random_x(float *x, uint64_t count)
 
 static uint64_t round_up(uint64_t v, uint64_t q) { return (v + q - 1) / q * q; }
 
-/* A device with the fast paths allowed (1) or switched off (2) through the API. */
-static vkq_device open_device(vkq_instance inst, uint32_t index, const char *profile, uint32_t fp16, uint32_t int8)
+/* A device with the fast paths allowed or switched off through the API. */
+static vkq_device open_device(vkq_instance inst, uint32_t index, const char *profile, vkq_switch fp16, vkq_switch int8)
 {
     vkq_kernel_config cfg = {.mm_fp16 = fp16, .mm_int8 = int8};
     vkq_device_desc desc = {.profile = profile, .config = &cfg};
@@ -136,7 +136,7 @@ static double case_run(vkq_device dev, const bufs *b, case_data *c, vkq_matmul_p
           (unsigned long long)c->m, (unsigned long long)c->k, (unsigned long long)c->n, vkq_matmul_path_name(p),
           vkq_matmul_path_name(want));
     vkq_status st = vkq_matmul(dev, &d);
-    CHECK(st == VKQ_SUCCESS, "%s: %s (%s)", vkq_type_get(c->t)->name, vkq_status_string(st), vkq_device_last_error(dev));
+    CHECK(st == VKQ_SUCCESS, "%s: %s (%s)", vkq_type_get(c->t)->name, vkq_status_string(st), vkq_last_error());
     CHECK_OK(vkq_buffer_download(b->y, 0, c->y, sizeof(float) * c->m * c->n));
     matmul_ref_f64(c->wf, c->x, c->ref, c->m, c->k, c->n);
     if (bound) *bound = matmul_nmse_bound(c->wf, c->x, c->ref, c->m, c->k, c->n, FAST_NMSE);
@@ -364,7 +364,7 @@ static void test_switches(vkq_instance inst, uint32_t index, int have_f16, int h
         const char *name = vkq_type_get(c.t)->name;
         float *y32, *y;
         /* fp32 reference result: both paths off through the API */
-        vkq_device dev = open_device(inst, index, NULL, 2, 2);
+        vkq_device dev = open_device(inst, index, NULL, VKQ_SWITCH_OFF, VKQ_SWITCH_OFF);
         if (!dev) return;
         vkq_matmul_path p = run_on(dev, &c, &y32);
         vkq_device_destroy(dev);
@@ -373,12 +373,13 @@ static void test_switches(vkq_instance inst, uint32_t index, int have_f16, int h
         CHECK(e32 <= matmul_nmse_bound(c.wf, c.x, c.ref, c.m, c.k, c.n, vkq_traits(c.t)->tol_matmul_f32),
               "%s fp32 GEMM NMSE %.3g", name, e32);
 
-        struct { const char *env; uint32_t fp16, int8; } cases[] = {
-            {NULL, 1, 1}, {NULL, 2, 1}, {NULL, 1, 2},
-            {"VKQ_NO_INT8", 1, 1}, {"VKQ_NO_FP16", 1, 1}, {"both", 1, 1},
+        const vkq_switch on = VKQ_SWITCH_ON, off = VKQ_SWITCH_OFF;
+        struct { const char *env; vkq_switch fp16, int8; } cases[] = {
+            {NULL, on, on}, {NULL, off, on}, {NULL, on, off},
+            {"VKQ_NO_INT8", on, on}, {"VKQ_NO_FP16", on, on}, {"both", on, on},
         };
         for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
-            int no16 = cases[i].fp16 == 2, no8 = cases[i].int8 == 2;
+            int no16 = cases[i].fp16 == VKQ_SWITCH_OFF, no8 = cases[i].int8 == VKQ_SWITCH_OFF;
             if (cases[i].env) {
                 no16 = strcmp(cases[i].env, "VKQ_NO_INT8") != 0;
                 no8 = strcmp(cases[i].env, "VKQ_NO_FP16") != 0;
@@ -422,7 +423,7 @@ static void test_profiles(vkq_instance inst, uint32_t index, const char *default
         double worst[2] = {0, 0};
         int count[2] = {0, 0};
         for (int int8 = 0; int8 < 2; ++int8) {
-            vkq_device dev = open_device(inst, index, profiles[pi], 1, int8 ? 1 : 2);
+            vkq_device dev = open_device(inst, index, profiles[pi], VKQ_SWITCH_ON, int8 ? VKQ_SWITCH_ON : VKQ_SWITCH_OFF);
             if (!dev) continue;
             bufs b;
             bufs_create(dev, &b, 4608 * 300, 4608 * 4 * MAX_N, 4 * 300 * MAX_N);
@@ -464,8 +465,8 @@ int main(void)
     printf("shaderFloat16 %d, shaderIntegerDotProduct %d (4x8 packed accelerated %d)\n", info->shader_float16,
            info->integer_dot_product, info->integer_dot_4x8_packed_accelerated);
     /* One device per fast path: with int8 off, the int8 types run fp16 too. */
-    vkq_device dev16 = open_device(f.inst, f.index, NULL, 1, 2);
-    vkq_device dev8 = open_device(f.inst, f.index, NULL, 2, 1);
+    vkq_device dev16 = open_device(f.inst, f.index, NULL, VKQ_SWITCH_ON, VKQ_SWITCH_OFF);
+    vkq_device dev8 = open_device(f.inst, f.index, NULL, VKQ_SWITCH_OFF, VKQ_SWITCH_ON);
     if (dev16 && dev8) {
         bufs b16, b8;
         uint64_t max_row = 4096 * 4; /* F32 rows are the widest */

@@ -59,7 +59,7 @@ static double run_type(vkq_device dev, vkq_type t)
             vkq_status st = vkq_matmul(dev, &d);
             CHECK(st == VKQ_SUCCESS, "%s offset %llu stride %llu n=%llu: %s (%s)", tr->info.name,
                   (unsigned long long)off, (unsigned long long)ws, (unsigned long long)n,
-                  vkq_status_string(st), vkq_device_last_error(dev));
+                  vkq_status_string(st), vkq_last_error());
             CHECK_OK(vkq_buffer_download(yb, 0, y, sizeof(float) * m * n));
             matmul_ref_f64(wf, x, ref, m, k, n);
             double e = matmul_nmse(y, m, ref, m, n);

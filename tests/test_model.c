@@ -23,9 +23,10 @@
 #include "gpu_fixture.h"
 #include "matmul_ref.h"
 #include "test_util.h"
+#include "core/error.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
-#include "vkquant_model.h"
+#include "vkquant/cpu.h"
+#include "vkquant/model.h"
 
 #define INT8_TOL 5e-4
 #define MAX_T    256
@@ -47,7 +48,7 @@ typedef struct weight_case {
 static weight_case g_cases[MAX_T];
 static uint32_t g_n_cases;
 static const char *g_path;
-static vkq_gguf *g_file;
+static vkq_gguf g_file;
 static uint32_t g_n_expert_tensors; /* 3-D tensors: the model is a mixture of experts */
 
 /* Expert e of tensor t (e = 0 for a 2-D weight): its decoded weights, a random X and the f64
@@ -77,9 +78,8 @@ static void add_case(const vkq_gguf_tensor *t, uint32_t e, uint64_t *rng)
 /* Every 2-D tensor and every expert of every 3-D tensor of the file. */
 static int build_cases(uint64_t *rng)
 {
-    char err[256];
-    if (vkq_gguf_open(g_path, &g_file, err, sizeof err) != VKQ_SUCCESS) {
-        fprintf(stderr, "cannot open %s: %s\n", g_path, err);
+    if (vkq_gguf_create(g_path, &g_file) != VKQ_SUCCESS) {
+        fprintf(stderr, "cannot open %s: %s\n", g_path, vkq_last_error());
         return 1;
     }
     for (int64_t i = 0; i < vkq_gguf_tensor_count(g_file); ++i) {
@@ -100,7 +100,7 @@ static int build_cases(uint64_t *rng)
 
 /* The call under test: by index or by name (alternating), vkq_model_matmul for 2-D weights,
  * vkq_model_matmul_expert for the experts. */
-static vkq_status case_matmul(vkq_model *m, const weight_case *c, int64_t idx, int by_name, float *y)
+static vkq_status case_matmul(vkq_model m, const weight_case *c, int64_t idx, int by_name, float *y)
 {
     if (c->is_expert)
         return by_name ? vkq_model_matmul_expert_named(m, c->name, c->expert, c->x, y, c->n)
@@ -129,7 +129,7 @@ static double case_bound(const weight_case *c, vkq_place place)
 
 typedef struct run {
     const char *what;
-    vkq_model *model;
+    vkq_model model;
     float *y[MAX_T];
     vkq_place place[MAX_T];
 } run;
@@ -150,7 +150,7 @@ static void run_all(run *r)
             r->y[i][j] = NAN;
         vkq_status st = case_matmul(r->model, c, idx, i % 2 == 0, r->y[i]);
         CHECK(st == VKQ_SUCCESS, "%s: %s: %s (%s)", r->what, case_label(c), vkq_status_string(st),
-              vkq_model_last_error(r->model));
+              vkq_last_error());
         double e = matmul_nmse(r->y[i], c->m, c->ref, c->m, c->n);
         double b = case_bound(c, t.place);
         CHECK(e <= b, "%s: %s (%s, %s, m %" PRIu64 " k %" PRIu64 " n %" PRIu64 "): NMSE %.3g > bound %.3g",
@@ -237,12 +237,11 @@ static void count_log(void *user, const char *msg)
     printf("  log: %s\n", msg);
 }
 
-static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what)
+static vkq_model load(vkq_device dev, const vkq_model_desc *d, const char *what)
 {
-    vkq_model *m = NULL;
-    char err[512] = "";
-    vkq_status st = vkq_model_load(dev, g_path, d, &m, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_load: %s: %s", what, vkq_status_string(st), err);
+    vkq_model m = NULL;
+    vkq_status st = vkq_model_create(dev, g_path, d, &m);
+    CHECK(st == VKQ_SUCCESS && m, "%s: vkq_model_create: %s: %s", what, vkq_status_string(st), vkq_last_error());
     if (m) {
         vkq_plan_totals t;
         vkq_plan_get_totals(vkq_model_plan(m), &t);
@@ -255,7 +254,7 @@ static vkq_model *load(vkq_device dev, const vkq_model_desc *d, const char *what
 }
 
 /* Places of every tensor: layers >= first_gpu on `in_run`, others and token_embd on the CPU. */
-static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const char *what)
+static void check_places(vkq_model m, int32_t first_gpu, vkq_place head, const char *what)
 {
     for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
         vkq_model_tensor t;
@@ -272,7 +271,7 @@ static void check_places(vkq_model *m, int32_t first_gpu, vkq_place head, const 
 }
 
 typedef struct thread_arg {
-    vkq_model *model;
+    vkq_model model;
     float *y[MAX_T];
     int failures;
 } thread_arg;
@@ -350,8 +349,10 @@ static void tiny_budget(vkq_device dev, const run *gpu, const run *cpu)
 static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 {
     vkq_model_desc d = vkq_model_desc_default();
+    vkq_model_debug_desc dbg = {0};
     d.vram_budget = 1ull << 30;
-    d.fail_alloc_at = 12;
+    dbg.fail_alloc_at = 12;
+    d.debug = &dbg;
     d.log = count_log;
     g_log_calls = 0;
     run r = {.what = "injected failure", .model = load(dev, &d, "injected failure at 12")};
@@ -379,7 +380,8 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 
     /* The environment hook: the very first allocation fails, so nothing stays on the GPU. */
     setenv("VKQ_MODEL_FAIL_ALLOC", "1", 1);
-    d.fail_alloc_at = 0;
+    dbg.fail_alloc_at = 0;
+    d.debug = &dbg;
     d.log = NULL;
     run e = {.what = "env failure", .model = load(dev, &d, "VKQ_MODEL_FAIL_ALLOC=1")};
     unsetenv("VKQ_MODEL_FAIL_ALLOC");
@@ -398,7 +400,8 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
     d.vram_budget = 1ull << 30;
     d.overrides = rule;
     d.n_overrides = 1;
-    d.fail_alloc_at = 1;
+    dbg.fail_alloc_at = 1;
+    d.debug = &dbg;
     run q = {.what = "rule tensor failure", .model = load(dev, &d, "rule tensor, injected failure")};
     if (!q.model) return;
     vkq_model_demotion dq;
@@ -416,8 +419,7 @@ static void injected_failures(vkq_device dev, const run *gpu, const run *cpu)
 
 static void bad_input(vkq_device dev, const run *split)
 {
-    char err[512];
-    vkq_model *m = (vkq_model *)1;
+    vkq_model m = (vkq_model)1;
     /* A truncated copy of the model. */
     FILE *in = fopen(g_path, "rb");
     char tpath[] = "/tmp/vkq-model-truncated-XXXXXX";
@@ -432,39 +434,40 @@ static void bad_input(vkq_device dev, const run *split)
         fwrite(buf, 1, got / 2, out);
         fclose(out);
         free(buf);
-        err[0] = '\0';
-        vkq_status st = vkq_model_load(dev, tpath, NULL, &m, err, sizeof err);
-        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && err[0], "truncated file: %s, \"%s\"",
-              vkq_status_string(st), err);
-        printf("truncated file: %s\n", err);
+        vkq_error_clear();
+        vkq_status st = vkq_model_create(dev, tpath, NULL, &m);
+        CHECK(st == VKQ_ERROR_MALFORMED && m == NULL && vkq_last_error()[0], "truncated file: %s, \"%s\"",
+              vkq_status_string(st), vkq_last_error());
+        printf("truncated file: %s\n", vkq_last_error());
         remove(tpath);
     }
     if (in) fclose(in);
-    m = (vkq_model *)1;
-    vkq_status st = vkq_model_load(dev, "/nonexistent/model.gguf", NULL, &m, err, sizeof err);
-    CHECK(st == VKQ_ERROR_IO && m == NULL && err[0], "missing file: %s", vkq_status_string(st));
+    m = (vkq_model)1;
+    vkq_error_clear();
+    vkq_status st = vkq_model_create(dev, "/nonexistent/model.gguf", NULL, &m);
+    CHECK(st == VKQ_ERROR_IO && m == NULL && vkq_last_error()[0], "missing file: %s", vkq_status_string(st));
     const char *bad_rule[] = {"ffn_up=vram"};
     vkq_model_desc d = vkq_model_desc_default();
     d.overrides = bad_rule;
     d.n_overrides = 1;
-    st = vkq_model_load(dev, g_path, &d, &m, err, sizeof err);
-    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "vram"), "bad rule: %s \"%s\"",
-          vkq_status_string(st), err);
+    st = vkq_model_create(dev, g_path, &d, &m);
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "vram"), "bad rule: %s \"%s\"",
+          vkq_status_string(st), vkq_last_error());
     setenv("VKQ_VRAM_BUDGET", "plenty", 1);
-    st = vkq_model_load(dev, g_path, NULL, &m, err, sizeof err);
+    st = vkq_model_create(dev, g_path, NULL, &m);
     unsetenv("VKQ_VRAM_BUDGET");
-    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(err, "plenty"),
-          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), err);
-    CHECK(vkq_model_load(dev, g_path, NULL, NULL, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
+    CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && m == NULL && strstr(vkq_last_error(), "plenty"),
+          "bad VKQ_VRAM_BUDGET: %s \"%s\"", vkq_status_string(st), vkq_last_error());
+    CHECK(vkq_model_create(dev, g_path, NULL, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL out");
 
     /* Bad matmul arguments on a loaded model. */
     float x[1024] = {0}, y[1024];
-    vkq_model *s = split->model;
+    vkq_model s = split->model;
     st = vkq_model_matmul_named(s, "blk.0.attn_norm.weight", x, y, 1);
-    CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_model_last_error(s), "attn_norm"), "1-D tensor: %s (%s)",
-          vkq_status_string(st), vkq_model_last_error(s));
+    CHECK(st == VKQ_ERROR_BAD_SHAPE && strstr(vkq_last_error(), "attn_norm"), "1-D tensor: %s (%s)",
+          vkq_status_string(st), vkq_last_error());
     CHECK(vkq_model_matmul_named(s, "no.such.tensor", x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(vkq_model_last_error(s), "no.such.tensor"),
+              strstr(vkq_last_error(), "no.such.tensor"),
           "unknown name");
     CHECK(vkq_model_matmul(s, -1, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "index -1");
     CHECK(vkq_model_matmul(s, vkq_model_tensor_count(s), x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT,
@@ -553,13 +556,13 @@ static void check_offsets_covered(vkq_device dev, const run *gpu)
 }
 
 /* Expert numbers and shapes the call must refuse with a sentence, on each place. */
-static void expert_errors(vkq_model *m, const char *what)
+static void expert_errors(vkq_model m, const char *what)
 {
     float x[1024] = {0}, y[1024];
     for (int64_t i = 0; i < vkq_model_tensor_count(m); ++i) {
         vkq_model_tensor t;
         CHECK_OK(vkq_model_tensor_info(m, i, &t));
-        const char *err = vkq_model_last_error(m);
+        const char *err = vkq_last_error();
         vkq_status st;
         char want[64];
         if (t.n_dims == 3) {
@@ -590,7 +593,7 @@ static void expert_errors(vkq_model *m, const char *what)
     }
     CHECK(vkq_model_matmul_expert(NULL, 0, 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT, "NULL model");
     CHECK(vkq_model_matmul_expert_named(m, "no.such_exps", 0, x, y, 1) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(vkq_model_last_error(m), "no.such_exps"),
+              strstr(vkq_last_error(), "no.such_exps"),
           "unknown name");
     CHECK(vkq_model_matmul_expert(m, 1, 0, x, y, 0) == VKQ_ERROR_INVALID_ARGUMENT, "n = 0");
 }
@@ -627,14 +630,14 @@ int main(int argc, char **argv)
 
     /* The device's own budget: available (VK_EXT_memory_budget or the heap) minus the reserve. */
     vkq_vram_budget vb;
-    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 0, &vb));
     printf("device budget: %" PRIu64 " = %" PRIu64 " available - %" PRIu64 " reserve (%s)\n", vb.budget,
            vb.available, vb.reserve, vkq_budget_source_name(vb.source));
     CHECK((vb.source == VKQ_BUDGET_MEMORY_EXT) == (vkq_device_get_info(f.dev)->has_memory_budget != 0) &&
               vb.available > 0 && vb.reserve == vkq_vram_default_reserve(vb.available) &&
               vb.budget == vb.available - vb.reserve,
           "device budget %" PRIu64 " from %s", vb.budget, vkq_budget_source_name(vb.source));
-    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(f.dev, 0, 1000, &vb));
     CHECK(vb.reserve == 1000 && vb.budget == vb.available - 1000, "explicit reserve: %" PRIu64, vb.reserve);
 
     vkq_model_desc d = vkq_model_desc_default();
@@ -685,6 +688,6 @@ int main(int argc, char **argv)
         free(g_cases[i].x);
         free(g_cases[i].ref);
     }
-    vkq_gguf_close(g_file);
+    vkq_gguf_destroy(g_file);
     return test_summary("test_model");
 }

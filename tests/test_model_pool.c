@@ -18,9 +18,9 @@
 #include "model/model_internal.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_cpu.h"
-#include "vkquant_gguf.h"
-#include "vkquant_model.h"
+#include "vkquant/cpu.h"
+#include "vkquant/gguf.h"
+#include "vkquant/model.h"
 
 #define MAX_T 256
 
@@ -36,9 +36,9 @@ static uint32_t g_n;
 
 /* The 2-D weights of `m`, each with n columns so that m * k * n >= 2^20 (the size from which
  * vkq_cpu_matmul splits a call), and their 1-thread results. */
-static void build_cases(vkq_model *m, uint64_t *rng)
+static void build_cases(vkq_model m, uint64_t *rng)
 {
-    const vkq_gguf *g = vkq_model_gguf(m);
+    vkq_gguf g = vkq_model_gguf(m);
     for (int64_t i = 0; i < vkq_gguf_tensor_count(g) && g_n < MAX_T; ++i) {
         vkq_gguf_tensor t;
         vkq_gguf_tensor_info(g, i, &t);
@@ -79,7 +79,7 @@ static void build_cases(vkq_model *m, uint64_t *rng)
 }
 
 /* Every case `reps` times on the model; returns how many differ from the 1-thread bits. */
-static int run_cases(vkq_model *m, uint32_t reps, uint32_t first)
+static int run_cases(vkq_model m, uint32_t reps, uint32_t first)
 {
     int bad = 0;
     for (uint32_t r = 0; r < reps; ++r)
@@ -100,7 +100,7 @@ static int run_cases(vkq_model *m, uint32_t reps, uint32_t first)
 }
 
 typedef struct caller {
-    vkq_model *m;
+    vkq_model m;
     uint32_t first;
     int bad;
 } caller;
@@ -125,10 +125,9 @@ int main(int argc, char **argv)
     for (size_t ti = 0; ti < 4; ++ti) {
         vkq_model_desc d = vkq_model_desc_default();
         d.cpu_threads = threads[ti];
-        char err[256];
-        vkq_model *m = NULL;
-        vkq_status st = vkq_model_load(NULL, argv[1], &d, &m, err, sizeof err);
-        CHECK(st == VKQ_SUCCESS, "load with cpu_threads %u: %s: %s", threads[ti], vkq_status_string(st), err);
+        vkq_model m = NULL;
+        vkq_status st = vkq_model_create(NULL, argv[1], &d, &m);
+        CHECK(st == VKQ_SUCCESS, "load with cpu_threads %u: %s: %s", threads[ti], vkq_status_string(st), vkq_last_error());
         if (!m) continue;
         /* The pool itself is internal: its size is what cpu_threads asked for. */
         const uint32_t want = threads[ti] ? threads[ti] : vkq_cpu_default_threads();

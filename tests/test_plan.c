@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "gpu_fixture.h" /* CHECK, test_summary */
+#include "core/error.h"
 #include "model/placement.h"
 #include "test_util.h"
-#include "vkquant_model.h"
+#include "vkquant/model.h"
 
 #define MAX_T 512
 
@@ -59,19 +60,18 @@ static void make_list(model_list *m, uint32_t n_layers, uint64_t *rng)
     m->head_bytes = 64 + out;
 }
 
-static vkq_plan *plan(const model_list *m, uint64_t budget, int32_t ngl, const char *const *rules,
+static vkq_plan plan(const model_list *m, uint64_t budget, int32_t ngl, const char *const *rules,
                       uint32_t n_rules)
 {
     vkq_plan_options o = {.budget = budget, .n_gpu_layers = ngl, .overrides = rules, .n_overrides = n_rules};
-    vkq_plan *p = NULL;
-    char err[256] = "";
-    vkq_status st = vkq_plan_create(m->t, m->n, &o, &p, err, sizeof err);
-    CHECK(st == VKQ_SUCCESS && p, "vkq_plan_create: %s %s", vkq_status_string(st), err);
+    vkq_plan p = NULL;
+    vkq_status st = vkq_plan_create(m->t, m->n, &o, &p);
+    CHECK(st == VKQ_SUCCESS && p, "vkq_plan_create: %s %s", vkq_status_string(st), vkq_last_error());
     return p;
 }
 
 /* The GPU run is exactly layers [n_layers - run, n_layers) and every tensor agrees. */
-static void check_run(const vkq_plan *p, const model_list *m, uint32_t run, const char *what)
+static void check_run(vkq_plan p, const model_list *m, uint32_t run, const char *what)
 {
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
@@ -107,7 +107,7 @@ static void auto_fits_last_layers(uint64_t *rng)
             b += m.layer_bytes[l];
         uint64_t next = k < m.n_layers ? m.layer_bytes[m.n_layers - 1 - k] : 1000;
         uint64_t slack = vkq_test_rand_below(rng, (uint32_t)next);
-        vkq_plan *p = plan(&m, b + slack, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+        vkq_plan p = plan(&m, b + slack, VKQ_GPU_LAYERS_AUTO, NULL, 0);
         if (!p) return;
         char what[64];
         snprintf(what, sizeof what, "auto, budget for %u layers", k);
@@ -126,7 +126,7 @@ static void auto_fits_last_layers(uint64_t *rng)
         vkq_plan_destroy(p);
     }
     /* Budget 0 or smaller than the last layer: everything on the CPU. */
-    vkq_plan *p = plan(&m, m.layer_bytes[m.n_layers - 1] - 1, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+    vkq_plan p = plan(&m, m.layer_bytes[m.n_layers - 1] - 1, VKQ_GPU_LAYERS_AUTO, NULL, 0);
     if (!p) return;
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
@@ -140,7 +140,7 @@ static void explicit_gpu_layers(uint64_t *rng)
     model_list m;
     make_list(&m, 6, rng);
     for (int32_t ngl = 0; ngl <= 8; ++ngl) {
-        vkq_plan *p = plan(&m, 1000, ngl, NULL, 0); /* far too small a budget: -ngl still wins */
+        vkq_plan p = plan(&m, 1000, ngl, NULL, 0); /* far too small a budget: -ngl still wins */
         if (!p) return;
         char what[64];
         snprintf(what, sizeof what, "-ngl %d", ngl);
@@ -155,8 +155,8 @@ static void explicit_gpu_layers(uint64_t *rng)
     const char *rule[] = {"attn_q=gpu"};
     vkq_plan_options o = {
         .budget = 1u << 30, .n_gpu_layers = 6, .overrides = rule, .n_overrides = 1, .cpu_only = 1};
-    vkq_plan *p = NULL;
-    CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p, NULL, 0));
+    vkq_plan p = NULL;
+    CHECK_OK(vkq_plan_create(m.t, m.n, &o, &p));
     vkq_plan_totals t;
     vkq_plan_get_totals(p, &t);
     CHECK(t.cpu_bytes == t.total_bytes && t.n_gpu_layers == 0, "cpu_only: %" PRIu64 " bytes off the CPU",
@@ -171,7 +171,7 @@ static void override_rules(uint64_t *rng)
     /* Budget for 2 whole layers: keeping the experts on the CPU must let more layers fit. */
     uint64_t b = m.layer_bytes[7] + m.layer_bytes[6];
     const char *exps[] = {"ffn_.*_exps=cpu"};
-    vkq_plan *p = plan(&m, b, VKQ_GPU_LAYERS_AUTO, exps, 1);
+    vkq_plan p = plan(&m, b, VKQ_GPU_LAYERS_AUTO, exps, 1);
     if (!p) return;
     uint32_t expect = 0;
     uint64_t used = 0;
@@ -217,28 +217,26 @@ static void override_rules(uint64_t *rng)
     const char *bad[][1] = {{"no_equals"}, {"=gpu"}, {"x=vram"}, {"(unclosed=cpu"}};
     for (size_t r = 0; r < sizeof bad / sizeof bad[0]; ++r) {
         vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1, .overrides = bad[r], .n_overrides = 1};
-        char err[256] = "";
-        vkq_plan *q = (vkq_plan *)1;
-        vkq_status st = vkq_plan_create(m.t, m.n, &o, &q, err, sizeof err);
-        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && q == NULL && strstr(err, bad[r][0]),
-              "rule \"%s\": %s, message \"%s\"", bad[r][0], vkq_status_string(st), err);
+        vkq_plan q = (vkq_plan)1;
+        vkq_status st = vkq_plan_create(m.t, m.n, &o, &q);
+        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && q == NULL && strstr(vkq_last_error(), bad[r][0]),
+              "rule \"%s\": %s, message \"%s\"", bad[r][0], vkq_status_string(st), vkq_last_error());
     }
     model_list dup = m;
     dup.t[3].name = dup.names[2];
     vkq_plan_options o = {.budget = 1, .n_gpu_layers = -1};
-    char err[256] = "";
-    vkq_plan *q = NULL;
-    CHECK(vkq_plan_create(dup.t, dup.n, &o, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "listed twice"),
-          "duplicate name accepted: %s", err);
-    CHECK(vkq_plan_create(m.t, m.n, NULL, &q, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT, "NULL options");
+    vkq_plan q = NULL;
+    CHECK(vkq_plan_create(dup.t, dup.n, &o, &q) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_last_error(), "listed twice"),
+          "duplicate name accepted: %s", vkq_last_error());
+    CHECK(vkq_plan_create(m.t, m.n, NULL, &q) == VKQ_ERROR_INVALID_ARGUMENT, "NULL options");
 }
 
 static void demotion_and_print(uint64_t *rng)
 {
     model_list m;
     make_list(&m, 5, rng);
-    vkq_plan *p = plan(&m, 1ull << 40, VKQ_GPU_LAYERS_AUTO, NULL, 0);
+    vkq_plan p = plan(&m, 1ull << 40, VKQ_GPU_LAYERS_AUTO, NULL, 0);
     if (!p) return;
     check_run(p, &m, 5, "all layers");
     uint32_t n_layers = 0;
@@ -283,7 +281,7 @@ static void sizes_and_budget(void)
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; ++i) {
         uint64_t v = 1;
-        vkq_status st = vkq_size_parse(good[i].s, &v, NULL, 0);
+        vkq_status st = vkq_size_parse(good[i].s, &v);
         CHECK(st == VKQ_SUCCESS && v == good[i].v, "\"%s\" -> %s %" PRIu64, good[i].s, vkq_status_string(st),
               v);
     }
@@ -293,26 +291,25 @@ static void sizes_and_budget(void)
                                       "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         uint64_t v = 7;
-        char err[256] = "";
-        vkq_status st = vkq_size_parse(bad[i], &v, err, sizeof err);
-        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && err[0], "\"%s\" accepted (%" PRIu64 ")", bad[i],
+        vkq_error_clear();
+        vkq_status st = vkq_size_parse(bad[i], &v);
+        CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && v == 7 && vkq_last_error()[0], "\"%s\" accepted (%" PRIu64 ")", bad[i],
               v);
     }
     /* Without a device: the API override, then VKQ_VRAM_BUDGET, else nothing. */
     vkq_vram_budget b;
     unsetenv("VKQ_VRAM_BUDGET");
-    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b));
     CHECK(b.budget == 0 && b.source == VKQ_BUDGET_NONE, "no device, no override: %" PRIu64, b.budget);
     setenv("VKQ_VRAM_BUDGET", "6G", 1);
-    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 0, 0, &b));
     CHECK(b.budget == 6ull << 30 && b.source == VKQ_BUDGET_ENV, "env 6G: %" PRIu64, b.budget);
-    CHECK_OK(vkq_vram_budget_get(NULL, 12345, 0, &b, NULL, 0));
+    CHECK_OK(vkq_vram_budget_get(NULL, 12345, 0, &b));
     CHECK(b.budget == 12345 && b.source == VKQ_BUDGET_API, "API override: %" PRIu64, b.budget);
     setenv("VKQ_VRAM_BUDGET", "lots", 1);
-    char err[256] = "";
-    CHECK(vkq_vram_budget_get(NULL, 0, 0, &b, err, sizeof err) == VKQ_ERROR_INVALID_ARGUMENT &&
-              strstr(err, "VKQ_VRAM_BUDGET") && strstr(err, "lots"),
-          "bad env accepted: \"%s\"", err);
+    CHECK(vkq_vram_budget_get(NULL, 0, 0, &b) == VKQ_ERROR_INVALID_ARGUMENT &&
+              strstr(vkq_last_error(), "VKQ_VRAM_BUDGET") && strstr(vkq_last_error(), "lots"),
+          "bad env accepted: \"%s\"", vkq_last_error());
     unsetenv("VKQ_VRAM_BUDGET");
     CHECK(vkq_vram_default_reserve(1ull << 30) == 256ull << 20, "reserve of 1 GiB");
     CHECK(vkq_vram_default_reserve(80ull << 30) == 4ull << 30, "reserve of 80 GiB");

@@ -16,7 +16,7 @@
 #include "check.h"
 #include "test_util.h"
 #include "core/types.h"
-#include "vkquant_quant.h"
+#include "vkquant/quant.h"
 
 #define ROWS      64
 #define K         4096

@@ -55,7 +55,7 @@ static void test_odd_ranges_bit_identical(vkq_device dev, uint64_t slot, int asy
         vkq_status st =
             async ? vkq_buffer_upload_async(buf, off, src, len) : vkq_buffer_upload(buf, off, src, len);
         CHECK(st == VKQ_SUCCESS, "upload %d [%llu, +%llu): %s (%s)", i, (unsigned long long)off,
-              (unsigned long long)len, vkq_status_string(st), vkq_device_last_error(dev));
+              (unsigned long long)len, vkq_status_string(st), vkq_last_error());
         /* The ring took its copy during the call: scribbling over the source must not matter. */
         memset(src, 0xA5, len);
         if (i % 50 == 49) { /* a download in between waits only for this buffer's copies */
@@ -135,7 +135,7 @@ static void test_interleaved_matmul(vkq_device dev)
         vkq_matmul_desc d = {.type = t, .m = m, .k = k, .n = n, .w = w[cur], .x = xb, .y = yb};
         vkq_status st = vkq_matmul(dev, &d);
         CHECK(st == VKQ_SUCCESS, "round %d: %s (%s)", round, vkq_status_string(st),
-              vkq_device_last_error(dev));
+              vkq_last_error());
         /* How the matmul was ordered after X's copies: on the same queue by submitting them
          * first (no host wait: the ring still counts them in flight), on a separate queue by a
          * host wait for their fence. Either way the next weights' last copies stay queued. */
@@ -221,16 +221,16 @@ static void test_bad_ring_desc(void)
         vkq_device dev = NULL;
         vkq_status st = vkq_device_create(inst, index, &bad[i], &dev);
         CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && !dev, "ring desc %zu: %s", i, vkq_status_string(st));
-        CHECK(strstr(vkq_instance_last_error(inst), "staging ring") != NULL, "message: %s",
-              vkq_instance_last_error(inst));
+        CHECK(strstr(vkq_last_error(), "staging ring") != NULL, "message: %s",
+              vkq_last_error());
         vkq_device_destroy(dev);
     }
     const vkq_device_desc bad_queue = {.transfer_queue = 3};
     vkq_device dev = NULL;
     vkq_status st = vkq_device_create(inst, index, &bad_queue, &dev);
     CHECK(st == VKQ_ERROR_INVALID_ARGUMENT && !dev, "transfer_queue 3: %s", vkq_status_string(st));
-    CHECK(strstr(vkq_instance_last_error(inst), "transfer_queue 3") != NULL, "message: %s",
-          vkq_instance_last_error(inst));
+    CHECK(strstr(vkq_last_error(), "transfer_queue 3") != NULL, "message: %s",
+          vkq_last_error());
     vkq_device_destroy(dev);
     vkq_instance_destroy(inst);
 }
@@ -290,7 +290,8 @@ int main(void)
     for (size_t c = 0; c < sizeof configs / sizeof *configs; ++c) {
         const config *cf = &configs[c];
         printf("ring: %s\n", cf->name);
-        vkq_device_desc desc = {.max_allocation_override = 64 << 10,
+        const vkq_device_debug_desc dbg = {.max_allocation_override = 64 << 10};
+        vkq_device_desc desc = {.debug = &dbg,
                                 .staging_slots = cf->slots,
                                 .staging_slot_bytes = cf->slot_bytes,
                                 .transfer_queue = cf->transfer_queue};

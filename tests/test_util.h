@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 
 /* Seed from the environment variable VKQ_SEED (decimal or 0x hex) if set, else from the clock.
  * The caller prints it so a failure can be replayed with VKQ_SEED=<seed>. */

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/gguf.h"
 
 #define MAX_STR 80      /* characters of a string value shown */
 #define MAX_ELEMS 8     /* array elements shown */
@@ -66,11 +66,10 @@ int main(int argc, char **argv)
                         "with --plan, where its tensors would live under a VRAM budget.\n");
         return 2;
     }
-    char err[512];
-    vkq_gguf *g = NULL;
-    const vkq_status st = vkq_gguf_open(argv[1], &g, err, sizeof err);
+    vkq_gguf g = NULL;
+    const vkq_status st = vkq_gguf_create(argv[1], &g);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: %s\n", err[0] ? err : vkq_status_string(st));
+        fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         return 1;
     }
 
@@ -143,6 +142,6 @@ int main(int argc, char **argv)
     if (total_elems) printf("%8.4f\n", 8.0 * (double)total_bytes / (double)total_elems);
     else printf("%8s\n", "-");
 
-    vkq_gguf_close(g);
+    vkq_gguf_destroy(g);
     return 0;
 }

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
-#include "vkquant_model.h"
+#include "vkquant/vkquant.h"
+#include "vkquant/gguf.h"
+#include "vkquant/model.h"
 
 #define MAX_OVERRIDES 64
 
@@ -26,7 +26,6 @@ static int usage(void)
 /* Budget from the default device (or VKQ_VRAM_BUDGET); returns non-zero on failure. */
 static int device_budget(vkq_vram_budget *b)
 {
-    char err[512];
     vkq_instance inst = NULL;
     vkq_device dev = NULL;
     uint32_t index;
@@ -39,12 +38,12 @@ static int device_budget(vkq_vram_budget *b)
         vkq_instance_destroy(inst);
         return 1;
     }
-    st = vkq_vram_budget_get(dev, 0, 0, b, err, sizeof err);
+    st = vkq_vram_budget_get(dev, 0, 0, b);
     if (st == VKQ_SUCCESS) printf("device: %s\n", vkq_device_get_info(dev)->name);
     vkq_device_destroy(dev);
     vkq_instance_destroy(inst);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: %s\n", err);
+        fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error());
         return 1;
     }
     return 0;
@@ -57,14 +56,13 @@ int vkq_gguf_plan_main(int argc, char **argv)
     uint64_t budget = 0;
     int have_budget = 0;
     int32_t gpu_layers = VKQ_GPU_LAYERS_AUTO;
-    char err[512];
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--plan")) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
         if (i + 1 < argc && !strcmp(a, "--budget")) {
-            if (vkq_size_parse(argv[++i], &budget, err, sizeof err) != VKQ_SUCCESS) {
-                fprintf(stderr, "vkq-gguf: --budget: %s\n", err);
+            if (vkq_size_parse(argv[++i], &budget) != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-gguf: --budget: %s\n", vkq_last_error());
                 return 2;
             }
             have_budget = 1;
@@ -95,21 +93,21 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     if (!path) return usage();
 
-    vkq_gguf *g = NULL;
-    vkq_status st = vkq_gguf_open(path, &g, err, sizeof err);
+    vkq_gguf g = NULL;
+    vkq_status st = vkq_gguf_create(path, &g);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: %s\n", err[0] ? err : vkq_status_string(st));
+        fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         return 1;
     }
     vkq_vram_budget b = {.budget = budget, .source = VKQ_BUDGET_API};
     if (!have_budget && device_budget(&b)) {
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         return 1;
     }
     const int64_t n = vkq_gguf_tensor_count(g);
     vkq_plan_tensor *pt = calloc(n ? (size_t)n : 1, sizeof *pt);
     if (!pt) {
-        vkq_gguf_close(g);
+        vkq_gguf_destroy(g);
         return 1;
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -120,11 +118,11 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     vkq_plan_options po = {
         .budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides, .n_overrides = n_overrides};
-    vkq_plan *plan = NULL;
-    st = vkq_plan_create(pt, (uint32_t)n, &po, &plan, err, sizeof err);
+    vkq_plan plan = NULL;
+    st = vkq_plan_create(pt, (uint32_t)n, &po, &plan);
     int rc = 0;
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-gguf: %s\n", err);
+        fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error());
         rc = 2;
     } else {
         printf("file: %s\nbudget: %llu bytes from %s", path, (unsigned long long)b.budget,
@@ -137,6 +135,6 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     vkq_plan_destroy(plan);
     free(pt);
-    vkq_gguf_close(g);
+    vkq_gguf_destroy(g);
     return rc;
 }

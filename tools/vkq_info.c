@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vkquant.h"
+#include "vkquant/vkquant.h"
 
 static void json_str(const char *s)
 {
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     }
     uint32_t n = vkq_instance_device_count(inst), def = UINT32_MAX;
     if (vkq_instance_default_device(inst, &def) != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-info: %s\n", vkq_instance_last_error(inst));
+        fprintf(stderr, "vkq-info: %s\n", vkq_last_error());
         def = UINT32_MAX;
     }
     if (json) printf("{\n  \"devices\": [\n");

@@ -1,7 +1,7 @@
 // BF16: element-wise: binary32 bits = h << 16.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_QK != 1 || VKQ_BLOCK_BYTES != 2 // element-wise bfloat16
-#error "bf16.glsl: block layout disagrees with include/vkquant_types.def"
+#error "bf16.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 #define VKQ_ELEMENTWISE 1
 

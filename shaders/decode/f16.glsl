@@ -1,7 +1,7 @@
 // F16: element-wise: IEEE binary16 -> binary32, exact, converted with integers.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_QK != 1 || VKQ_BLOCK_BYTES != 2 // element-wise binary16
-#error "f16.glsl: block layout disagrees with include/vkquant_types.def"
+#error "f16.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 #define VKQ_ELEMENTWISE 1
 

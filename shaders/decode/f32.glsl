@@ -1,7 +1,7 @@
 // F32: element-wise; a bit copy (no float arithmetic, so subnormals survive FTZ).
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_QK != 1 || VKQ_BLOCK_BYTES != 4 // element-wise binary32
-#error "f32.glsl: block layout disagrees with include/vkquant_types.def"
+#error "f32.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 #define VKQ_ELEMENTWISE 1
 

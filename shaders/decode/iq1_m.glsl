@@ -1,7 +1,7 @@
 // IQ1_M: y = (d*(2s+1)) * (g + delta), d fp16 split over scales.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 8 + VKQ_QK / 16 + 8 // qs, qh, scales (4 x u16 with the nibbles of d)
-#error "iq1_m.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq1_m.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq1s_grid_gpu.glsl"

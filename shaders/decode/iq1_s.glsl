@@ -1,7 +1,7 @@
 // IQ1_S: y = (d*(2s+1)) * (g + delta), g in {-1,0,1}, delta 1/8.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 8 + VKQ_QK / 16 // d, qs, qh (u16 per 32)
-#error "iq1_s.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq1_s.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // iq1s_grid_gpu: the same rows as iq1s_grid, as g+1 in one nibble each (half the table size)

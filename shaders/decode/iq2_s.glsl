@@ -1,7 +1,7 @@
 // IQ2_S: y = (d*(0.5+s)*0.25) * grid[idx][j] * sign, 10-bit idx.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 8 + VKQ_QK / 8 + VKQ_QK / 32 + VKQ_QK / 32 // d, qs, signs, qh, scales
-#error "iq2_s.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq2_s.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq2s_grid.glsl"

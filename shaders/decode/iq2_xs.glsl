@@ -1,7 +1,7 @@
 // IQ2_XS: y = (d*(0.5+s)*0.25) * grid[idx][j] * sign, 9-bit idx.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 + VKQ_QK / 32 // d, qs (u16 per 8), scales
-#error "iq2_xs.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq2_xs.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq2xs_grid.glsl"

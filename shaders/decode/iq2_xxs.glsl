@@ -1,7 +1,7 @@
 // IQ2_XXS: y = (d*(0.5+s)*0.25) * grid[idx][j] * sign.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 // d, an 8-byte record per 32
-#error "iq2_xxs.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq2_xxs.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq2xxs_grid.glsl"

@@ -1,7 +1,7 @@
 // IQ3_S: y = (d*(1+2s)) * grid[idx][j] * sign, 9-bit idx.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 + VKQ_QK / 32 + VKQ_QK / 8 + VKQ_QK / 64 // d, qs, qh, signs, scales
-#error "iq3_s.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq3_s.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq3s_grid.glsl"

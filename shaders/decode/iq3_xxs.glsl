@@ -1,7 +1,7 @@
 // IQ3_XXS: y = (d*(0.5+s)*0.5) * grid[idx][j] * sign.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 + VKQ_QK / 8 // d, grid indices, scales_and_signs
-#error "iq3_xxs.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq3_xxs.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/iq3xxs_grid.glsl"

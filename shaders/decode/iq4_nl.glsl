@@ -1,7 +1,7 @@
 // IQ4_NL: y = d * kvalues_iq4nl(q), q a nibble (Q4_0 layout).
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 2 // d, qs
-#error "iq4_nl.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq4_nl.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/kvalues_iq4nl.glsl"

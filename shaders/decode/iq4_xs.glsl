@@ -1,7 +1,7 @@
 // IQ4_XS: y = (d*(ls-32)) * kvalues_iq4nl(q), 6-bit ls per 32.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + 2 + VKQ_QK / 64 + VKQ_QK / 2 // d, scales_h, scales_l, qs
-#error "iq4_xs.glsl: block layout disagrees with include/vkquant_types.def"
+#error "iq4_xs.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/kvalues_iq4nl.glsl"

@@ -1,7 +1,7 @@
 // MXFP4: y = kvalues_mxfp4(c) * 2^(e-128), c E2M1, e E8M0.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 1 + VKQ_QK / 2 // e, qs
-#error "mxfp4.glsl: block layout disagrees with include/vkquant_types.def"
+#error "mxfp4.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/kvalues_mxfp4.glsl"

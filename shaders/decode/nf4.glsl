@@ -1,7 +1,7 @@
 // NF4 (vkquant's own, id 256): y = nf4[c] * absmax (binary32).
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 4 + VKQ_QK / 2 // absmax (binary32), qs
-#error "nf4.glsl: block layout disagrees with include/vkquant_types.def"
+#error "nf4.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Layout: binary32 absmax at offset 0, qs[32] at 4; element i < 32 is the low nibble of qs[i],

@@ -1,7 +1,7 @@
 // NVFP4: y = kvalues_mxfp4(c) * UE4M3_HALF(d[i/16]), c E2M1.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 16 + VKQ_QK / 2 // d (UE4M3 per 16), qs
-#error "nvfp4.glsl: block layout disagrees with include/vkquant_types.def"
+#error "nvfp4.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/kvalues_mxfp4.glsl"

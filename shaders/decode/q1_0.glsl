@@ -1,7 +1,7 @@
 // Q1_0: y = bit ? d : -d, bit i = byte 2 + i/8, bit i%8.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 8 // d, qs (bits)
-#error "q1_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q1_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads; each

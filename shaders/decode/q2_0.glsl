@@ -1,7 +1,7 @@
 // Q2_0: y = (q - 1) * d, q 2 bits (byte 2 + i/4, pair i%4).
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 4 // d, qs (u2)
-#error "q2_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q2_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 word reads.

@@ -1,7 +1,7 @@
 // Q2_K: y = (d*sc)*q - dmin*m, 4-bit sc/m per 16, q 2 bits.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 16 + VKQ_QK / 4 + 2 + 2 // scales (u4 pair per 16), qs, d, dmin
-#error "q2_k.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q2_k.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (its 32 qs

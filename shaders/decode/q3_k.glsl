@@ -1,7 +1,7 @@
 // Q3_K: y = (d*sc)*q, 6-bit sc - 32 per 16, q 3 bits - 4.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 8 + VKQ_QK / 4 + 12 + 2 // hmask, qs, 16 x 6-bit scales, d
-#error "q3_k.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q3_k.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load: its 32 qs

@@ -1,7 +1,7 @@
 // Q4_0: y = (q - 8) * d, q a nibble, d fp16 at offset 0.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 2 // d, qs
-#error "q4_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q4_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "mv_q4_layout.glsl"

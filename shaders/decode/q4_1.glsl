@@ -1,7 +1,7 @@
 // Q4_1: y = q * d + m, q a nibble, d and m fp16 at 0 and 2.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + 2 + VKQ_QK / 2 // d, m, qs
-#error "q4_1.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q4_1.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 5 or 6 word reads;

@@ -1,7 +1,7 @@
 // Q5_0: y = (q - 16) * d, q = nibble | fifth bit from qh << 4.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + VKQ_QK / 8 + VKQ_QK / 2 // d, qh, qs
-#error "q5_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q5_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads.

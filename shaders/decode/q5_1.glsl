@@ -1,7 +1,7 @@
 // Q5_1: y = q * d + m, q = nibble | qh bit << 4 (0..31).
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + 2 + VKQ_QK / 8 + VKQ_QK / 2 // d, m, qh, qs
-#error "q5_1.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q5_1.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 6 or 7 word reads;

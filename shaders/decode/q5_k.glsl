@@ -1,7 +1,7 @@
 // Q5_K: y = (d*sc)*q - dmin*m, 6-bit sc/m per 32, q 5 bits.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + 2 + 12 + VKQ_QK / 8 + VKQ_QK / 2 // d, dmin, 8 x 6-bit (sc, m), qh, qs
-#error "q5_k.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q5_k.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "kquant_scale_min.glsl"

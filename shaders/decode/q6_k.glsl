@@ -1,7 +1,7 @@
 // Q6_K: y = (d*sc)*(q - 32), int8 sc per 16, q 6 bits.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 2 + VKQ_QK / 4 + VKQ_QK / 16 + 2 // ql, qh, scales (i8 per 16), d
-#error "q6_k.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q6_k.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block s holds quarters g = s%2 and

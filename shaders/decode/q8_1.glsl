@@ -1,7 +1,7 @@
 // Q8_1: y = q * d, q an int8 at offset 4; s (offset 2) is unused.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 2 + 2 + VKQ_QK // d, s, qs
-#error "q8_1.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q8_1.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 9 or 10 word reads.

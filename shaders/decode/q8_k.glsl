@@ -1,7 +1,7 @@
 // Q8_K: y = d * q, d binary32 at offset 0, q an int8 at 4 + i.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != 4 + VKQ_QK + VKQ_QK / 16 * 2 // d (binary32), qs, bsums (i16 per 16)
-#error "q8_k.glsl: block layout disagrees with include/vkquant_types.def"
+#error "q8_k.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Binary32 bits of P * 2^-S * 2^-149 (P > 0 or 0, result finite), rounded to nearest even once.

@@ -1,7 +1,7 @@
 // TQ1_0: y = (t - 1) * d, t a base-3 digit of a byte.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != (VKQ_QK - VKQ_QK / 16) / 5 + VKQ_QK / 64 + 2 // qs (5 trits a byte), qh (4 trits a byte, 16 elements), d
-#error "tq1_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "tq1_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 #include "../tables/pow3_tq1_0.glsl"

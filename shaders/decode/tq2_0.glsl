@@ -1,7 +1,7 @@
 // TQ2_0: y = (q - 1) * d, q 2 bits, d fp16 at offset 64.
-// QK and BLOCK_BYTES come from include/vkquant_types.def; the layout here must add up.
+// QK and BLOCK_BYTES come from include/vkquant/types.def; the layout here must add up.
 #if VKQ_BLOCK_BYTES != VKQ_QK / 4 + 2 // qs, d
-#error "tq2_0.glsl: block layout disagrees with include/vkquant_types.def"
+#error "tq2_0.glsl: block layout disagrees with include/vkquant/types.def"
 #endif
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): a 128-element half per load (32 bytes,

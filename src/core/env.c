@@ -5,8 +5,7 @@
 #include <strings.h>
 
 #include "core/env.h"
-#include "core/err_buffer.h"
-#include "vkquant_model.h" /* vkq_size_parse */
+#include "core/error.h"
 
 typedef enum env_kind {
     ENV_FLAG,   /* 0/1, off/on, no/yes, false/true */
@@ -77,10 +76,10 @@ static int parse_flag(const char *s, uint64_t *out)
     return 0;
 }
 
-vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out, char *err, size_t err_size)
+vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out)
 {
     memset(out, 0, sizeof *out);
-    if ((unsigned)var >= VKQ_ENV_COUNT) return VKQ_ERROR_INVALID_ARGUMENT;
+    if ((unsigned)var >= VKQ_ENV_COUNT) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     const env_entry *e = &k_env[var];
     const char *s = getenv(e->name);
     if (!s || !*s) return VKQ_SUCCESS;
@@ -98,7 +97,8 @@ vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out, char *err, size_t er
                      (unsigned long long)e->max);
         break;
     case ENV_SIZE:
-        ok = vkq_parse_size(s, &out->num, why, sizeof why) == VKQ_SUCCESS;
+        ok = vkq_parse_size(s, &out->num) == VKQ_SUCCESS;
+        if (!ok) snprintf(why, sizeof why, "%s", vkq_last_error());
         if (ok && (out->num < e->min || out->num > e->max)) {
             ok = 0;
             if (e->max == UINT64_MAX)
@@ -126,16 +126,16 @@ vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out, char *err, size_t er
     }
     if (!ok) {
         out->num = 0;
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "%s=%s: %s", e->name, s, why);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s=%s: %s", e->name, s, why);
     }
     out->set = 1;
     out->str = s;
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_parse_size(const char *s, uint64_t *out, char *err, size_t err_size)
+vkq_status vkq_parse_size(const char *s, uint64_t *out)
 {
-    if (!s || !out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
+    if (!s || !out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL size string");
     /* Hand-written rather than strtod: strtod would accept " 1", "+1", "inf", "0x10", "1e3". */
     const char *p = s;
     uint64_t whole = 0;
@@ -152,8 +152,8 @@ vkq_status vkq_parse_size(const char *s, uint64_t *out, char *err, size_t err_si
             frac += (*p - '0') * scale;
     }
     if (digits == 0)
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
-                       "\"%s\" is not a size: expected digits, e.g. 512M, 6G, 1.5GiB or 1234", s);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
+                        "\"%s\" is not a size: expected digits, e.g. 512M, 6G, 1.5GiB or 1234", s);
     unsigned shift = 0;
     switch (*p) {
     case 'k':
@@ -182,10 +182,10 @@ vkq_status vkq_parse_size(const char *s, uint64_t *out, char *err, size_t err_si
     if (shift && (*p == 'i' || *p == 'I')) ++p;
     if (*p == 'b' || *p == 'B') ++p;
     if (*p != '\0')
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
-                       "\"%s\" is not a size: unexpected \"%s\" (suffixes: K, M, G, T, optionally "
-                       "followed by i and/or B)",
-                       s, p);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
+                        "\"%s\" is not a size: unexpected \"%s\" (suffixes: K, M, G, T, optionally "
+                        "followed by i and/or B)",
+                        s, p);
     if (shift && whole > (UINT64_MAX >> shift)) goto too_big;
     uint64_t v = whole << shift;
     uint64_t f = (uint64_t)(frac * (double)(1ull << shift));
@@ -193,10 +193,5 @@ vkq_status vkq_parse_size(const char *s, uint64_t *out, char *err, size_t err_si
     *out = v + f;
     return VKQ_SUCCESS;
 too_big:
-    return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
-}
-
-vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size)
-{
-    return vkq_parse_size(s, out, err, err_size);
+    return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "\"%s\" is too large (2^64 bytes or more)", s);
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 typedef enum vkq_env_var {
     VKQ_ENV_VALIDATION,
@@ -45,11 +45,12 @@ typedef struct vkq_env_value {
 const char *vkq_env_name(vkq_env_var var);
 
 /* Reads and parses `var` by its kind in the table. On a bad value returns
- * VKQ_ERROR_INVALID_ARGUMENT and writes a sentence naming the variable and value to err. */
-vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out, char *err, size_t err_size);
+ * VKQ_ERROR_INVALID_ARGUMENT and records a sentence naming the variable and value (vkq_fail). */
+vkq_status vkq_env_get(vkq_env_var var, vkq_env_value *out);
 
 /* The one size parser ("512M", "6G", "1.5GiB", "1234"): digits with an optional fraction, an
- * optional K/M/G/T (powers of 1024), optional i, optional B. vkq_size_parse is this. */
-vkq_status vkq_parse_size(const char *s, uint64_t *out, char *err, size_t err_size);
+ * optional K/M/G/T (powers of 1024), optional i, optional B. The public vkq_size_parse
+ * (src/model/budget.c) is this. */
+vkq_status vkq_parse_size(const char *s, uint64_t *out);
 
 #endif

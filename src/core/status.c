@@ -1,8 +1,5 @@
 /* vkq_status_string: a static name and short explanation per status. */
-#include <stdarg.h>
-#include <stdio.h>
-
-#include "core/err_buffer.h"
+#include "vkquant/core.h"
 
 const char *vkq_status_string(vkq_status status)
 {
@@ -39,15 +36,4 @@ const char *vkq_status_string(vkq_status status)
         return "VKQ_ERROR_MALFORMED: a file's content is invalid";
     }
     return "VKQ_ERROR_UNKNOWN_STATUS: not a vkq_status value";
-}
-
-vkq_status vkq_err(char *err, size_t err_size, vkq_status st, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
 }

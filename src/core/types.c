@@ -1,5 +1,6 @@
-/* The type-traits table and the "Types" functions of include/vkquant.h. */
+/* The type-traits table and the "Types" functions of include/vkquant/core.h. */
 #include "core/types.h"
+#include "core/error.h"
 
 #include <stddef.h>
 
@@ -205,7 +206,7 @@ static const vkq_type_traits k_traits[VKQ_TYPE_MAX_ID + 1] = {
         .scales = {SC(F32, 0)},
     },
 
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 };
 #undef X
 #undef SC
@@ -213,14 +214,14 @@ static const vkq_type_traits k_traits[VKQ_TYPE_MAX_ID + 1] = {
 /* The .def's block geometry must match the field layout the decoders implement. */
 #define X(name, id, qk, bytes, family, ...)                                                    \
     _Static_assert((qk) == VKQ_QK_##family && (bytes) == VKQ_BYTES_##family,                   \
-                   #name ": vkquant_types.def disagrees with decode_cpu.h");                   \
+                   #name ": vkquant/types.def disagrees with decode_cpu.h");                   \
     _Static_assert((id) >= 0 && (id) <= VKQ_TYPE_MAX_ID, #name ": id out of range");
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 #undef X
 
 #define X(...) +1
 static const uint32_t k_type_count = 0
-#include "vkquant_types.def"
+#include "vkquant/types.def"
     ;
 #undef X
 
@@ -259,7 +260,7 @@ static int name_equal_nocase(const char *a, const char *b)
 vkq_status vkq_type_from_name(const char *name, vkq_type *out)
 {
     if (name == NULL || out == NULL) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     for (uint32_t id = 0; id <= VKQ_TYPE_MAX_ID; id++) {
         if (k_traits[id].info.name && name_equal_nocase(name, k_traits[id].info.name)) {
@@ -267,7 +268,7 @@ vkq_status vkq_type_from_name(const char *name, vkq_type *out)
             return VKQ_SUCCESS;
         }
     }
-    return VKQ_ERROR_UNKNOWN_TYPE;
+    return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
 }
 
 uint32_t vkq_type_count(void)
@@ -295,18 +296,18 @@ vkq_type vkq_type_at(uint32_t index)
 vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes)
 {
     if (out_bytes == NULL) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     const vkq_type_traits *t = vkq_traits(type);
     if (t == NULL) {
-        return VKQ_ERROR_UNKNOWN_TYPE;
+        return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
     }
     if (n_elems % t->info.block_elems != 0) {
-        return VKQ_ERROR_BAD_SHAPE;
+        return vkq_fail_status(VKQ_ERROR_BAD_SHAPE);
     }
     const uint64_t blocks = n_elems / t->info.block_elems;
     if (blocks > UINT64_MAX / t->info.block_bytes) {
-        return VKQ_ERROR_TOO_LARGE;
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     }
     *out_bytes = blocks * t->info.block_bytes;
     return VKQ_SUCCESS;
@@ -316,14 +317,14 @@ vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, floa
                           uint64_t n_elems)
 {
     if (src == NULL || dst == NULL) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     const vkq_type_traits *t = vkq_traits(type);
     if (t == NULL) {
-        return VKQ_ERROR_UNKNOWN_TYPE;
+        return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
     }
     if (n_elems == 0) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     uint64_t need;
     const vkq_status st = vkq_type_bytes(type, n_elems, &need);
@@ -331,10 +332,10 @@ vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, floa
         return st;
     }
     if (n_elems > SIZE_MAX / sizeof(float)) {
-        return VKQ_ERROR_TOO_LARGE; /* dst could not be that large (32-bit hosts) */
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE); /* dst could not be that large (32-bit hosts) */
     }
     if ((uint64_t)src_bytes < need) {
-        return VKQ_ERROR_OUT_OF_RANGE;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_RANGE);
     }
     const uint8_t *p = (const uint8_t *)src;
     const uint64_t n_blocks = n_elems / t->info.block_elems;

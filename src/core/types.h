@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 /* Decodes one block (block_bytes bytes at `blk`, any alignment) into block_elems floats. */
 typedef void (*vkq_decode_block_fn)(const uint8_t *blk, float *out);

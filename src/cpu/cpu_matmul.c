@@ -2,16 +2,18 @@
  * scalar reference path. SIMD kernels live in cpu_*_avx2.c (built with -mavx2 -mfma -mf16c);
  * this file is baseline x86-64 (or any other architecture) and calls them only after a
  * run-time CPU check. */
-#include "vkquant_cpu.h"
+#include "vkquant/cpu.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/env.h"
+#include "core/error.h"
+#include "core/types.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_pool.h"
-#include "core/types.h"
 
 #define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
 
@@ -31,6 +33,7 @@ typedef struct kernels {
     const vkq_cpu_int8_isa *int8; /* the int8 variant calls take (NULL without AVX2) */
     const char *int8_path;      /* its name for vkq_cpu_matmul_path */
     vkq_status env_status;      /* a bad VKQ_CPU_NO_SIMD or VKQ_CPU_ISA fails every call */
+    char env_error[256];        /* with this message (recorded once, repeated per call) */
 } kernels;
 
 static kernels g_kernels;
@@ -77,9 +80,12 @@ static void init_kernels(void)
 #endif
     /* Read once, when the table is filled: the kernels of a process do not change. */
     vkq_env_value no_simd, want;
-    g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_NO_SIMD, &no_simd, NULL, 0);
-    if (g_kernels.env_status == VKQ_SUCCESS) g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_ISA, &want, NULL, 0);
-    if (g_kernels.env_status != VKQ_SUCCESS) return;
+    g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_NO_SIMD, &no_simd);
+    if (g_kernels.env_status == VKQ_SUCCESS) g_kernels.env_status = vkq_env_get(VKQ_ENV_CPU_ISA, &want);
+    if (g_kernels.env_status != VKQ_SUCCESS) {
+        snprintf(g_kernels.env_error, sizeof g_kernels.env_error, "%s", vkq_last_error());
+        return;
+    }
     if (no_simd.num) g_kernels.avx2 = 0; /* debug: pretend a baseline CPU */
 #if HAVE_X86_KERNELS
     /* Names VKQ_CPU_ISA takes, whether or not this build or CPU has them (then: the best). */
@@ -87,7 +93,11 @@ static void init_kernels(void)
     int known = !want.set;
     for (size_t i = 0; i < sizeof k_isa_names / sizeof *k_isa_names; ++i)
         if (want.set && strcmp(want.str, k_isa_names[i]) == 0) known = 1;
-    if (!known) g_kernels.env_status = VKQ_ERROR_INVALID_ARGUMENT;
+    if (!known) {
+        g_kernels.env_status = VKQ_ERROR_INVALID_ARGUMENT;
+        snprintf(g_kernels.env_error, sizeof g_kernels.env_error,
+                 "VKQ_CPU_ISA=%s: expected one of avx512vnni, avxvnni, avx2, vnni-emu", want.str);
+    }
 #endif
 #if HAVE_X86_KERNELS
     if (!g_kernels.avx2) return;
@@ -248,30 +258,33 @@ static void share_main(void *arg, uint32_t t)
 
 vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
 {
-    if (!d || !d->w || !d->x || !d->y) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!d || !d->w || !d->x || !d->y) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     const vkq_type_traits *tr = vkq_traits(d->type);
-    if (!tr) return VKQ_ERROR_UNKNOWN_TYPE;
-    if (d->m == 0 || d->k == 0 || d->n == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!tr) return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
+    if (d->m == 0 || d->k == 0 || d->n == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (d->flags & ~(uint32_t)(VKQ_CPU_EXACT_F32 | VKQ_CPU_FORCE_SCALAR | VKQ_CPU_NO_VNNI))
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    if (d->k % tr->info.block_elems) return VKQ_ERROR_BAD_SHAPE;
-    if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX) return VKQ_ERROR_TOO_LARGE;
-    if (get_kernels()->env_status != VKQ_SUCCESS) return get_kernels()->env_status;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (d->k % tr->info.block_elems) return vkq_fail_status(VKQ_ERROR_BAD_SHAPE);
+    if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX)
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
+    if (get_kernels()->env_status != VKQ_SUCCESS)
+        return vkq_fail(get_kernels()->env_status, "%s", get_kernels()->env_error);
     const uint64_t m = d->m, k = d->k, n = d->n;
     const uint64_t row_bytes = k / tr->info.block_elems * tr->info.block_bytes;
     const uint64_t ws = d->w_row_stride ? d->w_row_stride : row_bytes;
     const uint64_t ldx = d->ldx ? d->ldx : k, ldy = d->ldy ? d->ldy : m;
-    if (ws < row_bytes || ldx < k || ldy < m) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (ws < row_bytes || ldx < k || ldy < m) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     /* Every address computed must fit size_t: (count - 1) * stride + last. */
     const uint64_t lim = SIZE_MAX;
-    if (row_bytes > lim || (m - 1) > (lim - row_bytes) / ws) return VKQ_ERROR_TOO_LARGE;
-    if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy) return VKQ_ERROR_TOO_LARGE;
+    if (row_bytes > lim || (m - 1) > (lim - row_bytes) / ws) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
+    if ((n - 1) > (lim / 4 - k) / ldx || (n - 1) > (lim / 4 - m) / ldy)
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
 
     const path p = choose_path(d->type, d->flags);
     const uint32_t cap = d->pool ? vkq_cpu_pool_threads(d->pool) : VKQ_CPU_MAX_THREADS;
     uint32_t nt = d->n_threads ? d->n_threads : cap;
-    if (!d->n_threads && !d->pool && vkq_cpu_threads_from_env(&nt, NULL, 0) != VKQ_SUCCESS)
-        return VKQ_ERROR_INVALID_ARGUMENT;
+    vkq_status st;
+    if (!d->n_threads && !d->pool && (st = vkq_cpu_threads_from_env(&nt)) != VKQ_SUCCESS) return st;
     if (nt > cap) nt = cap;
     if (nt > m) nt = (uint32_t)m;
     /* The smallest product (m * k * n multiply-adds) worth splitting: below it one thread is
@@ -285,7 +298,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
      * accumulators (scalar path). */
     const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : 0;
     const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
-    if (scratch_len > lim / sizeof(float) / nt) return VKQ_ERROR_TOO_LARGE;
+    if (scratch_len > lim / sizeof(float) / nt) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     uint64_t xq_bytes = 0, xq_col_bytes = 0;
     const vkq_cpu_int8_isa *isa = p == PATH_INT8 ? int8_isa(d->flags) : NULL;
     const vkq_int8_kernel *kern = int8_kernel(isa, d->type);
@@ -294,14 +307,14 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0};
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
-        if (n > lim / xq_col_bytes) return VKQ_ERROR_TOO_LARGE;
+        if (n > lim / xq_col_bytes) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
         xq_bytes = n * xq_col_bytes;
     }
     const uint64_t scratch_bytes = scratch_len * sizeof(float) * nt;
-    if (xq_bytes > lim - scratch_bytes - 64) return VKQ_ERROR_TOO_LARGE;
+    if (xq_bytes > lim - scratch_bytes - 64) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     void *mem = NULL;
     if (posix_memalign(&mem, 64, (size_t)(scratch_bytes + xq_bytes)) != 0 || !mem)
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 
     job j = {
         .tr = tr, .p = p, .w = (const uint8_t *)d->w, .w_stride = (size_t)ws,

@@ -8,8 +8,9 @@
  * variables: `gen` only changes under `mu`, and a worker registers in `n_sleeping` under `mu`
  * before it waits, so a wake-up cannot be lost; likewise the caller rechecks `pending` under
  * `mu` and the last worker signals `done` under it. */
-#include "core/env.h"
 #include "cpu/cpu_pool.h"
+#include "core/env.h"
+#include "core/error.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 typedef struct worker_arg {
-    vkq_cpu_pool *pool;
+    vkq_cpu_pool pool;
     uint32_t index;
 } worker_arg;
 
@@ -71,10 +72,10 @@ static uint32_t online_cores(void)
     return c < 1 ? 1 : c > VKQ_CPU_MAX_THREADS ? VKQ_CPU_MAX_THREADS : (uint32_t)c;
 }
 
-vkq_status vkq_cpu_threads_from_env(uint32_t *out, char *err, size_t err_size)
+vkq_status vkq_cpu_threads_from_env(uint32_t *out)
 {
     vkq_env_value v;
-    vkq_status st = vkq_env_get(VKQ_ENV_CPU_THREADS, &v, err, err_size);
+    vkq_status st = vkq_env_get(VKQ_ENV_CPU_THREADS, &v);
     if (st != VKQ_SUCCESS) return st;
     *out = !v.set ? online_cores() : v.num > VKQ_CPU_MAX_THREADS ? VKQ_CPU_MAX_THREADS : (uint32_t)v.num;
     return VKQ_SUCCESS;
@@ -83,13 +84,13 @@ vkq_status vkq_cpu_threads_from_env(uint32_t *out, char *err, size_t err_size)
 uint32_t vkq_cpu_default_threads(void)
 {
     uint32_t n;
-    return vkq_cpu_threads_from_env(&n, NULL, 0) == VKQ_SUCCESS ? n : online_cores();
+    return vkq_cpu_threads_from_env(&n) == VKQ_SUCCESS ? n : online_cores();
 }
 
 static void *worker_main(void *varg)
 {
     const worker_arg *wa = (const worker_arg *)varg;
-    vkq_cpu_pool *p = wa->pool;
+    vkq_cpu_pool p = wa->pool;
     uint64_t seen = 0; /* gen is 0 at creation */
     for (;;) {
         uint64_t g;
@@ -115,7 +116,7 @@ static void *worker_main(void *varg)
 }
 
 /* Publishes gen + 1 (the job or `stop` written before) and wakes sleeping workers. */
-static void bump(vkq_cpu_pool *p)
+static void bump(vkq_cpu_pool p)
 {
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->gen, atomic_load_explicit(&p->gen, memory_order_relaxed) + 1,
@@ -124,7 +125,7 @@ static void bump(vkq_cpu_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
+static void stop_and_join(vkq_cpu_pool p, uint32_t started)
 {
     pthread_mutex_lock(&p->mu);
     p->stop = 1;
@@ -145,23 +146,22 @@ static void stop_and_join(vkq_cpu_pool *p, uint32_t started)
 static vkq_status spin_from_env(uint64_t *ns)
 {
     vkq_env_value v;
-    vkq_status st = vkq_env_get(VKQ_ENV_CPU_POOL_SPIN_US, &v, NULL, 0);
+    vkq_status st = vkq_env_get(VKQ_ENV_CPU_POOL_SPIN_US, &v);
     *ns = (v.set ? v.num : DEFAULT_SPIN_US) * 1000u;
     return st;
 }
 
-vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
+vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
-    /* The status alone tells of a bad variable: this call has no error channel. */
-    if (n_threads == 0 && vkq_cpu_threads_from_env(&n_threads, NULL, 0) != VKQ_SUCCESS)
-        return VKQ_ERROR_INVALID_ARGUMENT;
+    vkq_status st;
+    if (n_threads == 0 && (st = vkq_cpu_threads_from_env(&n_threads)) != VKQ_SUCCESS) return st;
     if (n_threads > VKQ_CPU_MAX_THREADS) n_threads = VKQ_CPU_MAX_THREADS;
     uint64_t spin_ns;
-    if (spin_from_env(&spin_ns) != VKQ_SUCCESS) return VKQ_ERROR_INVALID_ARGUMENT;
-    vkq_cpu_pool *p = calloc(1, sizeof *p);
-    if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if ((st = spin_from_env(&spin_ns)) != VKQ_SUCCESS) return st;
+    vkq_cpu_pool p = calloc(1, sizeof *p);
+    if (!p) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     p->n_threads = n_threads;
     p->spin_ns = spin_ns;
     p->tids = calloc(n_threads, sizeof *p->tids);
@@ -195,10 +195,10 @@ vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out)
     free(p->tids);
     free(p->args);
     free(p);
-    return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 }
 
-void vkq_cpu_pool_destroy(vkq_cpu_pool *p)
+void vkq_cpu_pool_destroy(vkq_cpu_pool p)
 {
     if (!p) return;
     stop_and_join(p, p->n_threads - 1);
@@ -211,17 +211,17 @@ void vkq_cpu_pool_destroy(vkq_cpu_pool *p)
     free(p);
 }
 
-uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *p)
+uint32_t vkq_cpu_pool_threads(vkq_cpu_pool p)
 {
     return p ? p->n_threads : 0;
 }
 
-int vkq_cpu_pool_awake(vkq_cpu_pool *p)
+int vkq_cpu_pool_awake(vkq_cpu_pool p)
 {
     return atomic_load_explicit(&p->n_sleeping, memory_order_relaxed) == 0;
 }
 
-int vkq_cpu_pool_try_run(vkq_cpu_pool *p, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg)
+int vkq_cpu_pool_try_run(vkq_cpu_pool p, uint32_t n_shares, vkq_cpu_share_fn fn, void *arg)
 {
     if (pthread_mutex_trylock(&p->call) != 0) return 0;
     p->fn = fn;
@@ -253,7 +253,7 @@ static void *fork_main(void *varg)
     return NULL;
 }
 
-void vkq_cpu_fork_join(vkq_cpu_pool *pool, uint32_t n_shares, void (*fn)(void *arg, uint32_t share), void *arg)
+void vkq_cpu_fork_join(vkq_cpu_pool pool, uint32_t n_shares, void (*fn)(void *arg, uint32_t share), void *arg)
 {
     if (n_shares <= 1) {
         if (n_shares) fn(arg, 0);

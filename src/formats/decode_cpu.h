@@ -1,13 +1,13 @@
 /* CPU reference decoders: one block of each type to binary32, bit-exact with ggml's
  * dequantize_row_* (FORMATS.md §1.4). `blk` may have any alignment; `out` receives QK floats.
- * The function names are vkq_decode_block_<family>, family = last column of vkquant_types.def. */
+ * The function names are vkq_decode_block_<family>, family = last column of vkquant/types.def. */
 #ifndef VKQ_DECODE_CPU_H
 #define VKQ_DECODE_CPU_H
 
 #include <stdint.h>
 
 /* Block geometry as the decoders lay it out (sum of the field sizes of FORMATS.md); src/core/types.c
- * checks vkquant_types.def against these at compile time. */
+ * checks vkquant/types.def against these at compile time. */
 #define VKQ_QK_f32 1
 #define VKQ_BYTES_f32 4
 #define VKQ_QK_f16 1

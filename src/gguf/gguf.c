@@ -4,7 +4,8 @@
  * that grows as records are parsed, so memory use is bounded by what the file really holds.
  * Keys and tensor names are then sorted to check uniqueness (and to look them up), and the
  * tensors are sorted by offset to check that none overlap. */
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,24 +70,16 @@ typedef struct reader {
     const uint8_t *p;
     uint64_t size;
     uint64_t pos;
-    char *err;
-    size_t err_size;
     char ctx[160]; /* "metadata key #3 'general.name'" etc. */
 } reader;
 
-static vkq_status fail(reader *r, vkq_status st, const char *fmt, ...)
+VKQ_PRINTF(3, 4) static vkq_status fail(reader *r, vkq_status st, const char *fmt, ...)
 {
-    if (r->err && r->err_size) {
-        int n = 0;
-        if (r->ctx[0]) n = snprintf(r->err, r->err_size, "%s: ", r->ctx);
-        if (n < 0) n = 0;
-        if ((size_t)n < r->err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(r->err + n, r->err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vkq_failv(st, fmt, ap);
+    va_end(ap);
+    if (r->ctx[0]) vkq_fail(st, "%s: %s", r->ctx, vkq_last_error());
     return st;
 }
 
@@ -164,9 +157,9 @@ static vkq_status grow(void **arr, int64_t *cap, int64_t n, size_t elem)
 {
     if (n < *cap) return VKQ_SUCCESS;
     int64_t nc = *cap ? *cap * 2 : 16;
-    if ((uint64_t)nc > SIZE_MAX / elem) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if ((uint64_t)nc > SIZE_MAX / elem) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!p) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     memset((char *)p + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
     *arr = p;
     *cap = nc;
@@ -375,7 +368,7 @@ static int cmp_offset(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void free_handle(vkq_gguf *g)
+static void free_handle(vkq_gguf g)
 {
     if (!g) return;
     for (int64_t i = 0; i < g->n_kv; ++i) {
@@ -391,7 +384,7 @@ static void free_handle(vkq_gguf *g)
     free(g);
 }
 
-static vkq_status parse(vkq_gguf *g, reader *r)
+static vkq_status parse(vkq_gguf g, reader *r)
 {
     vkq_status st;
     uint64_t v;
@@ -584,10 +577,10 @@ static vkq_status parse(vkq_gguf *g, reader *r)
 }
 
 static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, size_t map_size,
-                              vkq_gguf **out, char *err, size_t err_size)
+                              vkq_gguf *out)
 {
-    reader r = {.p = data, .size = size, .err = err, .err_size = err_size};
-    vkq_gguf *g = calloc(1, sizeof *g);
+    reader r = {.p = data, .size = size};
+    vkq_gguf g = calloc(1, sizeof *g);
     if (!g) {
         if (map) munmap(map, map_size);
         return fail(&r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -601,51 +594,38 @@ static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, siz
         free_handle(g);
         return st;
     }
-    if (err && err_size) err[0] = 0;
     *out = g;
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out, char *err,
-                                size_t err_size)
+vkq_status vkq_gguf_create_from_memory(const void *data, size_t size, vkq_gguf *out)
 {
     if (out) *out = NULL;
-    if (err && err_size) err[0] = 0;
-    if (!out || (!data && size)) {
-        if (err && err_size) snprintf(err, err_size, "NULL output or data pointer");
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    }
+    if (!out || (!data && size)) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output or data pointer");
     static const uint8_t empty[1];
-    return open_common(data ? data : empty, size, NULL, 0, out, err, err_size);
+    return open_common(data ? data : empty, size, NULL, 0, out);
 }
 
-vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err_size)
+vkq_status vkq_gguf_create(const char *path, vkq_gguf *out)
 {
     if (out) *out = NULL;
-    if (err && err_size) err[0] = 0;
-    if (!out || !path) {
-        if (err && err_size) snprintf(err, err_size, "NULL path or output pointer");
-        return VKQ_ERROR_INVALID_ARGUMENT;
-    }
+    if (!out || !path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path or output pointer");
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (err && err_size) snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
-        return VKQ_ERROR_IO;
-    }
+    if (fd < 0) return vkq_fail(VKQ_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        if (err && err_size) snprintf(err, err_size, "%s: cannot stat: %s", path, strerror(errno));
+        vkq_fail(VKQ_ERROR_IO, "%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return VKQ_ERROR_IO;
     }
     if (!S_ISREG(sb.st_mode)) {
-        if (err && err_size) snprintf(err, err_size, "%s: not a regular file", path);
+        vkq_fail(VKQ_ERROR_IO, "%s: not a regular file", path);
         close(fd);
         return VKQ_ERROR_IO;
     }
     const uint64_t size = (uint64_t)sb.st_size;
     if (size > SIZE_MAX) {
-        if (err && err_size) snprintf(err, err_size, "%s: file too large to map", path);
+        vkq_fail(VKQ_ERROR_IO, "%s: file too large to map", path);
         close(fd);
         return VKQ_ERROR_IO;
     }
@@ -655,24 +635,19 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err
     if (size) {
         map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
-            if (err && err_size) snprintf(err, err_size, "%s: mmap failed: %s", path, strerror(errno));
+            vkq_fail(VKQ_ERROR_IO, "%s: mmap failed: %s", path, strerror(errno));
             close(fd);
             return VKQ_ERROR_IO;
         }
         data = map;
     }
     close(fd);
-    vkq_status st = open_common(data, size, map, (size_t)size, out, err, err_size);
-    if (st != VKQ_SUCCESS && err && err_size) {
-        /* prefix the path */
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", err);
-        snprintf(err, err_size, "%s: %s", path, tmp);
-    }
+    vkq_status st = open_common(data, size, map, (size_t)size, out);
+    if (st != VKQ_SUCCESS) vkq_fail(st, "%s: %s", path, vkq_last_error());
     return st;
 }
 
-void vkq_gguf_close(vkq_gguf *g) { free_handle(g); }
+void vkq_gguf_destroy(vkq_gguf g) { free_handle(g); }
 
 /* ---------------------------------------------------------------------------------------- */
 
@@ -684,34 +659,34 @@ const char *vkq_gguf_type_name(vkq_gguf_type type)
     return (unsigned)type < GGUF_TYPE_COUNT ? names[type] : "?";
 }
 
-uint32_t vkq_gguf_version(const vkq_gguf *g) { return g ? g->version : 0; }
-uint32_t vkq_gguf_alignment(const vkq_gguf *g) { return g ? g->alignment : 0; }
-uint64_t vkq_gguf_data_offset(const vkq_gguf *g) { return g ? g->data_offset : 0; }
-uint64_t vkq_gguf_file_size(const vkq_gguf *g) { return g ? g->size : 0; }
-const void *vkq_gguf_file_data(const vkq_gguf *g) { return g ? g->base : NULL; }
-int64_t vkq_gguf_kv_count(const vkq_gguf *g) { return g ? g->n_kv : 0; }
-int64_t vkq_gguf_tensor_count(const vkq_gguf *g) { return g ? g->n_tensors : 0; }
+uint32_t vkq_gguf_version(vkq_gguf g) { return g ? g->version : 0; }
+uint32_t vkq_gguf_alignment(vkq_gguf g) { return g ? g->alignment : 0; }
+uint64_t vkq_gguf_data_offset(vkq_gguf g) { return g ? g->data_offset : 0; }
+uint64_t vkq_gguf_file_size(vkq_gguf g) { return g ? g->size : 0; }
+const void *vkq_gguf_file_data(vkq_gguf g) { return g ? g->base : NULL; }
+int64_t vkq_gguf_kv_count(vkq_gguf g) { return g ? g->n_kv : 0; }
+int64_t vkq_gguf_tensor_count(vkq_gguf g) { return g ? g->n_tensors : 0; }
 
-static const kv_rec *kv_at(const vkq_gguf *g, int64_t i)
+static const kv_rec *kv_at(vkq_gguf g, int64_t i)
 {
     return g && i >= 0 && i < g->n_kv ? &g->kv[i] : NULL;
 }
 
-const char *vkq_gguf_kv_key(const vkq_gguf *g, int64_t i)
+const char *vkq_gguf_kv_key(vkq_gguf g, int64_t i)
 {
     const kv_rec *kv = kv_at(g, i);
     return kv ? kv->key : NULL;
 }
 
-vkq_gguf_type vkq_gguf_kv_type(const vkq_gguf *g, int64_t i)
+vkq_gguf_type vkq_gguf_kv_type(vkq_gguf g, int64_t i)
 {
     const kv_rec *kv = kv_at(g, i);
     return kv ? (vkq_gguf_type)kv->type : (vkq_gguf_type)-1;
 }
 
 static int64_t find_sorted(const int64_t *sorted, int64_t n, const char *name, size_t len,
-                           const char *(*get)(const vkq_gguf *, int64_t, uint64_t *),
-                           const vkq_gguf *g)
+                           const char *(*get)(vkq_gguf , int64_t, uint64_t *),
+                           vkq_gguf g)
 {
     int64_t lo = 0, hi = n;
     while (lo < hi) {
@@ -726,32 +701,32 @@ static int64_t find_sorted(const int64_t *sorted, int64_t n, const char *name, s
     return -1;
 }
 
-static const char *key_of(const vkq_gguf *g, int64_t i, uint64_t *len)
+static const char *key_of(vkq_gguf g, int64_t i, uint64_t *len)
 {
     *len = g->kv[i].key_len;
     return g->kv[i].key;
 }
 
-static const char *name_of(const vkq_gguf *g, int64_t i, uint64_t *len)
+static const char *name_of(vkq_gguf g, int64_t i, uint64_t *len)
 {
     *len = g->tensors[i].name_len;
     return g->tensors[i].name;
 }
 
-int64_t vkq_gguf_find_key(const vkq_gguf *g, const char *key)
+int64_t vkq_gguf_find_key(vkq_gguf g, const char *key)
 {
     if (!g || !key) return -1;
     return find_sorted(g->kv_sorted, g->n_kv, key, strlen(key), key_of, g);
 }
 
-int64_t vkq_gguf_find_tensor(const vkq_gguf *g, const char *name)
+int64_t vkq_gguf_find_tensor(vkq_gguf g, const char *name)
 {
     if (!g || !name) return -1;
     return find_sorted(g->tensor_sorted, g->n_tensors, name, strlen(name), name_of, g);
 }
 
 /* Decodes a validated value of `type` at `off`. */
-static void decode(const vkq_gguf *g, uint32_t type, uint64_t off, vkq_gguf_value *out)
+static void decode(vkq_gguf g, uint32_t type, uint64_t off, vkq_gguf_value *out)
 {
     const uint8_t *p = g->base + off;
     memset(out, 0, sizeof *out);
@@ -797,10 +772,10 @@ static void decode(const vkq_gguf *g, uint32_t type, uint64_t off, vkq_gguf_valu
     }
 }
 
-vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out)
+vkq_status vkq_gguf_get_value(vkq_gguf g, int64_t i, vkq_gguf_value *out)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (kv->type == VKQ_GGUF_ARRAY) {
         memset(out, 0, sizeof *out);
         out->type = VKQ_GGUF_ARRAY;
@@ -813,10 +788,10 @@ vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out)
 }
 
 #define TYPED_GETTER(fn, T, tag, expr)                                                         \
-    vkq_status fn(const vkq_gguf *g, int64_t i, T *out)                                        \
+    vkq_status fn(vkq_gguf g, int64_t i, T *out)                                        \
     {                                                                                          \
         const kv_rec *kv = kv_at(g, i);                                                        \
-        if (!kv || !out || kv->type != (tag)) return VKQ_ERROR_INVALID_ARGUMENT;               \
+        if (!kv || !out || kv->type != (tag)) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);               \
         vkq_gguf_value v;                                                                      \
         decode(g, kv->type, kv->value_off, &v);                                                \
         *out = (T)(expr);                                                                      \
@@ -835,40 +810,40 @@ TYPED_GETTER(vkq_gguf_get_f32, float, VKQ_GGUF_FLOAT32, v.f)
 TYPED_GETTER(vkq_gguf_get_f64, double, VKQ_GGUF_FLOAT64, v.f)
 TYPED_GETTER(vkq_gguf_get_bool, int, VKQ_GGUF_BOOL, v.b)
 
-vkq_status vkq_gguf_get_string(const vkq_gguf *g, int64_t i, vkq_gguf_string *out)
+vkq_status vkq_gguf_get_string(vkq_gguf g, int64_t i, vkq_gguf_string *out)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || !out || kv->type != VKQ_GGUF_STRING) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || !out || kv->type != VKQ_GGUF_STRING) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_gguf_value v;
     decode(g, kv->type, kv->value_off, &v);
     *out = v.str;
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_get_array(const vkq_gguf *g, int64_t i, vkq_gguf_type *elem_type,
+vkq_status vkq_gguf_get_array(vkq_gguf g, int64_t i, vkq_gguf_type *elem_type,
                               uint64_t *count, const void **data)
 {
     const kv_rec *kv = kv_at(g, i);
-    if (!kv || kv->type != VKQ_GGUF_ARRAY) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!kv || kv->type != VKQ_GGUF_ARRAY) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (elem_type) *elem_type = (vkq_gguf_type)kv->elem_type;
     if (count) *count = kv->count;
     if (data) *data = kv->elem_type == VKQ_GGUF_STRING ? NULL : g->base + kv->value_off;
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_get_array_value(const vkq_gguf *g, int64_t i, uint64_t j, vkq_gguf_value *out)
+vkq_status vkq_gguf_get_array_value(vkq_gguf g, int64_t i, uint64_t j, vkq_gguf_value *out)
 {
     const kv_rec *kv = kv_at(g, i);
     if (!kv || !out || kv->type != VKQ_GGUF_ARRAY || j >= kv->count)
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (kv->elem_type == VKQ_GGUF_STRING) decode(g, VKQ_GGUF_STRING, kv->str_off[j], out);
     else decode(g, kv->elem_type, kv->value_off + j * type_size[kv->elem_type], out);
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_gguf_tensor_info(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *out)
+vkq_status vkq_gguf_tensor_info(vkq_gguf g, int64_t i, vkq_gguf_tensor *out)
 {
-    if (!g || !out || i < 0 || i >= g->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!g || !out || i < 0 || i >= g->n_tensors) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     const tensor_rec *t = &g->tensors[i];
     memset(out, 0, sizeof *out);
     out->name = t->name;

@@ -5,12 +5,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/err_buffer.h"
 #include "core/env.h"
+#include "core/error.h"
+#include "vkquant/model.h"
 #include "vulkan/device_core.h"
-#include "vkquant_model.h"
 
 #define MIB (1024ull * 1024ull)
+
+vkq_status vkq_size_parse(const char *s, uint64_t *out)
+{
+    return vkq_parse_size(s, out);
+}
 
 const char *vkq_budget_source_name(vkq_budget_source source)
 {
@@ -37,9 +42,9 @@ uint64_t vkq_vram_default_reserve(uint64_t available)
 }
 
 vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
-                               vkq_vram_budget *out, char *err, size_t err_size)
+                               vkq_vram_budget *out)
 {
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     memset(out, 0, sizeof *out);
     if (override_bytes) {
         out->budget = override_bytes;
@@ -47,7 +52,7 @@ vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t
         return VKQ_SUCCESS;
     }
     vkq_env_value env;
-    vkq_status st = vkq_env_get(VKQ_ENV_VRAM_BUDGET, &env, err, err_size);
+    vkq_status st = vkq_env_get(VKQ_ENV_VRAM_BUDGET, &env);
     if (st != VKQ_SUCCESS) return st;
     if (env.set) {
         out->budget = env.num;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/env.h"
-#include "core/err_buffer.h"
+#include "core/error.h"
 #include "model/model_internal.h"
 #include "model/placement.h"
 
@@ -24,7 +24,7 @@ vkq_model_desc vkq_model_desc_default(void)
 
 /* State of one load: the GPU bytes held so far and the allocation counter of the test hook. */
 typedef struct loader {
-    vkq_model *m;
+    vkq_model m;
     uint64_t gpu_used;
     uint32_t n_allocs;
     uint32_t fail_at;
@@ -35,7 +35,7 @@ typedef struct loader {
  * "demote": the tensor can always stay in the mapping. Anything else fails the load. */
 static vkq_status place_tensor(loader *ld, int64_t i)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     vkq_place place = vkq_plan_tensor_place(m->plan, (uint32_t)i);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
@@ -45,13 +45,13 @@ static vkq_status place_tensor(loader *ld, int64_t i)
         snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s)",
                  vkq_format_bytes(ld->gpu_used, b1, sizeof b1),
                  vkq_format_bytes(m->budget.budget, b2, sizeof b2));
-        return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
     }
     ++ld->n_allocs;
     if (ld->fail_at && ld->n_allocs >= ld->fail_at) {
         snprintf(ld->why, sizeof ld->why, "injected allocation failure (allocation %u, fail_alloc_at %u)",
                  ld->n_allocs, ld->fail_at);
-        return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
     }
     uint64_t row_bytes = t.nbytes;
     vkq_type_bytes(t.type, (uint64_t)t.ne[0], &row_bytes); /* the reader checked the shape */
@@ -62,18 +62,18 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     if (st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY || st == VKQ_ERROR_OUT_OF_HOST_MEMORY) {
         snprintf(ld->why, sizeof ld->why, "%s (%s)",
                  st == VKQ_ERROR_OUT_OF_DEVICE_MEMORY ? "out of device memory" : "out of host memory",
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         return st;
     }
     if (st != VKQ_SUCCESS) {
         snprintf(ld->why, sizeof ld->why, "allocating %s: %s (%s)", t.name, vkq_status_string(st),
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         return st;
     }
     st = vkq_buffer_upload_async(buf, 0, t.data, t.nbytes);
     if (st != VKQ_SUCCESS) {
         snprintf(ld->why, sizeof ld->why, "uploading %s: %s (%s)", t.name, vkq_status_string(st),
-                 vkq_device_last_error(m->dev));
+                 vkq_last_error());
         vkq_buffer_destroy(buf);
         /* An upload that runs out of memory (driver-internal allocations) is also a demotion. */
         return st;
@@ -85,7 +85,7 @@ static vkq_status place_tensor(loader *ld, int64_t i)
 
 static void release_tensor(loader *ld, int64_t i)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     if (!m->buffers[i]) return;
     if (vkq_plan_tensor_place(m->plan, (uint32_t)i) == VKQ_PLACE_GPU)
         ld->gpu_used -= vkq_buffer_size(m->buffers[i]);
@@ -96,9 +96,9 @@ static void release_tensor(loader *ld, int64_t i)
 static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t n_layers, uint64_t bytes,
                                   vkq_status reason)
 {
-    vkq_model *m = ld->m;
+    vkq_model m = ld->m;
     vkq_model_record *d = realloc(m->demotions, (m->n_demotions + 1) * sizeof *d);
-    if (!d) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!d) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     m->demotions = d;
     vkq_model_record *r = &d[m->n_demotions];
     memset(r, 0, sizeof *r);
@@ -117,7 +117,7 @@ static vkq_status record_demotion(loader *ld, int64_t i, int32_t layer, uint32_t
     if (!r->tensor || !r->message) {
         free(r->tensor);
         free(r->message);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     r->info = (vkq_model_demotion){.tensor = r->tensor,
                                    .layer = layer,
@@ -136,10 +136,10 @@ static int demotable(vkq_status st)
 }
 
 /* Pass 1: the GPU run, last layer first; pass 2: every other tensor off the CPU. */
-static vkq_status upload_all(loader *ld, char *err, size_t err_size)
+static vkq_status upload_all(loader *ld)
 {
-    vkq_model *m = ld->m;
-    const vkq_plan *plan = m->plan;
+    vkq_model m = ld->m;
+    vkq_plan plan = m->plan;
     vkq_plan_totals tot;
     vkq_plan_get_totals(plan, &tot);
     for (int32_t l = (int32_t)tot.n_layers - 1; l >= 0; --l) {
@@ -153,7 +153,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
                 continue;
             vkq_status st = place_tensor(ld, i);
             if (st == VKQ_SUCCESS) continue;
-            if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
+            if (!demotable(st)) return vkq_fail(st, "%s", ld->why);
             const vkq_status reason = st;
             for (int64_t j = 0; j < m->n_tensors; ++j) {
                 int32_t lj = vkq_plan_tensor_layer(plan, (uint32_t)j);
@@ -162,7 +162,7 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
             uint32_t n_layers = 0;
             uint64_t moved = vkq_plan_demote_layers_upto(m->plan, l, &n_layers);
             st = record_demotion(ld, i, l, n_layers, moved, reason);
-            if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
+            if (st != VKQ_SUCCESS) return vkq_fail(st, "out of host memory");
             break;
         }
     }
@@ -170,34 +170,33 @@ static vkq_status upload_all(loader *ld, char *err, size_t err_size)
         if (m->buffers[i] || vkq_plan_tensor_place(plan, (uint32_t)i) == VKQ_PLACE_CPU) continue;
         vkq_status st = place_tensor(ld, i);
         if (st == VKQ_SUCCESS) continue;
-        if (!demotable(st)) return vkq_err(err, err_size, st, "%s", ld->why);
+        if (!demotable(st)) return vkq_fail(st, "%s", ld->why);
         const vkq_status reason = st;
         uint64_t moved = vkq_plan_demote_tensor(m->plan, (uint32_t)i);
         st = record_demotion(ld, i, vkq_plan_tensor_layer(m->plan, (uint32_t)i), 0, moved, reason);
-        if (st != VKQ_SUCCESS) return vkq_err(err, err_size, st, "out of host memory");
+        if (st != VKQ_SUCCESS) return vkq_fail(st, "out of host memory");
     }
     return VKQ_SUCCESS;
 }
 
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
-                          char *err, size_t err_size)
+vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model *out)
 {
-    if (err && err_size) err[0] = '\0';
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    vkq_error_clear(); /* so the end can tell whether a step left a message */
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
-    if (!path) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
-    vkq_model *m = calloc(1, sizeof *m);
-    if (!m) return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path");
+    vkq_model m = calloc(1, sizeof *m);
+    if (!m) return vkq_fail(VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);
-        return vkq_err(err, err_size, VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
+        return vkq_fail(VKQ_ERROR_OUT_OF_HOST_MEMORY, "pthread_mutex_init failed");
     }
     m->dev = dev;
     m->desc = desc ? *desc : vkq_model_desc_default();
     vkq_plan_tensor *pt = NULL;
-    vkq_status st = vkq_gguf_open(path, &m->gguf, err, err_size);
+    vkq_status st = vkq_gguf_create(path, &m->gguf);
     if (st != VKQ_SUCCESS) goto fail;
-    st = vkq_vram_budget_get(dev, m->desc.vram_budget, m->desc.vram_reserve, &m->budget, err, err_size);
+    st = vkq_vram_budget_get(dev, m->desc.vram_budget, m->desc.vram_reserve, &m->budget);
     if (st != VKQ_SUCCESS) goto fail;
     if (!dev) m->budget.budget = 0;
 
@@ -207,7 +206,7 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     st = VKQ_ERROR_OUT_OF_HOST_MEMORY;
     if (!pt || !m->buffers) goto fail;
     if (m->n_tensors > UINT32_MAX) {
-        st = vkq_err(err, err_size, VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
+        st = vkq_fail(VKQ_ERROR_TOO_LARGE, "%lld tensors", (long long)m->n_tensors);
         goto fail;
     }
     for (int64_t i = 0; i < m->n_tensors; ++i) {
@@ -221,24 +220,25 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
                            .overrides = m->desc.overrides,
                            .n_overrides = m->desc.n_overrides,
                            .cpu_only = dev == NULL};
-    st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan, err, err_size);
+    st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan);
     if (st != VKQ_SUCCESS) goto fail;
     m->desc.overrides = NULL; /* the caller's strings may go away; the plan has copies */
     m->desc.n_overrides = 0;
 
     if (dev) {
-        loader ld = {.m = m, .fail_at = m->desc.fail_alloc_at};
+        loader ld = {.m = m, .fail_at = m->desc.debug ? m->desc.debug->fail_alloc_at : 0};
+        m->desc.debug = NULL; /* the caller's; not needed after the load */
         if (!ld.fail_at) {
             vkq_env_value env;
-            st = vkq_env_get(VKQ_ENV_MODEL_FAIL_ALLOC, &env, err, err_size);
+            st = vkq_env_get(VKQ_ENV_MODEL_FAIL_ALLOC, &env);
             if (st != VKQ_SUCCESS) goto fail;
             ld.fail_at = (uint32_t)env.num;
         }
-        st = upload_all(&ld, err, err_size);
+        st = upload_all(&ld);
         if (st != VKQ_SUCCESS) goto fail;
         st = vkq_device_wait_uploads(dev);
         if (st != VKQ_SUCCESS) {
-            vkq_err(err, err_size, st, "uploading the GPU tensors: %s", vkq_device_last_error(dev));
+            vkq_fail(st, "uploading the GPU tensors: %s", vkq_last_error());
             goto fail;
         }
     }
@@ -246,7 +246,8 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
         if (m->buffers[i]) continue;
         st = vkq_cpu_pool_create(m->desc.cpu_threads, &m->cpu_pool);
         if (st != VKQ_SUCCESS) {
-            vkq_err(err, err_size, st, "cannot start the CPU threads (cpu_threads %u)", m->desc.cpu_threads);
+            vkq_fail(st, "cannot start the CPU threads (cpu_threads %u): %s", m->desc.cpu_threads,
+                     vkq_last_error());
             goto fail;
         }
         break;
@@ -255,14 +256,13 @@ vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc
     *out = m;
     return VKQ_SUCCESS;
 fail:
-    if (st == VKQ_ERROR_OUT_OF_HOST_MEMORY && err && err_size && !err[0])
-        vkq_err(err, err_size, st, "out of host memory");
+    if (st == VKQ_ERROR_OUT_OF_HOST_MEMORY && !vkq_last_error()[0]) vkq_fail(st, "out of host memory");
     free(pt);
     vkq_model_destroy(m);
     return st;
 }
 
-void vkq_model_destroy(vkq_model *m)
+void vkq_model_destroy(vkq_model m)
 {
     if (!m) return;
     vkq_cpu_pool_destroy(m->cpu_pool);
@@ -277,36 +277,36 @@ void vkq_model_destroy(vkq_model *m)
     }
     free(m->demotions);
     vkq_plan_destroy(m->plan);
-    vkq_gguf_close(m->gguf);
+    vkq_gguf_destroy(m->gguf);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
-const vkq_gguf *vkq_model_gguf(const vkq_model *m)
+vkq_gguf vkq_model_gguf(vkq_model m)
 {
     return m ? m->gguf : NULL;
 }
 
-const vkq_plan *vkq_model_plan(const vkq_model *m)
+vkq_plan vkq_model_plan(vkq_model m)
 {
     return m ? m->plan : NULL;
 }
 
-vkq_vram_budget vkq_model_budget(const vkq_model *m)
+vkq_vram_budget vkq_model_budget(vkq_model m)
 {
     vkq_vram_budget b;
     memset(&b, 0, sizeof b);
     return m ? m->budget : b;
 }
 
-int64_t vkq_model_tensor_count(const vkq_model *m)
+int64_t vkq_model_tensor_count(vkq_model m)
 {
     return m ? m->n_tensors : 0;
 }
 
-vkq_status vkq_model_tensor_info(const vkq_model *m, int64_t i, vkq_model_tensor *out)
+vkq_status vkq_model_tensor_info(vkq_model m, int64_t i, vkq_model_tensor *out)
 {
-    if (!m || !out || i < 0 || i >= m->n_tensors) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m || !out || i < 0 || i >= m->n_tensors) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
     *out = (vkq_model_tensor){.name = t.name,
@@ -319,19 +319,19 @@ vkq_status vkq_model_tensor_info(const vkq_model *m, int64_t i, vkq_model_tensor
     return VKQ_SUCCESS;
 }
 
-int64_t vkq_model_find_tensor(const vkq_model *m, const char *name)
+int64_t vkq_model_find_tensor(vkq_model m, const char *name)
 {
     return m && name ? vkq_gguf_find_tensor(m->gguf, name) : -1;
 }
 
-uint32_t vkq_model_demotion_count(const vkq_model *m)
+uint32_t vkq_model_demotion_count(vkq_model m)
 {
     return m ? m->n_demotions : 0;
 }
 
-vkq_status vkq_model_demotion_info(const vkq_model *m, uint32_t i, vkq_model_demotion *out)
+vkq_status vkq_model_demotion_info(vkq_model m, uint32_t i, vkq_model_demotion *out)
 {
-    if (!m || !out || i >= m->n_demotions) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!m || !out || i >= m->n_demotions) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = m->demotions[i].info;
     return VKQ_SUCCESS;
 }

@@ -1,5 +1,5 @@
 /* Placement plan: which tensors of a model go to the GPU under a budget. Pure logic over a
- * tensor list (no device), so every rule is unit-testable; see include/vkquant_model.h for the
+ * tensor list (no device), so every rule is unit-testable; see include/vkquant/model.h for the
  * policy and why the GPU run is the last layers. */
 #include <regex.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/err_buffer.h"
+#include "core/error.h"
 #include "model/placement.h"
 
 #define MAX_LAYER (1 << 20) /* blk.N with a larger N is treated as a non-layer name */
@@ -49,7 +49,7 @@ const char *vkq_place_name(vkq_place place)
 
 vkq_status vkq_place_from_name(const char *name, vkq_place *out)
 {
-    if (!name || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!name || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!strcasecmp(name, "cpu"))
         *out = VKQ_PLACE_CPU;
     else if (!strcasecmp(name, "gpu"))
@@ -57,7 +57,7 @@ vkq_status vkq_place_from_name(const char *name, vkq_place *out)
     else if (!strcasecmp(name, "host") || !strcasecmp(name, "host-visible"))
         *out = VKQ_PLACE_HOST_VISIBLE;
     else
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     return VKQ_SUCCESS;
 }
 
@@ -98,7 +98,7 @@ static int is_gpu_place(vkq_place p)
 }
 
 /* Per-layer sums and totals from the entries' current places. */
-static void recompute(vkq_plan *p)
+static void recompute(vkq_plan p)
 {
     vkq_plan_totals *t = &p->totals;
     t->gpu_bytes = t->host_bytes = t->cpu_bytes = t->total_bytes = 0;
@@ -136,21 +136,21 @@ static void recompute(vkq_plan *p)
 }
 
 static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_place *places,
-                              uint32_t *n_compiled, char *err, size_t err_size)
+                              uint32_t *n_compiled)
 {
     for (uint32_t r = 0; r < opt->n_overrides; ++r) {
         const char *s = opt->overrides[r];
-        if (!s) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
+        if (!s) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "override %u is NULL", r);
         const char *eq = strrchr(s, '=');
         if (!eq || eq == s)
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": expected PATTERN=PLACE (PLACE: cpu, gpu or host)", s);
         if (vkq_place_from_name(eq + 1, &places[r]) != VKQ_SUCCESS)
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT,
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
                         "override \"%s\": unknown place \"%s\" (cpu, gpu or host)", s, eq + 1);
         size_t len = (size_t)(eq - s);
         char *pat = malloc(len + 1);
-        if (!pat) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!pat) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         memcpy(pat, s, len);
         pat[len] = '\0';
         int rc = regcomp(&re[r], pat, REG_EXTENDED | REG_NOSUB);
@@ -158,7 +158,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
         if (rc != 0) {
             char why[128];
             regerror(rc, &re[r], why, sizeof why);
-            return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
+            return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "override \"%s\": bad regex: %s", s, why);
         }
         *n_compiled = r + 1;
     }
@@ -166,7 +166,7 @@ static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_plac
 }
 
 /* Everything except the copies: places from rules, layers and budget. */
-static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *re,
+static vkq_status place_all(vkq_plan p, const vkq_plan_options *opt, regex_t *re,
                             const vkq_place *rule_place)
 {
     uint64_t forced = 0; /* GPU bytes placed by rules: taken from the budget first */
@@ -188,7 +188,7 @@ static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *r
     uint32_t run = 0;
     if (!opt->cpu_only && p->n_layers) {
         uint64_t *lb = calloc(p->n_layers, sizeof *lb);
-        if (!lb) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!lb) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         for (uint32_t i = 0; i < p->n; ++i)
             if (p->t[i].layer >= 0 && p->t[i].rule < 0) lb[p->t[i].layer] += p->t[i].nbytes;
         if (opt->n_gpu_layers < 0) {
@@ -226,13 +226,13 @@ static vkq_status place_all(vkq_plan *p, const vkq_plan_options *opt, regex_t *r
 }
 
 vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out, char *err, size_t err_size)
+                           vkq_plan *out)
 {
-    if (!out) return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
+    if (!out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL output");
     *out = NULL;
     if (!opt || (n && !tensors) || (opt->n_overrides && !opt->overrides))
-        return vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
-    vkq_plan *p = calloc(1, sizeof *p);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL tensors, options or overrides");
+    vkq_plan p = calloc(1, sizeof *p);
     regex_t *re = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *re);
     vkq_place *rule_place = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *rule_place);
     uint32_t n_re = 0;
@@ -241,7 +241,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     p->t = calloc(n ? n : 1, sizeof *p->t);
     p->rules = calloc(opt->n_overrides ? opt->n_overrides : 1, sizeof *p->rules);
     if (!p->t || !p->rules) goto done;
-    st = parse_rules(opt, re, rule_place, &n_re, err, err_size);
+    st = parse_rules(opt, re, rule_place, &n_re);
     if (st != VKQ_SUCCESS) goto done;
     st = VKQ_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t r = 0; r < opt->n_overrides; ++r) {
@@ -252,7 +252,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < n; ++i) {
         const vkq_plan_tensor *in = &tensors[i];
         if (!in->name || !in->name[0]) {
-            st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
+            st = vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "tensor %u has no name", i);
             goto done;
         }
         plan_entry *e = &p->t[i];
@@ -270,7 +270,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     for (uint32_t i = 0; i < p->n; ++i)
         for (uint32_t j = i + 1; j < p->n; ++j)
             if (strcmp(p->t[i].name, p->t[j].name) == 0) {
-                st = vkq_err(err, err_size, VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
+                st = vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "tensor \"%s\" is listed twice",
                           p->t[i].name);
                 goto done;
             }
@@ -294,7 +294,7 @@ done:
     return st;
 }
 
-void vkq_plan_destroy(vkq_plan *p)
+void vkq_plan_destroy(vkq_plan p)
 {
     if (!p) return;
     for (uint32_t i = 0; i < p->n; ++i)
@@ -307,35 +307,35 @@ void vkq_plan_destroy(vkq_plan *p)
     free(p);
 }
 
-uint32_t vkq_plan_tensor_count(const vkq_plan *p)
+uint32_t vkq_plan_tensor_count(vkq_plan p)
 {
     return p ? p->n : 0;
 }
 
-vkq_place vkq_plan_tensor_place(const vkq_plan *p, uint32_t i)
+vkq_place vkq_plan_tensor_place(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].place : VKQ_PLACE_CPU;
 }
 
-int32_t vkq_plan_tensor_layer(const vkq_plan *p, uint32_t i)
+int32_t vkq_plan_tensor_layer(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].layer : -1;
 }
 
-int32_t vkq_plan_tensor_rule(const vkq_plan *p, uint32_t i)
+int32_t vkq_plan_tensor_rule(vkq_plan p, uint32_t i)
 {
     return p && i < p->n ? p->t[i].rule : -1;
 }
 
-vkq_status vkq_plan_layer_info(const vkq_plan *p, uint32_t layer, vkq_plan_layer *out)
+vkq_status vkq_plan_layer_info(vkq_plan p, uint32_t layer, vkq_plan_layer *out)
 {
-    if (!p || !out) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (layer >= p->n_layers) return VKQ_ERROR_OUT_OF_RANGE;
+    if (!p || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (layer >= p->n_layers) return vkq_fail_status(VKQ_ERROR_OUT_OF_RANGE);
     *out = p->layers[layer];
     return VKQ_SUCCESS;
 }
 
-void vkq_plan_get_totals(const vkq_plan *p, vkq_plan_totals *out)
+void vkq_plan_get_totals(vkq_plan p, vkq_plan_totals *out)
 {
     if (!out) return;
     if (!p) {
@@ -345,7 +345,7 @@ void vkq_plan_get_totals(const vkq_plan *p, vkq_plan_totals *out)
     *out = p->totals;
 }
 
-uint64_t vkq_plan_demote_layers_upto(vkq_plan *p, int32_t layer, uint32_t *n_layers)
+uint64_t vkq_plan_demote_layers_upto(vkq_plan p, int32_t layer, uint32_t *n_layers)
 {
     uint64_t moved = 0;
     uint32_t count = 0;
@@ -368,7 +368,7 @@ uint64_t vkq_plan_demote_layers_upto(vkq_plan *p, int32_t layer, uint32_t *n_lay
     return moved;
 }
 
-uint64_t vkq_plan_demote_tensor(vkq_plan *p, uint32_t i)
+uint64_t vkq_plan_demote_tensor(vkq_plan p, uint32_t i)
 {
     if (i >= p->n || p->t[i].place == VKQ_PLACE_CPU) return 0;
     p->t[i].place = VKQ_PLACE_CPU;
@@ -377,7 +377,7 @@ uint64_t vkq_plan_demote_tensor(vkq_plan *p, uint32_t i)
     return p->t[i].nbytes;
 }
 
-static void print_tensor(FILE *f, const vkq_plan *p, const plan_entry *e)
+static void print_tensor(FILE *f, vkq_plan p, const plan_entry *e)
 {
     char b[32], shape[64];
     int len = snprintf(shape, sizeof shape, "[%lld", (long long)e->ne[0]);
@@ -392,7 +392,7 @@ static void print_tensor(FILE *f, const vkq_plan *p, const plan_entry *e)
     fputc('\n', f);
 }
 
-void vkq_plan_print(const vkq_plan *p, FILE *f)
+void vkq_plan_print(vkq_plan p, FILE *f)
 {
     if (!p || !f) return;
     const vkq_plan_totals *t = &p->totals;

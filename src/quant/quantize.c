@@ -2,20 +2,21 @@
  * (src/cpu/cpu_pool.c); each block goes to the quantizer the type table names
  * (src/quant/quantize_*.c). Blocks are independent and each is
  * computed the same way wherever it runs, so the bytes do not depend on the thread count. */
-#include "vkquant_quant.h"
+#include "vkquant/quant.h"
 
 #include <math.h>
 
-#include "quant/quantize_internal.h"
+#include "core/error.h"
 #include "core/types.h"
 #include "cpu/cpu_pool.h"
+#include "quant/quantize_internal.h"
 
 #define MAX_THREADS 64
 #define MAX_QK      256
 
 /* Every block must fit the all-ones importance below. */
 #define X(NAME, ID, QK, ...) _Static_assert((QK) <= MAX_QK, #NAME ": block too large");
-#include "vkquant_types.def"
+#include "vkquant/types.def"
 #undef X
 
 /* Importance of 1 for every column, used when the caller gives none. */
@@ -66,32 +67,35 @@ static int all_finite(const float *p, uint64_t n)
 vkq_status vkq_quantize(const vkq_quantize_desc *desc)
 {
     if (!desc || !desc->src || !desc->dst || !desc->rows || !desc->k) {
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     }
     const vkq_type_traits *t = vkq_traits(desc->type);
-    if (!t) return VKQ_ERROR_UNKNOWN_TYPE;
-    if (!t->quantize_block) return VKQ_ERROR_UNSUPPORTED;
+    if (!t) return vkq_fail_status(VKQ_ERROR_UNKNOWN_TYPE);
+    if (!t->quantize_block) return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
     uint64_t row_bytes;
     const vkq_status st = vkq_type_bytes(desc->type, desc->k, &row_bytes);
     if (st != VKQ_SUCCESS) return st;
     if (desc->rows > UINT64_MAX / desc->k || row_bytes > UINT64_MAX / desc->rows ||
         desc->rows * desc->k > SIZE_MAX / sizeof(float)) {
-        return VKQ_ERROR_TOO_LARGE;
+        return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
     }
-    if ((uint64_t)desc->dst_size < row_bytes * desc->rows) return VKQ_ERROR_INVALID_ARGUMENT;
+    if ((uint64_t)desc->dst_size < row_bytes * desc->rows) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     /* Checked up front so that nothing is written when the input is bad. */
-    if (!all_finite(desc->src, desc->rows * desc->k)) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!all_finite(desc->src, desc->rows * desc->k)) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (desc->importance) {
         for (uint64_t i = 0; i < desc->k; i++) {
             if (!(desc->importance[i] >= 0.0f) || !isfinite(desc->importance[i])) {
-                return VKQ_ERROR_INVALID_ARGUMENT;
+                return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
             }
         }
     }
 
     /* 0 threads: VKQ_CPU_THREADS, else every online core, as vkq_cpu_matmul. */
     uint32_t nt = desc->n_threads;
-    if (!nt && vkq_cpu_threads_from_env(&nt, NULL, 0) != VKQ_SUCCESS) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!nt) {
+        const vkq_status env_st = vkq_cpu_threads_from_env(&nt);
+        if (env_st != VKQ_SUCCESS) return env_st;
+    }
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     if ((uint64_t)nt > desc->rows) nt = (uint32_t)desc->rows;
     job j = {.d = desc, .t = t, .row_bytes = row_bytes, .n_threads = nt};

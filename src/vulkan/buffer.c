@@ -59,44 +59,44 @@ static vkq_status create_segment(vkq_device dev, vkq_memory memory, int map, uin
 vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
                              vkq_buffer *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (size == 0) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "buffer size is 0");
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (size == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffer size is 0");
     if (memory != VKQ_MEMORY_DEVICE && memory != VKQ_MEMORY_HOST_VISIBLE)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "unknown memory kind %d", (int)memory);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "unknown memory kind %d", (int)memory);
     if (granule == 0) granule = 4;
     /* Each segment's VkBuffer gets up to 3 bytes of word padding on top of its share. */
     uint64_t cap = dev->max_allocation > 64 ? dev->max_allocation - 64 : 0;
     cap -= cap % granule;
     if (cap == 0)
-        return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "granule of %llu bytes exceeds the allocation limit %llu",
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "granule of %llu bytes exceeds the allocation limit %llu",
                         (unsigned long long)granule, (unsigned long long)dev->max_allocation);
     /* The whole buffer must fit in some heap; a cheap early answer before allocating. */
     uint64_t largest_heap = 0;
     for (uint32_t i = 0; i < dev->info.heap_count; ++i)
         if (dev->info.heaps[i].size > largest_heap) largest_heap = dev->info.heaps[i].size;
     if (largest_heap && size > largest_heap)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
+        return vkq_fail(VKQ_ERROR_OUT_OF_DEVICE_MEMORY,
                         "buffer of %llu bytes is larger than the largest memory heap (%llu bytes)",
                         (unsigned long long)size, (unsigned long long)largest_heap);
 
-    if (size > UINT64_MAX - cap) return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "buffer size overflows");
+    if (size > UINT64_MAX - cap) return vkq_fail(VKQ_ERROR_TOO_LARGE, "buffer size overflows");
     uint64_t n64 = (size + cap - 1) / cap;
     if (n64 > 65536)
-        return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "buffer of %llu bytes needs %llu allocations",
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "buffer of %llu bytes needs %llu allocations",
                         (unsigned long long)size, (unsigned long long)n64);
     vkq_buffer buf = calloc(1, sizeof *buf);
     vkq_segment *segs = calloc((size_t)n64, sizeof *segs);
     if (!buf || !segs) {
         free(buf);
         free(segs);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     /* VKQ_FORCE_STAGING: leave mappable memory unmapped, so uploads take the ring as on a
      * discrete GPU. */
     vkq_env_value force_staging;
-    vkq_status st = vkq_env_get(VKQ_ENV_FORCE_STAGING, &force_staging, dev->last_error, sizeof dev->last_error);
+    vkq_status st = vkq_env_get(VKQ_ENV_FORCE_STAGING, &force_staging);
     uint32_t n = (uint32_t)n64;
     for (uint32_t i = 0; i < n && st == VKQ_SUCCESS; ++i) {
         uint64_t off = (uint64_t)i * cap;
@@ -153,14 +153,14 @@ vkq_status vkq_segment_view(vkq_device dev, vkq_segment *s, uint64_t offset, uin
     if (s->n_views == s->cap_views) {
         uint32_t cap = s->cap_views ? 2 * s->cap_views : 4;
         vkq_view *v = realloc(s->views, cap * sizeof *v);
-        if (!v) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        if (!v) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         s->views = v;
         s->cap_views = cap;
     }
     VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO, .buffer = s->buffer,
                                  .format = format, .offset = offset, .range = range};
     VkResult r = dev->vk.vkCreateBufferView(dev->device, &ci, NULL, out);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateBufferView failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkCreateBufferView failed (%d)", (int)r);
     s->views[s->n_views++] = (vkq_view){offset, range, format, *out};
     return VKQ_SUCCESS;
 }
@@ -177,11 +177,11 @@ vkq_segment *vkq_buffer_segment_for(vkq_buffer buf, uint64_t offset, uint64_t si
 
 static vkq_status check_range(vkq_buffer buf, uint64_t offset, const void *ptr, uint64_t size)
 {
-    if (!buf) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!buf) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!ptr || size == 0)
-        return vkq_fail(buf->dev, VKQ_ERROR_INVALID_ARGUMENT, "NULL host pointer or zero size");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL host pointer or zero size");
     if (offset > buf->size || size > buf->size - offset)
-        return vkq_fail(buf->dev, VKQ_ERROR_OUT_OF_RANGE,
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE,
                         "range [%llu, +%llu) is outside the %llu-byte buffer", (unsigned long long)offset,
                         (unsigned long long)size, (unsigned long long)buf->size);
     return VKQ_SUCCESS;
@@ -278,10 +278,10 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
 vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
                                   vkq_buffer dst, uint64_t dst_offset, uint64_t size)
 {
-    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !cmd || !src || !dst || size == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
     vkq_buffer_note_use(dev, src);
     vkq_buffer_note_use(dev, dst);
     for (uint64_t done = 0; done < size;) {

@@ -7,57 +7,67 @@ typedef struct dequant_push {
     uint32_t src_base, dst_base, n_groups, n_elems, out_f16, row_groups;
 } dequant_push;
 
-vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
-                          vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
-                          vkq_type out_type)
+/* Everything vkq_dequantize checks before it launches anything; gives the kernel. */
+static vkq_status dequant_check(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
+                                vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems, vkq_type out_type,
+                                const vkq_pipeline **pipe)
 {
-    if (!dev || !src || !dst) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !src || !dst) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (src->dev != dev || dst->dev != dev)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
     const vkq_type_traits *tr = vkq_traits(type);
-    if (!tr) return vkq_fail(dev, VKQ_ERROR_UNKNOWN_TYPE, "unknown type id %d", (int)type);
+    if (!tr) return vkq_fail(VKQ_ERROR_UNKNOWN_TYPE, "unknown type id %d", (int)type);
     if (out_type != VKQ_TYPE_F32 && out_type != VKQ_TYPE_F16)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "dequantize outputs F32 or F16, not %s",
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "dequantize outputs F32 or F16, not %s",
                         vkq_type_get(out_type) ? vkq_type_get(out_type)->name : "an unknown type");
-    if (n_elems == 0) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "n_elems is 0");
+    if (n_elems == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "n_elems is 0");
     const uint64_t qk = tr->info.block_elems, bb = tr->info.block_bytes;
     if (n_elems % qk)
-        return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "%llu elements is not a whole number of %s blocks (%llu)",
+        return vkq_fail(VKQ_ERROR_BAD_SHAPE, "%llu elements is not a whole number of %s blocks (%llu)",
                         (unsigned long long)n_elems, tr->info.name, (unsigned long long)qk);
     /* Element-wise types (F32/F16/BF16) are read a whole element per word access. */
     if (qk == 1 && src_offset % bb)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "%s data must start at a multiple of %llu bytes",
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s data must start at a multiple of %llu bytes",
                         tr->info.name, (unsigned long long)bb);
     const uint64_t src_bytes = n_elems / qk * bb;
     if (src_offset > src->size || src_bytes > src->size - src_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "source range [%llu, +%llu) is outside the %llu-byte buffer",
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "source range [%llu, +%llu) is outside the %llu-byte buffer",
                         (unsigned long long)src_offset, (unsigned long long)src_bytes,
                         (unsigned long long)src->size);
     const uint64_t out_size = out_type == VKQ_TYPE_F32 ? 4 : 2;
     if (dst_offset % 4)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "dst_offset %llu is not a multiple of 4",
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "dst_offset %llu is not a multiple of 4",
                         (unsigned long long)dst_offset);
-    if (n_elems > UINT64_MAX / 4) return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "n_elems overflows");
+    if (n_elems > UINT64_MAX / 4) return vkq_fail(VKQ_ERROR_TOO_LARGE, "n_elems overflows");
     const uint64_t dst_bytes = (n_elems * out_size + 3u) & ~(uint64_t)3u;
     if (dst_offset > dst->size || dst_bytes > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE,
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE,
                         "destination needs %llu bytes at offset %llu but the buffer has %llu",
                         (unsigned long long)dst_bytes, (unsigned long long)dst_offset,
                         (unsigned long long)dst->size);
 
-    const vkq_pipeline *pipe;
-    vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_DEQUANT, type, 0, &pipe);
-    if (st != VKQ_SUCCESS) return st;
+    return vkq_pipeline_get(dev, VKQ_KERNEL_DEQUANT, type, 0, pipe);
+}
 
+
+/* Cuts the work into dispatches that each fit one segment and one binding of both buffers.
+ * *cmd VK_NULL_HANDLE: a dry run that only checks every chunk (nothing is recorded). `own`: *cmd
+ * is the device's one-shot command buffer, submitted every 512 dispatches (which keeps the
+ * descriptor-pool fallback within its size) and on an error; the caller submits the rest. */
+static vkq_status dequant_chunks(vkq_device dev, VkCommandBuffer *cmd, int own, const vkq_pipeline *pipe,
+                                 vkq_type type, vkq_buffer src, uint64_t src_offset, vkq_buffer dst,
+                                 uint64_t dst_offset, uint64_t n_elems, vkq_type out_type)
+{
+    const vkq_type_traits *tr = vkq_traits(type);
+    const uint64_t qk = tr->info.block_elems, bb = tr->info.block_bytes;
+    const uint64_t out_size = out_type == VKQ_TYPE_F32 ? 4 : 2;
     /* Chunks start on whole blocks and on whole groups of 8 (an invocation's share; also keeps
      * packed f16 pairs word-aligned). */
     const uint64_t unit = qk % 8 == 0 ? qk : 8;
     const uint64_t wg = pipe->workgroup_size;
     const uint64_t max_x = dev->info.max_workgroup_count[0];
     const uint64_t max_y = dev->info.max_workgroup_count[1];
-
-    VkCommandBuffer cmd;
-    if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
+    vkq_status st;
     uint32_t in_flight = 0;
     for (uint64_t e = 0; e < n_elems;) {
         uint64_t src_pos = src_offset + e / qk * bb;
@@ -73,8 +83,8 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
         if (by_grid < cnt) cnt = by_grid;
         if (e + cnt < n_elems) cnt -= cnt % unit;
         if (cnt == 0) {
-            vkq_cmd_submit_wait(dev);
-            return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE,
+            if (own) vkq_cmd_submit_wait(dev);
+            return vkq_fail(VKQ_ERROR_BAD_SHAPE,
                             "a buffer segment boundary splits a block at element %llu; create the "
                             "buffer with the row size as granule", (unsigned long long)e);
         }
@@ -82,6 +92,8 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
         uint64_t wgs = (groups + wg - 1) / wg;
         uint64_t gx = wgs < max_x ? wgs : max_x;
         uint64_t gy = (wgs + gx - 1) / gx;
+        e += cnt;
+        if (*cmd == VK_NULL_HANDLE) continue;
         dequant_push pc = {
             .src_base = (uint32_t)ws.base,
             .dst_base = (uint32_t)(wd.base / 4),
@@ -91,19 +103,50 @@ vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_
             .row_groups = (uint32_t)(gx * wg),
         };
         vkq_window b[2] = {ws, wd};
-        if (++in_flight > 512) { /* keeps the descriptor-pool fallback within its size */
+        if (own && ++in_flight > 512) {
             if ((st = vkq_cmd_submit_wait(dev)) != VKQ_SUCCESS) return st;
-            if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
+            if ((st = vkq_cmd_begin(dev, cmd)) != VKQ_SUCCESS) return st;
             in_flight = 1;
         }
-        st = vkq_cmd_dispatch(dev, cmd, pipe, b, 2, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
+        st = vkq_cmd_dispatch(dev, *cmd, pipe, b, 2, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
         if (st != VKQ_SUCCESS) {
-            vkq_cmd_submit_wait(dev);
+            if (own) vkq_cmd_submit_wait(dev);
             return st;
         }
-        e += cnt;
     }
+    return VKQ_SUCCESS;
+}
+
+vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
+                          vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
+                          vkq_type out_type)
+{
+    const vkq_pipeline *pipe;
+    vkq_status st = dequant_check(dev, type, src, src_offset, dst, dst_offset, n_elems, out_type, &pipe);
+    if (st != VKQ_SUCCESS) return st;
+    VkCommandBuffer cmd;
+    if ((st = vkq_cmd_begin(dev, &cmd)) != VKQ_SUCCESS) return st;
+    st = dequant_chunks(dev, &cmd, 1, pipe, type, src, src_offset, dst, dst_offset, n_elems, out_type);
+    if (st != VKQ_SUCCESS) return st;
     return vkq_cmd_submit_wait(dev);
+}
+
+vkq_status vkq_dequantize_record(vkq_device dev, VkCommandBuffer cmd, vkq_type type, vkq_buffer src,
+                                 uint64_t src_offset, vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
+                                 vkq_type out_type)
+{
+    if (!cmd) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL command buffer");
+    const vkq_pipeline *pipe;
+    vkq_status st = dequant_check(dev, type, src, src_offset, dst, dst_offset, n_elems, out_type, &pipe);
+    if (st != VKQ_SUCCESS) return st;
+    if (!dev->info.push_descriptor)
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "recording into a caller's command buffer needs "
+                        "VK_KHR_push_descriptor, which %s lacks", dev->info.name);
+    /* Every chunk is checked before the first is recorded: nothing is recorded on an error. */
+    VkCommandBuffer none = VK_NULL_HANDLE;
+    st = dequant_chunks(dev, &none, 0, pipe, type, src, src_offset, dst, dst_offset, n_elems, out_type);
+    if (st != VKQ_SUCCESS) return st;
+    return dequant_chunks(dev, &cmd, 0, pipe, type, src, src_offset, dst, dst_offset, n_elems, out_type);
 }
 
 typedef struct copy_push {
@@ -113,14 +156,14 @@ typedef struct copy_push {
 vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
                            vkq_buffer dst, uint64_t dst_offset, uint64_t size)
 {
-    if (!dev || !cmd || !src || !dst || size == 0) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !cmd || !src || !dst || size == 0) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (size % 16 || src_offset % 16 || dst_offset % 16)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "copy size and offsets must be multiples of 16");
     if (src_offset > src->size || size > src->size - src_offset || dst_offset > dst->size ||
         size > dst->size - dst_offset)
-        return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
+        return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "copy range outside a buffer");
     if (!dev->info.push_descriptor)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "recording needs VK_KHR_push_descriptor");
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "recording needs VK_KHR_push_descriptor");
     const vkq_pipeline *pipe;
     vkq_status st = vkq_pipeline_get(dev, VKQ_KERNEL_COPY, VKQ_TYPE_F32, 0, &pipe);
     if (st != VKQ_SUCCESS) return st;
@@ -133,7 +176,7 @@ vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, 
         if (wd.available < c) c = wd.available;
         c -= c % 16;
         if (c == 0 || ws.base % 16 || wd.base % 16)
-            return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "copy crosses a segment boundary unaligned");
+            return vkq_fail(VKQ_ERROR_BAD_SHAPE, "copy crosses a segment boundary unaligned");
         uint64_t items = c / 16, wgs = (items + pipe->workgroup_size - 1) / pipe->workgroup_size;
         uint64_t gx = wgs < max_x ? wgs : max_x, gy = (wgs + gx - 1) / gx;
         copy_push pc = {(uint32_t)(ws.base / 16), (uint32_t)(wd.base / 16), (uint32_t)items,

@@ -22,34 +22,35 @@ typedef struct device_options {
     uint64_t max_allocation, max_binding; /* 0: the device's limits */
 } device_options;
 
-static vkq_status resolve_options(vkq_device dev, const vkq_device_desc *desc, device_options *o)
+static vkq_status resolve_options(const vkq_device_desc *desc, device_options *o)
 {
     static const uint32_t k_queue_words[] = {VKQ_TRANSFER_QUEUE_AUTO, VKQ_TRANSFER_QUEUE_OFF,
                                              VKQ_TRANSFER_QUEUE_EMULATE, VKQ_TRANSFER_QUEUE_OFF};
     const vkq_device_desc none = {0};
     if (!desc) desc = &none;
     if (desc->transfer_queue > VKQ_TRANSFER_QUEUE_EMULATE)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT,
-                        "transfer_queue %u: expected VKQ_TRANSFER_QUEUE_AUTO, _OFF or _EMULATE", desc->transfer_queue);
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT,
+                        "transfer_queue %u: expected VKQ_TRANSFER_QUEUE_AUTO, _OFF or _EMULATE",
+                        desc->transfer_queue);
     *o = (device_options){.transfer_queue = desc->transfer_queue,
                           .staging_slots = desc->staging_slots,
                           .staging_slot_bytes = desc->staging_slot_bytes,
-                          .max_allocation = desc->max_allocation_override,
-                          .max_binding = desc->max_binding_override};
-    char *err = dev->last_error;
-    const size_t n = sizeof dev->last_error;
+                          .max_allocation = desc->debug ? desc->debug->max_allocation_override : 0,
+                          .max_binding = desc->debug ? desc->debug->max_binding_override : 0};
     vkq_env_value v;
     vkq_status st = VKQ_SUCCESS;
-    if (!o->transfer_queue && (st = vkq_env_get(VKQ_ENV_TRANSFER_QUEUE, &v, err, n)) == VKQ_SUCCESS && v.set)
+    if (!o->transfer_queue && (st = vkq_env_get(VKQ_ENV_TRANSFER_QUEUE, &v)) == VKQ_SUCCESS && v.set)
         o->transfer_queue = k_queue_words[v.num];
-    if (st == VKQ_SUCCESS && !o->staging_slots && (st = vkq_env_get(VKQ_ENV_STAGING_SLOTS, &v, err, n)) == VKQ_SUCCESS)
+    if (st == VKQ_SUCCESS && !o->staging_slots &&
+        (st = vkq_env_get(VKQ_ENV_STAGING_SLOTS, &v)) == VKQ_SUCCESS)
         o->staging_slots = (uint32_t)v.num;
     if (st == VKQ_SUCCESS && !o->staging_slot_bytes &&
-        (st = vkq_env_get(VKQ_ENV_STAGING_SLOT_BYTES, &v, err, n)) == VKQ_SUCCESS)
+        (st = vkq_env_get(VKQ_ENV_STAGING_SLOT_BYTES, &v)) == VKQ_SUCCESS)
         o->staging_slot_bytes = v.num;
-    if (st == VKQ_SUCCESS && !o->max_allocation && (st = vkq_env_get(VKQ_ENV_MAX_ALLOCATION, &v, err, n)) == VKQ_SUCCESS)
+    if (st == VKQ_SUCCESS && !o->max_allocation &&
+        (st = vkq_env_get(VKQ_ENV_MAX_ALLOCATION, &v)) == VKQ_SUCCESS)
         o->max_allocation = v.num;
-    if (st == VKQ_SUCCESS && !o->max_binding && (st = vkq_env_get(VKQ_ENV_MAX_BINDING, &v, err, n)) == VKQ_SUCCESS)
+    if (st == VKQ_SUCCESS && !o->max_binding && (st = vkq_env_get(VKQ_ENV_MAX_BINDING, &v)) == VKQ_SUCCESS)
         o->max_binding = v.num;
     return st;
 }
@@ -76,7 +77,7 @@ static vkq_status find_queues(vkq_device dev, const device_options *o, uint32_t 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(dev->phys, &nq, NULL);
     VkQueueFamilyProperties *qf = calloc(nq ? nq : 1, sizeof *qf);
-    if (!qf) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!qf) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     vkGetPhysicalDeviceQueueFamilyProperties(dev->phys, &nq, qf);
     uint32_t fam = UINT32_MAX, xfer = UINT32_MAX;
     for (uint32_t i = 0; i < nq; ++i) {
@@ -86,7 +87,7 @@ static vkq_status find_queues(vkq_device dev, const device_options *o, uint32_t 
             xfer = i;
     }
     free(qf);
-    if (fam == UINT32_MAX) return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "%s has no compute queue", dev->info.name);
+    if (fam == UINT32_MAX) return vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s has no compute queue", dev->info.name);
     switch (o->transfer_queue) {
     case VKQ_TRANSFER_QUEUE_OFF: *mode = VKQ_RING_SAME_QUEUE; break;
     case VKQ_TRANSFER_QUEUE_EMULATE: *mode = VKQ_RING_EMULATED; break;
@@ -148,7 +149,7 @@ static vkq_status create_logical_device(vkq_device dev, uint32_t fam, uint32_t x
         .ppEnabledExtensionNames = exts,
     };
     VkResult r = vkCreateDevice(dev->phys, &dci, NULL, &dev->device);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateDevice failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkCreateDevice failed (%d)", (int)r);
     volkLoadDeviceTable(&dev->vk, dev->device);
     dev->queue_family = fam;
     dev->vk.vkGetDeviceQueue(dev->device, fam, 0, &dev->queue);
@@ -190,7 +191,7 @@ static vkq_status create_command_objects(vkq_device dev)
         VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         r = dev->vk.vkCreateFence(dev->device, &fci, NULL, &dev->fence);
     }
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "command buffer set-up failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "command buffer set-up failed (%d)", (int)r);
     return VKQ_SUCCESS;
 }
 
@@ -207,13 +208,14 @@ static vkq_status create_ring(vkq_device dev, const device_options *o, vkq_ring_
 
 vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc, vkq_device *out)
 {
-    if (!inst || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL instance or output pointer");
     *out = NULL;
+    vkq_error_clear(); /* so the set-up below can tell whether a step left a message */
     if (index >= inst->phys_count)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)", index,
-                                 inst->phys_count);
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)", index,
+                        inst->phys_count);
     vkq_device dev = calloc(1, sizeof *dev);
-    if (!dev) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     dev->inst = inst;
     dev->phys = inst->phys[index];
     dev->info = inst->infos[index];
@@ -223,26 +225,25 @@ vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device
     uint32_t fam = UINT32_MAX, xfer = UINT32_MAX;
     vkq_ring_mode mode = VKQ_RING_SAME_QUEUE;
     char cache_path[1024];
-    vkq_status st = resolve_options(dev, desc, &opt);
+    vkq_status st = resolve_options(desc, &opt);
     if (st == VKQ_SUCCESS && dev->info.api_version < VK_API_VERSION_1_1)
-        st = vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "%s supports only Vulkan %u.%u; 1.1 is needed", dev->info.name,
-                      VK_API_VERSION_MAJOR(dev->info.api_version), VK_API_VERSION_MINOR(dev->info.api_version));
+        st = vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s supports only Vulkan %u.%u; 1.1 is needed", dev->info.name,
+                      VK_API_VERSION_MAJOR(dev->info.api_version),
+                      VK_API_VERSION_MINOR(dev->info.api_version));
     if (st == VKQ_SUCCESS) st = find_queues(dev, &opt, &fam, &xfer, &mode);
     if (st == VKQ_SUCCESS) st = create_logical_device(dev, fam, xfer);
     if (st == VKQ_SUCCESS) set_limits(dev, &opt);
     if (st == VKQ_SUCCESS) st = create_command_objects(dev);
-    if (st == VKQ_SUCCESS)
-        st = vkq_config_choose(&dev->info, desc, &dev->config, &dev->profile, dev->last_error,
-                               sizeof dev->last_error);
+    if (st == VKQ_SUCCESS) st = vkq_config_choose(&dev->info, desc, &dev->config, &dev->profile);
     if (st == VKQ_SUCCESS)
         st = vkq_pipeline_cache_path(&dev->info, dev->profile, desc ? desc->pipeline_cache : NULL, cache_path,
-                                     sizeof cache_path, dev->last_error, sizeof dev->last_error);
+                                     sizeof cache_path);
     if (st == VKQ_SUCCESS) st = vkq_staging_create(dev);
     if (st == VKQ_SUCCESS) st = create_ring(dev, &opt, mode, xfer);
     if (st == VKQ_SUCCESS) st = vkq_pipelines_init(dev, cache_path);
     if (st != VKQ_SUCCESS) {
-        vkq_fail_instance(inst, st, "device set-up on %s failed: %s", dev->info.name,
-                          dev->last_error[0] ? dev->last_error : vkq_status_string(st));
+        vkq_fail(st, "device set-up on %s failed: %s", dev->info.name,
+                 vkq_last_error()[0] ? vkq_last_error() : vkq_status_string(st));
         vkq_device_destroy(dev);
         return st;
     }
@@ -267,7 +268,7 @@ void vkq_device_destroy(vkq_device dev)
 
 vkq_status vkq_device_wait_uploads(vkq_device dev)
 {
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     return vkq_ring_wait(dev, dev->ring ? dev->ring->last_seq : 0);
 }
 
@@ -280,7 +281,7 @@ const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **prof
 
 vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out)
 {
-    if (!dev || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     out->instance = dev->inst->instance;
     out->physical_device = dev->phys;
     out->device = dev->device;

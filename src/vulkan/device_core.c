@@ -1,32 +1,10 @@
-/* Device core: error recording, memory types, the host-visible allocator, the one-shot command
+/* Device core: memory types, the host-visible allocator, the one-shot command
  * buffer. See device_core.h for the layering of src/vulkan. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vulkan/device_core.h"
-
-vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...)
-{
-    if (inst) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(inst->last_error, sizeof inst->last_error, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-vkq_status vkq_fail(vkq_device dev, vkq_status st, const char *fmt, ...)
-{
-    if (dev) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(dev->last_error, sizeof dev->last_error, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 vkq_status vkq_status_from_vk(VkResult r)
 {
@@ -36,11 +14,6 @@ vkq_status vkq_status_from_vk(VkResult r)
     case VK_ERROR_OUT_OF_DEVICE_MEMORY: return VKQ_ERROR_OUT_OF_DEVICE_MEMORY;
     default: return VKQ_ERROR_VULKAN;
     }
-}
-
-const char *vkq_device_last_error(vkq_device dev)
-{
-    return dev ? dev->last_error : "";
 }
 
 const vkq_device_info *vkq_device_get_info(vkq_device dev)
@@ -93,14 +66,14 @@ vkq_status vkq_host_buffer_create(vkq_device dev, const VkBufferCreateInfo *bci,
     memset(out, 0, sizeof *out);
     VkResult r = dev->vk.vkCreateBuffer(dev->device, bci, NULL, &out->buffer);
     if (r != VK_SUCCESS)
-        return vkq_fail(dev, vkq_status_from_vk(r), "%s: vkCreateBuffer(%llu bytes) failed (%d)", what,
+        return vkq_fail(vkq_status_from_vk(r), "%s: vkCreateBuffer(%llu bytes) failed (%d)", what,
                         (unsigned long long)bci->size, (int)r);
     VkMemoryRequirements req;
     dev->vk.vkGetBufferMemoryRequirements(dev->device, out->buffer, &req);
     vkq_status st = VKQ_SUCCESS;
     uint32_t type = vkq_pick_memory(dev, kind, req.memoryTypeBits);
     if (type == UINT32_MAX) {
-        st = vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "%s: no memory type for a %s buffer", what, kind_name(kind));
+        st = vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s: no memory type for a %s buffer", what, kind_name(kind));
         goto fail;
     }
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
@@ -108,13 +81,13 @@ vkq_status vkq_host_buffer_create(vkq_device dev, const VkBufferCreateInfo *bci,
                                 .memoryTypeIndex = type};
     r = dev->vk.vkAllocateMemory(dev->device, &mai, NULL, &out->memory);
     if (r != VK_SUCCESS) {
-        st = vkq_fail(dev, vkq_status_from_vk(r), "%s: allocating %llu bytes of %s memory failed (%d)", what,
+        st = vkq_fail(vkq_status_from_vk(r), "%s: allocating %llu bytes of %s memory failed (%d)", what,
                       (unsigned long long)req.size, kind_name(kind), (int)r);
         goto fail;
     }
     r = dev->vk.vkBindBufferMemory(dev->device, out->buffer, out->memory, 0);
     if (r != VK_SUCCESS) {
-        st = vkq_fail(dev, vkq_status_from_vk(r), "%s: vkBindBufferMemory failed (%d)", what, (int)r);
+        st = vkq_fail(vkq_status_from_vk(r), "%s: vkBindBufferMemory failed (%d)", what, (int)r);
         goto fail;
     }
     const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -123,7 +96,7 @@ vkq_status vkq_host_buffer_create(vkq_device dev, const VkBufferCreateInfo *bci,
         if (r != VK_SUCCESS) out->map = NULL;
         /* Staging buffers exist to be mapped; a device buffer just takes the copy path. */
         if (r != VK_SUCCESS && kind != VKQ_MEM_DEVICE && kind != VKQ_MEM_HOST_VISIBLE) {
-            st = vkq_fail(dev, vkq_status_from_vk(r), "%s: vkMapMemory failed (%d)", what, (int)r);
+            st = vkq_fail(vkq_status_from_vk(r), "%s: vkMapMemory failed (%d)", what, (int)r);
             goto fail;
         }
     }
@@ -145,12 +118,12 @@ void vkq_host_buffer_destroy(vkq_device dev, vkq_host_buffer *b)
 vkq_status vkq_cmd_begin(vkq_device dev, VkCommandBuffer *out)
 {
     VkResult r = dev->vk.vkResetCommandBuffer(dev->cmd, 0);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkResetCommandBuffer failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkResetCommandBuffer failed (%d)", (int)r);
     if (dev->after_begin) dev->after_begin(dev);
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     r = dev->vk.vkBeginCommandBuffer(dev->cmd, &bi);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkBeginCommandBuffer failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkBeginCommandBuffer failed (%d)", (int)r);
     *out = dev->cmd;
     return VKQ_SUCCESS;
 }
@@ -176,7 +149,7 @@ vkq_status vkq_cmd_submit_wait(vkq_device dev)
     }
     if (r == VK_SUCCESS) r = dev->vk.vkWaitForFences(dev->device, 1, &dev->fence, VK_TRUE, UINT64_MAX);
     if (r == VK_SUCCESS) r = dev->vk.vkResetFences(dev->device, 1, &dev->fence);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "queue submission failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "queue submission failed (%d)", (int)r);
     return VKQ_SUCCESS;
 }
 

@@ -1,6 +1,6 @@
-/* Bottom of the Vulkan layer (internal): the instance and device handles, error recording,
- * memory-type choice, the one host-visible allocator and the device's one-shot command buffer.
- * Everything else in src/vulkan builds on this header; it includes nothing of theirs.
+/* Bottom of the Vulkan layer (internal): the instance and device handles, memory-type choice,
+ * the one host-visible allocator and the device's one-shot command buffer. Everything else in
+ * src/vulkan builds on this header; it includes nothing of theirs.
  *
  *   device.c (vkq_device_create: the composition root)
  *   dequant.c, matmul.c                    kernel dispatch
@@ -11,13 +11,11 @@
 #ifndef VKQ_DEVICE_CORE_H
 #define VKQ_DEVICE_CORE_H
 
-#include <stdarg.h>
 #include <stdatomic.h>
 
 #include "volk.h"
-#include "vkquant.h"
-
-#define VKQ_ERRMSG 512
+#include "vkquant/vulkan.h"
+#include "core/error.h"
 
 struct vkq_instance_s {
     VkInstance instance;
@@ -26,7 +24,6 @@ struct vkq_instance_s {
     uint32_t phys_count;
     VkPhysicalDevice *phys;
     vkq_device_info *infos;
-    char last_error[VKQ_ERRMSG];
 };
 
 /* A VkBuffer with its own memory and, for host-visible memory, its persistent mapping. */
@@ -77,19 +74,8 @@ struct vkq_device_s {
     struct vkq_ring *ring;       /* upload staging ring (staging_ring.h) */
     struct vkq_pipelines *pipes; /* pipelines, layouts and their cache (pipeline.h) */
     vkq_host_buffer staging;     /* downloads and vkq_staged_run (buffer.h) */
-
-    char last_error[VKQ_ERRMSG];
 };
 
-/* Records a formatted message into a handle's last_error and returns `st`. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-vkq_status vkq_fail_instance(vkq_instance inst, vkq_status st, const char *fmt, ...);
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-vkq_status vkq_fail(vkq_device dev, vkq_status st, const char *fmt, ...);
 vkq_status vkq_status_from_vk(VkResult r);
 
 /* probe.c: everything the kernel choice and vkq-info need about one physical device. */

@@ -52,23 +52,23 @@ static int has_instance_ext(const char *name)
 
 vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     *out = NULL;
     /* volkInitialize only fills loader entry points; it is idempotent and keeps no per-instance
      * state, so several instances/devices can coexist. */
-    if (volkInitialize() != VK_SUCCESS) return VKQ_ERROR_LOADER;
-    if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return VKQ_ERROR_UNSUPPORTED;
+    if (volkInitialize() != VK_SUCCESS) return vkq_fail_status(VKQ_ERROR_LOADER);
+    if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
 
     vkq_instance inst = calloc(1, sizeof *inst);
-    if (!inst) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!inst) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
 
     uint32_t flags = desc ? desc->flags : 0;
-    /* The flag can only switch validation on; the variable adds it to programs that do not ask.
-     * There is no handle yet to keep the sentence of a bad value: the status says it. */
+    /* The flag can only switch validation on; the variable adds it to programs that do not ask. */
     vkq_env_value validation_env;
-    if (vkq_env_get(VKQ_ENV_VALIDATION, &validation_env, NULL, 0) != VKQ_SUCCESS) {
+    vkq_status env_st = vkq_env_get(VKQ_ENV_VALIDATION, &validation_env);
+    if (env_st != VKQ_SUCCESS) {
         free(inst);
-        return VKQ_ERROR_INVALID_ARGUMENT;
+        return env_st;
     }
     if (validation_env.num) flags |= VKQ_INSTANCE_VALIDATION;
 
@@ -79,7 +79,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
     if (flags & VKQ_INSTANCE_VALIDATION) {
         if (!has_layer("VK_LAYER_KHRONOS_validation") || !has_instance_ext("VK_EXT_debug_utils")) {
             free(inst);
-            return VKQ_ERROR_UNSUPPORTED;
+            return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
         }
         layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
         exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
@@ -130,7 +130,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
     if (validation &&
         vkCreateDebugUtilsMessengerEXT(inst->instance, &dbg, NULL, &inst->messenger) != VK_SUCCESS) {
         vkq_instance_destroy(inst);
-        return VKQ_ERROR_VULKAN;
+        return vkq_fail_status(VKQ_ERROR_VULKAN);
     }
 
     uint32_t n = 0;
@@ -140,7 +140,7 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
         inst->infos = calloc(n, sizeof *inst->infos);
         if (!inst->phys || !inst->infos) {
             vkq_instance_destroy(inst);
-            return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+            return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         }
         r = vkEnumeratePhysicalDevices(inst->instance, &n, inst->phys);
         if (r != VK_SUCCESS && r != VK_INCOMPLETE) n = 0;
@@ -167,11 +167,6 @@ uint64_t vkq_instance_validation_count(vkq_instance inst)
     return inst ? (uint64_t)atomic_load(&inst->validation_count) : 0;
 }
 
-const char *vkq_instance_last_error(vkq_instance inst)
-{
-    return inst ? inst->last_error : "";
-}
-
 uint32_t vkq_instance_device_count(vkq_instance inst)
 {
     return inst ? inst->phys_count : 0;
@@ -179,10 +174,10 @@ uint32_t vkq_instance_device_count(vkq_instance inst)
 
 vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out)
 {
-    if (!inst || !out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (index >= inst->phys_count)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)",
-                                 index, inst->phys_count);
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %u out of range (%u devices)", index,
+                        inst->phys_count);
     *out = inst->infos[index];
     return VKQ_SUCCESS;
 }
@@ -212,17 +207,15 @@ static int contains_nocase(const char *hay, const char *needle)
 
 vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32_t *out_index)
 {
-    if (!inst || !out_index) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (inst->phys_count == 0)
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "no Vulkan physical device found");
+    if (!inst || !out_index) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (inst->phys_count == 0) return vkq_fail(VKQ_ERROR_NO_DEVICE, "no Vulkan physical device found");
     if (sel && *sel) {
         char *end = NULL;
         unsigned long idx = strtoul(sel, &end, 10);
         if (end && *end == '\0') {
             if (idx >= inst->phys_count)
-                return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE,
-                                         "device index %lu out of range (%u devices)", idx,
-                                         inst->phys_count);
+                return vkq_fail(VKQ_ERROR_NO_DEVICE, "device index %lu out of range (%u devices)", idx,
+                                inst->phys_count);
             *out_index = (uint32_t)idx;
             return VKQ_SUCCESS;
         }
@@ -231,7 +224,7 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32
                 *out_index = i;
                 return VKQ_SUCCESS;
             }
-        return vkq_fail_instance(inst, VKQ_ERROR_NO_DEVICE, "no device name contains \"%s\"", sel);
+        return vkq_fail(VKQ_ERROR_NO_DEVICE, "no device name contains \"%s\"", sel);
     }
     uint32_t best = 0;
     for (uint32_t i = 1; i < inst->phys_count; ++i)
@@ -242,9 +235,9 @@ vkq_status vkq_instance_select_device(vkq_instance inst, const char *sel, uint32
 
 vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index)
 {
-    if (!inst || !out_index) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!inst || !out_index) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_env_value sel;
-    vkq_status st = vkq_env_get(VKQ_ENV_DEVICE, &sel, inst->last_error, sizeof inst->last_error);
+    vkq_status st = vkq_env_get(VKQ_ENV_DEVICE, &sel);
     return st != VKQ_SUCCESS ? st : vkq_instance_select_device(inst, sel.str, out_index);
 }
 

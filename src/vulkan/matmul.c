@@ -11,34 +11,34 @@ typedef struct matmul_push {
 static vkq_status check_desc(vkq_device dev, const vkq_matmul_desc *d, vkq_matmul_desc *out,
                              uint64_t *row_bytes)
 {
-    if (!dev || !d) return VKQ_ERROR_INVALID_ARGUMENT;
-    if (!d->w || !d->x || !d->y) return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "NULL buffer in matmul");
+    if (!dev || !d) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    if (!d->w || !d->x || !d->y) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL buffer in matmul");
     if (d->w->dev != dev || d->x->dev != dev || d->y->dev != dev)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "buffers belong to another device");
     const vkq_type_traits *tr = vkq_traits(d->type);
-    if (!tr) return vkq_fail(dev, VKQ_ERROR_UNKNOWN_TYPE, "unknown weight type id %d", (int)d->type);
+    if (!tr) return vkq_fail(VKQ_ERROR_UNKNOWN_TYPE, "unknown weight type id %d", (int)d->type);
     if (d->m == 0 || d->k == 0 || d->n == 0)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "empty matmul (m=%llu k=%llu n=%llu)",
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "empty matmul (m=%llu k=%llu n=%llu)",
                         (unsigned long long)d->m, (unsigned long long)d->k, (unsigned long long)d->n);
     if (d->k % tr->info.block_elems)
-        return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "k=%llu is not a multiple of the %s block size %u",
+        return vkq_fail(VKQ_ERROR_BAD_SHAPE, "k=%llu is not a multiple of the %s block size %u",
                         (unsigned long long)d->k, tr->info.name, tr->info.block_elems);
     if (tr->info.block_elems == 1 && (d->w_offset % tr->info.block_bytes || d->w_row_stride % tr->info.block_bytes))
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "%s weights must start (and rows be strided) at a "
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s weights must start (and rows be strided) at a "
                         "multiple of %u bytes", tr->info.name, tr->info.block_bytes);
     if (d->m > UINT32_MAX || d->k > UINT32_MAX || d->n > UINT32_MAX)
-        return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "m, k and n must each be below 2^32");
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "m, k and n must each be below 2^32");
     if ((d->flags & VKQ_MATMUL_FORCE_MATVEC) && (d->flags & VKQ_MATMUL_FORCE_GEMM))
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "both FORCE_MATVEC and FORCE_GEMM set");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "both FORCE_MATVEC and FORCE_GEMM set");
     *out = *d;
     *row_bytes = d->k / tr->info.block_elems * tr->info.block_bytes;
     if (!out->w_row_stride) out->w_row_stride = *row_bytes;
     if (!out->x_col_stride) out->x_col_stride = d->k;
     if (!out->y_col_stride) out->y_col_stride = d->m;
     if (out->w_row_stride < *row_bytes || out->x_col_stride < d->k || out->y_col_stride < d->m)
-        return vkq_fail(dev, VKQ_ERROR_BAD_SHAPE, "a stride is smaller than its row/column");
+        return vkq_fail(VKQ_ERROR_BAD_SHAPE, "a stride is smaller than its row/column");
     if (d->x_offset % 4 || d->y_offset % 4)
-        return vkq_fail(dev, VKQ_ERROR_INVALID_ARGUMENT, "x_offset and y_offset must be multiples of 4");
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "x_offset and y_offset must be multiples of 4");
     /* Last byte used of each operand, overflow-checked (all factors < 2^32 or checked above). */
     struct { const char *name; vkq_buffer b; uint64_t off, stride, count, last; } ops[3] = {
         {"W", d->w, d->w_offset, out->w_row_stride, d->m, *row_bytes},
@@ -47,10 +47,10 @@ static vkq_status check_desc(vkq_device dev, const vkq_matmul_desc *d, vkq_matmu
     };
     for (int i = 0; i < 3; ++i) {
         if (ops[i].stride > UINT64_MAX / ops[i].count)
-            return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "%s size overflows", ops[i].name);
+            return vkq_fail(VKQ_ERROR_TOO_LARGE, "%s size overflows", ops[i].name);
         uint64_t need = (ops[i].count - 1) * ops[i].stride + ops[i].last;
         if (need < ops[i].last || ops[i].off > ops[i].b->size || need > ops[i].b->size - ops[i].off)
-            return vkq_fail(dev, VKQ_ERROR_OUT_OF_RANGE, "%s needs %llu bytes at offset %llu; its buffer has %llu",
+            return vkq_fail(VKQ_ERROR_OUT_OF_RANGE, "%s needs %llu bytes at offset %llu; its buffer has %llu",
                             ops[i].name, (unsigned long long)need, (unsigned long long)ops[i].off,
                             (unsigned long long)ops[i].b->size);
     }
@@ -71,13 +71,13 @@ static vkq_matmul_path choose_path(vkq_device dev, const vkq_matmul_desc *d)
 {
     const vkq_kernel_config *c = &dev->config;
     int gemm = (d->flags & VKQ_MATMUL_FORCE_GEMM) ||
-               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && c->mm_via_matvec != 1);
+               (d->n > 8 && !(d->flags & VKQ_MATMUL_FORCE_MATVEC) && c->mm_via_matvec != VKQ_MM_VIA_MATVEC);
     if (!gemm) return VKQ_MATMUL_PATH_MATVEC;
     if (d->n <= 8) return VKQ_MATMUL_PATH_GEMM_F32;
-    if (c->mm_int8 == 1 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_Q8, d->type) &&
+    if (c->mm_int8 == VKQ_SWITCH_ON && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_Q8, d->type) &&
         (!vkq_mm_q8_needs_dot_product() || dev->info.integer_dot_product))
         return VKQ_MATMUL_PATH_GEMM_INT8;
-    if (c->mm_fp16 == 1 && dev->info.shader_float16 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_F16, d->type))
+    if (c->mm_fp16 == VKQ_SWITCH_ON && dev->info.shader_float16 && vkq_kernel_exists(VKQ_KERNEL_MUL_MM_F16, d->type))
         return VKQ_MATMUL_PATH_GEMM_F16;
     return VKQ_MATMUL_PATH_GEMM_F32;
 }
@@ -110,7 +110,7 @@ static vkq_status record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_d
         if (fit_y < cc) cc = fit_y;
         if (!gemm && cc > 8) cc = 8;
         if (cc == 0)
-            return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "one column of X or Y does not fit a %llu-byte binding "
+            return vkq_fail(VKQ_ERROR_TOO_LARGE, "one column of X or Y does not fit a %llu-byte binding "
                             "(or crosses a buffer segment; use the column size as granule)",
                             (unsigned long long)dev->max_binding);
         for (uint64_t r0 = 0; r0 < d->m;) {
@@ -133,7 +133,7 @@ static vkq_status record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_d
                 groups_total = (rr + cfg->mv_rows - 1) / cfg->mv_rows;
             }
             if (rr == 0)
-                return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "a weight row of %llu bytes does not fit a binding "
+                return vkq_fail(VKQ_ERROR_TOO_LARGE, "a weight row of %llu bytes does not fit a binding "
                                 "(or crosses a buffer segment; use the row size as granule)",
                                 (unsigned long long)row_bytes);
             uint64_t gx = groups_total < max_x ? groups_total : max_x;
@@ -179,13 +179,13 @@ vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc)
 
 vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc)
 {
-    if (!cmd) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!cmd) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_matmul_desc d;
     uint64_t row_bytes;
     vkq_status st = check_desc(dev, desc, &d, &row_bytes);
     if (st != VKQ_SUCCESS) return st;
     if (!dev->info.push_descriptor)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "recording into a caller's command buffer needs "
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "recording into a caller's command buffer needs "
                         "VK_KHR_push_descriptor, which %s lacks", dev->info.name);
     if ((st = record(dev, VK_NULL_HANDLE, &d, row_bytes, 0)) != VKQ_SUCCESS) return st;
     return record(dev, cmd, &d, row_bytes, 0);
@@ -193,7 +193,7 @@ vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matm
 
 vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out)
 {
-    if (!out) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     vkq_matmul_desc d;
     uint64_t row_bytes;
     vkq_status st = check_desc(dev, desc, &d, &row_bytes);

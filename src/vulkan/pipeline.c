@@ -13,7 +13,7 @@ typedef struct vkq_spirv {
     size_t size;
 } vkq_spirv;
 
-/* Every generic kernel exists once per type of vkquant_types.def; mul_mm_q8 only for the types
+/* Every generic kernel exists once per type of vkquant/types.def; mul_mm_q8 only for the types
  * whose gpu int8 column is 1 (VKQ_IF_GPU_INT8_<flag> keeps or drops the entry). */
 #define VKQ_IF_GPU_INT8_0(...)
 #define VKQ_IF_GPU_INT8_1(...) __VA_ARGS__
@@ -24,7 +24,7 @@ typedef struct vkq_spirv {
     [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)}, \
     VKQ_IF_GPU_INT8_##gpu_int8([VKQ_KERNEL_MUL_MM_Q8][VKQ_TYPE_##name] = {vkq_spv_mul_mm_q8_##name, sizeof(vkq_spv_mul_mm_q8_##name)},)
 static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
-#include "vkquant_types.def"
+#include "vkquant/types.def"
     [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},
 };
 #undef X
@@ -44,11 +44,11 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
                                  uint32_t *wg)
 {
     const vkq_kernel_config *k = &dev->config;
-    c[7] = k->texel_reads == 1; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
+    c[7] = k->texel_reads == VKQ_READS_TEXEL; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
     switch (kernel) {
     case VKQ_KERNEL_MUL_MAT_VEC:
-        c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == 1;
-        c[3] = k->mv_lanes_along_rows == 1; c[4] = variant;
+        c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == VKQ_MV_REDUCE_SUBGROUP;
+        c[3] = k->mv_lanes_along_rows == VKQ_MV_LANES_ROW_PER_INVOCATION; c[4] = variant;
         *wg = c[0];
         return 5;
     case VKQ_KERNEL_MUL_MM:
@@ -148,7 +148,7 @@ static void reset_descriptor_pool(vkq_device dev)
 vkq_status vkq_pipelines_init(vkq_device dev, const char *cache_path)
 {
     struct vkq_pipelines *pl = calloc(1, sizeof *pl);
-    if (!pl) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!pl) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     dev->pipes = pl;
     dev->after_begin = reset_descriptor_pool;
     snprintf(pl->cache_path, sizeof pl->cache_path, "%s", cache_path);
@@ -180,7 +180,7 @@ void vkq_pipelines_destroy(vkq_device dev)
 
 vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path)
 {
-    if (!dev) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (!dev) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     if (!dev->pipes || !dev->pipes->pipeline_cache) return VKQ_SUCCESS;
     return vkq_pipeline_cache_write(dev, dev->pipes->pipeline_cache, path ? path : dev->pipes->cache_path);
 }
@@ -199,7 +199,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
 {
     const vkq_spirv *spv = kernel_spirv(kernel, type);
     if (!spv || variant >= VKQ_MAX_VARIANTS)
-        return vkq_fail(dev, VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "no kernel %d for type %d", (int)kernel, (int)type);
     vkq_pipeline *p = &dev->pipes->pipelines[kernel][variant][type];
     if (p->pipeline) {
         *out = p;
@@ -215,7 +215,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
                                      .codeSize = spv->size, .pCode = spv->code};
     VkShaderModule mod;
     VkResult r = dev->vk.vkCreateShaderModule(dev->device, &smci, NULL, &mod);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkCreateShaderModule failed (%d)", (int)r);
     VkSpecializationInfo si = {.mapEntryCount = n_consts, .pMapEntries = me,
                                .dataSize = sizeof consts, .pData = consts};
     VkComputePipelineCreateInfo cpci = {
@@ -229,7 +229,7 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
     dev->vk.vkDestroyShaderModule(dev->device, mod, NULL);
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
+        return vkq_fail(vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
     }
     p->workgroup_size = wg;
     dev->pipes->pipelines_created++;
@@ -242,7 +242,7 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return VKQ_ERROR_INVALID_ARGUMENT;
+    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
     VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS];
     VkBufferView views[VKQ_TEXEL_BINDINGS];
@@ -282,7 +282,7 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
         VkDescriptorSet set;
         VkResult r = dev->vk.vkAllocateDescriptorSets(dev->device, &ai, &set);
         if (r != VK_SUCCESS)
-            return vkq_fail(dev, VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
+            return vkq_fail(VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
         for (uint32_t i = 0; i < n_bindings; ++i) w[i].dstSet = set;
         dev->vk.vkUpdateDescriptorSets(dev->device, n_bindings, w, 0, NULL);
         dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipes->pipeline_layout, 0, 1,

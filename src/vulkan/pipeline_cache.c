@@ -27,7 +27,7 @@ static int mkdir_p(char *dir)
 }
 
 vkq_status vkq_pipeline_cache_path(const vkq_device_info *info, const char *profile, const char *requested,
-                                   char *out, size_t out_size, char *err, size_t err_size)
+                                   char *out, size_t out_size)
 {
     out[0] = '\0';
     if (requested) {
@@ -35,7 +35,7 @@ vkq_status vkq_pipeline_cache_path(const vkq_device_info *info, const char *prof
         return VKQ_SUCCESS;
     }
     vkq_env_value env;
-    vkq_status st = vkq_env_get(VKQ_ENV_PIPELINE_CACHE, &env, err, err_size);
+    vkq_status st = vkq_env_get(VKQ_ENV_PIPELINE_CACHE, &env);
     if (st != VKQ_SUCCESS) return st;
     if (env.set) {
         if (strcmp(env.str, "off") != 0 && strcmp(env.str, "0") != 0) snprintf(out, out_size, "%s", env.str);
@@ -84,13 +84,13 @@ vkq_status vkq_pipeline_cache_write(vkq_device dev, VkPipelineCache cache, const
     if (!path[0]) return VKQ_SUCCESS;
     size_t size = 0;
     VkResult r = dev->vk.vkGetPipelineCacheData(dev->device, cache, &size, NULL);
-    if (r != VK_SUCCESS) return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
+    if (r != VK_SUCCESS) return vkq_fail(vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     void *data = malloc(size ? size : 1);
-    if (!data) return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+    if (!data) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     r = dev->vk.vkGetPipelineCacheData(dev->device, cache, &size, data);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(data);
-        return vkq_fail(dev, vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
+        return vkq_fail(vkq_status_from_vk(r), "vkGetPipelineCacheData failed (%d)", (int)r);
     }
     char dir[1024], tmp[1100];
     snprintf(dir, sizeof dir, "%s", path);
@@ -108,7 +108,7 @@ vkq_status vkq_pipeline_cache_write(vkq_device dev, VkPipelineCache cache, const
     if (st == VKQ_SUCCESS && rename(tmp, path) != 0) st = VKQ_ERROR_IO;
     if (st != VKQ_SUCCESS) {
         remove(tmp);
-        vkq_fail(dev, st, "cannot write the pipeline cache %s: %s", path, strerror(errno));
+        vkq_fail(st, "cannot write the pipeline cache %s: %s", path, strerror(errno));
     }
     free(data);
     return st;

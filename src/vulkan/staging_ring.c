@@ -10,9 +10,9 @@
  * of DMA engines, and it costs at most 15 bytes per chunk. */
 #define VKQ_RING_ALIGN 16u
 
-static vkq_status vk_fail(vkq_device dev, VkResult r, const char *what)
+static vkq_status vk_fail(VkResult r, const char *what)
 {
-    return vkq_fail(dev, vkq_status_from_vk(r), "staging ring: %s failed (%d)", what, (int)r);
+    return vkq_fail(vkq_status_from_vk(r), "staging ring: %s failed (%d)", what, (int)r);
 }
 
 vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, uint32_t family, uint32_t slots,
@@ -24,7 +24,7 @@ vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, ui
     if (slots < 2 || slots > 64 || slot_bytes < VKQ_RING_ALIGN || slot_bytes > (1ull << 30) ||
         slots * slot_bytes > (1ull << 31))
         return vkq_fail(
-            dev, VKQ_ERROR_INVALID_ARGUMENT,
+            VKQ_ERROR_INVALID_ARGUMENT,
             "staging ring of %u slots x %llu bytes: need 2..64 slots of 16 B..1 GiB, 2 GiB in all", slots,
             (unsigned long long)slot_bytes);
     struct vkq_ring *ring = calloc(1, sizeof *ring);
@@ -32,7 +32,7 @@ vkq_status vkq_ring_create(vkq_device dev, vkq_ring_mode mode, VkQueue queue, ui
     if (!ring || !sl) {
         free(ring);
         free(sl);
-        return VKQ_ERROR_OUT_OF_HOST_MEMORY;
+        return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
     }
     ring->mode = mode;
     ring->queue = queue;
@@ -67,7 +67,7 @@ static vkq_status ensure_storage(vkq_device dev)
                                        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                        .queueFamilyIndex = ring->family};
         r = dev->vk.vkCreateCommandPool(dev->device, &cpi, NULL, &ring->pool);
-        if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateCommandPool");
+        if (r != VK_SUCCESS) return vk_fail(r, "vkCreateCommandPool");
     }
     for (uint32_t i = 0; i < ring->n_slots; ++i) {
         vkq_ring_slot *sl = &ring->slots[i];
@@ -77,12 +77,12 @@ static vkq_status ensure_storage(vkq_device dev)
                                                .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                                .commandBufferCount = 1};
             r = dev->vk.vkAllocateCommandBuffers(dev->device, &cai, &sl->cmd);
-            if (r != VK_SUCCESS) return vk_fail(dev, r, "vkAllocateCommandBuffers");
+            if (r != VK_SUCCESS) return vk_fail(r, "vkAllocateCommandBuffers");
         }
         if (!sl->fence) {
             VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
             r = dev->vk.vkCreateFence(dev->device, &fci, NULL, &sl->fence);
-            if (r != VK_SUCCESS) return vk_fail(dev, r, "vkCreateFence");
+            if (r != VK_SUCCESS) return vk_fail(r, "vkCreateFence");
         }
     }
     ring->ready = 1;
@@ -102,7 +102,7 @@ static vkq_status retire(vkq_device dev, vkq_ring_slot *s)
     s->used = 0;
     s->submitted = 0;
     s->n_written = 0;
-    return r == VK_SUCCESS ? VKQ_SUCCESS : vk_fail(dev, r, "waiting for a slot");
+    return r == VK_SUCCESS ? VKQ_SUCCESS : vk_fail(r, "waiting for a slot");
 }
 
 void vkq_ring_destroy(vkq_device dev)
@@ -149,7 +149,7 @@ vkq_status vkq_ring_flush(vkq_device dev)
     if (r != VK_SUCCESS) {
         /* The copies are lost; the uploader gets the error. The slot is free again. */
         retire(dev, s);
-        return vk_fail(dev, r, "submitting a slot");
+        return vk_fail(r, "submitting a slot");
     }
     s->submitted = 1;
     ring->submits++;
@@ -176,7 +176,7 @@ static vkq_status open_slot(vkq_device dev, vkq_ring_slot **out)
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     if (r == VK_SUCCESS) r = dev->vk.vkBeginCommandBuffer(s->cmd, &bi);
-    if (r != VK_SUCCESS) return vk_fail(dev, r, "beginning a slot's command buffer");
+    if (r != VK_SUCCESS) return vk_fail(r, "beginning a slot's command buffer");
     s->seq = ++ring->last_seq;
     s->used = 0;
     s->n_written = 0;

@@ -1,7 +1,7 @@
-/* libFuzzer target of the GGUF reader (include/vkquant_gguf.h). Each input is opened with
- * vkq_gguf_open_memory. A refusal must leave no handle, a documented status and one non-empty
- * NUL-terminated sentence, the same with a tiny or absent message buffer. An accepted file is
- * walked through every public getter: each key and value, each typed getter (exactly the one of
+/* libFuzzer target of the GGUF reader (include/vkquant/gguf.h). Each input is opened with
+ * vkq_gguf_create_from_memory. A refusal must leave no handle, a documented status and a
+ * non-empty sentence in vkq_last_error, the same status and sentence when opened again. An
+ * accepted file is walked through every public getter: each key and value, each typed getter (exactly the one of
  * the value's type succeeds), every array element, every tensor (its invariants as the header
  * promises them, its bytes inside the input, no two overlapping) and the CPU decode of small
  * tensors. Any broken promise traps; ASan and UBSan catch the rest (libFuzzer passes an
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkquant_gguf.h"
+#include "vkquant/gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,24 +29,19 @@ static int inside(const void *p, uint64_t n, const uint8_t *data, size_t size)
     return b >= data && (uint64_t)(b - data) <= size && n <= size - (uint64_t)(b - data);
 }
 
-static int message_ok(const char *err, size_t err_size)
-{
-    const char *nul = memchr(err, 0, err_size);
-    return nul && nul != err;
-}
-
-static void check_refusal(const uint8_t *data, size_t size, vkq_status st, const char *err, size_t err_size)
+static void check_refusal(const uint8_t *data, size_t size, vkq_status st)
 {
     CHECK(st == VKQ_ERROR_MALFORMED || st == VKQ_ERROR_UNKNOWN_TYPE || st == VKQ_ERROR_OUT_OF_HOST_MEMORY);
-    CHECK(message_ok(err, err_size));
-    /* The same refusal whatever room the caller gives the message. */
-    char small[8];
-    memset(small, 'x', sizeof small);
-    vkq_gguf *g = (vkq_gguf *)&small;
-    CHECK(vkq_gguf_open_memory(data, size, &g, small, sizeof small) == st && !g);
-    CHECK(message_ok(small, sizeof small));
-    g = (vkq_gguf *)&small;
-    CHECK(vkq_gguf_open_memory(data, size, &g, NULL, 0) == st && !g);
+    const char *msg = vkq_last_error();
+    CHECK(msg && msg[0]);
+    char first[1024];
+    const size_t len = strlen(msg);
+    CHECK(len < sizeof first);
+    memcpy(first, msg, len + 1);
+    /* The same refusal and sentence when asked again (nothing left over from the first try). */
+    vkq_gguf g = (vkq_gguf)(void *)first;
+    CHECK(vkq_gguf_create_from_memory(data, size, &g) == st && !g);
+    CHECK(strcmp(vkq_last_error(), first) == 0);
 }
 
 /* Exactly the typed getter of the value's own type succeeds (no conversions). */
@@ -56,7 +51,7 @@ static void check_refusal(const uint8_t *data, size_t size, vkq_status st, const
         CHECK((fn(g, i, &out_) == VKQ_SUCCESS) == (type == (gtype)));                                        \
     } while (0)
 
-static void check_typed_getters(const vkq_gguf *g, int64_t i, vkq_gguf_type type)
+static void check_typed_getters(vkq_gguf g, int64_t i, vkq_gguf_type type)
 {
     GETTER_MATCHES(vkq_gguf_get_u8, uint8_t, VKQ_GGUF_UINT8);
     GETTER_MATCHES(vkq_gguf_get_i8, int8_t, VKQ_GGUF_INT8);
@@ -83,7 +78,7 @@ static uint64_t value_sum(const vkq_gguf_value *v, const uint8_t *data, size_t s
     return acc;
 }
 
-static uint64_t walk_kv(const vkq_gguf *g, int64_t i, const uint8_t *data, size_t size)
+static uint64_t walk_kv(vkq_gguf g, int64_t i, const uint8_t *data, size_t size)
 {
     const char *key = vkq_gguf_kv_key(g, i);
     CHECK(key && key[0] && vkq_gguf_find_key(g, key) == i);
@@ -114,7 +109,7 @@ static uint64_t walk_kv(const vkq_gguf *g, int64_t i, const uint8_t *data, size_
     return acc;
 }
 
-static uint64_t walk_tensor(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *t, const uint8_t *data,
+static uint64_t walk_tensor(vkq_gguf g, int64_t i, vkq_gguf_tensor *t, const uint8_t *data,
                             size_t size)
 {
     CHECK(vkq_gguf_tensor_info(g, i, t) == VKQ_SUCCESS);
@@ -150,16 +145,15 @@ static uint64_t walk_tensor(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *t, co
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[256];
-    memset(err, 'x', sizeof err);
-    vkq_gguf *g = (vkq_gguf *)&err; /* must come back NULL on failure */
-    const vkq_status st = vkq_gguf_open_memory(data, size, &g, err, sizeof err);
+    char sentinel[8];
+    vkq_gguf g = (vkq_gguf)(void *)sentinel; /* must come back NULL on failure */
+    const vkq_status st = vkq_gguf_create_from_memory(data, size, &g);
     if (st != VKQ_SUCCESS) {
         CHECK(!g);
-        check_refusal(data, size, st, err, sizeof err);
+        check_refusal(data, size, st);
         return 0;
     }
-    CHECK(g && err[0] == 0);
+    CHECK(g);
     const uint32_t align = vkq_gguf_alignment(g);
     CHECK(vkq_gguf_version(g) == 2 || vkq_gguf_version(g) == 3);
     CHECK(align && (align & (align - 1)) == 0);
@@ -189,6 +183,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(vkq_gguf_tensor_info(g, n_t, &t) != VKQ_SUCCESS && vkq_gguf_tensor_info(g, -1, &t) != VKQ_SUCCESS);
     free(ts);
     sink = acc;
-    vkq_gguf_close(g);
+    vkq_gguf_destroy(g);
     return 0;
 }

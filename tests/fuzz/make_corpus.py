@@ -2,7 +2,7 @@
 """Writes the fuzzers' seed corpora and dictionaries (committed; run again only to change them):
   corpus/gguf/         the malformed files of tests/gguf_corpus/, the valid files of
                        tests/make_gguf.py (gguf-py's writer), and files holding one block of every
-                       vkquant type (include/vkquant_types.def) so the decoders see each layout
+                       vkquant type (include/vkquant/types.def) so the decoders see each layout
   corpus/safetensors/  small valid headers (dtypes, __metadata__, escapes, padding, empty shapes)
                        and one file per refusal the reader makes
   gguf.dict, safetensors.dict
@@ -27,7 +27,7 @@ rng = random.Random(1234)
 
 def types():
     out = []
-    for line in open(os.path.join(root, "include", "vkquant_types.def")):
+    for line in open(os.path.join(root, "include", "vkquant", "types.def")):
         m = re.match(r"\s*X\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,", line)
         if m:
             out.append((m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))))

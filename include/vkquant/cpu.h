@@ -1,6 +1,6 @@
 /* vkquant CPU kernels: dequant-matmul Y = W * X for layers that stay on the CPU.
  *
- * Same semantics as vkq_matmul (include/vkquant.h) on host pointers:
+ * Same semantics as vkq_matmul (include/vkquant/vulkan.h) on host pointers:
  * - W: m rows of k elements of `type` (ggml row layout), row r at (const uint8_t *)w + r *
  *   w_row_stride (0 = packed: k / QK * block_bytes). Any alignment.
  * - X: f32, k x n, column j at x + j * ldx (0 = k).  Y: f32, m x n, column j at y + j * ldy
@@ -60,7 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,7 +75,7 @@ enum {
 
 /* A persistent set of worker threads for vkq_cpu_matmul, owned by the caller. No global
  * pool exists: the library keeps no threads of its own. */
-typedef struct vkq_cpu_pool_s vkq_cpu_pool;
+typedef struct vkq_cpu_pool_s *vkq_cpu_pool;
 
 /* Starts n_threads - 1 workers (the calling thread of each matmul is the n-th); 0 =
  * VKQ_CPU_THREADS or every online core; more than 256 is clamped to 256. Between calls a worker
@@ -88,14 +88,14 @@ typedef struct vkq_cpu_pool_s vkq_cpu_pool;
  * workers; a call that finds them busy does not wait for them but runs without them (on
  * threads of its own, or on the calling thread alone under 2^20 multiply-adds), so concurrent
  * calls never deadlock and give the same results. */
-vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool **out);
+VKQ_API vkq_status vkq_cpu_pool_create(uint32_t n_threads, vkq_cpu_pool *out);
 /* Wakes and joins the workers, then frees the pool. NULL is a no-op. No call may be using the
  * pool (from any thread) while it is destroyed. A pool does not survive fork(): the child has
  * none of its workers and must not pass it to a call (destroying it there is not allowed
  * either; create a new pool). */
-void vkq_cpu_pool_destroy(vkq_cpu_pool *pool);
+VKQ_API void vkq_cpu_pool_destroy(vkq_cpu_pool pool);
 /* The pool's size (workers + 1); 0 for NULL. */
-uint32_t vkq_cpu_pool_threads(const vkq_cpu_pool *pool);
+VKQ_API uint32_t vkq_cpu_pool_threads(vkq_cpu_pool pool);
 
 typedef struct vkq_cpu_matmul_desc {
     vkq_type type;
@@ -108,7 +108,7 @@ typedef struct vkq_cpu_matmul_desc {
     size_t ldy;          /* floats between columns of Y; 0 = m */
     uint32_t n_threads;  /* 0 = the pool's size, else VKQ_CPU_THREADS or every online core */
     uint32_t flags;      /* VKQ_CPU_* */
-    vkq_cpu_pool *pool;  /* NULL = threads started for this call alone */
+    vkq_cpu_pool pool;  /* NULL = threads started for this call alone */
 } vkq_cpu_matmul_desc;
 
 /* Blocking: checks the arguments (VKQ_ERROR_INVALID_ARGUMENT for NULL pointers, zero sizes,
@@ -116,12 +116,12 @@ typedef struct vkq_cpu_matmul_desc {
  * VKQ_ERROR_BAD_SHAPE when k is not a multiple of the block size; VKQ_ERROR_TOO_LARGE when a
  * size overflows), then writes Y. VKQ_ERROR_OUT_OF_HOST_MEMORY if scratch cannot be allocated
  * (Y untouched). Nothing is written on an error. */
-vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
+VKQ_API vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *desc);
 
 /* Which path a call with this type and flags takes on this CPU: "int8-avx512vnni",
  * "int8-avxvnni", "int8-avx2", "int8-vnni-emu", "f32-avx2", "scalar"; NULL for an unknown
  * type. For logs and the bench. */
-const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
+VKQ_API const char *vkq_cpu_matmul_path(vkq_type type, uint32_t flags);
 
 #ifdef __cplusplus
 }

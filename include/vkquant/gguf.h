@@ -24,20 +24,20 @@
  * Errors: VKQ_ERROR_IO (the file cannot be opened, stat'ed or mapped), VKQ_ERROR_MALFORMED
  * (invalid content), VKQ_ERROR_UNKNOWN_TYPE (a tensor type vkquant does not know),
  * VKQ_ERROR_OUT_OF_HOST_MEMORY, VKQ_ERROR_INVALID_ARGUMENT (NULL pointers). On failure *out is
- * NULL and `err` (if not NULL, `err_size` > 0) receives one NUL-terminated sentence naming the
- * problem: which key or tensor, and the file offset.
+ * NULL and vkq_last_error() gives one sentence naming the problem: which key or tensor, and the
+ * file offset.
  *
- * Ownership: vkq_gguf_open maps the file read-only (mmap); vkq_gguf_open_memory uses the
+ * Ownership: vkq_gguf_create maps the file read-only (mmap); vkq_gguf_create_from_memory uses the
  * caller's bytes without copying them, and the caller keeps them alive and unchanged until
- * vkq_gguf_close. Every pointer returned by an accessor (keys, strings, tensor names, array
- * data, tensor data) points into the handle or the mapping and is valid until vkq_gguf_close.
+ * vkq_gguf_destroy. Every pointer returned by an accessor (keys, strings, tensor names, array
+ * data, tensor data) points into the handle or the mapping and is valid until vkq_gguf_destroy.
  * Strings in the file are not NUL-terminated: they are returned as pointer + length. Keys and
  * tensor names are also available as NUL-terminated copies held by the handle.
  * Multi-byte values returned as raw pointers (array data, tensor data) are little-endian and
  * may be unaligned: read them with memcpy.
  *
  * Thread safety: a handle is immutable after open; any number of threads may call the
- * accessors on the same handle concurrently. vkq_gguf_close must not race with them.
+ * accessors on the same handle concurrently. vkq_gguf_destroy must not race with them.
  */
 #ifndef VKQUANT_GGUF_H
 #define VKQUANT_GGUF_H
@@ -45,13 +45,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct vkq_gguf_s vkq_gguf;
+typedef struct vkq_gguf_s *vkq_gguf;
 
 /* GGUF metadata value types (ids as in the file). */
 typedef enum vkq_gguf_type {
@@ -71,7 +71,7 @@ typedef enum vkq_gguf_type {
 } vkq_gguf_type;
 
 /* "UINT8" ... "FLOAT64"; "?" for other values. Never NULL. */
-const char *vkq_gguf_type_name(vkq_gguf_type type);
+VKQ_API const char *vkq_gguf_type_name(vkq_gguf_type type);
 
 /* A string inside the file: `len` bytes at `data`, not NUL-terminated. */
 typedef struct vkq_gguf_string {
@@ -106,61 +106,60 @@ typedef struct vkq_gguf_tensor {
 } vkq_gguf_tensor;
 
 /* Opens and validates `path`. */
-vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err_size);
+VKQ_API vkq_status vkq_gguf_create(const char *path, vkq_gguf *out);
 /* Same checks on `size` bytes at `data` (not copied; keep them alive until close). */
-vkq_status vkq_gguf_open_memory(const void *data, size_t size, vkq_gguf **out, char *err,
-                                size_t err_size);
+VKQ_API vkq_status vkq_gguf_create_from_memory(const void *data, size_t size, vkq_gguf *out);
 /* Unmaps and frees; NULL is a no-op. */
-void vkq_gguf_close(vkq_gguf *g);
+VKQ_API void vkq_gguf_destroy(vkq_gguf g);
 
-uint32_t vkq_gguf_version(const vkq_gguf *g);
-uint32_t vkq_gguf_alignment(const vkq_gguf *g);
+VKQ_API uint32_t vkq_gguf_version(vkq_gguf g);
+VKQ_API uint32_t vkq_gguf_alignment(vkq_gguf g);
 /* Absolute offset of the data section: align_up(end of tensor infos, alignment). */
-uint64_t vkq_gguf_data_offset(const vkq_gguf *g);
-uint64_t vkq_gguf_file_size(const vkq_gguf *g);
+VKQ_API uint64_t vkq_gguf_data_offset(vkq_gguf g);
+VKQ_API uint64_t vkq_gguf_file_size(vkq_gguf g);
 /* The whole file's bytes. */
-const void *vkq_gguf_file_data(const vkq_gguf *g);
+VKQ_API const void *vkq_gguf_file_data(vkq_gguf g);
 
 /* ---- metadata: index i in 0..kv_count-1, in file order ---- */
-int64_t vkq_gguf_kv_count(const vkq_gguf *g);
+VKQ_API int64_t vkq_gguf_kv_count(vkq_gguf g);
 /* NUL-terminated key; NULL if i is out of range. */
-const char *vkq_gguf_kv_key(const vkq_gguf *g, int64_t i);
+VKQ_API const char *vkq_gguf_kv_key(vkq_gguf g, int64_t i);
 /* The value type; (vkq_gguf_type)-1 if i is out of range. */
-vkq_gguf_type vkq_gguf_kv_type(const vkq_gguf *g, int64_t i);
+VKQ_API vkq_gguf_type vkq_gguf_kv_type(vkq_gguf g, int64_t i);
 /* Index of the key, or -1. */
-int64_t vkq_gguf_find_key(const vkq_gguf *g, const char *key);
+VKQ_API int64_t vkq_gguf_find_key(vkq_gguf g, const char *key);
 /* The value of any type (for ARRAY: elem_type and count). */
-vkq_status vkq_gguf_get_value(const vkq_gguf *g, int64_t i, vkq_gguf_value *out);
+VKQ_API vkq_status vkq_gguf_get_value(vkq_gguf g, int64_t i, vkq_gguf_value *out);
 
 /* Typed getters: VKQ_ERROR_INVALID_ARGUMENT if i is out of range or the value's type is not
  * exactly the one named (no conversions). */
-vkq_status vkq_gguf_get_u8(const vkq_gguf *g, int64_t i, uint8_t *out);
-vkq_status vkq_gguf_get_i8(const vkq_gguf *g, int64_t i, int8_t *out);
-vkq_status vkq_gguf_get_u16(const vkq_gguf *g, int64_t i, uint16_t *out);
-vkq_status vkq_gguf_get_i16(const vkq_gguf *g, int64_t i, int16_t *out);
-vkq_status vkq_gguf_get_u32(const vkq_gguf *g, int64_t i, uint32_t *out);
-vkq_status vkq_gguf_get_i32(const vkq_gguf *g, int64_t i, int32_t *out);
-vkq_status vkq_gguf_get_u64(const vkq_gguf *g, int64_t i, uint64_t *out);
-vkq_status vkq_gguf_get_i64(const vkq_gguf *g, int64_t i, int64_t *out);
-vkq_status vkq_gguf_get_f32(const vkq_gguf *g, int64_t i, float *out);
-vkq_status vkq_gguf_get_f64(const vkq_gguf *g, int64_t i, double *out);
-vkq_status vkq_gguf_get_bool(const vkq_gguf *g, int64_t i, int *out);
-vkq_status vkq_gguf_get_string(const vkq_gguf *g, int64_t i, vkq_gguf_string *out);
+VKQ_API vkq_status vkq_gguf_get_u8(vkq_gguf g, int64_t i, uint8_t *out);
+VKQ_API vkq_status vkq_gguf_get_i8(vkq_gguf g, int64_t i, int8_t *out);
+VKQ_API vkq_status vkq_gguf_get_u16(vkq_gguf g, int64_t i, uint16_t *out);
+VKQ_API vkq_status vkq_gguf_get_i16(vkq_gguf g, int64_t i, int16_t *out);
+VKQ_API vkq_status vkq_gguf_get_u32(vkq_gguf g, int64_t i, uint32_t *out);
+VKQ_API vkq_status vkq_gguf_get_i32(vkq_gguf g, int64_t i, int32_t *out);
+VKQ_API vkq_status vkq_gguf_get_u64(vkq_gguf g, int64_t i, uint64_t *out);
+VKQ_API vkq_status vkq_gguf_get_i64(vkq_gguf g, int64_t i, int64_t *out);
+VKQ_API vkq_status vkq_gguf_get_f32(vkq_gguf g, int64_t i, float *out);
+VKQ_API vkq_status vkq_gguf_get_f64(vkq_gguf g, int64_t i, double *out);
+VKQ_API vkq_status vkq_gguf_get_bool(vkq_gguf g, int64_t i, int *out);
+VKQ_API vkq_status vkq_gguf_get_string(vkq_gguf g, int64_t i, vkq_gguf_string *out);
 
 /* Arrays. vkq_gguf_get_array gives the element type, the count and, for fixed-size element
  * types, a pointer to the packed little-endian elements (NULL for string arrays; any of the
  * out pointers may be NULL). vkq_gguf_get_array_value gives element j (strings included) in
  * O(1). INVALID_ARGUMENT if the value is not an array or i/j is out of range. */
-vkq_status vkq_gguf_get_array(const vkq_gguf *g, int64_t i, vkq_gguf_type *elem_type,
-                              uint64_t *count, const void **data);
-vkq_status vkq_gguf_get_array_value(const vkq_gguf *g, int64_t i, uint64_t j,
-                                    vkq_gguf_value *out);
+VKQ_API vkq_status vkq_gguf_get_array(vkq_gguf g, int64_t i, vkq_gguf_type *elem_type,
+                                      uint64_t *count, const void **data);
+VKQ_API vkq_status vkq_gguf_get_array_value(vkq_gguf g, int64_t i, uint64_t j,
+                                            vkq_gguf_value *out);
 
 /* ---- tensors: index i in 0..tensor_count-1, in file order ---- */
-int64_t vkq_gguf_tensor_count(const vkq_gguf *g);
-vkq_status vkq_gguf_tensor_info(const vkq_gguf *g, int64_t i, vkq_gguf_tensor *out);
+VKQ_API int64_t vkq_gguf_tensor_count(vkq_gguf g);
+VKQ_API vkq_status vkq_gguf_tensor_info(vkq_gguf g, int64_t i, vkq_gguf_tensor *out);
 /* Index of the tensor, or -1. */
-int64_t vkq_gguf_find_tensor(const vkq_gguf *g, const char *name);
+VKQ_API int64_t vkq_gguf_find_tensor(vkq_gguf g, const char *name);
 
 #ifdef __cplusplus
 }

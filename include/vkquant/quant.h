@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkquant.h"
+#include "vkquant/core.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,10 +43,10 @@ typedef struct vkq_quantize_desc {
  * or non-finite importance values, or a dst_size too small; VKQ_ERROR_UNKNOWN_TYPE; VKQ_ERROR_BAD_SHAPE when k
  * is not a multiple of the block size; VKQ_ERROR_TOO_LARGE on overflow;
  * VKQ_ERROR_UNSUPPORTED for a type without a quantizer. Nothing is written on an error. */
-vkq_status vkq_quantize(const vkq_quantize_desc *desc);
+VKQ_API vkq_status vkq_quantize(const vkq_quantize_desc *desc);
 
 /* Whether `type` has a quantizer (1) or not (0). */
-int vkq_quantize_supported(vkq_type type);
+VKQ_API int vkq_quantize_supported(vkq_type type);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@
  * with a memcpy. VKQ_PLACE_HOST_VISIBLE is host-visible memory the GPU reads over the bus; it is
  * chosen only by a user rule ("=host") and is not counted against the VRAM budget (on a discrete
  * GPU without resizable BAR it is system memory). VKQ_PLACE_CPU tensors stay in the file's
- * mapping (no copy) and run on the CPU kernels (include/vkquant_cpu.h).
+ * mapping (no copy) and run on the CPU kernels (include/vkquant/cpu.h).
  *
  * Layers. Tensors named "blk.N.<rest>" belong to layer N. Whole layers go to the GPU as one
  * contiguous run, the LAST n layers (as llama.cpp's -ngl does): the pass then starts on the CPU
@@ -27,8 +27,8 @@
  * the first matching rule wins) override all of this per tensor, e.g. "ffn_.*_exps=cpu" keeps
  * the routed experts of a mixture-of-experts model on the CPU and lets more layers fit.
  *
- * Errors: every fallible call returns a vkq_status; calls that take `err`/`err_size` write one
- * NUL-terminated sentence naming the problem there (if err is not NULL and err_size > 0).
+ * Errors: every fallible call returns a vkq_status and leaves a sentence naming the problem in
+ * vkq_last_error() (vkquant/core.h).
  */
 #ifndef VKQUANT_MODEL_H
 #define VKQUANT_MODEL_H
@@ -36,8 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vkquant.h"
-#include "vkquant_gguf.h"
+#include "vkquant/vulkan.h"
+#include "vkquant/gguf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,18 +50,18 @@ typedef enum vkq_place {
 } vkq_place;
 
 /* "cpu", "gpu", "host"; "?" for other values. */
-const char *vkq_place_name(vkq_place place);
+VKQ_API const char *vkq_place_name(vkq_place place);
 /* Parses "cpu", "gpu", "host" (also "host-visible"), case-insensitive. */
-vkq_status vkq_place_from_name(const char *name, vkq_place *out);
+VKQ_API vkq_status vkq_place_from_name(const char *name, vkq_place *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* VRAM budget                                                                              */
 
 /* Parses a byte count: digits with an optional fraction and an optional binary suffix K, M, G
  * or T (1024-based), optionally followed by "i" and/or "B": "512M", "6G", "1.5GiB", "1234".
- * VKQ_ERROR_INVALID_ARGUMENT (and a sentence in err) for anything else: empty strings, signs,
+ * VKQ_ERROR_INVALID_ARGUMENT (and a sentence in vkq_last_error) for anything else: empty strings, signs,
  * spaces, "inf", hex, unknown suffixes, values of 2^64 or more. Thread-safe. */
-vkq_status vkq_size_parse(const char *s, uint64_t *out, char *err, size_t err_size);
+VKQ_API vkq_status vkq_size_parse(const char *s, uint64_t *out);
 
 typedef enum vkq_budget_source {
     VKQ_BUDGET_NONE = 0,       /* no device and no override: 0 bytes */
@@ -72,7 +72,7 @@ typedef enum vkq_budget_source {
 } vkq_budget_source;
 
 /* "none", "VK_EXT_memory_budget", "heap size", "VKQ_VRAM_BUDGET", "API". */
-const char *vkq_budget_source_name(vkq_budget_source source);
+VKQ_API const char *vkq_budget_source_name(vkq_budget_source source);
 
 typedef struct vkq_vram_budget {
     uint64_t budget;    /* bytes the weights may take on the GPU */
@@ -84,7 +84,7 @@ typedef struct vkq_vram_budget {
 /* Default reserve for activations, scratch and the driver: max(256 MiB, 5% of available),
  * never more than `available`. 5% covers a long context's activations on a large card; the
  * 256 MiB floor covers the staging buffer, scratch and pipelines of a small one. */
-uint64_t vkq_vram_default_reserve(uint64_t available);
+VKQ_API uint64_t vkq_vram_default_reserve(uint64_t available);
 
 /* The VRAM budget for weights: `override_bytes` if non-zero; else VKQ_VRAM_BUDGET if set (a
  * size as vkq_size_parse reads it; "0" means nothing on the GPU); else from the device:
@@ -94,8 +94,8 @@ uint64_t vkq_vram_default_reserve(uint64_t available);
  * else 0 with source VKQ_BUDGET_NONE). VKQ_ERROR_INVALID_ARGUMENT for an unreadable
  * VKQ_VRAM_BUDGET, with a message. Thread-safe with respect to other calls on `dev` that do
  * not destroy it. */
-vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
-                               vkq_vram_budget *out, char *err, size_t err_size);
+VKQ_API vkq_status vkq_vram_budget_get(vkq_device dev, uint64_t override_bytes, uint64_t reserve_bytes,
+                                       vkq_vram_budget *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Placement plan (no device needed)                                                        */
@@ -114,14 +114,14 @@ typedef struct vkq_plan_options {
     uint64_t budget; /* bytes of GPU tensors allowed (vkq_vram_budget_get) */
     /* VKQ_GPU_LAYERS_AUTO: as many of the last layers as fit in the budget, contiguous;
      * N >= 0: the last N layers (all if N >= the layer count), even over the budget (the plan
-     * then says so, and vkq_model_load demotes what exceeds it). */
+     * then says so, and vkq_model_create demotes what exceeds it). */
     int32_t n_gpu_layers;
     const char *const *overrides; /* "REGEX=PLACE" strings; copied */
     uint32_t n_overrides;
     int cpu_only; /* no device: every tensor on the CPU whatever the rules say */
 } vkq_plan_options;
 
-typedef struct vkq_plan_s vkq_plan;
+typedef struct vkq_plan_s *vkq_plan;
 
 typedef struct vkq_plan_layer {
     int32_t index; /* N of blk.N */
@@ -130,7 +130,7 @@ typedef struct vkq_plan_layer {
     uint64_t gpu_bytes;  /* those on the GPU (VKQ_PLACE_GPU) */
     uint64_t host_bytes; /* those in host-visible memory */
     int on_gpu;          /* part of the GPU run (rules may still keep some tensors on the CPU) */
-    int demoted;         /* was in the GPU run; moved to the CPU by vkq_model_load */
+    int demoted;         /* was in the GPU run; moved to the CPU by vkq_model_create */
 } vkq_plan_layer;
 
 typedef struct vkq_plan_totals {
@@ -147,29 +147,29 @@ typedef struct vkq_plan_totals {
 /* Computes the plan for `n` tensors. Errors: VKQ_ERROR_INVALID_ARGUMENT (NULL pointers, a bad
  * rule: no '=', an unknown place, a regex that does not compile, a NULL or empty name, a name
  * listed twice), VKQ_ERROR_OUT_OF_HOST_MEMORY. The plan owns copies of everything it needs. */
-vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
-                           vkq_plan **out, char *err, size_t err_size);
-void vkq_plan_destroy(vkq_plan *plan);
+VKQ_API vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq_plan_options *opt,
+                                   vkq_plan *out);
+VKQ_API void vkq_plan_destroy(vkq_plan plan);
 
-uint32_t vkq_plan_tensor_count(const vkq_plan *plan);
+VKQ_API uint32_t vkq_plan_tensor_count(vkq_plan plan);
 /* The place of tensor i (input order); VKQ_PLACE_CPU for an index out of range. */
-vkq_place vkq_plan_tensor_place(const vkq_plan *plan, uint32_t i);
+VKQ_API vkq_place vkq_plan_tensor_place(vkq_plan plan, uint32_t i);
 /* Layer of tensor i (blk.N), -1 for non-layer tensors or an index out of range. */
-int32_t vkq_plan_tensor_layer(const vkq_plan *plan, uint32_t i);
+VKQ_API int32_t vkq_plan_tensor_layer(vkq_plan plan, uint32_t i);
 /* 0-based index of the rule that placed tensor i, -1 if none. */
-int32_t vkq_plan_tensor_rule(const vkq_plan *plan, uint32_t i);
+VKQ_API int32_t vkq_plan_tensor_rule(vkq_plan plan, uint32_t i);
 /* Layer `layer` (0..n_layers-1); VKQ_ERROR_OUT_OF_RANGE otherwise. */
-vkq_status vkq_plan_layer_info(const vkq_plan *plan, uint32_t layer, vkq_plan_layer *out);
-void vkq_plan_get_totals(const vkq_plan *plan, vkq_plan_totals *out);
+VKQ_API vkq_status vkq_plan_layer_info(vkq_plan plan, uint32_t layer, vkq_plan_layer *out);
+VKQ_API void vkq_plan_get_totals(vkq_plan plan, vkq_plan_totals *out);
 
 /* Prints the plan: one line per layer (place, bytes), the non-layer tensors and every tensor a
  * rule moved, demotions, and totals against the budget. */
-void vkq_plan_print(const vkq_plan *plan, FILE *f);
+VKQ_API void vkq_plan_print(vkq_plan plan, FILE *f);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Model                                                                                    */
 
-typedef struct vkq_model_s vkq_model;
+typedef struct vkq_model_s *vkq_model;
 
 /* Called once per demotion with a sentence ("blk.3.ffn_up.weight: out of device memory
  * (...); layer 3 and the 1 GPU layer(s) before it moved to the CPU"). */
@@ -185,16 +185,22 @@ typedef struct vkq_model_desc {
     uint32_t cpu_flags;   /* VKQ_CPU_* of CPU tensors */
     vkq_model_log_fn log; /* NULL = silent */
     void *log_user;
-    /* Test/debug only: the fail_alloc_at-th GPU allocation of the load (1-based) and every
-     * later one fail as VKQ_ERROR_OUT_OF_DEVICE_MEMORY, as on a full device. 0 = off; the
-     * environment variable VKQ_MODEL_FAIL_ALLOC=N does the same when this is 0. */
-    uint32_t fail_alloc_at;
+    /* Test and debug settings (NULL = none); read during vkq_model_create only. */
+    const struct vkq_model_debug_desc *debug;
 } vkq_model_desc;
 
-/* The defaults (n_gpu_layers = VKQ_GPU_LAYERS_AUTO, everything else 0); a NULL desc means these. */
-vkq_model_desc vkq_model_desc_default(void);
+/* Settings that exist for tests and debugging, kept out of vkq_model_desc. */
+typedef struct vkq_model_debug_desc {
+    /* The fail_alloc_at-th GPU allocation of the load (1-based) and every later one fail as
+     * VKQ_ERROR_OUT_OF_DEVICE_MEMORY, as on a full device. 0 = off; the environment variable
+     * VKQ_MODEL_FAIL_ALLOC=N does the same when this is 0. */
+    uint32_t fail_alloc_at;
+} vkq_model_debug_desc;
 
-/* Maps the GGUF file at `path` (vkq_gguf_open), plans the placement with the budget of
+/* The defaults (n_gpu_layers = VKQ_GPU_LAYERS_AUTO, everything else 0); a NULL desc means these. */
+VKQ_API vkq_model_desc vkq_model_desc_default(void);
+
+/* Maps the GGUF file at `path` (vkq_gguf_create), plans the placement with the budget of
  * vkq_vram_budget_get(dev, desc->vram_budget, desc->vram_reserve) and uploads the GPU tensors
  * through the device's staging ring (vkq_buffer_upload_async): the CPU reads tensor i+1 from
  * the mapping while the GPU copies tensor i, on the transfer queue where the device has one;
@@ -208,19 +214,18 @@ vkq_model_desc vkq_model_desc_default(void);
  * logged, and loading goes on. `dev` NULL: everything on the CPU. When any tensor ends up on
  * the CPU, the model starts a vkq_cpu_pool of desc->cpu_threads threads (0 = VKQ_CPU_THREADS
  * or every online core) that sleep between CPU matmuls; vkq_model_destroy joins them.
- * Errors: those of vkq_gguf_open (message in err), of the budget and the plan, a Vulkan error
+ * Errors: those of vkq_gguf_create, of the budget and the plan, a Vulkan error
  * other than out of memory during an upload, VKQ_ERROR_OUT_OF_HOST_MEMORY when the CPU threads
  * cannot be started. Nothing is left allocated on an error.
  * The model keeps `dev` and uses it until vkq_model_destroy; destroy the model first. */
-vkq_status vkq_model_load(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model **out,
-                          char *err, size_t err_size);
-void vkq_model_destroy(vkq_model *model);
+VKQ_API vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_desc *desc, vkq_model *out);
+VKQ_API void vkq_model_destroy(vkq_model model);
 
 /* The file (metadata, tensor data) and the plan; owned by the model. */
-const vkq_gguf *vkq_model_gguf(const vkq_model *model);
-const vkq_plan *vkq_model_plan(const vkq_model *model);
+VKQ_API vkq_gguf vkq_model_gguf(vkq_model model);
+VKQ_API vkq_plan vkq_model_plan(vkq_model model);
 /* The budget the plan was made with. */
-vkq_vram_budget vkq_model_budget(const vkq_model *model);
+VKQ_API vkq_vram_budget vkq_model_budget(vkq_model model);
 
 typedef struct vkq_model_tensor {
     const char *name;
@@ -232,10 +237,10 @@ typedef struct vkq_model_tensor {
     int32_t layer;   /* N of blk.N, -1 if none */
 } vkq_model_tensor;
 
-int64_t vkq_model_tensor_count(const vkq_model *model);
-vkq_status vkq_model_tensor_info(const vkq_model *model, int64_t i, vkq_model_tensor *out);
+VKQ_API int64_t vkq_model_tensor_count(vkq_model model);
+VKQ_API vkq_status vkq_model_tensor_info(vkq_model model, int64_t i, vkq_model_tensor *out);
 /* Index of the tensor, or -1. */
-int64_t vkq_model_find_tensor(const vkq_model *model, const char *name);
+VKQ_API int64_t vkq_model_find_tensor(vkq_model model, const char *name);
 
 typedef struct vkq_model_demotion {
     const char *tensor;  /* the tensor whose allocation failed */
@@ -247,8 +252,8 @@ typedef struct vkq_model_demotion {
     const char *message; /* the sentence that was logged */
 } vkq_model_demotion;
 
-uint32_t vkq_model_demotion_count(const vkq_model *model);
-vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model_demotion *out);
+VKQ_API uint32_t vkq_model_demotion_count(vkq_model model);
+VKQ_API vkq_status vkq_model_demotion_info(vkq_model model, uint32_t i, vkq_model_demotion *out);
 
 /* Y = W * X for the 2-D tensor `tensor` (index; the _named form looks it up): W is m = ne[1]
  * rows of k = ne[0] elements, X host f32 k x n (column j at x + j * k), Y host f32 m x n
@@ -259,13 +264,13 @@ vkq_status vkq_model_demotion_info(const vkq_model *model, uint32_t i, vkq_model
  * Results agree within the kernels' bounds wherever the weight lives. Errors:
  * VKQ_ERROR_INVALID_ARGUMENT (NULL, n == 0, index out of range, unknown name),
  * VKQ_ERROR_BAD_SHAPE (not a 2-D tensor; a 3-D stack of experts takes
- * vkq_model_matmul_expert), and those of the kernels; the sentence is in vkq_model_last_error.
+ * vkq_model_matmul_expert), and those of the kernels; the sentence is in vkq_last_error.
  * Thread safety: may be called from several threads at once; GPU calls are serialised on a
  * mutex of the model (and nothing else may use the device meanwhile), CPU calls run
  * concurrently: one at a time on the model's pool, any other meanwhile without it (see
  * vkq_cpu_pool_create; same results). */
-vkq_status vkq_model_matmul(vkq_model *model, int64_t tensor, const float *x, float *y, uint64_t n);
-vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const float *x, float *y, uint64_t n);
+VKQ_API vkq_status vkq_model_matmul(vkq_model model, int64_t tensor, const float *x, float *y, uint64_t n);
+VKQ_API vkq_status vkq_model_matmul_named(vkq_model model, const char *tensor, const float *x, float *y, uint64_t n);
 
 /* Mixture of experts: Y = W_e * X for expert `expert` of a 3-D tensor with ne = [k, m, n_expert]
  * (the routed experts of Mixtral, Qwen-MoE, DeepSeek, gpt-oss: blk.N.ffn_{gate,up,down}_exps),
@@ -277,14 +282,10 @@ vkq_status vkq_model_matmul_named(vkq_model *model, const char *tensor, const fl
  * vkq_model_matmul. Errors: VKQ_ERROR_INVALID_ARGUMENT for expert >= ne[2] (or != 0 on a 2-D
  * tensor), with a sentence naming the tensor, the expert and the expert count; VKQ_ERROR_BAD_SHAPE
  * for 1-D and 4-D tensors; the rest as vkq_model_matmul. Thread safety: as vkq_model_matmul. */
-vkq_status vkq_model_matmul_expert(vkq_model *model, int64_t tensor, uint32_t expert, const float *x,
-                                   float *y, uint64_t n);
-vkq_status vkq_model_matmul_expert_named(vkq_model *model, const char *tensor, uint32_t expert,
-                                         const float *x, float *y, uint64_t n);
-
-/* The sentence of the most recent failed vkq_model_matmul* call on this model (any thread); ""
- * if none. Valid until the next failing call. */
-const char *vkq_model_last_error(const vkq_model *model);
+VKQ_API vkq_status vkq_model_matmul_expert(vkq_model model, int64_t tensor, uint32_t expert, const float *x,
+                                           float *y, uint64_t n);
+VKQ_API vkq_status vkq_model_matmul_expert_named(vkq_model model, const char *tensor, uint32_t expert,
+                                                 const float *x, float *y, uint64_t n);
 
 #ifdef __cplusplus
 }

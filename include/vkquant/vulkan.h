@@ -1,91 +1,18 @@
-/* vkquant: Vulkan compute kernels for quantized LLM weights (GGUF types + NF4).
- *
- * Conventions
- * - Every fallible call returns a vkq_status; VKQ_SUCCESS is 0, errors are negative.
- *   vkq_status_string() names it; vkq_device_last_error()/vkq_instance_last_error() give a
- *   sentence about the last failure on that handle (which argument, which limit).
- * - Handles are opaque. Each *_create has a *_destroy; destroying NULL is a no-op.
- *   A child (device, buffer) must be destroyed before its parent (instance, device).
- * - Nothing in the library aborts or prints on bad input; it returns a status.
- * - Thread safety: vkq_type_* and vkq_decode_cpu are pure and thread-safe. An instance may be
- *   used from several threads for read-only queries. A device and everything created from it
- *   (buffers, dispatches) must be used by one thread at a time (external synchronisation),
- *   like a VkQueue. Different devices are independent.
- * - Sizes are in bytes unless named *_elems. Tensor rows follow ggml: a row of k elements is
- *   k / block_elems blocks packed back to back.
- */
-#ifndef VKQUANT_H
-#define VKQUANT_H
+/* vkquant Vulkan: instance, devices, buffers, GPU dequantize and dequant-matmul. The
+ * conventions (statuses, errors, handles, thread safety) are those of vkquant/core.h. */
+#ifndef VKQUANT_VULKAN_H
+#define VKQUANT_VULKAN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <vulkan/vulkan_core.h> /* VkCommandBuffer for the recording calls */
 
+#include "vkquant/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define VKQ_VERSION_MAJOR 0
-#define VKQ_VERSION_MINOR 1
-#define VKQ_VERSION_PATCH 0
-
-typedef enum vkq_status {
-    VKQ_SUCCESS = 0,
-    VKQ_ERROR_INVALID_ARGUMENT = -1,   /* NULL handle/pointer, zero size, bad enum value */
-    VKQ_ERROR_UNKNOWN_TYPE = -2,       /* type id not in the type table */
-    VKQ_ERROR_UNSUPPORTED = -3,        /* the type/operation/device lacks what is needed */
-    VKQ_ERROR_BAD_SHAPE = -4,          /* element count not a multiple of the block size, ... */
-    VKQ_ERROR_OUT_OF_RANGE = -5,       /* offset + size past the end of a buffer */
-    VKQ_ERROR_OUT_OF_HOST_MEMORY = -6,
-    VKQ_ERROR_OUT_OF_DEVICE_MEMORY = -7,
-    VKQ_ERROR_TOO_LARGE = -8,          /* size overflows or exceeds a device limit */
-    VKQ_ERROR_NO_DEVICE = -9,          /* no Vulkan device, or the requested one is absent */
-    VKQ_ERROR_LOADER = -10,            /* the Vulkan loader could not be found */
-    VKQ_ERROR_VULKAN = -11,            /* a Vulkan call failed (device lost, ...) */
-    VKQ_ERROR_IO = -12,                /* file could not be opened/read/written */
-    VKQ_ERROR_MALFORMED = -13          /* a file's content is invalid */
-} vkq_status;
-
-/* Static string naming the status, e.g. "VKQ_ERROR_BAD_SHAPE: ...". Never NULL. */
-const char *vkq_status_string(vkq_status status);
-
-/* ---------------------------------------------------------------------------------------- */
-/* Types: values equal ggml's enum ggml_type; NF4 is vkquant's own (not a GGUF type).       */
-
-typedef enum vkq_type {
-#define X(name, id, ...) VKQ_TYPE_##name = id,
-#include "vkquant_types.def"
-#undef X
-    VKQ_TYPE_MAX_ID = 256
-} vkq_type;
-
-typedef struct vkq_type_info {
-    vkq_type type;
-    const char *name;        /* ggml spelling: "Q4_K", "IQ2_XXS", "NF4" */
-    uint32_t block_elems;    /* QK */
-    uint32_t block_bytes;
-    double bits_per_weight;  /* 8 * block_bytes / block_elems */
-    int is_weight_type;      /* 0 for activation-only formats (Q8_1, Q8_K) */
-    const char *layout;      /* one line: block formula and bits per weight */
-} vkq_type_info;
-
-/* The traits of `type`, or NULL when the id is not a vkquant type. */
-const vkq_type_info *vkq_type_get(vkq_type type);
-/* Case-insensitive lookup by name. */
-vkq_status vkq_type_from_name(const char *name, vkq_type *out);
-/* Number of types and the i-th one (for loops over every type). */
-uint32_t vkq_type_count(void);
-vkq_type vkq_type_at(uint32_t index);
-/* Bytes of `n_elems` elements; VKQ_ERROR_BAD_SHAPE if not a whole number of blocks,
- * VKQ_ERROR_TOO_LARGE on overflow. */
-vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
-
-/* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
- * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
- * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
-vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
-                          uint64_t n_elems);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Instance and devices                                                                     */
@@ -106,12 +33,10 @@ typedef struct vkq_instance_desc {
 } vkq_instance_desc;
 
 /* Loads Vulkan (volk) and creates a VkInstance. `desc` may be NULL. */
-vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out);
-void vkq_instance_destroy(vkq_instance inst);
+VKQ_API vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out);
+VKQ_API void vkq_instance_destroy(vkq_instance inst);
 /* Warnings and errors reported by the validation layer so far (0 without validation). */
-uint64_t vkq_instance_validation_count(vkq_instance inst);
-/* Sentence describing the last error on this instance; "" if none. Valid until next call. */
-const char *vkq_instance_last_error(vkq_instance inst);
+VKQ_API uint64_t vkq_instance_validation_count(vkq_instance inst);
 
 typedef enum vkq_device_type {
     VKQ_DEVICE_OTHER = 0,
@@ -121,7 +46,7 @@ typedef enum vkq_device_type {
     VKQ_DEVICE_CPU = 4
 } vkq_device_type;
 
-const char *vkq_device_type_name(vkq_device_type type);
+VKQ_API const char *vkq_device_type_name(vkq_device_type type);
 
 #define VKQ_MAX_HEAPS 16
 
@@ -179,38 +104,65 @@ typedef struct vkq_device_info {
 } vkq_device_info;
 
 /* Number of physical devices (CPU implementations such as lavapipe included). */
-uint32_t vkq_instance_device_count(vkq_instance inst);
+VKQ_API uint32_t vkq_instance_device_count(vkq_instance inst);
 /* Probe result of physical device `index`. */
-vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out);
+VKQ_API vkq_status vkq_instance_device_info(vkq_instance inst, uint32_t index, vkq_device_info *out);
 /* The device vkquant picks: VKQ_DEVICE (an index, or a case-insensitive substring of the
  * name) if set, else discrete > integrated > virtual > CPU > other, first wins on ties.
  * VKQ_ERROR_NO_DEVICE if there is none or VKQ_DEVICE matches none. */
-vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
+VKQ_API vkq_status vkq_instance_default_device(vkq_instance inst, uint32_t *out_index);
 /* Same choice with an explicit selector string (index or name substring; NULL = default). */
-vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
-                                      uint32_t *out_index);
+VKQ_API vkq_status vkq_instance_select_device(vkq_instance inst, const char *selector,
+                                              uint32_t *out_index);
+
+/* Choices of vkq_kernel_config; 0 (*_DEFAULT) in an override keeps the profile's value. */
+typedef enum vkq_switch {
+    VKQ_SWITCH_DEFAULT = 0,
+    VKQ_SWITCH_ON = 1,
+    VKQ_SWITCH_OFF = 2
+} vkq_switch;
+typedef enum vkq_mv_reduce {
+    VKQ_MV_REDUCE_DEFAULT = 0,
+    VKQ_MV_REDUCE_SUBGROUP = 1,     /* subgroupAdd */
+    VKQ_MV_REDUCE_SHARED_MEMORY = 2 /* a tree in shared memory (devices without subgroup ops) */
+} vkq_mv_reduce;
+typedef enum vkq_mv_lanes {
+    VKQ_MV_LANES_DEFAULT = 0,
+    VKQ_MV_LANES_ROW_PER_INVOCATION = 1, /* one row per invocation (CPU drivers) */
+    VKQ_MV_LANES_SPLIT_K = 2             /* the lanes of a workgroup split k */
+} vkq_mv_lanes;
+typedef enum vkq_weight_reads {
+    VKQ_READS_DEFAULT = 0,
+    VKQ_READS_TEXEL = 1,  /* weights, X and tables through texel buffers */
+    VKQ_READS_STORAGE = 2 /* through storage buffers */
+} vkq_weight_reads;
+typedef enum vkq_mm_strategy {
+    VKQ_MM_DEFAULT = 0,
+    VKQ_MM_VIA_MATVEC = 1, /* n > 8 runs as 8-column mat-vec passes (CPU drivers) */
+    VKQ_MM_TILED_GEMM = 2  /* the tiled GEMM kernels */
+} vkq_mm_strategy;
 
 /* Kernel shapes, fixed per device at creation (specialization constants). 0 fields take
  * the chosen profile's value. */
 typedef struct vkq_kernel_config {
     uint32_t mv_workgroup;       /* mat-vec invocations per workgroup */
-    uint32_t mv_rows;            /* mat-vec rows per workgroup (rows-per-lane mode: a multiple
-                                    of mv_workgroup, at most 16 per invocation) */
-    uint32_t mv_subgroup_reduce; /* 1: subgroupAdd reduction, 2: shared-memory tree */
-    uint32_t mv_lanes_along_rows; /* 1: one row per invocation (CPU drivers), 2: lanes split k */
-    uint32_t texel_reads;         /* 1: read weights/X/tables through texel buffers, 2: storage */
-    uint32_t mm_via_matvec;       /* 1: n > 8 runs as 8-column mat-vec passes (CPU drivers), 2: GEMM */
+    uint32_t mv_rows;            /* mat-vec rows per workgroup (VKQ_MV_LANES_ROW_PER_INVOCATION: a
+                                    multiple of mv_workgroup, at most 16 per invocation) */
+    vkq_mv_reduce mv_subgroup_reduce; /* how a mat-vec workgroup adds its lanes' partial sums */
+    vkq_mv_lanes mv_lanes_along_rows;
+    vkq_weight_reads texel_reads;
+    vkq_mm_strategy mm_via_matvec;
     uint32_t mm_workgroup;       /* GEMM invocations = (mm_bm/mm_tm) * (mm_bn/mm_tn) */
     uint32_t mm_bm, mm_bn, mm_bk; /* GEMM tile; mm_bk a multiple of 8 */
     uint32_t mm_tm, mm_tn;        /* per-invocation micro-tile */
     /* Reduced-precision GEMM paths (n > 8 only; each NMSE <= 5e-4, tests/test_matmul_fast.c).
-     * Where both apply, int8 is taken. 0 in an override = the profile's choice: on in every
-     * profile but "cpu" (neither is faster than fp32 on lavapipe). */
-    uint32_t mm_fp16; /* 1: fp16 arithmetic where the device has shaderFloat16, 2: never.
-                         VKQ_NO_FP16=1 forces 2. */
-    uint32_t mm_int8; /* 1: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
-                         Q8_1) for the types that have an integer decode, where the device has
-                         shaderIntegerDotProduct; 2: never. VKQ_NO_INT8=1 forces 2. */
+     * Where both apply, int8 is taken. VKQ_SWITCH_DEFAULT in an override = the profile's choice:
+     * on in every profile but "cpu" (neither is faster than fp32 on lavapipe). */
+    vkq_switch mm_fp16; /* ON: fp16 arithmetic where the device has shaderFloat16. VKQ_NO_FP16=1
+                           forces OFF. */
+    vkq_switch mm_int8; /* ON: int8 dot products (X rounded to 8 bits per 32 elements, as ggml's
+                           Q8_1) for the types that have an integer decode, where the device has
+                           shaderIntegerDotProduct. VKQ_NO_INT8=1 forces OFF. */
 } vkq_kernel_config;
 
 typedef struct vkq_device_desc {
@@ -227,11 +179,6 @@ typedef struct vkq_device_desc {
      * and profile; "" = no file. VKQ_PIPELINE_CACHE=<path>|off overrides the default. A missing,
      * foreign or corrupt file is ignored. */
     const char *pipeline_cache;
-    /* Test/debug: pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these
-     * (0 = real limits), so the chunking paths run on devices with large limits. Also set by
-     * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
-    uint64_t max_allocation_override;
-    uint64_t max_binding_override;
     /* Upload staging ring: `staging_slots` slots (2..64) of `staging_slot_bytes` bytes each
      * (0 = VKQ_STAGING_SLOTS / VKQ_STAGING_SLOT_BYTES, else 4 x 4 MiB). Tiny slots are for
      * tests: they exercise the ring's wrap-around. */
@@ -239,7 +186,18 @@ typedef struct vkq_device_desc {
     uint64_t staging_slot_bytes;
     /* VKQ_TRANSFER_QUEUE_*; AUTO (0) leaves the choice to VKQ_TRANSFER_QUEUE=auto|off|emulate. */
     uint32_t transfer_queue;
+    /* Test and debug settings (NULL = none); see vkq_device_debug_desc. */
+    const struct vkq_device_debug_desc *debug;
 } vkq_device_desc;
+
+/* Settings that exist for tests and debugging, kept out of vkq_device_desc. */
+typedef struct vkq_device_debug_desc {
+    /* Pretend maxMemoryAllocationSize and maxStorageBufferRange are at most these (0 = real
+     * limits), so the chunking paths run on devices with large limits. Also set by
+     * VKQ_MAX_ALLOCATION and VKQ_MAX_BINDING (bytes, K/M/G suffixes allowed). */
+    uint64_t max_allocation_override;
+    uint64_t max_binding_override;
+} vkq_device_debug_desc;
 
 enum {
     /* Uploads use a transfer-only queue family (a DMA engine) when the device has one, else
@@ -254,15 +212,15 @@ enum {
 
 /* Creates a logical device on physical device `index` (see vkq_instance_default_device).
  * `desc` may be NULL. The device keeps its own VolkDeviceTable; several may coexist. */
-vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
-                             vkq_device *out);
-void vkq_device_destroy(vkq_device dev);
+VKQ_API vkq_status vkq_device_create(vkq_instance inst, uint32_t index, const vkq_device_desc *desc,
+                                     vkq_device *out);
+VKQ_API void vkq_device_destroy(vkq_device dev);
 /* Probe result for this device; owned by the device. */
-const vkq_device_info *vkq_device_get_info(vkq_device dev);
+VKQ_API const vkq_device_info *vkq_device_get_info(vkq_device dev);
 /* Writes the device's pipeline cache to `path` (NULL = the device's cache file) now. */
-vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path);
+VKQ_API vkq_status vkq_device_save_pipeline_cache(vkq_device dev, const char *path);
 /* The cache file this device loads and saves ("" if none). */
-const char *vkq_device_pipeline_cache_path(vkq_device dev);
+VKQ_API const char *vkq_device_pipeline_cache_path(vkq_device dev);
 
 /* The Vulkan objects behind a device, for engines that record vkquant work into their own
  * command buffers (vkq_matmul_record). Owned by vkquant: do not destroy them. */
@@ -277,10 +235,9 @@ typedef struct vkq_vulkan_handles {
      * every vkquant buffer is VK_SHARING_MODE_CONCURRENT between the two families. */
     uint32_t upload_queue_family;
 } vkq_vulkan_handles;
-vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
+VKQ_API vkq_status vkq_device_get_vulkan(vkq_device dev, vkq_vulkan_handles *out);
 /* The kernel configuration this device uses, and the profile's name. */
-const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
-const char *vkq_device_last_error(vkq_device dev);
+VKQ_API const vkq_kernel_config *vkq_device_get_config(vkq_device dev, const char **profile_name);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Buffers                                                                                  */
@@ -295,18 +252,18 @@ typedef enum vkq_memory {
  * unit (a tensor row, a block; 0 = 4 bytes) is ever split between segments, so kernels can
  * address whole rows. Returns VKQ_ERROR_OUT_OF_DEVICE_MEMORY when the device is full
  * (nothing is left allocated). The buffer's content is undefined until written. */
-vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
-                             vkq_buffer *out);
-void vkq_buffer_destroy(vkq_buffer buf);
-uint64_t vkq_buffer_size(vkq_buffer buf);
+VKQ_API vkq_status vkq_buffer_create(vkq_device dev, uint64_t size, vkq_memory memory, uint64_t granule,
+                                     vkq_buffer *out);
+VKQ_API void vkq_buffer_destroy(vkq_buffer buf);
+VKQ_API uint64_t vkq_buffer_size(vkq_buffer buf);
 /* Number of Vulkan allocations backing the buffer (1 unless it is larger than a limit). */
-uint32_t vkq_buffer_segment_count(vkq_buffer buf);
+VKQ_API uint32_t vkq_buffer_segment_count(vkq_buffer buf);
 /* Blocking copies between host memory and the buffer; any offset and size in range. Device-local
  * memory that is not mappable is filled through the device's staging ring: the CPU copies chunk
  * i+1 into the ring while the GPU copies chunk i out of it, on a transfer-only queue where the
  * device has one (discrete GPUs), else on the compute queue. Mapped memory takes a memcpy. */
-vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
-vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
+VKQ_API vkq_status vkq_buffer_upload(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+VKQ_API vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint64_t size);
 /* Like vkq_buffer_upload, but returns once `src` has been copied into the staging ring (or into
  * mapped memory): `src` may be freed or reused as soon as it returns, while the GPU copies may
  * still be in flight (the ring waits only when it comes round to a slot still in use). Later
@@ -315,10 +272,10 @@ vkq_status vkq_buffer_download(vkq_buffer buf, uint64_t offset, void *dst, uint6
  * on a transfer queue uploads of other buffers keep running beside the kernels. Command
  * buffers of your own (vkq_*_record) that use such a buffer: call vkq_device_wait_uploads
  * before submitting them. On an error, part of the range may have been written. */
-vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
+VKQ_API vkq_status vkq_buffer_upload_async(vkq_buffer buf, uint64_t offset, const void *src, uint64_t size);
 /* Submits whatever the staging ring still holds and waits until every upload of the device is
  * in its buffer. */
-vkq_status vkq_device_wait_uploads(vkq_device dev);
+VKQ_API vkq_status vkq_device_wait_uploads(vkq_device dev);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequantize on the GPU                                                                    */
@@ -329,9 +286,18 @@ vkq_status vkq_device_wait_uploads(vkq_device dev);
  * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
  * range must not cross a segment boundary of either buffer (use the row size as the
  * buffer's granule). Blocking: returns when the result is in `dst`. */
-vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
-                          vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
-                          vkq_type out_type);
+VKQ_API vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
+                                  vkq_buffer dst, uint64_t dst_offset, uint64_t n_elems,
+                                  vkq_type out_type);
+/* Records the same dispatches into the caller's command buffer (a compute-capable, recording
+ * one of this device) instead of running them: the caller adds the barriers that order the
+ * source's writes before and the destination's reads after, and keeps both buffers alive until
+ * the command buffer completes. Every argument and chunk is checked first; nothing is recorded
+ * on an error. Needs VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use
+ * vkq_dequantize then). Same rules as vkq_matmul_record. */
+VKQ_API vkq_status vkq_dequantize_record(vkq_device dev, VkCommandBuffer cmd, vkq_type type, vkq_buffer src,
+                                         uint64_t src_offset, vkq_buffer dst, uint64_t dst_offset,
+                                         uint64_t n_elems, vkq_type out_type);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dequant-matmul: Y = W * X                                                                */
@@ -364,12 +330,12 @@ typedef struct vkq_matmul_desc {
 } vkq_matmul_desc;
 
 /* Blocking: validates, runs, returns when Y is written. Nothing is launched on an error. */
-vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
+VKQ_API vkq_status vkq_matmul(vkq_device dev, const vkq_matmul_desc *desc);
 /* Records the dispatches into the caller's command buffer (a compute-capable, recording one of
  * this device). The caller adds the barriers that order X's writes before and Y's reads after;
  * the buffers must stay alive until the command buffer completes. Needs
  * VK_KHR_push_descriptor (VKQ_ERROR_UNSUPPORTED without it; use vkq_matmul then). */
-vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
+VKQ_API vkq_status vkq_matmul_record(vkq_device dev, VkCommandBuffer cmd, const vkq_matmul_desc *desc);
 
 /* The kernel a matmul runs with, as chosen from its shape, type, flags and the device's
  * configuration and features (src/vulkan/matmul.c). */
@@ -382,20 +348,20 @@ typedef enum vkq_matmul_path {
 /* Which path vkq_matmul / vkq_matmul_record would take for `desc`, validated as they do;
  * nothing is launched, but the kernel's pipeline is created if it was not yet (so a failure to
  * create it is reported here). Thread safety: as vkq_matmul. */
-vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
+VKQ_API vkq_status vkq_matmul_get_path(vkq_device dev, const vkq_matmul_desc *desc, vkq_matmul_path *out);
 /* "matvec", "gemm-f32", "gemm-f16", "gemm-int8"; "?" for other values. */
-const char *vkq_matmul_path_name(vkq_matmul_path path);
+VKQ_API const char *vkq_matmul_path_name(vkq_matmul_path path);
 
 /* Records a transfer-queue style copy (vkCmdCopyBuffer) of `size` bytes between two buffers,
  * any offsets, across segments. Same rules as vkq_matmul_record (no push descriptors needed). */
-vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
-                                  vkq_buffer dst, uint64_t dst_offset, uint64_t size);
+VKQ_API vkq_status vkq_buffer_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                          vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 /* Records a plain compute copy of `size` bytes (a multiple of 16; offsets multiples of 16)
  * from src to dst: the reference kernel the bench measures copy bandwidth with. Same rules as
  * vkq_matmul_record. */
-vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
-                           vkq_buffer dst, uint64_t dst_offset, uint64_t size);
+VKQ_API vkq_status vkq_copy_record(vkq_device dev, VkCommandBuffer cmd, vkq_buffer src, uint64_t src_offset,
+                                   vkq_buffer dst, uint64_t dst_offset, uint64_t size);
 
 #ifdef __cplusplus
 }
