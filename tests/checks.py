@@ -1,6 +1,7 @@
 """Shared by the Python test drivers: a counter of failed checks and the environment for the
 programs they run."""
 import os
+import subprocess
 
 
 class Checks:
@@ -27,3 +28,24 @@ def child_env(extra=None):
     if extra:
         env.update(extra)
     return env
+
+
+def bad_paths(tmp, suffix=".gguf"):
+    """Paths that are not readable model files, each with the words its message must contain: a
+    named pipe with no writer (opening it for reading blocks forever unless done with care), a
+    directory and an empty file."""
+    fifo, folder, empty = (os.path.join(tmp, n + suffix) for n in ("fifo", "folder", "empty"))
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+        os.mkdir(folder)
+        open(empty, "wb").close()
+    return {fifo: "named pipe (FIFO)", folder: "is a directory", empty: "empty file (0 bytes)"}
+
+
+def run_bounded(args, env=None, timeout=60):
+    """subprocess.run with output captured; a hang becomes returncode None and a note in stderr
+    instead of an exception."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, None, "", f"(hung: killed after {timeout} s)")

@@ -627,7 +627,9 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err
         if (err && err_size) snprintf(err, err_size, "NULL path or output pointer");
         return VKQ_ERROR_INVALID_ARGUMENT;
     }
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a named pipe with no writer would otherwise block the open forever; the
+     * file type is checked right after, so nothing is ever read without it. */
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (err && err_size) snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return VKQ_ERROR_IO;
@@ -639,9 +641,19 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err
         return VKQ_ERROR_IO;
     }
     if (!S_ISREG(sb.st_mode)) {
-        if (err && err_size) snprintf(err, err_size, "%s: not a regular file", path);
+        const char *what = S_ISDIR(sb.st_mode)    ? "is a directory"
+                           : S_ISFIFO(sb.st_mode) ? "is a named pipe (FIFO), not a regular file"
+                           : S_ISSOCK(sb.st_mode) ? "is a socket, not a regular file"
+                           : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "is a device, not a regular file"
+                                                                        : "is not a regular file";
+        if (err && err_size) snprintf(err, err_size, "%s: %s", path, what);
         close(fd);
         return VKQ_ERROR_IO;
+    }
+    if (sb.st_size == 0) {
+        if (err && err_size) snprintf(err, err_size, "%s: empty file (0 bytes), not a GGUF file", path);
+        close(fd);
+        return VKQ_ERROR_MALFORMED;
     }
     const uint64_t size = (uint64_t)sb.st_size;
     if (size > SIZE_MAX) {
@@ -649,20 +661,14 @@ vkq_status vkq_gguf_open(const char *path, vkq_gguf **out, char *err, size_t err
         close(fd);
         return VKQ_ERROR_IO;
     }
-    void *map = NULL;
-    static const uint8_t empty[1];
-    const uint8_t *data = empty;
-    if (size) {
-        map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            if (err && err_size) snprintf(err, err_size, "%s: mmap failed: %s", path, strerror(errno));
-            close(fd);
-            return VKQ_ERROR_IO;
-        }
-        data = map;
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        if (err && err_size) snprintf(err, err_size, "%s: mmap failed: %s", path, strerror(errno));
+        close(fd);
+        return VKQ_ERROR_IO;
     }
     close(fd);
-    vkq_status st = open_common(data, size, map, (size_t)size, out, err, err_size);
+    vkq_status st = open_common(map, size, map, (size_t)size, out, err, err_size);
     if (st != VKQ_SUCCESS && err && err_size) {
         /* prefix the path */
         char tmp[512];
