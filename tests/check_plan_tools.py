@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from checks import Checks, child_env
+from checks import Checks, bad_paths, child_env, run_bounded
 from gguf import GGUFReader
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -77,6 +77,32 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
     check(r.returncode == 0 and rows == [str(i) for i in range(7)], f"bench sweep rows {rows}:\n{r.stdout}{r.stderr}")
     r = run([bench_exe, "--model", os.path.join(tmp, "missing.gguf")])
     check(r.returncode != 0 and r.stderr.strip(), "bench on a missing file")
+    check(r.stderr.count("missing.gguf") == 1, f"bench on a missing file: the path not exactly once: {r.stderr!r}")
+
+    # Not a model file: exit 1 naming the path (once) and what is wrong, never a hang.
+    for bad, words in bad_paths(tmp).items():
+        r = run_bounded([bench_exe, "--model", bad], env=child_env(), timeout=30)
+        check(r.returncode == 1 and r.stderr.count(bad) == 1 and words in r.stderr,
+              f"vkq-bench --model {bad}: exit {r.returncode}, stderr {r.stderr!r}, want '{words}' and the path once")
+
+    # The budget's source as the user gave it; a rule that places nothing is an error.
+    r = run([gguf_exe, "--plan", "--budget", "1G", path])
+    check(r.returncode == 0 and "1073741824 bytes from --budget" in r.stdout, f"--plan --budget 1G:\n{r.stdout}")
+    r = run([gguf_exe, "--plan", "--budget", "1G", "--override", "ffn_up=cpu", "--override", "nothing_here=gpu", path])
+    check(r.returncode == 2 and "'nothing_here=gpu' places no tensor" in r.stderr and r.stdout == "",
+          f"--plan rule matching no tensor: exit {r.returncode} {r.stderr!r}")
+    r = run([gguf_exe, "--plan", "--budget", "1G", "--override", "ffn=cpu", "--override", "ffn_up=gpu", path])
+    check(r.returncode == 2 and "'ffn_up=gpu' places no tensor" in r.stderr,
+          f"--plan rule shadowed by an earlier one: exit {r.returncode} {r.stderr!r}")
+    for args, words in [(["--override", "nothing_here=cpu"], "'nothing_here=cpu' places no tensor"),
+                        (["--reps", "0"], "--reps: expected an integer from 1 to 100000, got '0'"),
+                        (["--reps"], "--reps needs a value"), (["--threads", "two"], "--threads: expected"),
+                        (["--frobnicate", "1"], "unknown option '--frobnicate'"), (["stray"], "unexpected argument")]:
+        r = run([bench_exe, "--model", path, "--budget", "1G"] + args)
+        check(r.returncode == 2 and words in r.stderr, f"vkq-bench --model {args}: exit {r.returncode}, "
+              f"stderr {r.stderr!r}, want '{words}'")
+    r = run([bench_exe, "--model", path, "--budget", "1G", "--gpu-layers", "1", "--reps", "1"])
+    check(r.returncode == 0 and "VRAM budget 1024.0 MiB (--budget)" in r.stdout, f"bench --budget 1G:\n{r.stdout}{r.stderr}")
 
     # ---- mixture of experts ----
     moe = os.path.join(tmp, "moe.gguf")

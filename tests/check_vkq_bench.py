@@ -22,7 +22,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from checks import Checks, child_env
+from checks import Checks, bad_paths, child_env, run_bounded
 
 exe, types_def = sys.argv[1], sys.argv[2]
 seed = int(os.environ.get("VKQ_SEED", "0"), 0) or random.getrandbits(63)
@@ -103,6 +103,13 @@ def check_row_math(r, copy_gbps):
     bound = 1e-8 if r["backend"] == "vulkan" else 1e-3
     check(nk is not None and math.isfinite(nk) and 0 <= nk < bound,
           f"{r['type']} {r['backend']}: nmse_kernel {nk} not in [0, {bound})")
+
+
+def small_garbage(folder):
+    """A file that is neither GGUF nor safetensors, named neither."""
+    path = os.path.join(folder, "weights.bin")
+    open(path, "wb").write(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    return path
 
 
 tmp = tempfile.mkdtemp(prefix="vkq-bench-test-")
@@ -329,6 +336,39 @@ for i in range(40):
                        capture_output=True, encoding="utf-8", errors="replace", timeout=120, env=env)
     check(p.returncode in (0, 2), f"damaged safetensors #{i} (kind {kind}): exit {p.returncode}\n{p.stderr[-500:]}")
     check(p.returncode == 0 or "vkq-bench:" in p.stderr, f"damaged safetensors #{i}: error exit without a message")
+
+# Paths that are not weight files: exit 2 naming the path and what is wrong, never a hang and
+# never "malformed safetensors" for a .gguf; a damaged GGUF is reported by the GGUF reader.
+for path, words in list(bad_paths(tmp).items()) + list(bad_paths(tmp, ".safetensors").items()):
+    p = run_bounded([exe, "--no-vulkan", "--weights", path, "--types", "Q4_0", "--reps", "1"], env=env, timeout=30)
+    check(p.returncode == 2 and path in p.stderr and words in p.stderr, f"--weights {path}: exit {p.returncode}, "
+          f"stderr {p.stderr!r}, want '{words}'")
+    check(path.endswith(".safetensors") or "safetensors" not in p.stderr,
+          f"--weights {path}: a .gguf reported as safetensors: {p.stderr!r}")
+damaged = os.path.join(tmp, "damaged.gguf")
+open(damaged, "wb").write(b"GGUF" + struct.pack("<I", 1) + bytes(16))
+p = run(["--no-vulkan", "--weights", damaged, "--types", "Q4_0", "--reps", "1"], expect_rc=2)
+check("GGUF" in p.stderr and "version 1" in p.stderr and "safetensors" not in p.stderr,
+      f"damaged GGUF: stderr {p.stderr!r}")
+p = run(["--no-vulkan", "--weights", small_garbage(tmp), "--types", "Q4_0", "--reps", "1"], expect_rc=2)
+check("not a GGUF file" in p.stderr and "safetensors" in p.stderr, f"neither GGUF nor safetensors: {p.stderr!r}")
+
+# Bad option values: exit 2 with the reason, not only the usage.
+for args, words in [(["--types", ""], "--types: empty value"), (["--types", ","], "--types: no type named"),
+                    (["--types", "Q4_9"], "unknown type 'Q4_9'"),
+                    (["--reps", "0"], "--reps: expected a positive integer, got '0'"),
+                    (["--reps", "-2"], "--reps: expected a positive integer, got '-2'"),
+                    (["--reps", "many"], "--reps: expected a positive integer, got 'many'"),
+                    (["--reps"], "--reps needs a value"), (["--reps", "--quick"], "--reps needs a value"),
+                    (["--cpu-threads", "x"], "--cpu-threads: expected an integer"),
+                    (["--seed", "1z"], "--seed: expected a non-negative integer"),
+                    (["--shapes", "64x256"], "--shapes: bad shape '64x256'"),
+                    (["--shapes", "64x256x1junk"], "bad shape '64x256x1junk'"), (["--shapes", ","], "no shape"),
+                    (["--json"], "--json needs a value"), (["--frobnicate"], "unknown option '--frobnicate'"),
+                    (["stray"], "unexpected argument 'stray'"), (["--tensor", "x"], "--tensor needs --weights")]:
+    p = subprocess.run([exe, "--no-vulkan"] + args, capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 2 and words in p.stderr, f"vkq-bench {' '.join(args)}: exit {p.returncode}, "
+          f"stderr {p.stderr!r}, want '{words}'")
 
 # k that is not a whole number of blocks: cut to whole blocks, or a skipped row when no block fits.
 small = os.path.join(tmp, "small.safetensors")
