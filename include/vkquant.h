@@ -83,7 +83,9 @@ vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out_bytes);
 
 /* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
  * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
- * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
+ * there) into `dst`. Any alignment of `src` is fine. Thread-safe. Bit-exact means every
+ * non-NaN element has the same bits; an element that is NaN (a NaN or infinite scale) is NaN
+ * in both, its sign and payload not promised. */
 vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
                           uint64_t n_elems);
 
@@ -325,8 +327,11 @@ vkq_status vkq_device_wait_uploads(vkq_device dev);
 
 /* Decodes `n_elems` elements of `type` starting at byte `src_offset` of `src` (any offset for
  * block types; a multiple of the element size for F32/F16/BF16) into `dst` at
- * byte `dst_offset`, as f32 (bit-exact with vkq_decode_cpu) or f16 (round-to-nearest-even of
- * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
+ * byte `dst_offset`, as f32 or f16 (round-to-nearest-even of that f32; needs no device
+ * feature). The f32 output equals vkq_decode_cpu's in value: the same bits for every non-NaN
+ * element, and NaN exactly where vkq_decode_cpu gives NaN, with sign and payload not promised
+ * (Vulkan does not specify the bits of a NaN that arithmetic produces). The same holds for
+ * f16 against the rounded reference. `n_elems` must be a whole number of blocks and the
  * range must not cross a segment boundary of either buffer (use the row size as the
  * buffer's granule). Blocking: returns when the result is in `dst`. */
 vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,
