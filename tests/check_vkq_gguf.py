@@ -9,8 +9,10 @@ import subprocess
 import sys
 import tempfile
 
-from checks import Checks, bad_paths, run_bounded
-from gguf import GGUFReader
+from checks import Checks, bad_paths, need_oracle, run_bounded
+
+need_oracle("check_vkq_gguf")
+from gguf import GGUFReader  # noqa: E402
 
 here = os.path.dirname(os.path.abspath(__file__))
 exe = sys.argv[1]

@@ -2,6 +2,7 @@
 programs they run."""
 import os
 import subprocess
+import sys
 
 
 class Checks:
@@ -15,6 +16,34 @@ class Checks:
             self.failures += 1
             print("FAIL:", msg)
         return cond
+
+
+def skip(name, why):
+    """Ends a test that cannot run here with 77 (meson's "skipped") and the reason; with
+    VKQ_TEST_NO_SKIP set (CI, where everything must run) a would-be skip is a failure (1)."""
+    strict = os.environ.get("VKQ_TEST_NO_SKIP", "")
+    if strict and strict != "0":
+        print(f"{name}: FAIL: would skip ({why}), but VKQ_TEST_NO_SKIP is set", flush=True)
+        sys.exit(1)
+    print(f"{name}: SKIP: {why}", flush=True)
+    sys.exit(77)
+
+
+def need_oracle(name):
+    """Skips (see skip) unless this Python has gguf-py and numpy, the tests' oracle."""
+    try:
+        import gguf  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        skip(name, f"no Python oracle: {e} (scripts/setup.sh, or -Doracle_python=PATH)")
+
+
+def propagate(name, rc):
+    """A C program's exit status as the driver's own; its 77 goes through skip, so that
+    VKQ_TEST_NO_SKIP applies to it too."""
+    if rc == 77:
+        skip(name, "the test program skipped (its reason is printed above)")
+    sys.exit(rc)
 
 
 def child_env(extra=None):
