@@ -70,12 +70,14 @@ static int parse(int argc, char **argv, bench_opts *o)
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(2);
         if (strncmp(a, "--", 2)) {
-            fprintf(stderr, "vkq-bench: unexpected argument '%s' (the model is given with --model FILE)\n", a);
+            fprintf(stderr, "vkq-bench: unexpected argument '%s' (the model is given with --model FILE)\n",
+                    a);
             return 2;
         }
         /* Every other option takes a value; "--reps --device x" lacks one. */
         if (i + 1 == argc || !strncmp(argv[i + 1], "--", 2)) {
-            fprintf(stderr, "vkq-bench: %s needs a value or is unknown (see vkq-bench --model FILE --help)\n", a);
+            fprintf(stderr, "vkq-bench: %s needs a value or is unknown (see vkq-bench --model FILE --help)\n",
+                    a);
             return 2;
         }
         v = argv[++i];
@@ -151,10 +153,11 @@ static int unused_rules(const bench_opts *o, const vkq_plan *plan, uint32_t n_te
         for (uint32_t i = 0; i < n_tensors && !used; ++i)
             used = vkq_plan_tensor_rule(plan, i) == (int32_t)r;
         if (!used) {
-            fprintf(stderr,
-                    "vkq-bench: --override '%s' places no tensor of %s (its regex matches none, or an earlier "
-                    "rule takes every tensor it matches)\n",
-                    o->overrides[r], o->path);
+            fprintf(
+                stderr,
+                "vkq-bench: --override '%s' places no tensor of %s (its regex matches none, or an earlier "
+                "rule takes every tensor it matches)\n",
+                o->overrides[r], o->path);
             bad = 1;
         }
     }
@@ -371,7 +374,8 @@ int vkq_bench_model_main(int argc, char **argv)
     pd.vram_budget = o.budget;
     pd.overrides = o.overrides;
     pd.n_overrides = o.n_overrides;
-    vkq_status st = vkq_model_load(NULL, o.path, &pd, &probe, err, sizeof err); /* layer count, sizes; no upload */
+    vkq_status st =
+        vkq_model_load(NULL, o.path, &pd, &probe, err, sizeof err); /* layer count, sizes; no upload */
     if (st != VKQ_SUCCESS) {
         model_error(o.path, err);
         return st == VKQ_ERROR_INVALID_ARGUMENT ? 2 : 1;

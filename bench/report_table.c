@@ -85,7 +85,8 @@ static void source_table(FILE *f, const report *r, const char *source)
         uint64_t kmin = cols[c].s.k, kmax = cols[c].s.k;
         for (uint32_t i = 0; i < r->n_rows; ++i) {
             const row *w = &r->rows[i];
-            if (strcmp(w->source, source) || strcmp(w->backend, cols[c].backend) || !same_shape(w->s, cols[c].s))
+            if (strcmp(w->source, source) || strcmp(w->backend, cols[c].backend) ||
+                !same_shape(w->s, cols[c].s))
                 continue;
             if (w->s.k < kmin) kmin = w->s.k;
             if (w->s.k > kmax) kmax = w->s.k;

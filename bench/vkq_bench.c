@@ -102,8 +102,10 @@ static int parse_types(const char *types, options *o)
         if (o->n_types <= VKQ_TYPE_MAX_ID) o->types[o->n_types++] = ty;
     }
     if (!o->n_types) {
-        fprintf(stderr, "vkq-bench: --types: no type named in '%s' (a comma-separated list such as Q4_0,Q8_0, "
-                        "or all)\n", types);
+        fprintf(stderr,
+                "vkq-bench: --types: no type named in '%s' (a comma-separated list such as Q4_0,Q8_0, "
+                "or all)\n",
+                types);
         return 2;
     }
     return 0;
@@ -112,8 +114,9 @@ static int parse_types(const char *types, options *o)
 /* Options that take a value; every other argument is a flag or an error. */
 static int takes_value(const char *a)
 {
-    static const char *const names[] = {"--types", "--shapes", "--reps", "--seed", "--cpu-threads", "--json",
-                                        "--csv", "--plot", "--device", "--weights", "--tensor"};
+    static const char *const names[] = {"--types",       "--shapes",  "--reps",  "--seed",
+                                        "--cpu-threads", "--json",    "--csv",   "--plot",
+                                        "--device",      "--weights", "--tensor"};
     for (size_t i = 0; i < sizeof names / sizeof *names; ++i)
         if (!strcmp(a, names[i])) return 1;
     return 0;
@@ -183,8 +186,8 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--tensor")) {
             o->tensor = v;
         } else {
-            fprintf(stderr, "vkq-bench: %s '%s' (see --help)\n", a[0] == '-' ? "unknown option" : "unexpected argument",
-                    a);
+            fprintf(stderr, "vkq-bench: %s '%s' (see --help)\n",
+                    a[0] == '-' ? "unknown option" : "unexpected argument", a);
             return 2;
         }
     }

@@ -150,8 +150,8 @@ static int open_gguf(const char *path, const char *pattern, mapping *map, weight
 
 /* `named` says the path ends in .safetensors; otherwise the file was tried as safetensors only
  * because it lacks the GGUF magic, and the message says both. */
-static int open_safetensors(const char *path, int named, const char *pattern, mapping *map, weight_source **out,
-                            int max)
+static int open_safetensors(const char *path, int named, const char *pattern, mapping *map,
+                            weight_source **out, int max)
 {
     st_tensor *ts = NULL;
     char err[256];
@@ -160,9 +160,10 @@ static int open_safetensors(const char *path, int named, const char *pattern, ma
         if (named)
             fprintf(stderr, "vkq-bench: %s: malformed safetensors file: %s\n", path, err);
         else
-            fprintf(stderr,
-                    "vkq-bench: %s: not a GGUF file (no GGUF magic) and, read as safetensors, malformed: %s\n",
-                    path, err);
+            fprintf(
+                stderr,
+                "vkq-bench: %s: not a GGUF file (no GGUF magic) and, read as safetensors, malformed: %s\n",
+                path, err);
         return -1;
     }
     int n = 0;
@@ -189,11 +190,11 @@ static int ends_with(const char *s, const char *suffix)
 /* What is wrong with a path that is not a regular file, in the words of the GGUF reader. */
 static const char *not_regular(mode_t mode)
 {
-    return S_ISDIR(mode)                       ? "is a directory"
-           : S_ISFIFO(mode)                    ? "is a named pipe (FIFO), not a regular file"
-           : S_ISSOCK(mode)                    ? "is a socket, not a regular file"
-           : S_ISCHR(mode) || S_ISBLK(mode)    ? "is a device, not a regular file"
-                                               : "is not a regular file";
+    return S_ISDIR(mode)                    ? "is a directory"
+           : S_ISFIFO(mode)                 ? "is a named pipe (FIFO), not a regular file"
+           : S_ISSOCK(mode)                 ? "is a socket, not a regular file"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "is a device, not a regular file"
+                                            : "is not a regular file";
 }
 
 int weights_open_file(const char *path, const char *pattern, weight_source **out, int max)

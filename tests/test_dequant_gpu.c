@@ -13,8 +13,8 @@
 #include "test_util.h"
 
 static uint64_t g_rng;
-static int g_nan_scales;      /* run_case: a NaN first scale in every third block */
-static uint64_t g_nan_count;  /* NaN elements of the references so far */
+static int g_nan_scales;     /* run_case: a NaN first scale in every third block */
+static uint64_t g_nan_count; /* NaN elements of the references so far */
 
 /* A NaN (random sign and payload) as the first scale of every third block, where it is an f16 or
  * f32 field: every element of such a block decodes to NaN. */
