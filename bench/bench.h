@@ -33,6 +33,10 @@ typedef struct options {
     int quick; /* 1 --quick (or a CPU device), -1 --full, 0 not said */
 } options;
 
+/* Parses `v`, the value of option `opt`, as a decimal integer in [lo, hi] into *out. Returns 0,
+ * or 2 (the usage-error exit status) after printing "vkq-bench: OPT: expected ..., got 'V'". */
+int bench_parse_int(const char *opt, const char *v, long long lo, long long hi, long long *out);
+
 /* One measurement: a type on one backend and shape, with its accuracy. NaN = not measured. */
 typedef struct row {
     const char *type;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "test_util.h"
 #include "timing.h"
 #include "vkquant/vkquant.h"
@@ -60,25 +61,40 @@ static int parse(int argc, char **argv, bench_opts *o)
 {
     *o = (bench_opts){.gpu_layers = VKQ_GPU_LAYERS_AUTO, .reps = 7};
     for (int i = 1; i < argc; ++i) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--sweep-gpu-layers"))
+        const char *a = argv[i], *v = NULL;
+        long long n;
+        if (!strcmp(a, "--sweep-gpu-layers")) {
             o->sweep = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return usage(2);
-        else if (!v) {
-            fprintf(stderr, "vkq-bench: %s needs a value or is unknown\n", a);
-            return usage(2);
-        } else if (!strcmp(a, "--model"))
-            o->path = argv[++i];
-        else if (!strcmp(a, "--device"))
-            o->device = argv[++i];
-        else if (!strcmp(a, "--reps")) {
-            o->reps = atoi(argv[++i]);
-            if (o->reps < 1 || o->reps > 100000) return usage(2);
-        } else if (!strcmp(a, "--threads"))
-            o->threads = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(a, "--experts-per-token")) {
-            ++i;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(2);
+        if (strncmp(a, "--", 2)) {
+            fprintf(stderr, "vkq-bench: unexpected argument '%s' (the model is given with --model FILE)\n",
+                    a);
+            return 2;
+        }
+        /* Every other option takes a value; "--reps --device x" lacks one. */
+        if (i + 1 == argc || !strncmp(argv[i + 1], "--", 2)) {
+            fprintf(stderr, "vkq-bench: %s needs a value or is unknown (see vkq-bench --model FILE --help)\n",
+                    a);
+            return 2;
+        }
+        v = argv[++i];
+        if (!strcmp(a, "--model")) {
+            if (o->path) {
+                fprintf(stderr, "vkq-bench: --model given twice ('%s', '%s')\n", o->path, v);
+                return 2;
+            }
+            o->path = v;
+        } else if (!strcmp(a, "--device")) {
+            o->device = v;
+        } else if (!strcmp(a, "--reps")) {
+            if (bench_parse_int(a, v, 1, 100000, &n)) return 2;
+            o->reps = (int)n;
+        } else if (!strcmp(a, "--threads")) {
+            if (bench_parse_int(a, v, 0, 4096, &n)) return 2;
+            o->threads = (uint32_t)n;
+        } else if (!strcmp(a, "--experts-per-token")) {
             char *end;
             long k = strtol(v, &end, 10);
             if (!*v || *end || k < 1 || k > 1024) {
@@ -87,7 +103,6 @@ static int parse(int argc, char **argv, bench_opts *o)
             }
             o->experts_per_token = (uint32_t)k;
         } else if (!strcmp(a, "--gpu-layers")) {
-            ++i;
             char *end;
             long n = strtol(v, &end, 10);
             if (!strcmp(v, "auto"))
@@ -99,19 +114,53 @@ static int parse(int argc, char **argv, bench_opts *o)
                 return 2;
             }
         } else if (!strcmp(a, "--budget")) {
-            if (vkq_size_parse(argv[++i], &o->budget) != VKQ_SUCCESS) {
+            if (vkq_size_parse(v, &o->budget) != VKQ_SUCCESS) {
                 fprintf(stderr, "vkq-bench: --budget: %s\n", vkq_last_error());
                 return 2;
             }
-        } else if (!strcmp(a, "--override") && o->n_overrides < MAX_OVERRIDES) {
-            o->overrides[o->n_overrides++] = argv[++i];
+        } else if (!strcmp(a, "--override")) {
+            if (o->n_overrides == MAX_OVERRIDES) {
+                fprintf(stderr, "vkq-bench: more than %d --override rules\n", MAX_OVERRIDES);
+                return 2;
+            }
+            o->overrides[o->n_overrides++] = v;
         } else {
-            fprintf(stderr, "vkq-bench: unknown option %s\n", a);
-            return usage(2);
+            fprintf(stderr, "vkq-bench: unknown option '%s' (see vkq-bench --model FILE --help)\n", a);
+            return 2;
         }
     }
     if (!o->path) return usage(2);
     return 0;
+}
+
+/* The model's messages (from the GGUF reader and the loader) mostly begin with the path already. */
+static void model_error(const char *path, const char *err)
+{
+    if (!strncmp(err, path, strlen(path)))
+        fprintf(stderr, "vkq-bench: %s\n", err);
+    else
+        fprintf(stderr, "vkq-bench: %s: %s\n", path, err);
+}
+
+/* A rule that places no tensor is almost always a typo in the regex: an error, not a silent
+ * no-op. Returns non-zero after printing which rules. */
+static int unused_rules(const bench_opts *o, vkq_plan plan, uint32_t n_tensors)
+{
+    int bad = 0;
+    for (uint32_t r = 0; r < o->n_overrides; ++r) {
+        int used = 0;
+        for (uint32_t i = 0; i < n_tensors && !used; ++i)
+            used = vkq_plan_tensor_rule(plan, i) == (int32_t)r;
+        if (!used) {
+            fprintf(
+                stderr,
+                "vkq-bench: --override '%s' places no tensor of %s (its regex matches none, or an earlier "
+                "rule takes every tensor it matches)\n",
+                o->overrides[r], o->path);
+            bad = 1;
+        }
+    }
+    return bad;
 }
 
 typedef struct step_tensor {
@@ -216,7 +265,7 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
     vkq_status st = vkq_model_create(dev, o->path, &d, &m);
     double load_s = now_s() - t0;
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", o->path, vkq_last_error());
+        model_error(o->path, vkq_last_error());
         return 1;
     }
     int64_t nt = vkq_model_tensor_count(m);
@@ -315,33 +364,22 @@ int vkq_bench_model_main(int argc, char **argv)
     bench_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc;
-    vkq_instance inst = NULL;
-    vkq_device dev = NULL;
-    uint32_t idx;
-    vkq_status st = vkq_instance_create(NULL, &inst);
-    if (st == VKQ_SUCCESS)
-        st = o.device ? vkq_instance_select_device(inst, o.device, &idx)
-                      : vkq_instance_default_device(inst, &idx);
-    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &dev);
-    if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st),
-                vkq_last_error());
-        vkq_instance_destroy(inst);
-        return 1;
-    }
-    uint64_t seed = vkq_test_seed(), rng = seed;
+    /* The file first, without a device: a bad file or rule is reported before Vulkan starts. */
     vkq_model probe = NULL;
     vkq_model_desc pd = vkq_model_desc_default();
     pd.n_gpu_layers = o.gpu_layers;
     pd.vram_budget = o.budget;
     pd.overrides = o.overrides;
     pd.n_overrides = o.n_overrides;
-    st = vkq_model_create(NULL, o.path, &pd, &probe); /* layer count, sizes; no upload */
+    vkq_status st =
+        vkq_model_create(NULL, o.path, &pd, &probe); /* layer count, sizes; no upload */
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", o.path, vkq_last_error());
-        vkq_device_destroy(dev);
-        vkq_instance_destroy(inst);
-        return 1;
+        model_error(o.path, vkq_last_error());
+        return st == VKQ_ERROR_INVALID_ARGUMENT ? 2 : 1;
+    }
+    if (unused_rules(&o, vkq_model_plan(probe), (uint32_t)vkq_model_tensor_count(probe))) {
+        vkq_model_destroy(probe);
+        return 2;
     }
     vkq_plan_totals tot;
     vkq_plan_get_totals(vkq_model_plan(probe), &tot);
@@ -356,14 +394,28 @@ int vkq_bench_model_main(int argc, char **argv)
             fprintf(stderr, "vkq-bench: %u experts per token (from %s), but %s has only %lld experts\n",
                     k_experts, k_source, t.name, (long long)t.ne[2]);
             vkq_model_destroy(probe);
-            vkq_device_destroy(dev);
-            vkq_instance_destroy(inst);
             return 2;
         }
         ++n_exp_tensors;
         if ((uint32_t)t.ne[2] > n_expert) n_expert = (uint32_t)t.ne[2];
     }
     vkq_model_destroy(probe);
+
+    vkq_instance inst = NULL;
+    vkq_device dev = NULL;
+    uint32_t idx;
+    st = vkq_instance_create(NULL, &inst);
+    if (st == VKQ_SUCCESS)
+        st = o.device ? vkq_instance_select_device(inst, o.device, &idx)
+                      : vkq_instance_default_device(inst, &idx);
+    if (st == VKQ_SUCCESS) st = vkq_device_create(inst, idx, NULL, &dev);
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: no device: %s (%s)\n", vkq_status_string(st),
+                vkq_last_error());
+        vkq_instance_destroy(inst);
+        return 1;
+    }
+    uint64_t seed = vkq_test_seed(), rng = seed;
     vkq_vram_budget b;
     if (vkq_vram_budget_get(dev, o.budget, 0, &b) != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-bench: %s\n", vkq_last_error());
@@ -372,10 +424,11 @@ int vkq_bench_model_main(int argc, char **argv)
         return 2;
     }
     const vkq_device_info *di = vkq_device_get_info(dev);
+    /* The library calls a budget it was given "API"; here the caller is the command line. */
     printf("# vkq-bench --model %s: %u layers, %.2f MiB, device %s, VRAM budget %.1f MiB (%s), seed %" PRIu64
            "\n",
            o.path, tot.n_layers, (double)tot.total_bytes / 1048576.0, di->name, (double)b.budget / 1048576.0,
-           vkq_budget_source_name(b.source), seed);
+           b.source == VKQ_BUDGET_API ? "--budget" : vkq_budget_source_name(b.source), seed);
     printf("# decode step = every 2-D weight of every layer, then the head, each on one activation vector;\n"
            "# times are medians of %d steps; GB/s = weight bytes of the step / step time\n",
            o.reps);

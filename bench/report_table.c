@@ -80,11 +80,27 @@ static void source_table(FILE *f, const report *r, const char *source)
             types[j - 1] = ts, bpw[j - 1] = b;
         }
     fprintf(f, "weights: %s\n", source);
-    for (int c = 0; c < nc; ++c)
-        fprintf(f, "  %c%d = %s %llux%llux%llu: %s\n", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1,
-                cols[c].backend, (unsigned long long)cols[c].s.m, (unsigned long long)cols[c].s.k,
-                (unsigned long long)cols[c].s.n,
-                cols[c].s.n <= 8 ? "GB/s of weights (% of copy bandwidth)" : "GFLOP/s");
+    for (int c = 0; c < nc; ++c) {
+        /* Synthetic shapes round k up to each type's block: say so when the column's k differ. */
+        uint64_t kmin = cols[c].s.k, kmax = cols[c].s.k;
+        for (uint32_t i = 0; i < r->n_rows; ++i) {
+            const row *w = &r->rows[i];
+            if (strcmp(w->source, source) || strcmp(w->backend, cols[c].backend) ||
+                !same_shape(w->s, cols[c].s))
+                continue;
+            if (w->s.k < kmin) kmin = w->s.k;
+            if (w->s.k > kmax) kmax = w->s.k;
+        }
+        fprintf(f, "  %c%d = %s %llux", cols[c].backend[0] == 'v' ? 'V' : 'C', c + 1, cols[c].backend,
+                (unsigned long long)cols[c].s.m);
+        if (kmin == kmax)
+            fprintf(f, "%llu", (unsigned long long)kmin);
+        else
+            fprintf(f, "(%llu..%llu)", (unsigned long long)kmin, (unsigned long long)kmax);
+        fprintf(f, "x%llu: %s%s\n", (unsigned long long)cols[c].s.n,
+                cols[c].s.n <= 8 ? "GB/s of weights (% of copy bandwidth)" : "GFLOP/s",
+                kmin == kmax ? "" : "; k rounded up to each type's block size");
+    }
     fprintf(f, "%-8s %6s %9s %9s %9s %9s", "type", "bpw", "nmse_w", "nmse_out", "kern_vk", "kern_cpu");
     for (int c = 0; c < nc; ++c) {
         char h[8];

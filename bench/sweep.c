@@ -101,12 +101,14 @@ static int prepare(const sweep_env *e, vkq_type t, shape s, acc_data *a, char *w
     const uint64_t qk = ti->block_elems;
     memset(a, 0, sizeof *a);
     a->nmse_weights = NAN;
-    if (weights_rows(e->w)) { /* a file tensor: its own m x k, k cut to whole blocks */
+    if (weights_rows(e->w)) {
+        /* A file tensor is measured at its own m x k or not at all: cutting k to whole blocks
+         * would put types measured on different matrices into one table. */
         a->m = weights_rows(e->w);
-        a->k = weights_cols(e->w) / qk * qk;
-        if (!a->k) {
-            snprintf(why, why_size, "tensor has %llu columns, fewer than one %s block (%llu)",
-                     (unsigned long long)weights_cols(e->w), ti->name, (unsigned long long)qk);
+        a->k = weights_cols(e->w);
+        if (a->k % qk) {
+            snprintf(why, why_size, "k=%llu not a multiple of %llu%s", (unsigned long long)a->k,
+                     (unsigned long long)qk, a->k < qk ? " (fewer than one block)" : "");
             return 1;
         }
     } else {
@@ -316,8 +318,11 @@ void sweep_case(const sweep_env *e, vkq_type t, shape s, row r[2])
     acc_data a;
     char why[200];
     if (prepare(e, t, s, &a, why, sizeof why)) {
-        skip(&r[0], why);
-        skip(&r[1], why);
+        for (int b = 0; b < 2; ++b) {
+            skip(&r[b], why);
+            if (weights_rows(e->w)) r[b].s = (shape){weights_rows(e->w), weights_cols(e->w), s.n};
+            r[b].bpw = 8.0 * ti->block_bytes / ti->block_elems; /* whole blocks: the same as from bytes */
+        }
         release(&a);
         return;
     }

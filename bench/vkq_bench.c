@@ -4,6 +4,8 @@
  * (bits per weight from bytes, weight error, output error vs the unquantized f64 product, and
  * kernel error vs the f64 product of the decoded weights). This file parses the options and
  * drives the sweep; the measuring, the weights and each output live in their own files. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,8 @@ static void usage(void)
         "  --no-cpu, --no-vulkan  leave out one backend (its rows say skipped)\n"
         "  --weights FILE       real weights: F32/F16/BF16 tensors of 2+ dimensions from a GGUF or a\n"
         "                       .safetensors file, each measured at its own m x k; n from --shapes\n"
-        "                       (default n = 1)\n"
+        "                       (default n = 1); a type whose block size does not divide k is skipped\n"
+        "                       with the reason (\"skipped: k=384 not a multiple of 256\")\n"
         "  --tensor GLOB        with --weights: tensor names to use, a shell glob (fnmatch), e.g.\n"
         "                       'blk.0.*' (default all; at most 16)\n"
         "  --json FILE          results as JSON: {device {name, driver, type}, date, copy_gbps, rows:\n"
@@ -60,6 +63,24 @@ static void usage(void)
         "when the Vulkan validation layer (VKQ_VALIDATION=1) reported anything.\n");
 }
 
+static int parse_shape_list(const char *shapes, options *o);
+
+int bench_parse_int(const char *opt, const char *v, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*v && !*end && errno == 0 && n >= lo && n <= hi) {
+        *out = n;
+        return 0;
+    }
+    if (lo == 1 && hi >= INT_MAX)
+        fprintf(stderr, "vkq-bench: %s: expected a positive integer, got '%s'\n", opt, v);
+    else
+        fprintf(stderr, "vkq-bench: %s: expected an integer from %lld to %lld, got '%s'\n", opt, lo, hi, v);
+    return 2;
+}
+
 static int parse_types(const char *types, options *o)
 {
     if (!strcmp(types, "all")) {
@@ -68,16 +89,37 @@ static int parse_types(const char *types, options *o)
         return 0;
     }
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s", types);
+    if (snprintf(buf, sizeof buf, "%s", types) >= (int)sizeof buf) {
+        fprintf(stderr, "vkq-bench: --types: list longer than %zu characters\n", sizeof buf - 1);
+        return 2;
+    }
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         vkq_type ty;
         if (vkq_type_from_name(t, &ty) != VKQ_SUCCESS) {
-            fprintf(stderr, "vkq-bench: unknown type %s\n", t);
+            fprintf(stderr, "vkq-bench: --types: unknown type '%s'\n", t);
             return 2;
         }
         if (o->n_types <= VKQ_TYPE_MAX_ID) o->types[o->n_types++] = ty;
     }
-    return o->n_types ? 0 : 2;
+    if (!o->n_types) {
+        fprintf(stderr,
+                "vkq-bench: --types: no type named in '%s' (a comma-separated list such as Q4_0,Q8_0, "
+                "or all)\n",
+                types);
+        return 2;
+    }
+    return 0;
+}
+
+/* Options that take a value; every other argument is a flag or an error. */
+static int takes_value(const char *a)
+{
+    static const char *const names[] = {"--types",       "--shapes",  "--reps",  "--seed",
+                                        "--cpu-threads", "--json",    "--csv",   "--plot",
+                                        "--device",      "--weights", "--tensor"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; ++i)
+        if (!strcmp(a, names[i])) return 1;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -88,7 +130,20 @@ static int parse_args(int argc, char **argv, options *o)
     const char *types = "all";
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *v = NULL;
+        long long n;
+        if (takes_value(a)) {
+            /* "--reps --quick": the value is missing, not "--quick". */
+            if (i + 1 == argc || !strncmp(argv[i + 1], "--", 2)) {
+                fprintf(stderr, "vkq-bench: %s needs a value (see --help)\n", a);
+                return 2;
+            }
+            v = argv[++i];
+            if (!*v) {
+                fprintf(stderr, "vkq-bench: %s: empty value\n", a);
+                return 2;
+            }
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage();
             exit(0);
@@ -100,63 +155,91 @@ static int parse_args(int argc, char **argv, options *o)
             o->no_cpu = 1;
         } else if (!strcmp(a, "--no-vulkan")) {
             o->no_vulkan = 1;
-        } else if (v && !strcmp(a, "--types")) {
-            types = v, ++i;
-        } else if (v && !strcmp(a, "--shapes")) {
-            o->shape_list = v, ++i;
-        } else if (v && !strcmp(a, "--reps")) {
-            o->reps = atoi(v), o->reps_given = 1, ++i;
-        } else if (v && !strcmp(a, "--seed")) {
-            o->seed = strtoull(v, NULL, 0), ++i;
-        } else if (v && !strcmp(a, "--cpu-threads")) {
-            o->cpu_threads = (uint32_t)atoi(v), ++i;
-        } else if (v && !strcmp(a, "--json")) {
-            o->json = v, ++i;
-        } else if (v && !strcmp(a, "--csv")) {
-            o->csv = v, ++i;
-        } else if (v && !strcmp(a, "--plot")) {
-            o->plot_dir = v, ++i;
-        } else if (v && !strcmp(a, "--device")) {
-            o->device = v, ++i;
-        } else if (v && !strcmp(a, "--weights")) {
-            o->weights = v, ++i;
-        } else if (v && !strcmp(a, "--tensor")) {
-            o->tensor = v, ++i;
+        } else if (!strcmp(a, "--types")) {
+            types = v;
+        } else if (!strcmp(a, "--shapes")) {
+            o->shape_list = v;
+        } else if (!strcmp(a, "--reps")) {
+            if (bench_parse_int(a, v, 1, INT_MAX, &n)) return 2;
+            o->reps = (int)n, o->reps_given = 1;
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(v, &end, 0);
+            if (*end || errno || *v == '-') {
+                fprintf(stderr, "vkq-bench: --seed: expected a non-negative integer, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--cpu-threads")) {
+            if (bench_parse_int(a, v, 0, 4096, &n)) return 2;
+            o->cpu_threads = (uint32_t)n;
+        } else if (!strcmp(a, "--json")) {
+            o->json = v;
+        } else if (!strcmp(a, "--csv")) {
+            o->csv = v;
+        } else if (!strcmp(a, "--plot")) {
+            o->plot_dir = v;
+        } else if (!strcmp(a, "--device")) {
+            o->device = v;
+        } else if (!strcmp(a, "--weights")) {
+            o->weights = v;
+        } else if (!strcmp(a, "--tensor")) {
+            o->tensor = v;
         } else {
-            fprintf(stderr, "vkq-bench: unknown or incomplete option %s (see --help)\n", a);
+            fprintf(stderr, "vkq-bench: %s '%s' (see --help)\n",
+                    a[0] == '-' ? "unknown option" : "unexpected argument", a);
             return 2;
         }
     }
-    if (o->reps < 1) o->reps = 1;
     if (o->tensor && !o->weights) {
         fprintf(stderr, "vkq-bench: --tensor needs --weights\n");
         return 2;
     }
+    if (o->shape_list && parse_shape_list(o->shape_list, o)) return 2;
     return parse_types(types, o);
 }
 
-/* Shapes are parsed once the device is known: CPU drivers default to --quick. */
-static int parse_shapes(options *o, int cpu_device)
+/* A comma-separated list of MxKxN into o->shapes. */
+static int parse_shape_list(const char *shapes, options *o)
 {
-    if (o->quick == 0 && cpu_device && !o->shape_list) o->quick = 1;
-    if (o->quick == 1 && !o->reps_given) o->reps = 5;
-    const char *shapes = o->shape_list;
-    if (!shapes)
-        shapes = o->weights      ? "0x0x1"
-                 : o->quick == 1 ? "4096x14336x1,256x4096x64"
-                                 : "4096x14336x1,4096x14336x512";
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s", shapes);
-    for (char *s = strtok(buf, ","); s && o->n_shapes < BENCH_MAX_SHAPES; s = strtok(NULL, ",")) {
+    if (snprintf(buf, sizeof buf, "%s", shapes) >= (int)sizeof buf) {
+        fprintf(stderr, "vkq-bench: --shapes: list longer than %zu characters\n", sizeof buf - 1);
+        return 2;
+    }
+    o->n_shapes = 0;
+    for (char *s = strtok(buf, ","); s; s = strtok(NULL, ",")) {
         unsigned long long m, k, n;
-        if (sscanf(s, "%llux%llux%llu", &m, &k, &n) != 3 || (!o->weights && (!m || !k)) || !n ||
-            m > UINT32_MAX || k > UINT32_MAX || n > UINT32_MAX) {
-            fprintf(stderr, "vkq-bench: bad shape %s (want MxKxN, each 1..2^32-1)\n", s);
+        int end = 0;
+        if (sscanf(s, "%llux%llux%llu%n", &m, &k, &n, &end) != 3 || s[end] || strchr(s, '-') ||
+            (!o->weights && (!m || !k)) || !n || m > UINT32_MAX || k > UINT32_MAX || n > UINT32_MAX) {
+            fprintf(stderr, "vkq-bench: --shapes: bad shape '%s' (want MxKxN, each 1..2^32-1)\n", s);
+            return 2;
+        }
+        if (o->n_shapes == BENCH_MAX_SHAPES) {
+            fprintf(stderr, "vkq-bench: --shapes: more than %d shapes\n", BENCH_MAX_SHAPES);
             return 2;
         }
         o->shapes[o->n_shapes++] = (shape){m, k, n};
     }
+    if (!o->n_shapes) {
+        fprintf(stderr, "vkq-bench: --shapes: no shape in '%s' (want MxKxN,...)\n", shapes);
+        return 2;
+    }
     return 0;
+}
+
+/* The default shapes are chosen once the device is known: CPU drivers default to --quick. A
+ * given --shapes list was parsed with the other options. */
+static int parse_shapes(options *o, int cpu_device)
+{
+    if (o->quick == 0 && cpu_device && !o->shape_list) o->quick = 1;
+    if (o->quick == 1 && !o->reps_given) o->reps = 5;
+    if (o->shape_list) return 0;
+    return parse_shape_list(o->weights      ? "0x0x1"
+                            : o->quick == 1 ? "4096x14336x1,256x4096x64"
+                                            : "4096x14336x1,4096x14336x512",
+                            o);
 }
 
 static void fill_report(report *rep, const options *o, const vkq_device_info *di, const char *profile)

@@ -1,10 +1,12 @@
 /* Where vkq-bench's f32 weights come from: a seeded synthetic generator, or F32/F16/BF16 tensors
  * of a GGUF or .safetensors file (chosen with a glob on the tensor name). */
+#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -129,7 +131,8 @@ static int open_gguf(const char *path, const char *pattern, mapping *map, weight
 {
     vkq_status st = vkq_gguf_create(path, &map->gguf);
     if (st != VKQ_SUCCESS) {
-        fprintf(stderr, "vkq-bench: %s: %s\n", path, vkq_last_error());
+        /* The reader's message starts with the path. */
+        fprintf(stderr, "vkq-bench: --weights, read as GGUF: %s\n", vkq_last_error());
         return -1;
     }
     int n = 0;
@@ -144,13 +147,22 @@ static int open_gguf(const char *path, const char *pattern, mapping *map, weight
     return n;
 }
 
-static int open_safetensors(const char *path, const char *pattern, mapping *map, weight_source **out, int max)
+/* `named` says the path ends in .safetensors; otherwise the file was tried as safetensors only
+ * because it lacks the GGUF magic, and the message says both. */
+static int open_safetensors(const char *path, int named, const char *pattern, mapping *map,
+                            weight_source **out, int max)
 {
     st_tensor *ts = NULL;
     char err[256];
     int count = safetensors_parse(map->base, map->size, &ts, err, sizeof err);
     if (count < 0) {
-        fprintf(stderr, "vkq-bench: %s: malformed safetensors file: %s\n", path, err);
+        if (named)
+            fprintf(stderr, "vkq-bench: %s: malformed safetensors file: %s\n", path, err);
+        else
+            fprintf(
+                stderr,
+                "vkq-bench: %s: not a GGUF file (no GGUF magic) and, read as safetensors, malformed: %s\n",
+                path, err);
         return -1;
     }
     int n = 0;
@@ -168,13 +180,35 @@ static int open_safetensors(const char *path, const char *pattern, mapping *map,
     return n;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+/* What is wrong with a path that is not a regular file, in the words of the GGUF reader. */
+static const char *not_regular(mode_t mode)
+{
+    return S_ISDIR(mode)                    ? "is a directory"
+           : S_ISFIFO(mode)                 ? "is a named pipe (FIFO), not a regular file"
+           : S_ISSOCK(mode)                 ? "is a socket, not a regular file"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "is a device, not a regular file"
+                                            : "is not a regular file";
+}
+
 int weights_open_file(const char *path, const char *pattern, weight_source **out, int max)
 {
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a named pipe with no writer must not wait for one. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
-        fprintf(stderr, "vkq-bench: cannot open %s\n", path);
+        fprintf(stderr, "vkq-bench: %s: cannot open: %s\n", path, strerror(errno));
         if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "vkq-bench: %s: %s\n", path, not_regular(sb.st_mode));
+        close(fd);
         return -1;
     }
     mapping *map = calloc(1, sizeof *map);
@@ -185,21 +219,32 @@ int weights_open_file(const char *path, const char *pattern, weight_source **out
     map->refs = 1; /* this function's own reference, dropped at the end */
     char magic[4] = {0};
     ssize_t got = pread(fd, magic, 4, 0);
+    const int gguf_magic = got == 4 && !memcmp(magic, "GGUF", 4);
+    const int named_st = ends_with(path, ".safetensors");
     int n;
-    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+    /* The name decides when the magic does not: a damaged or empty .gguf is reported by the
+     * GGUF reader, never as a malformed safetensors file. */
+    if (gguf_magic || (!named_st && ends_with(path, ".gguf"))) {
         close(fd);
         n = open_gguf(path, pattern, map, out, max);
+    } else if (sb.st_size == 0) {
+        close(fd);
+        fprintf(stderr, "vkq-bench: %s: empty file (0 bytes), not a %s file\n", path,
+                named_st ? "safetensors" : "GGUF or safetensors");
+        unmap(map);
+        return -1;
     } else {
         map->size = (size_t)sb.st_size;
-        map->base = sb.st_size > 0 ? mmap(NULL, map->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+        map->base = mmap(NULL, map->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        const int mmap_errno = errno;
         close(fd);
-        if (map->base == MAP_FAILED || !map->base) {
+        if (map->base == MAP_FAILED) {
             map->base = NULL;
-            fprintf(stderr, "vkq-bench: %s: malformed safetensors file: empty or unreadable\n", path);
+            fprintf(stderr, "vkq-bench: %s: cannot map: %s\n", path, strerror(mmap_errno));
             unmap(map);
             return -1;
         }
-        n = open_safetensors(path, pattern, map, out, max);
+        n = open_safetensors(path, named_st, pattern, map, out, max);
     }
     if (n == max)
         fprintf(stderr, "vkq-bench: %s: using the first %d matching tensors (narrow them with --tensor)\n", path, max);

@@ -22,9 +22,11 @@ try:
     import numpy as np
     from gguf import GGMLQuantizationType as T
     from gguf.quants import dequantize, quantize
-except ImportError as e:
-    print(f"check_quant_gguf: SKIP: {e} (pip install numpy gguf)")
-    sys.exit(77)
+except ImportError:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from checks import need_oracle
+    need_oracle("check_quant_gguf")
+    raise
 
 ROWS, K = 32, 4096
 EXACT = ["F16", "BF16"]

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from checks import Checks, child_env
+from checks import Checks, bad_paths, child_env, need_oracle, run_bounded, skip
 
 exe, types_def = sys.argv[1], sys.argv[2]
 seed = int(os.environ.get("VKQ_SEED", "0"), 0) or random.getrandbits(63)
@@ -105,6 +105,13 @@ def check_row_math(r, copy_gbps):
           f"{r['type']} {r['backend']}: nmse_kernel {nk} not in [0, {bound})")
 
 
+def small_garbage(folder):
+    """A file that is neither GGUF nor safetensors, named neither."""
+    path = os.path.join(folder, "weights.bin")
+    open(path, "wb").write(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    return path
+
+
 tmp = tempfile.mkdtemp(prefix="vkq-bench-test-")
 
 # ---- 1. every type, both backends, two shapes, all outputs ----
@@ -112,6 +119,8 @@ j, c, d = (os.path.join(tmp, n) for n in ("all.json", "all.csv", "plots"))
 shapes = [(64, 256, 1), (32, 256, 16)]
 p = run(["--quick", "--types", "all", "--shapes", ",".join("%dx%dx%d" % s for s in shapes), "--reps", "2",
          "--cpu-threads", "2", "--json", j, "--csv", c, "--plot", d])
+if "vkq-bench: no Vulkan rows:" in p.stderr:
+    skip("check_vkq_bench", f"the sweep checks need a Vulkan device: {p.stderr.strip()[-300:]}")
 doc = json.load(open(j))
 check_schema(doc, "all")
 rows = doc["rows"]
@@ -278,7 +287,7 @@ try:
     got = sorted({(r["source"], r["m"], r["k"]) for r in json.load(open(j4))["rows"]})
     check(got == [("blk.0.ffn_up.weight", 48, 512)], f"gguf: sources/shapes {got}")
 except ImportError:
-    print("SKIPPED GGUF weights check: no gguf-py in this Python")
+    need_oracle("check_vkq_bench")  # the whole test skips (or fails under VKQ_TEST_NO_SKIP)
 
 # ---- 4. malformed safetensors: an error exit and a message, never a crash ----
 one = {"w": ("F32", [4, 32], struct.pack("<128f", *([0.5] * 128)))}
@@ -330,17 +339,71 @@ for i in range(40):
     check(p.returncode in (0, 2), f"damaged safetensors #{i} (kind {kind}): exit {p.returncode}\n{p.stderr[-500:]}")
     check(p.returncode == 0 or "vkq-bench:" in p.stderr, f"damaged safetensors #{i}: error exit without a message")
 
-# k that is not a whole number of blocks: cut to whole blocks, or a skipped row when no block fits.
-small = os.path.join(tmp, "small.safetensors")
-safetensors(small, {"w": ("F32", [4, 100], struct.pack("<400f", *[rng.gauss(0, 1) for _ in range(400)]))})
-j5 = os.path.join(tmp, "small.json")
-run(["--no-vulkan", "--weights", small, "--types", "Q4_0,Q4_K", "--reps", "1", "--json", j5])
-for r in json.load(open(j5))["rows"]:
-    if r["type"] == "Q4_0":
-        check(r["k"] == 96 and r["m"] == 4, f"k=100 tensor as Q4_0: m={r['m']} k={r['k']}, want 4 x 96")
-    if r["type"] == "Q4_K":
-        check(r["status"].startswith("skipped: ") and "fewer than one" in r["status"] and r["time_us"] is None,
-              f"k=100 tensor as Q4_K: status {r['status']!r}")
+# Paths that are not weight files: exit 2 naming the path and what is wrong, never a hang and
+# never "malformed safetensors" for a .gguf; a damaged GGUF is reported by the GGUF reader.
+for path, words in list(bad_paths(tmp).items()) + list(bad_paths(tmp, ".safetensors").items()):
+    p = run_bounded([exe, "--no-vulkan", "--weights", path, "--types", "Q4_0", "--reps", "1"], env=env, timeout=30)
+    check(p.returncode == 2 and path in p.stderr and words in p.stderr, f"--weights {path}: exit {p.returncode}, "
+          f"stderr {p.stderr!r}, want '{words}'")
+    check(path.endswith(".safetensors") or "safetensors" not in p.stderr,
+          f"--weights {path}: a .gguf reported as safetensors: {p.stderr!r}")
+damaged = os.path.join(tmp, "damaged.gguf")
+open(damaged, "wb").write(b"GGUF" + struct.pack("<I", 1) + bytes(16))
+p = run(["--no-vulkan", "--weights", damaged, "--types", "Q4_0", "--reps", "1"], expect_rc=2)
+check("GGUF" in p.stderr and "version 1" in p.stderr and "safetensors" not in p.stderr,
+      f"damaged GGUF: stderr {p.stderr!r}")
+p = run(["--no-vulkan", "--weights", small_garbage(tmp), "--types", "Q4_0", "--reps", "1"], expect_rc=2)
+check("not a GGUF file" in p.stderr and "safetensors" in p.stderr, f"neither GGUF nor safetensors: {p.stderr!r}")
+
+# Bad option values: exit 2 with the reason, not only the usage.
+for args, words in [(["--types", ""], "--types: empty value"), (["--types", ","], "--types: no type named"),
+                    (["--types", "Q4_9"], "unknown type 'Q4_9'"),
+                    (["--reps", "0"], "--reps: expected a positive integer, got '0'"),
+                    (["--reps", "-2"], "--reps: expected a positive integer, got '-2'"),
+                    (["--reps", "many"], "--reps: expected a positive integer, got 'many'"),
+                    (["--reps"], "--reps needs a value"), (["--reps", "--quick"], "--reps needs a value"),
+                    (["--cpu-threads", "x"], "--cpu-threads: expected an integer"),
+                    (["--seed", "1z"], "--seed: expected a non-negative integer"),
+                    (["--shapes", "64x256"], "--shapes: bad shape '64x256'"),
+                    (["--shapes", "64x256x1junk"], "bad shape '64x256x1junk'"), (["--shapes", ","], "no shape"),
+                    (["--json"], "--json needs a value"), (["--frobnicate"], "unknown option '--frobnicate'"),
+                    (["stray"], "unexpected argument 'stray'"), (["--tensor", "x"], "--tensor needs --weights")]:
+    p = subprocess.run([exe, "--no-vulkan"] + args, capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 2 and words in p.stderr, f"vkq-bench {' '.join(args)}: exit {p.returncode}, "
+          f"stderr {p.stderr!r}, want '{words}'")
+
+# k that is not a whole number of blocks: a skipped row with the reason at the tensor's own
+# m x k, in the JSON, the CSV and the table alike; never measured on a narrower matrix.
+def odd_k(k, types, want_ok):
+    path = os.path.join(tmp, f"k{k}.safetensors")
+    safetensors(path, {"w": ("F32", [8, k], struct.pack("<%df" % (8 * k), *[rng.gauss(0, 1) for _ in range(8 * k)]))})
+    js, cs = os.path.join(tmp, f"k{k}.json"), os.path.join(tmp, f"k{k}.csv")
+    p = run(["--no-vulkan", "--weights", path, "--types", ",".join(types), "--reps", "1", "--json", js, "--csv", cs])
+    jrows = json.load(open(js))["rows"]
+    with open(cs, newline="") as f:
+        crows = list(csv.DictReader(f))
+    check(len(jrows) == 2 * len(types) and len(crows) == len(jrows), f"k={k}: {len(jrows)} JSON, {len(crows)} CSV rows")
+    for r in jrows:
+        check(r["m"] == 8 and r["k"] == k, f"k={k} tensor as {r['type']} {r['backend']}: m={r['m']} k={r['k']}")
+        qk = TABLE[r["type"]][0]
+        if r["type"] in want_ok:
+            check(r["backend"] == "vulkan" or r["status"] == "ok", f"k={k} as {r['type']}: status {r['status']!r}")
+        else:
+            want = f"skipped: k={k} not a multiple of {qk}"
+            check(r["status"].startswith(want) and r["time_us"] is None,
+                  f"k={k} as {r['type']} {r['backend']}: status {r['status']!r}, want {want!r}")
+    for jr, cr in zip(jrows, crows):
+        check(cr["status"] == jr["status"] and int(cr["k"]) == jr["k"], f"k={k} CSV {cr['type']}: {cr} vs {jr}")
+    table = {ln.split()[0]: ln for ln in p.stdout.splitlines() if ln.split() and ln.split()[0] in types}
+    for t in types:
+        if t not in want_ok:
+            check(f"k={k} not a multiple of {TABLE[t][0]}" in table.get(t, ""), f"k={k} table line of {t}: {table.get(t)!r}")
+    check(f"cpu 8x{k}x1" in p.stdout and not re.search(r"cpu 8x(?!%d)\d+x1" % k, p.stdout),
+          f"k={k}: table header does not say 8x{k}x1 only:\n{p.stdout}")
+
+
+odd_k(384, ["F32", "Q4_0", "Q4_K", "Q6_K"], {"F32", "Q4_0"})
+odd_k(100, ["F16", "Q4_0", "Q4_K"], {"F16"})
 
 if check.failures:
     print(f"{check.failures} check(s) failed; replay with VKQ_SEED={seed}")

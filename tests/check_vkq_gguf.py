@@ -9,8 +9,10 @@ import subprocess
 import sys
 import tempfile
 
-from checks import Checks
-from gguf import GGUFReader
+from checks import Checks, bad_paths, need_oracle, run_bounded
+
+need_oracle("check_vkq_gguf")
+from gguf import GGUFReader  # noqa: E402
 
 here = os.path.dirname(os.path.abspath(__file__))
 exe = sys.argv[1]
@@ -74,6 +76,24 @@ with tempfile.TemporaryDirectory(prefix="vkq-gguf-") as tmp:
     check(r.returncode == 1 and "missing.gguf" in r.stderr, f"missing file: {r.returncode} {r.stderr!r}")
     r = subprocess.run([exe], capture_output=True, text=True)
     check(r.returncode == 2 and "usage" in r.stderr, f"no argument: exit {r.returncode}")
+
+    # Not a file to read: exit 1 and the path with what is wrong, never a hang; the same with --plan.
+    for path, words in bad_paths(tmp).items():
+        for args in ([path], ["--plan", "--budget", "1G", path]):
+            r = run_bounded([exe] + args, timeout=20)
+            check(r.returncode == 1 and path in r.stderr and words in r.stderr and r.stdout == "",
+                  f"vkq-gguf {' '.join(args)}: exit {r.returncode}, stderr {r.stderr!r}, want '{words}'")
+
+    # Bad arguments: exit 2 with the reason, not only the usage.
+    good = os.path.join(tmp, "mixed.gguf")
+    for args, words in [([good, good], "one FILE only"), (["--bogus"], "unknown option '--bogus'"),
+                        (["--plan", good, good], "one FILE only"), (["--plan", "--budget"], "--budget needs a value"),
+                        (["--plan", "--budget", "--override", "x=cpu", good], "--budget needs a value"),
+                        (["--plan", "--override"], "--override needs a value"),
+                        (["--plan", "--budget", "1G", "--frobnicate", good], "unknown option '--frobnicate'")]:
+        r = subprocess.run([exe] + args, capture_output=True, text=True)
+        check(r.returncode == 2 and words in r.stderr, f"vkq-gguf {' '.join(args)}: exit {r.returncode}, "
+              f"stderr {r.stderr!r}, want '{words}'")
 
 print(f"{check.failures} failures")
 sys.exit(1 if check.failures else 0)

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from checks import Checks, child_env
+from checks import Checks, child_env, skip
 
 exe = sys.argv[1]
 base_env = child_env()
@@ -12,6 +12,8 @@ check = Checks()
 
 
 text = subprocess.run([exe], capture_output=True, text=True, timeout=60, env=base_env)
+if text.returncode != 0 and ("VKQ_ERROR_LOADER" in text.stderr or "VKQ_ERROR_UNSUPPORTED" in text.stderr or "No Vulkan devices" in text.stdout):
+    skip("check_vkq_info", f"no Vulkan loader or device: {text.stderr.strip() or text.stdout.strip()}")
 check(text.returncode == 0, f"vkq-info exited {text.returncode}: {text.stderr}")
 check("(default)" in text.stdout, "text report marks no default device")
 check("maxStorageBufferRange" in text.stdout, "text report lacks maxStorageBufferRange")

@@ -23,9 +23,11 @@ try:
     import numpy as np
     import gguf  # noqa: F401  (PyPI package; the oracle for most types)
     from gguf.quants import dequantize
-except ImportError as e:
-    print(f"oracle_gguf: SKIP: {e} (pip install numpy gguf)")
-    sys.exit(77)
+except ImportError:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from checks import need_oracle
+    need_oracle("oracle_gguf")
+    raise
 
 # ---------------------------------------------------------------------------------------------
 # Spec oracles (FORMATS.md), for the types gguf-py does not decode. Input: uint8 array of shape

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tempfile
 
-from checks import child_env
+from checks import child_env, need_oracle, propagate
+
+need_oracle("run_test_model")
 
 here = os.path.dirname(os.path.abspath(__file__))
 exe = sys.argv[1]
@@ -26,4 +28,4 @@ with tempfile.TemporaryDirectory(prefix="vkq-model-") as tmp:
                    (moe if "--moe" in sys.argv[2:] else []), check=True)
     env = child_env({"VKQ_FORCE_STAGING": "1"} if "--force-staging" in sys.argv[2:] else None)
     r = subprocess.run([exe, path], env=env)
-sys.exit(r.returncode)
+propagate("run_test_model", r.returncode)

@@ -4,10 +4,22 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/fp_convert.h"
 #include "core/types.h"
+
+int vkq_test_skip(const char *name, const char *why)
+{
+    const char *strict = getenv("VKQ_TEST_NO_SKIP");
+    if (strict && *strict && strcmp(strict, "0") != 0) {
+        printf("%s: FAIL: would skip (%s), but VKQ_TEST_NO_SKIP is set\n", name, why);
+        return 1;
+    }
+    printf("%s: SKIP: %s\n", name, why);
+    return 77;
+}
 
 uint64_t vkq_test_seed(void)
 {

@@ -10,6 +10,10 @@
 /* Seed from the environment variable VKQ_SEED (decimal or 0x hex) if set, else from the clock.
  * The caller prints it so a failure can be replayed with VKQ_SEED=<seed>. */
 uint64_t vkq_test_seed(void);
+/* A test that cannot run here (no Vulkan loader, device, validation layer, ...): prints
+ * "NAME: SKIP: WHY" and returns 77, meson's "skipped". With VKQ_TEST_NO_SKIP set (CI, where
+ * everything must run) it prints that the skip is a failure and returns 1. */
+int vkq_test_skip(const char *name, const char *why);
 
 /* splitmix64: the state is one uint64_t, initialise it with the seed. */
 uint64_t vkq_test_rand(uint64_t *state);

@@ -59,7 +59,11 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; ++i)
         if (!strcmp(argv[i], "--plan")) return vkq_gguf_plan_main(argc, argv);
-    if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc > 2)
+        fprintf(stderr, "vkq-gguf: one FILE only (or --plan ...), got %d arguments\n", argc - 1);
+    else if (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
+        fprintf(stderr, "vkq-gguf: unknown option '%s'\n", argv[1]);
+    if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: vkq-gguf FILE.gguf\n"
                         "       vkq-gguf --plan [--budget SIZE] [--gpu-layers N|auto] [--override REGEX=PLACE]... FILE\n"
                         "Validates the file and prints its metadata, tensors and a summary;\n"

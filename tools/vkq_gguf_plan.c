@@ -60,14 +60,31 @@ int vkq_gguf_plan_main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--plan")) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
-        if (i + 1 < argc && !strcmp(a, "--budget")) {
-            if (vkq_size_parse(argv[++i], &budget) != VKQ_SUCCESS) {
+        if (a[0] != '-') {
+            if (path) {
+                fprintf(stderr, "vkq-gguf: one FILE only, got '%s' and '%s'\n", path, a);
+                return 2;
+            }
+            path = a;
+            continue;
+        }
+        if (strcmp(a, "--budget") && strcmp(a, "--gpu-layers") && strcmp(a, "--override")) {
+            fprintf(stderr, "vkq-gguf: unknown option '%s'\n", a);
+            return usage();
+        }
+        /* "--budget --override x" lacks the budget rather than naming "--override" as one. */
+        if (i + 1 == argc || !strncmp(argv[i + 1], "--", 2)) {
+            fprintf(stderr, "vkq-gguf: %s needs a value\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--budget")) {
+            if (vkq_size_parse(v, &budget) != VKQ_SUCCESS) {
                 fprintf(stderr, "vkq-gguf: --budget: %s\n", vkq_last_error());
                 return 2;
             }
             have_budget = 1;
-        } else if (i + 1 < argc && !strcmp(a, "--gpu-layers")) {
-            const char *v = argv[++i];
+        } else if (!strcmp(a, "--gpu-layers")) {
             char *end;
             long n = strtol(v, &end, 10);
             if (!strcmp(v, "auto") || !strcmp(v, "-1"))
@@ -78,17 +95,12 @@ int vkq_gguf_plan_main(int argc, char **argv)
                 fprintf(stderr, "vkq-gguf: --gpu-layers: \"%s\" is not a layer count or auto\n", v);
                 return 2;
             }
-        } else if (i + 1 < argc && !strcmp(a, "--override")) {
+        } else {
             if (n_overrides == MAX_OVERRIDES) {
                 fprintf(stderr, "vkq-gguf: more than %d --override\n", MAX_OVERRIDES);
                 return 2;
             }
-            overrides[n_overrides++] = argv[++i];
-        } else if (a[0] != '-' && !path) {
-            path = a;
-        } else {
-            fprintf(stderr, "vkq-gguf: unexpected argument \"%s\"\n", a);
-            return usage();
+            overrides[n_overrides++] = v;
         }
     }
     if (!path) return usage();
@@ -124,9 +136,23 @@ int vkq_gguf_plan_main(int argc, char **argv)
     if (st != VKQ_SUCCESS) {
         fprintf(stderr, "vkq-gguf: %s\n", vkq_last_error());
         rc = 2;
-    } else {
+    }
+    /* A rule that places nothing is almost always a typo in its regex. */
+    for (uint32_t r = 0; r < n_overrides && !rc; ++r) {
+        int used = 0;
+        for (int64_t i = 0; i < n && !used; ++i)
+            used = vkq_plan_tensor_rule(plan, (uint32_t)i) == (int32_t)r;
+        if (!used) {
+            fprintf(stderr,
+                    "vkq-gguf: --override '%s' places no tensor of %s (its regex matches none, or an earlier "
+                    "rule takes every tensor it matches)\n",
+                    overrides[r], path);
+            rc = 2;
+        }
+    }
+    if (!rc) {
         printf("file: %s\nbudget: %llu bytes from %s", path, (unsigned long long)b.budget,
-               vkq_budget_source_name(b.source));
+               have_budget ? "--budget" : vkq_budget_source_name(b.source));
         if (b.source == VKQ_BUDGET_MEMORY_EXT || b.source == VKQ_BUDGET_HEAP_SIZE)
             printf(" (%.1f MiB available minus a reserve of %.1f MiB)", b.available / 1048576.0,
                    b.reserve / 1048576.0);

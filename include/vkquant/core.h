@@ -106,7 +106,9 @@ VKQ_API vkq_status vkq_type_bytes(vkq_type type, uint64_t n_elems, uint64_t *out
 
 /* CPU reference decode, bit-exact with ggml's dequantize_row_*: `n_elems` elements (a whole
  * number of blocks) from `src` (at least vkq_type_bytes bytes, `src_bytes` says how many are
- * there) into `dst`. Any alignment of `src` is fine. Thread-safe. */
+ * there) into `dst`. Any alignment of `src` is fine. Thread-safe. Bit-exact means every
+ * non-NaN element has the same bits; an element that is NaN (a NaN or infinite scale) is NaN
+ * in both, its sign and payload not promised. */
 VKQ_API vkq_status vkq_decode_cpu(vkq_type type, const void *src, size_t src_bytes, float *dst,
                                   uint64_t n_elems);
 

@@ -282,8 +282,11 @@ VKQ_API vkq_status vkq_device_wait_uploads(vkq_device dev);
 
 /* Decodes `n_elems` elements of `type` starting at byte `src_offset` of `src` (any offset for
  * block types; a multiple of the element size for F32/F16/BF16) into `dst` at
- * byte `dst_offset`, as f32 (bit-exact with vkq_decode_cpu) or f16 (round-to-nearest-even of
- * that f32; needs no device feature). `n_elems` must be a whole number of blocks and the
+ * byte `dst_offset`, as f32 or f16 (round-to-nearest-even of that f32; needs no device
+ * feature). The f32 output equals vkq_decode_cpu's in value: the same bits for every non-NaN
+ * element, and NaN exactly where vkq_decode_cpu gives NaN, with sign and payload not promised
+ * (Vulkan does not specify the bits of a NaN that arithmetic produces). The same holds for
+ * f16 against the rounded reference. `n_elems` must be a whole number of blocks and the
  * range must not cross a segment boundary of either buffer (use the row size as the
  * buffer's granule). Blocking: returns when the result is in `dst`. */
 VKQ_API vkq_status vkq_dequantize(vkq_device dev, vkq_type type, vkq_buffer src, uint64_t src_offset,

@@ -610,7 +610,9 @@ vkq_status vkq_gguf_create(const char *path, vkq_gguf *out)
 {
     if (out) *out = NULL;
     if (!out || !path) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "NULL path or output pointer");
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a named pipe with no writer would otherwise block the open forever; the
+     * file type is checked right after, so nothing is ever read without it. */
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return vkq_fail(VKQ_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
@@ -619,9 +621,19 @@ vkq_status vkq_gguf_create(const char *path, vkq_gguf *out)
         return VKQ_ERROR_IO;
     }
     if (!S_ISREG(sb.st_mode)) {
-        vkq_fail(VKQ_ERROR_IO, "%s: not a regular file", path);
+        const char *what = S_ISDIR(sb.st_mode)    ? "is a directory"
+                           : S_ISFIFO(sb.st_mode) ? "is a named pipe (FIFO), not a regular file"
+                           : S_ISSOCK(sb.st_mode) ? "is a socket, not a regular file"
+                           : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "is a device, not a regular file"
+                                                                        : "is not a regular file";
+        vkq_fail(VKQ_ERROR_IO, "%s: %s", path, what);
         close(fd);
         return VKQ_ERROR_IO;
+    }
+    if (sb.st_size == 0) {
+        vkq_fail(VKQ_ERROR_MALFORMED, "%s: empty file (0 bytes), not a GGUF file", path);
+        close(fd);
+        return VKQ_ERROR_MALFORMED;
     }
     const uint64_t size = (uint64_t)sb.st_size;
     if (size > SIZE_MAX) {
@@ -629,20 +641,14 @@ vkq_status vkq_gguf_create(const char *path, vkq_gguf *out)
         close(fd);
         return VKQ_ERROR_IO;
     }
-    void *map = NULL;
-    static const uint8_t empty[1];
-    const uint8_t *data = empty;
-    if (size) {
-        map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            vkq_fail(VKQ_ERROR_IO, "%s: mmap failed: %s", path, strerror(errno));
-            close(fd);
-            return VKQ_ERROR_IO;
-        }
-        data = map;
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        vkq_fail(VKQ_ERROR_IO, "%s: mmap failed: %s", path, strerror(errno));
+        close(fd);
+        return VKQ_ERROR_IO;
     }
     close(fd);
-    vkq_status st = open_common(data, size, map, (size_t)size, out);
+    vkq_status st = open_common(map, size, map, (size_t)size, out);
     if (st != VKQ_SUCCESS) vkq_fail(st, "%s: %s", path, vkq_last_error());
     return st;
 }
