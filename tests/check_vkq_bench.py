@@ -98,9 +98,11 @@ def check_row_math(r, copy_gbps):
     if r["backend"] == "vulkan" and copy_gbps:
         check(close(r["pct_copy_bw"], 100 * r["gbps"] / copy_gbps, 1e-4), f"{r['type']}: pct_copy_bw inconsistent")
     nk = r["nmse_kernel"]
-    # fp32 kernels against the f64 product of the same decoded weights; the CPU int8 path
-    # quantizes X to 8 bits (NMSE ~1e-5, include/vkquant/cpu.h).
-    bound = 1e-8 if r["backend"] == "vulkan" else 1e-3
+    # fp32 kernels against the f64 product of the same decoded weights; the reduced-precision
+    # GEMMs (fp16 products, int8 X) that a real GPU takes for n > 8 are promised NMSE <= 5e-4
+    # (include/vkquant/vulkan.h); the CPU int8 path quantizes X to 8 bits (NMSE ~1e-5).
+    fast = r["backend"] == "vulkan" and r.get("kernel") in ("gemm-f16", "gemm-int8")
+    bound = 1e-3 if r["backend"] == "cpu" else 5e-4 if fast else 1e-8
     check(nk is not None and math.isfinite(nk) and 0 <= nk < bound,
           f"{r['type']} {r['backend']}: nmse_kernel {nk} not in [0, {bound})")
 
