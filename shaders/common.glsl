@@ -69,7 +69,7 @@ uint vkq_sign_bytes(uint g, uint s) {
     return (g ^ (one * 0xFFu)) + one;
 }
 
-// IEEE binary16 bits -> binary32, exact for every input (FORMATS.md 1.3.1).
+// IEEE binary16 bits -> binary32, exact for every input (docs/FORMATS.md 1.3.1).
 float vkq_half_bits(uint h) {
     uint s = (h & 0x8000u) << 16;
     uint e = (h >> 10) & 0x1Fu;

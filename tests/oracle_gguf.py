@@ -6,8 +6,8 @@ Usage: python3 tests/oracle_gguf.py PATH_TO_decode_dump [--seed N] [--blocks 1,7
 For every type that `decode_dump --list` prints ("NAME oracle_flag"), decode_dump makes fresh
 random blocks with valid scales and decodes them; this script decodes the same bytes with
   * gguf.quants.dequantize (PyPI package gguf) where oracle_flag is 1, or
-  * its own numpy implementation of FORMATS.md (float64 arithmetic rounded once to binary32,
-    which FORMATS.md §1.4 shows is exact; Q8_K and NF4 as one binary32 multiply) otherwise,
+  * its own numpy implementation of docs/FORMATS.md (float64 arithmetic rounded once to binary32,
+    which docs/FORMATS.md §1.4 shows is exact; Q8_K and NF4 as one binary32 multiply) otherwise,
 and compares the results as uint32 bit patterns. The base seed comes from VKQ_SEED or is
 random; it is printed, and every run's own seed is shown on failure. Exit status 1 on any
 mismatch, 2 on a usage or tool error, 77 (meson's "skipped") when numpy or gguf is missing.
@@ -30,7 +30,7 @@ except ImportError:
     raise
 
 # ---------------------------------------------------------------------------------------------
-# Spec oracles (FORMATS.md), for the types gguf-py does not decode. Input: uint8 array of shape
+# Spec oracles (docs/FORMATS.md), for the types gguf-py does not decode. Input: uint8 array of shape
 # (n_blocks, block_bytes). Output: float32 array of shape (n_blocks * QK,).
 
 
@@ -176,7 +176,7 @@ def main():
                 print(f"  {name:8s} FAIL: no oracle (flag 0 and no spec implementation here)")
                 failures += 1
                 continue
-            oracle = "gguf.quants.dequantize" if flag else "spec (numpy, FORMATS.md)"
+            oracle = "gguf.quants.dequantize" if flag else "spec (numpy, docs/FORMATS.md)"
             problems = []
             elems = 0
             for c_index, n in enumerate(counts):

@@ -1,5 +1,5 @@
 /* Unit tests of the type table, the scalar converters and vkq_decode_cpu: argument checks,
- * exhaustive converter checks against a floating-point restatement of FORMATS.md §1.3, and
+ * exhaustive converter checks against a floating-point restatement of docs/FORMATS.md §1.3, and
  * hand-derived blocks for the spec's edge cases. Exit status 0 only if every check passes. */
 #include <math.h>
 #include <stdio.h>
@@ -243,7 +243,7 @@ static void test_converters(void)
           "ue4m3 specials");
 }
 
-/* ---- hand-derived blocks (FORMATS.md edge cases) ----------------------------------------- */
+/* ---- hand-derived blocks (docs/FORMATS.md edge cases) ----------------------------------------- */
 
 static void test_edge_blocks(void)
 {

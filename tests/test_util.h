@@ -1,4 +1,4 @@
-/* Test helpers: a seeded RNG and random blocks whose scale fields are valid (FORMATS.md §1.6). */
+/* Test helpers: a seeded RNG and random blocks whose scale fields are valid (docs/FORMATS.md §1.6). */
 #ifndef VKQ_TEST_UTIL_H
 #define VKQ_TEST_UTIL_H
 

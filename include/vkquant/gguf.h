@@ -1,6 +1,6 @@
 /* vkquant GGUF reader: a strict, bounds-checked reader of GGUF v2/v3 little-endian files.
  *
- * Format: /work/shared/formats/FORMATS.md §11; every item of the §11.8 checklist is enforced at
+ * Format: docs/FORMATS.md §11; every item of the §11.8 checklist is enforced at
  * open time, so the accessors below never fail on a handle that opened (only on bad arguments).
  *
  * What is checked when a file is opened

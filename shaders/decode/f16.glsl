@@ -35,6 +35,6 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
     }
 }
 
-// vkq_half, not unpackHalf2x16: the hardware conversion may flush f16 subnormals (FORMATS.md 14).
+// vkq_half, not unpackHalf2x16: the hardware conversion may flush f16 subnormals (docs/FORMATS.md 14).
 // Element-wise data starts at a multiple of the element size (the host checks): one word read.
 float decode1(uint b) { return vkq_half_bits(vkq_u16_even(b)); }

@@ -7,7 +7,7 @@
 #include "../tables/iq3xxs_grid.glsl"
 #include "../tables/ksigns_iq2xs.glsl"
 
-// ggml applies signs as a multiply by -1.0f (FORMATS.md 1.5), so keep it a multiply
+// ggml applies signs as a multiply by -1.0f (docs/FORMATS.md 1.5), so keep it a multiply
 float iq_sign(uint signs, uint j) { return ((signs >> j) & 1u) != 0u ? -1.0 : 1.0; }
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): sub-block ib's 8 grid indices and its

@@ -1,8 +1,8 @@
-// The 6-bit scales and mins of Q4_K and Q5_K (FORMATS.md 7.3, get_scale_min_k4): 12 bytes
+// The 6-bit scales and mins of Q4_K and Q5_K (docs/FORMATS.md 7.3, get_scale_min_k4): 12 bytes
 // after d and dmin hold 8 (scale, min) pairs, sub-blocks 4..7 split over two places.
 // Included by decode/q4_k.glsl and decode/q5_k.glsl, which share the layout.
 
-// get_scale_min_k4 (FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
+// get_scale_min_k4 (docs/FORMATS.md 7.3) on the 12 scale bytes at s, sub-block j
 void kq_scale_min(uint s, uint j, out uint sc, out uint mn) {
     if (j < 4u) {
         sc = vkq_u8(s + j) & 63u;

@@ -7,7 +7,7 @@
 #include "../tables/kvalues_mxfp4.glsl"
 
 // k * 2^(e-128) for e <= 1, where E8M0_HALF(e) is a binary32 subnormal: built from integer bits so
-// that devices flushing denormals still match (FORMATS.md 1.3.3, 1.4).
+// that devices flushing denormals still match (docs/FORMATS.md 1.3.3, 1.4).
 float mxfp4_tiny(int k, uint e) {
     uint n = uint(abs(k)) << (e + 21u); // |y| = n * 2^-149, n < 2^26
     int p = findMSB(n);

@@ -6,7 +6,7 @@
 
 // Layout: binary32 absmax at offset 0, qs[32] at 4; element i < 32 is the low nibble of qs[i],
 // i >= 32 the high nibble of qs[i-32] (ggml's nibble order, not bitsandbytes'). The table is
-// bitsandbytes' nf4 code book as exact binary32 bits (FORMATS.md 12).
+// bitsandbytes' nf4 code book as exact binary32 bits (docs/FORMATS.md 12).
 const uint nf4_bits[16] = uint[16](
     0xBF800000u, 0xBF3239B1u, 0xBF066B30u, 0xBECA32A0u, 0xBE91A24Du, 0xBE3D353Fu, 0xBDBA7871u,
     0x00000000u, 0x3DA2FAFFu, 0x3E24CAE3u, 0x3E7C04DDu, 0x3EAD033Au, 0x3EE1A4B8u, 0x3F1007ABu,

@@ -29,7 +29,7 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     uint bits = vkq_u8(b + 2u + (i0 >> 3));
-    // a sign flip, not a multiply of an integer: d = +0 with bit 0 gives -0.0 (FORMATS.md 6.1)
+    // a sign flip, not a multiply of an integer: d = +0 with bit 0 gives -0.0 (docs/FORMATS.md 6.1)
     [[unroll]] for (uint j = 0u; j < 8u; ++j)
         v[j] = ((bits >> j) & 1u) != 0u ? d : -d;
 }

@@ -50,7 +50,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint sh = ((i0 >> 5) & 3u) << 1;
     uint q = vkq_u32(o);
     uint q2 = vkq_u32(o + 4u);
-    // both products exact, the subtraction is the single rounding (FORMATS.md 1.4)
+    // both products exact, the subtraction is the single rounding (docs/FORMATS.md 1.4)
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = dl * float((q >> (8u * j + sh)) & 3u) - ml;
         v[j + 4u] = dl * float((q2 >> (8u * j + sh)) & 3u) - ml;

@@ -36,7 +36,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint q = vkq_u32(b + 4u + (i0 & 15u));
     uint q2 = vkq_u32(b + 8u + (i0 & 15u));
     uint sh = i0 < 16u ? 0u : 4u;
-    // q * d is exact, so the add is the only rounding (FORMATS.md 1.4); m must not be folded in.
+    // q * d is exact, so the add is the only rounding (docs/FORMATS.md 1.4); m must not be folded in.
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = float((q >> (8u * j + sh)) & 0xFu) * d + m;
         v[j + 4u] = float((q2 >> (8u * j + sh)) & 0xFu) * d + m;

@@ -42,7 +42,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint sh = (i0 & 32u) >> 3;
     uint q = vkq_u32(o);
     uint q2 = vkq_u32(o + 4u);
-    // exact products, one rounding in the subtraction (FORMATS.md 1.4)
+    // exact products, one rounding in the subtraction (docs/FORMATS.md 1.4)
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         v[j] = dl * float((q >> (8u * j + sh)) & 0xFu) - ml;
         v[j + 4u] = dl * float((q2 >> (8u * j + sh)) & 0xFu) - ml;

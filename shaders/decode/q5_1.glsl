@@ -40,7 +40,7 @@ void decode8(uint b, uint i0, out float v[8]) {
     uint q = vkq_u32(b + 8u + (i0 & 15u));
     uint q2 = vkq_u32(b + 12u + (i0 & 15u));
     uint sh = i0 < 16u ? 0u : 4u;
-    // exact product, single rounding in the add (FORMATS.md 1.4)
+    // exact product, single rounding in the add (docs/FORMATS.md 1.4)
     [[unroll]] for (uint j = 0u; j < 4u; ++j) {
         uint lo = ((q >> (8u * j + sh)) & 0xFu) | (((hb >> j) & 1u) << 4);
         uint lo2 = ((q2 >> (8u * j + sh)) & 0xFu) | (((hb >> (j + 4u)) & 1u) << 4);

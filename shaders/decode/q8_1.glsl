@@ -23,7 +23,7 @@ void vkq_mv_group(vkq_mv_sb t, uint j, out float v[8]) {
         v[e] = float(int(t.q[2u * j + (e >> 2)] << (24u - 8u * (e & 3u))) >> 24);
 }
 
-// ggml has no Q8_1 decoder; this follows Q8_0 (FORMATS.md 4.6). s only serves dot products.
+// ggml has no Q8_1 decoder; this follows Q8_0 (docs/FORMATS.md 4.6). s only serves dot products.
 void decode8(uint b, uint i0, out float v[8]) {
     float d = vkq_half(b);
     uint q = vkq_u32(b + 4u + i0);

@@ -6,7 +6,7 @@
 
 #include "../tables/pow3_tq1_0.glsl"
 
-// Digit n of byte x: multiply by 3^n, keep the uint8 wrap (FORMATS.md 6.4), take the top trit.
+// Digit n of byte x: multiply by 3^n, keep the uint8 wrap (docs/FORMATS.md 6.4), take the top trit.
 uint tq1_trit(uint x, uint p) { return (((x * p) & 0xFFu) * 3u) >> 8; }
 
 // Mat-vec sub-block decoder (shaders/mul_mat_vec.comp): the whole block in 14 or 15 word reads;

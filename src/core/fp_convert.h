@@ -1,4 +1,4 @@
-/* Exact scalar converters between the small float encodings of FORMATS.md §1.3 and binary32.
+/* Exact scalar converters between the small float encodings of docs/FORMATS.md §1.3 and binary32.
  *
  * Everything here is integer bit manipulation: the results are exact and do not depend on the
  * FPU's flush-to-zero / denormals-are-zero modes or on FMA contraction. The *_bits functions

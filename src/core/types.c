@@ -17,7 +17,7 @@
  * is_weight_type: 0 for the activation-only formats (Q8_1, Q8_K).
  * oracle_gguf_py: 1 where the PyPI gguf 0.19 package's gguf.quants.dequantize decodes the type
  *   (checked by trying each); tests/oracle_gguf.py then compares against it, else against its
- *   own implementation of FORMATS.md.
+ *   own implementation of docs/FORMATS.md.
  * nmse_quant: upper bound of sum (x - decode(quantize(x)))^2 / sum x^2 on the test data of
  *   tests/test_quantize.c (64 x 4096 LLM-like weights: N(0,1), 1% outliers at 8x, per-row scales
  *   2^-8..2^-3; tests/test_util.c). Chosen as the largest value measured over seeds 2, 3, 4

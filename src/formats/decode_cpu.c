@@ -1,4 +1,4 @@
-/* CPU reference decoders, written from FORMATS.md (section numbers below refer to it).
+/* CPU reference decoders, written from docs/FORMATS.md (section numbers below refer to it).
  *
  * Each decoder handles one block and loops over the output index i in output order, computing
  * exactly the spec's formula in the spec's parenthesisation (§1.4), with binary32 arithmetic.
@@ -500,7 +500,7 @@ void vkq_decode_block_iq4_xs(const uint8_t *blk, float *out)
 
 /* ---- §12: NF4 (vkquant's own layout) ---------------------------------------------------- */
 
-/* NF4 code values, binary32 bits copied from FORMATS.md §12 (which read them from
+/* NF4 code values, binary32 bits copied from docs/FORMATS.md §12 (which read them from
  * bitsandbytes' nf4_dequantization_lut, csrc/kernels.cu). */
 const uint32_t vkq_nf4_bits[16] = {
     0xBF800000u, 0xBF3239B1u, 0xBF066B30u, 0xBECA32A0u, 0xBE91A24Du, 0xBE3D353Fu,

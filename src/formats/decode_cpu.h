@@ -1,12 +1,12 @@
 /* CPU reference decoders: one block of each type to binary32, bit-exact with ggml's
- * dequantize_row_* (FORMATS.md §1.4). `blk` may have any alignment; `out` receives QK floats.
+ * dequantize_row_* (docs/FORMATS.md §1.4). `blk` may have any alignment; `out` receives QK floats.
  * The function names are vkq_decode_block_<family>, family = last column of vkquant/types.def. */
 #ifndef VKQ_DECODE_CPU_H
 #define VKQ_DECODE_CPU_H
 
 #include <stdint.h>
 
-/* Block geometry as the decoders lay it out (sum of the field sizes of FORMATS.md); src/core/types.c
+/* Block geometry as the decoders lay it out (sum of the field sizes of docs/FORMATS.md); src/core/types.c
  * checks vkquant/types.def against these at compile time. */
 #define VKQ_QK_f32 1
 #define VKQ_BYTES_f32 4
@@ -103,7 +103,7 @@ void vkq_decode_block_q1_0(const uint8_t *blk, float *out);
 void vkq_decode_block_q2_0(const uint8_t *blk, float *out);
 void vkq_decode_block_nf4(const uint8_t *blk, float *out);
 
-/* The 16 NF4 code values (FORMATS.md §12) as binary32 bit patterns. */
+/* The 16 NF4 code values (docs/FORMATS.md §12) as binary32 bit patterns. */
 extern const uint32_t vkq_nf4_bits[16];
 
 #endif

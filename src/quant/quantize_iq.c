@@ -426,7 +426,7 @@ static const iq_kind k_iq3s = {G_IQ3S, 0, 0, 0, 32, 15, 0.8f, 1.3f, db_odd};
 static const iq_kind k_iq1s = {G_IQ1S, 0, 1, 0, 32, 7, 0.9f, 2.4f, db_odd};
 static const iq_kind k_iq1m = {G_IQ1S, 0, 1, 1, 16, 7, 0.9f, 2.4f, db_odd};
 
-/* ---- packing (FORMATS.md §8; element i = 32 ib + 8 l + j) ------------------------------- */
+/* ---- packing (docs/FORMATS.md §8; element i = 32 ib + 8 l + j) ------------------------------- */
 
 void vkq_quantize_block_iq2_xxs(const float *x, const float *w, uint8_t *blk)
 {

@@ -264,7 +264,7 @@ static VKQ_ALWAYS_INLINE void lut4_rows(const uint8_t *w, size_t ws, uint64_t nb
 VKQ_ROW_KERNELS(iq4_nl, lut4_rows, 0, 8)
 VKQ_ROW_KERNELS(mxfp4, lut4_rows, 1, 8)
 
-/* The 4 UE4M3 "half" scales of an nvfp4 block (FORMATS.md §1.3.4) as floats, bit-exact with
+/* The 4 UE4M3 "half" scales of an nvfp4 block (docs/FORMATS.md §1.3.4) as floats, bit-exact with
  * vkq_ue4m3_half_to_f32 without its branches: bit 7 ignored; E > 0: (1 + M/8) 2^(E-8) built
  * from bits; E = 0: M 2^-10 (exact); 0x7F (but not 0xFF) gives 0. Exercised through the NVFP4
  * products of tests/test_cpu_matmul.c (random scale bytes, all 256 values at m = 257). */
@@ -387,7 +387,7 @@ static float dot_q1_0(const uint8_t *w, uint64_t nb, const void *xv)
  * 8 bits; the product's NMSE stays near 3e-5 (tests/test_cpu_matmul.c). */
 static const int8_t k_nf4_i8[16] = {-127, -88, -67, -50, -36, -23, -12, 0, 10, 20, 31, 43, 56, 71, 92, 127};
 
-/* nf4 (vkquant's own layout, FORMATS.md §12): y = nf4[q] absmax, f32 absmax @0, 32 bytes @4
+/* nf4 (vkquant's own layout, docs/FORMATS.md §12): y = nf4[q] absmax, f32 absmax @0, 32 bytes @4
  * whose low nibbles are elements 0..31 and high nibbles 32..63: one X block each. */
 static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
 {

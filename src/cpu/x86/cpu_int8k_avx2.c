@@ -87,7 +87,7 @@ static inline __m256i pair_scales(const __m256i s[2], int t)
     return _mm256_shuffle_epi8(s[t / 4], idx);
 }
 
-/* Q2_K / TQ2_0 2-bit layout (FORMATS.md §7): element 128 h + 32 l + i is bits 2l of
+/* Q2_K / TQ2_0 2-bit layout (docs/FORMATS.md §7): element 128 h + 32 l + i is bits 2l of
  * qs[32 h + i]. Sub-block t = 4 h + l. */
 #define Q2_SUB(raw, l) _mm256_and_si256(_mm256_srli_epi16((raw), 2 * (l)), _mm256_set1_epi8(3))
 
@@ -327,7 +327,7 @@ static inline __m256i times3(__m256i v)
     return _mm256_add_epi8(v, _mm256_add_epi8(v, v));
 }
 
-/* tq1_0 (FORMATS.md §6.4): y = (trit - 1) d. Elements 0..159: qs[0..31] times 3^n for n = 0..4
+/* tq1_0 (docs/FORMATS.md §6.4): y = (trit - 1) d. Elements 0..159: qs[0..31] times 3^n for n = 0..4
  * (32 each); 160..239: qs[32..47] times 3^n (16 each); 240..255: qs[48..51] times 3^n, n =
  * 0..3 (4 each). Trits <= 2: 8 maddubs results add up in int16 (8 x 2 x 2 x 127). */
 VKQ_XK_DOT(tq1_0)
@@ -361,7 +361,7 @@ VKQ_XK_DOT(tq1_0)
     return hsum256(acc);
 }
 
-/* iq1_m (FORMATS.md §8.7): y = d (2 s + 1) (g + delta), g in {-1, 0, 1}, delta = +-1/8 per 8
+/* iq1_m (docs/FORMATS.md §8.7): y = d (2 s + 1) (g + delta), g in {-1, 0, 1}, delta = +-1/8 per 8
  * elements; computed as d / 8 (2 s + 1) v with v = 8 g +- 1 (|v| <= 9, signed through the
  * sign trick). s per 16 elements; pairs <= 2 * 9 * 127, times 15 fits int32. Per super-block
  * the 32 delta signs and 16 scales are unpacked with vector ops first. The grid indices stay
@@ -421,7 +421,7 @@ VKQ_XK_DOT(iq1_m)
     return hsum256(acc);
 }
 
-/* ---- IQ types against X per 256 (FORMATS.md §8) -------------------------------------------
+/* ---- IQ types against X per 256 (docs/FORMATS.md §8) -------------------------------------------
  * Each sub-block of 32 (IQ2_XS / IQ2_S: each half of 16) has a small integer scale c, and the
  * super-block's value is f d dx sum c (q . x): the products go through maddubs (int16 pairs,
  * bound noted per kernel) and madd_epi16 with c (int16), and the 8 sub-blocks add up in one
@@ -459,7 +459,7 @@ static inline __m256i signs_to_x(__m256i qx, uint32_t sg)
  * sign_epi8: four table loads per 32 elements replace the byte lookups and their expansion
  * into a mask (1 thread, m=1024: IQ2_XXS 12 %, IQ2_XS 23 % faster; IQ3_XXS, whose 8 grid
  * loads per 32 dominate, unchanged, kept on the same path). Built by the preprocessor from
- * that definition (FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against
+ * that definition (docs/FORMATS.md §8); the products of tests/test_cpu_matmul.c check it against
  * the bit-exact decoders. */
 #define KS_BYTE(bit, j) ((uint64_t)((bit) & 1 ? 0xFF : 0x01) << (8 * (j)))
 #define KS_PARITY(k)    (((k) ^ (k) >> 1 ^ (k) >> 2 ^ (k) >> 3 ^ (k) >> 4 ^ (k) >> 5 ^ (k) >> 6) & 1)
