@@ -63,31 +63,10 @@ def run_ggml(binary, device, m, k, ns):
     return res
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ggml", required=True, help="ggml's test-backend-ops built with Vulkan")
-    ap.add_argument("--ggml-device", default="Vulkan0")
-    ap.add_argument("--ours", default=os.path.join("build", "bench", "vkq-bench"))
-    ap.add_argument("--types", default=TYPES)
-    ap.add_argument("--n", default="1,512", help="column counts (m=4096 k=14336)")
-    ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--json")
-    a = ap.parse_args()
-    m, k = 4096, 14336
-    ns = [int(x) for x in a.n.split(",")]
-    shapes = ",".join(f"{m}x{k}x{n}" for n in ns)
-    ours, ggml, doc = {}, {}, None
-    for _ in range(a.rounds):
-        doc, o = run_ours(a.ours, a.types, shapes, a.reps)
-        for key, r in o.items():
-            if key not in ours or r["time_us"] < ours[key]["time_us"]:
-                ours[key] = r
-        for key, us in run_ggml(a.ggml, a.ggml_device, m, k, ns).items():
-            ggml[key] = min(us, ggml.get(key, us))
+def report(a, doc, ours, ggml, ns, m, k, rounds_done):
     dev = doc["device"] if doc else {}
     print(f"device: {dev.get('name')} ({dev.get('driver')}); copy bandwidth {doc.get('copy_gbps') if doc else None} GB/s;"
-          f" m={m} k={k}; fastest of {a.rounds} alternating rounds")
+          f" m={m} k={k}; fastest of {rounds_done} of {a.rounds} alternating rounds")
     print("| type | n | ours µs | ggml µs | ours/ggml | ours GB/s | % of copy bw | our kernel |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     rows = []
@@ -108,7 +87,33 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"device": dev, "copy_gbps": doc.get("copy_gbps") if doc else None, "m": m, "k": k,
-                       "rounds": a.rounds, "results": rows}, f, indent=1)
+                       "rounds": rounds_done, "results": rows}, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ggml", required=True, help="ggml's test-backend-ops built with Vulkan")
+    ap.add_argument("--ggml-device", default="Vulkan0")
+    ap.add_argument("--ours", default=os.path.join("build", "bench", "vkq-bench"))
+    ap.add_argument("--types", default=TYPES)
+    ap.add_argument("--n", default="1,512", help="column counts (m=4096 k=14336)")
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    m, k = 4096, 14336
+    ns = [int(x) for x in a.n.split(",")]
+    shapes = ",".join(f"{m}x{k}x{n}" for n in ns)
+    ours, ggml, doc = {}, {}, None
+    for i in range(a.rounds):
+        doc, o = run_ours(a.ours, a.types, shapes, a.reps)
+        for key, r in o.items():
+            if key not in ours or r["time_us"] < ours[key]["time_us"]:
+                ours[key] = r
+        for key, us in run_ggml(a.ggml, a.ggml_device, m, k, ns).items():
+            ggml[key] = min(us, ggml.get(key, us))
+        # after every round, so that a run cut short still leaves its table
+        report(a, doc, ours, ggml, ns, m, k, i + 1)
     return 0
 
 
