@@ -38,9 +38,9 @@
  *
  * Threads: rows are split into `n_threads` shares (the calling thread does one share);
  * 0 = the pool's size with a pool, else VKQ_CPU_THREADS from the environment, else every online
- * core. Without a pool each call starts and joins its own pthreads (~25 us a call); with a
- * pool (vkq_cpu_pool_create) its waiting workers take the shares (~1 us when they are still
- * polling, ~8-12 us to wake them), and n_threads is capped at the pool's size. A call runs on
+ * core. Without a pool each call starts and joins its own pthreads; with a pool
+ * (vkq_cpu_pool_create) its waiting workers take the shares, much cheaper while they still poll
+ * than once they sleep (bench/RESULTS.md has the costs), and n_threads is capped at the pool's size. A call runs on
  * the calling thread alone when m * k * n is under 2^20 multiply-adds without a pool, 2^19
  * with a pool whose workers sleep, 2^16 with one whose workers still poll. Results do not
  * depend on the thread count or on the pool (each row is computed by the same code), and are

@@ -1,12 +1,12 @@
 /* vkquant quantizers: f32 -> every weight type of the type table (CPU).
  *
- * Used by the bench's accuracy sweep (issue 5) and by anyone who wants to make quantized test
+ * Used by the bench's accuracy sweep and by anyone who wants to make quantized test
  * data. Each quantizer writes blocks that vkq_decode_cpu decodes bit-exactly (the decoders are
  * the definition of the format); the search each one does is described in src/quant/quantize*.c.
  *
  * Thread safety: vkq_quantize may be called from several threads at once; it keeps no state
  * besides read-only lookup tables that the first call for an IQ type builds (pthread_once;
- * 10-90 ms each, IQ1_S the largest).
+ * IQ1_S's is the largest).
  */
 #ifndef VKQUANT_QUANT_H
 #define VKQUANT_QUANT_H

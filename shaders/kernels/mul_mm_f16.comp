@@ -1,4 +1,4 @@
-// Tiled GEMM with fp16 arithmetic (the fp16 path of issue 3), tiled as mul_mm.comp. Tiles are
+// Tiled GEMM with fp16 arithmetic (the fp16 path), tiled as mul_mm.comp. Tiles are
 // held in f16 shared memory (half the bytes of mul_mm.comp's) and multiplied in f16.
 //
 // Overflow: raw weights or activations beyond 65504 (llama.cpp users hit X > 65504) would turn

@@ -1,4 +1,4 @@
-// Tiled GEMM with 8-bit integer dot products (the int8 path of issue 3), tiled as mul_mm.comp.
+// Tiled GEMM with 8-bit integer dot products (the int8 path), tiled as mul_mm.comp.
 // Per KS-wide step (BK rounded up to a 32-element X block) the BM x KS weight tile is decoded
 // to signed bytes with one scale a and offset c per 16 elements (decode_i8x16 of the type's
 // decode file), and the KS x BN slice of X is quantized to signed bytes with one scale d per 32
