@@ -130,7 +130,11 @@ static vkq_status create_vk_instance(vkq_instance inst, const instance_setup *s,
     VkInstance vk = VK_NULL_HANDLE;
     const VkResult r = vkCreateInstance(&ci, NULL, &vk);
     if (r != VK_SUCCESS)
-        return r == VK_ERROR_INCOMPATIBLE_DRIVER ? VKQ_ERROR_NO_DEVICE : vkq_status_from_vk(r);
+        return vkq_fail(r == VK_ERROR_INCOMPATIBLE_DRIVER ? VKQ_ERROR_NO_DEVICE : vkq_status_from_vk(r),
+                        "vkCreateInstance failed (VkResult %d)%s", (int)r,
+                        r == VK_ERROR_INCOMPATIBLE_DRIVER ? ": no Vulkan driver supports the requested version"
+                        : r == VK_ERROR_LAYER_NOT_PRESENT ? ": a requested layer is not installed"
+                                                          : "");
     inst->instance = vk;
     volkLoadInstanceOnly(inst->instance);
     return VKQ_SUCCESS;
