@@ -188,43 +188,37 @@ static vkq_status rd_scalar(reader *r, uint32_t type, const char *what)
     return VKQ_SUCCESS;
 }
 
-static vkq_status parse_kv(reader *r, kv_rec *kv, uint64_t index)
+/* Reads the key of record `index` and names the record in the message context after it. */
+static vkq_status parse_key(reader *r, kv_rec *kv, uint64_t index)
 {
-    vkq_status st;
-    uint64_t koff, klen, t;
+    uint64_t koff, klen;
     kv->key_off = r->pos;
-    st = rd_string(r, &koff, &klen, "key");
+    vkq_status st = rd_string(r, &koff, &klen, "key");
     if (st) return st;
     ctx_set(r, "metadata key", index, r->p + koff, klen);
-    if (klen == 0) return fail(r, VKQ_ERROR_MALFORMED, "empty key at offset %llu",
-                               (unsigned long long)kv->key_off);
+    if (klen == 0)
+        return fail(r, VKQ_ERROR_MALFORMED, "empty key at offset %llu", (unsigned long long)kv->key_off);
     if (memchr(r->p + koff, 0, (size_t)klen))
         return fail(r, VKQ_ERROR_MALFORMED, "key at offset %llu contains a NUL byte",
                     (unsigned long long)kv->key_off);
     kv->key = dup_bytes(r->p + koff, klen);
     if (!kv->key) return fail(r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     kv->key_len = klen;
-    const uint64_t toff = r->pos;
-    st = rd(r, 4, &t, "value type");
-    if (st) return st;
-    if (t >= GGUF_TYPE_COUNT)
-        return fail(r, VKQ_ERROR_MALFORMED, "value type %llu at offset %llu is not in 0..12",
-                    (unsigned long long)t, (unsigned long long)toff);
-    kv->type = (uint32_t)t;
-    kv->value_off = r->pos;
-    if (t == VKQ_GGUF_STRING) {
-        uint64_t off, len;
-        return rd_string(r, &off, &len, "string value");
-    }
-    if (t != VKQ_GGUF_ARRAY) return rd_scalar(r, (uint32_t)t, "value");
+    return VKQ_SUCCESS;
+}
 
+/* Reads an array's element type and count; the count is checked against the bytes left before
+ * anything is allocated for it. */
+static vkq_status parse_array_header(reader *r, kv_rec *kv)
+{
     uint64_t et, count;
     const uint64_t eoff = r->pos;
-    st = rd(r, 4, &et, "array element type");
+    vkq_status st = rd(r, 4, &et, "array element type");
     if (st) return st;
     if (et == VKQ_GGUF_ARRAY)
-        return fail(r, VKQ_ERROR_MALFORMED, "nested array (element type ARRAY at offset %llu) "
-                    "is not supported", (unsigned long long)eoff);
+        return fail(r, VKQ_ERROR_MALFORMED,
+                    "nested array (element type ARRAY at offset %llu) is not supported",
+                    (unsigned long long)eoff);
     if (et >= GGUF_TYPE_COUNT)
         return fail(r, VKQ_ERROR_MALFORMED, "array element type %llu at offset %llu is not in 0..12",
                     (unsigned long long)et, (unsigned long long)eoff);
@@ -241,11 +235,18 @@ static vkq_status parse_kv(reader *r, kv_rec *kv, uint64_t index)
     kv->elem_type = (uint32_t)et;
     kv->count = count;
     kv->value_off = r->pos;
-    if (et == VKQ_GGUF_STRING) {
+    return VKQ_SUCCESS;
+}
+
+/* Walks the elements of an array whose header parse_array_header has read and checked. */
+static vkq_status parse_array_elements(reader *r, kv_rec *kv)
+{
+    vkq_status st;
+    if (kv->elem_type == VKQ_GGUF_STRING) {
         /* count * 8 <= remaining: the table is bounded by the file size. */
-        kv->str_off = malloc(count ? (size_t)count * sizeof(uint64_t) : 1);
+        kv->str_off = malloc(kv->count ? (size_t)kv->count * sizeof(uint64_t) : 1);
         if (!kv->str_off) return fail(r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        for (uint64_t j = 0; j < count; ++j) {
+        for (uint64_t j = 0; j < kv->count; ++j) {
             uint64_t off, len;
             kv->str_off[j] = r->pos;
             st = rd_string(r, &off, &len, "array string element");
@@ -253,27 +254,57 @@ static vkq_status parse_kv(reader *r, kv_rec *kv, uint64_t index)
         }
         return VKQ_SUCCESS;
     }
-    if (et == VKQ_GGUF_BOOL) {
-        for (uint64_t j = 0; j < count; ++j) {
-            st = rd_scalar(r, (uint32_t)et, "array BOOL element");
+    if (kv->elem_type == VKQ_GGUF_BOOL) {
+        for (uint64_t j = 0; j < kv->count; ++j) {
+            st = rd_scalar(r, kv->elem_type, "array BOOL element");
             if (st) return st;
         }
         return VKQ_SUCCESS;
     }
-    r->pos += count * type_size[et]; /* checked above */
+    r->pos += kv->count * type_size[kv->elem_type]; /* checked by parse_array_header */
     return VKQ_SUCCESS;
 }
 
-static vkq_status parse_tensor(reader *r, tensor_rec *t, uint64_t index)
+/* Reads the value type and the value after a key. */
+static vkq_status parse_value(reader *r, kv_rec *kv)
 {
-    vkq_status st;
-    uint64_t noff, nlen, v;
+    uint64_t t;
+    const uint64_t toff = r->pos;
+    vkq_status st = rd(r, 4, &t, "value type");
+    if (st) return st;
+    if (t >= GGUF_TYPE_COUNT)
+        return fail(r, VKQ_ERROR_MALFORMED, "value type %llu at offset %llu is not in 0..12",
+                    (unsigned long long)t, (unsigned long long)toff);
+    kv->type = (uint32_t)t;
+    kv->value_off = r->pos;
+    if (t == VKQ_GGUF_STRING) {
+        uint64_t off, len;
+        return rd_string(r, &off, &len, "string value");
+    }
+    if (t != VKQ_GGUF_ARRAY) return rd_scalar(r, (uint32_t)t, "value");
+    st = parse_array_header(r, kv);
+    if (st) return st;
+    return parse_array_elements(r, kv);
+}
+
+static vkq_status parse_kv(reader *r, kv_rec *kv, uint64_t index)
+{
+    vkq_status st = parse_key(r, kv, index);
+    if (st) return st;
+    return parse_value(r, kv);
+}
+
+/* Reads the name of tensor info `index` and names the record in the message context after it. */
+static vkq_status parse_tensor_name(reader *r, tensor_rec *t, uint64_t index)
+{
+    uint64_t noff, nlen;
     t->info_off = r->pos;
-    st = rd_string(r, &noff, &nlen, "tensor name");
+    vkq_status st = rd_string(r, &noff, &nlen, "tensor name");
     if (st) return st;
     ctx_set(r, "tensor", index, r->p + noff, nlen);
-    if (nlen == 0) return fail(r, VKQ_ERROR_MALFORMED, "empty tensor name at offset %llu",
-                               (unsigned long long)t->info_off);
+    if (nlen == 0)
+        return fail(r, VKQ_ERROR_MALFORMED, "empty tensor name at offset %llu",
+                    (unsigned long long)t->info_off);
     if (nlen >= GGUF_MAX_NAME)
         return fail(r, VKQ_ERROR_MALFORMED, "name at offset %llu is %llu bytes, the limit is 63",
                     (unsigned long long)t->info_off, (unsigned long long)nlen);
@@ -283,9 +314,15 @@ static vkq_status parse_tensor(reader *r, tensor_rec *t, uint64_t index)
     t->name = dup_bytes(r->p + noff, nlen);
     if (!t->name) return fail(r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     t->name_len = nlen;
+    return VKQ_SUCCESS;
+}
 
+/* Reads n_dims and ne[]; unused dimensions are 1, and the element count must fit in int64. */
+static vkq_status parse_tensor_dims(reader *r, tensor_rec *t)
+{
+    uint64_t v;
     const uint64_t doff = r->pos;
-    st = rd(r, 4, &v, "n_dims");
+    vkq_status st = rd(r, 4, &v, "n_dims");
     if (st) return st;
     if (v < 1 || v > GGUF_MAX_DIMS)
         return fail(r, VKQ_ERROR_MALFORMED, "n_dims %llu at offset %llu is not in 1..4",
@@ -308,9 +345,15 @@ static vkq_status parse_tensor(reader *r, tensor_rec *t, uint64_t index)
                         (long long)t->ne[d], (unsigned long long)at);
     }
     t->n_elems = n_elems;
+    return VKQ_SUCCESS;
+}
 
+/* Reads the type id and works out the byte size, which must not overflow. */
+static vkq_status parse_tensor_type(reader *r, tensor_rec *t)
+{
+    uint64_t v;
     const uint64_t toff = r->pos;
-    st = rd(r, 4, &v, "tensor type");
+    vkq_status st = rd(r, 4, &v, "tensor type");
     if (st) return st;
     t->type = (uint32_t)v;
     const vkq_type_info *ti = v <= VKQ_TYPE_MAX_ID ? vkq_type_get((vkq_type)v) : NULL;
@@ -323,11 +366,21 @@ static vkq_status parse_tensor(reader *r, tensor_rec *t, uint64_t index)
                     "ne[0] = %lld is not a multiple of the %s block size %u (type at offset %llu)",
                     (long long)t->ne[0], ti->name, ti->block_elems, (unsigned long long)toff);
     uint64_t nbytes;
-    if (__builtin_mul_overflow((uint64_t)n_elems / ti->block_elems, (uint64_t)ti->block_bytes,
-                               &nbytes))
+    if (__builtin_mul_overflow((uint64_t)t->n_elems / ti->block_elems, (uint64_t)ti->block_bytes, &nbytes))
         return fail(r, VKQ_ERROR_MALFORMED, "the byte size of %lld %s elements overflows (offset %llu)",
-                    (long long)n_elems, ti->name, (unsigned long long)toff);
+                    (long long)t->n_elems, ti->name, (unsigned long long)toff);
     t->nbytes = nbytes;
+    return VKQ_SUCCESS;
+}
+
+static vkq_status parse_tensor(reader *r, tensor_rec *t, uint64_t index)
+{
+    vkq_status st = parse_tensor_name(r, t, index);
+    if (st) return st;
+    st = parse_tensor_dims(r, t);
+    if (st) return st;
+    st = parse_tensor_type(r, t);
+    if (st) return st;
     const uint64_t ooff = r->pos;
     st = rd(r, 8, &t->rel_offset, "tensor offset");
     if (st) return st;
@@ -384,25 +437,27 @@ static void free_handle(vkq_gguf g)
     free(g);
 }
 
-static vkq_status parse(vkq_gguf g, reader *r)
+static vkq_status check_magic(reader *r)
 {
-    vkq_status st;
-    uint64_t v;
-
-    if (r->size < 4 || memcmp(r->p, "GGUF", 4) != 0) {
-        if (r->size < 4)
-            return fail(r, VKQ_ERROR_MALFORMED, "file is %llu bytes, too short for the GGUF magic at offset 0",
-                        (unsigned long long)r->size);
+    if (r->size < 4)
+        return fail(r, VKQ_ERROR_MALFORMED, "file is %llu bytes, too short for the GGUF magic at offset 0",
+                    (unsigned long long)r->size);
+    if (memcmp(r->p, "GGUF", 4) != 0)
         return fail(r, VKQ_ERROR_MALFORMED,
-                    "bad magic at offset 0: %02x %02x %02x %02x, expected \"GGUF\" (47 47 55 46)",
-                    r->p[0], r->p[1], r->p[2], r->p[3]);
-    }
+                    "bad magic at offset 0: %02x %02x %02x %02x, expected \"GGUF\" (47 47 55 46)", r->p[0],
+                    r->p[1], r->p[2], r->p[3]);
     r->pos = 4;
-    st = rd(r, 4, &v, "header version");
+    return VKQ_SUCCESS;
+}
+
+/* Versions 2 and 3 only (FORMATS.md §11.6); a byte-swapped version names the big-endian case. */
+static vkq_status parse_version(vkq_gguf g, reader *r)
+{
+    uint64_t v;
+    vkq_status st = rd(r, 4, &v, "header version");
     if (st) return st;
     const uint32_t ver = (uint32_t)v;
-    if (ver == 0)
-        return fail(r, VKQ_ERROR_MALFORMED, "GGUF version 0 at offset 4 is invalid");
+    if (ver == 0) return fail(r, VKQ_ERROR_MALFORMED, "GGUF version 0 at offset 4 is invalid");
     if ((ver & 0xFFFFu) == 0)
         return fail(r, VKQ_ERROR_MALFORMED,
                     "version field 0x%08x at offset 4 suggests a big-endian GGUF file (version %u "
@@ -412,41 +467,49 @@ static vkq_status parse(vkq_gguf g, reader *r)
         return fail(r, VKQ_ERROR_MALFORMED,
                     "GGUF version 1 (offset 4) is no longer supported; convert the file to v3");
     if (ver > 3)
-        return fail(r, VKQ_ERROR_MALFORMED,
-                    "GGUF version %u at offset 4 is not supported (only 2 and 3)", ver);
+        return fail(r, VKQ_ERROR_MALFORMED, "GGUF version %u at offset 4 is not supported (only 2 and 3)",
+                    ver);
     g->version = ver;
+    return VKQ_SUCCESS;
+}
 
-    uint64_t n_tensors, n_kv;
-    st = rd(r, 8, &n_tensors, "header tensor_count");
+/* Reads both record counts and rejects any that could not fit in the bytes that follow, so no
+ * count is trusted before the records are read. */
+static vkq_status parse_counts(reader *r, uint64_t *n_tensors, uint64_t *n_kv)
+{
+    vkq_status st = rd(r, 8, n_tensors, "header tensor_count");
     if (st) return st;
-    st = rd(r, 8, &n_kv, "header metadata_kv_count");
+    st = rd(r, 8, n_kv, "header metadata_kv_count");
     if (st) return st;
     /* Smallest records: KV = 8 (len) + 1 (key) + 4 (type) + 1 (u8);
      * tensor info = 8 + 1 (name) + 4 (n_dims) + 8 (ne[0]) + 4 (type) + 8 (offset). */
     const uint64_t min_kv = 14, min_ti = 33;
-    if (n_kv > remaining(r) / min_kv)
+    if (*n_kv > remaining(r) / min_kv)
         return fail(r, VKQ_ERROR_MALFORMED,
                     "metadata_kv_count %llu at offset 16 is impossible: only %llu bytes follow "
                     "(at least %llu per key/value)",
-                    (unsigned long long)n_kv, (unsigned long long)remaining(r),
-                    (unsigned long long)min_kv);
-    if (n_tensors > remaining(r) / min_ti)
+                    (unsigned long long)*n_kv, (unsigned long long)remaining(r), (unsigned long long)min_kv);
+    if (*n_tensors > remaining(r) / min_ti)
         return fail(r, VKQ_ERROR_MALFORMED,
                     "tensor_count %llu at offset 8 is impossible: only %llu bytes follow "
                     "(at least %llu per tensor info)",
-                    (unsigned long long)n_tensors, (unsigned long long)remaining(r),
+                    (unsigned long long)*n_tensors, (unsigned long long)remaining(r),
                     (unsigned long long)min_ti);
-    if (n_tensors != 0 && n_kv > (remaining(r) - n_tensors * min_ti) / min_kv)
+    if (*n_tensors != 0 && *n_kv > (remaining(r) - *n_tensors * min_ti) / min_kv)
         return fail(r, VKQ_ERROR_MALFORMED,
                     "tensor_count %llu and metadata_kv_count %llu (offsets 8, 16) do not fit in "
                     "the %llu bytes that follow",
-                    (unsigned long long)n_tensors, (unsigned long long)n_kv,
+                    (unsigned long long)*n_tensors, (unsigned long long)*n_kv,
                     (unsigned long long)remaining(r));
+    return VKQ_SUCCESS;
+}
 
+static vkq_status parse_kv_section(vkq_gguf g, reader *r, uint64_t n_kv)
+{
     int64_t cap = 0;
     for (uint64_t i = 0; i < n_kv; ++i) {
         void *arr = g->kv;
-        st = grow(&arr, &cap, g->n_kv, sizeof(kv_rec));
+        vkq_status st = grow(&arr, &cap, g->n_kv, sizeof(kv_rec));
         g->kv = arr;
         if (st) return fail(r, st, "out of host memory");
         kv_rec *kv = &g->kv[g->n_kv++];
@@ -454,8 +517,12 @@ static vkq_status parse(vkq_gguf g, reader *r)
         st = parse_kv(r, kv, i);
         if (st) return st;
     }
+    return VKQ_SUCCESS;
+}
 
-    /* general.alignment */
+/* general.alignment: UINT32 and a non-zero power of two; 32 when absent. */
+static vkq_status read_alignment(vkq_gguf g, reader *r)
+{
     g->alignment = GGUF_DEFAULT_ALIGNMENT;
     for (int64_t i = 0; i < g->n_kv; ++i) {
         const kv_rec *kv = &g->kv[i];
@@ -463,20 +530,22 @@ static vkq_status parse(vkq_gguf g, reader *r)
         snprintf(r->ctx, sizeof r->ctx, "metadata key #%lld 'general.alignment'", (long long)i);
         if (kv->type != VKQ_GGUF_UINT32)
             return fail(r, VKQ_ERROR_MALFORMED, "type is %s (value at offset %llu), must be UINT32",
-                        vkq_gguf_type_name((vkq_gguf_type)kv->type),
-                        (unsigned long long)kv->value_off);
+                        vkq_gguf_type_name((vkq_gguf_type)kv->type), (unsigned long long)kv->value_off);
         const uint32_t a = (uint32_t)le(r->p + kv->value_off, 4);
         if (a == 0 || (a & (a - 1)) != 0)
-            return fail(r, VKQ_ERROR_MALFORMED,
-                        "value %u at offset %llu is not a non-zero power of two", a,
+            return fail(r, VKQ_ERROR_MALFORMED, "value %u at offset %llu is not a non-zero power of two", a,
                         (unsigned long long)kv->value_off);
         g->alignment = a;
     }
+    return VKQ_SUCCESS;
+}
 
-    cap = 0;
+static vkq_status parse_tensor_section(vkq_gguf g, reader *r, uint64_t n_tensors)
+{
+    int64_t cap = 0;
     for (uint64_t i = 0; i < n_tensors; ++i) {
         void *arr = g->tensors;
-        st = grow(&arr, &cap, g->n_tensors, sizeof(tensor_rec));
+        vkq_status st = grow(&arr, &cap, g->n_tensors, sizeof(tensor_rec));
         g->tensors = arr;
         if (st) return fail(r, st, "out of host memory");
         tensor_rec *t = &g->tensors[g->n_tensors++];
@@ -485,13 +554,24 @@ static vkq_status parse(vkq_gguf g, reader *r)
         if (st) return st;
     }
     r->ctx[0] = 0;
+    return VKQ_SUCCESS;
+}
 
-    /* data section */
+/* The data section starts at the end of the tensor infos, padded up to the alignment. */
+static vkq_status set_data_offset(vkq_gguf g, reader *r)
+{
     const uint64_t end = r->pos, a = g->alignment;
     const uint64_t pad = (a - end % a) % a;
     if (__builtin_add_overflow(end, pad, &g->data_offset))
         return fail(r, VKQ_ERROR_MALFORMED, "data offset overflows");
+    return VKQ_SUCCESS;
+}
 
+/* Turns each tensor's relative offset into an absolute one: aligned, and its bytes inside the
+ * file, every addition checked for overflow. */
+static vkq_status place_tensors(vkq_gguf g, reader *r)
+{
+    const uint64_t a = g->alignment;
     for (int64_t i = 0; i < g->n_tensors; ++i) {
         tensor_rec *t = &g->tensors[i];
         const uint64_t field = t->offset;
@@ -513,16 +593,12 @@ static vkq_status parse(vkq_gguf g, reader *r)
         t->offset = abs;
     }
     r->ctx[0] = 0;
+    return VKQ_SUCCESS;
+}
 
-    /* uniqueness of keys and names, overlap of tensors */
-    const int64_t nmax = g->n_kv > g->n_tensors ? g->n_kv : g->n_tensors;
-    sort_item *items = malloc((size_t)(nmax ? nmax : 1) * sizeof *items);
-    g->kv_sorted = malloc((size_t)(g->n_kv ? g->n_kv : 1) * sizeof(int64_t));
-    g->tensor_sorted = malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(int64_t));
-    if (!items || !g->kv_sorted || !g->tensor_sorted) {
-        free(items);
-        return fail(r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    }
+/* Sorts the keys into g->kv_sorted (the lookup index); equal neighbours are duplicates. */
+static vkq_status check_unique_keys(vkq_gguf g, reader *r, sort_item *items)
+{
     for (int64_t i = 0; i < g->n_kv; ++i)
         items[i] = (sort_item){g->kv[i].key, g->kv[i].key_len, 0, i};
     if (g->n_kv) qsort(items, (size_t)g->n_kv, sizeof *items, cmp_name);
@@ -531,13 +607,17 @@ static vkq_status parse(vkq_gguf g, reader *r)
         if (i && cmp_bytes(items[i].s, items[i].len, items[i - 1].s, items[i - 1].len) == 0) {
             const kv_rec *k = &g->kv[items[i].index];
             ctx_set(r, "metadata key", (uint64_t)items[i].index, (const uint8_t *)k->key, k->key_len);
-            vkq_status e = fail(r, VKQ_ERROR_MALFORMED,
-                                "duplicate key at offset %llu (first defined by key #%lld)",
-                                (unsigned long long)k->key_off, (long long)items[i - 1].index);
-            free(items);
-            return e;
+            return fail(r, VKQ_ERROR_MALFORMED, "duplicate key at offset %llu (first defined by key #%lld)",
+                        (unsigned long long)k->key_off, (long long)items[i - 1].index);
         }
     }
+    return VKQ_SUCCESS;
+}
+
+/* Sorts the tensor names into g->tensor_sorted (the lookup index); equal neighbours are
+ * duplicates. */
+static vkq_status check_unique_names(vkq_gguf g, reader *r, sort_item *items)
+{
     for (int64_t i = 0; i < g->n_tensors; ++i)
         items[i] = (sort_item){g->tensors[i].name, g->tensors[i].name_len, 0, i};
     if (g->n_tensors) qsort(items, (size_t)g->n_tensors, sizeof *items, cmp_name);
@@ -546,38 +626,79 @@ static vkq_status parse(vkq_gguf g, reader *r)
         if (i && cmp_bytes(items[i].s, items[i].len, items[i - 1].s, items[i - 1].len) == 0) {
             const tensor_rec *t = &g->tensors[items[i].index];
             ctx_set(r, "tensor", (uint64_t)items[i].index, (const uint8_t *)t->name, t->name_len);
-            vkq_status e = fail(r, VKQ_ERROR_MALFORMED,
-                                "duplicate tensor name at offset %llu (first used by tensor #%lld)",
-                                (unsigned long long)t->info_off, (long long)items[i - 1].index);
-            free(items);
-            return e;
+            return fail(r, VKQ_ERROR_MALFORMED,
+                        "duplicate tensor name at offset %llu (first used by tensor #%lld)",
+                        (unsigned long long)t->info_off, (long long)items[i - 1].index);
         }
     }
+    return VKQ_SUCCESS;
+}
+
+/* Sorted by offset, a tensor can only overlap its predecessor; empty tensors overlap nothing. */
+static vkq_status check_no_overlap(vkq_gguf g, reader *r, sort_item *items)
+{
     int64_t n_nonempty = 0;
     for (int64_t i = 0; i < g->n_tensors; ++i)
-        if (g->tensors[i].nbytes)
-            items[n_nonempty++] = (sort_item){NULL, 0, g->tensors[i].offset, i};
+        if (g->tensors[i].nbytes) items[n_nonempty++] = (sort_item){NULL, 0, g->tensors[i].offset, i};
     if (n_nonempty) qsort(items, (size_t)n_nonempty, sizeof *items, cmp_offset);
     for (int64_t i = 1; i < n_nonempty; ++i) {
         const tensor_rec *p = &g->tensors[items[i - 1].index], *t = &g->tensors[items[i].index];
         if (p->offset + p->nbytes > t->offset) {
             ctx_set(r, "tensor", (uint64_t)items[i].index, (const uint8_t *)t->name, t->name_len);
-            vkq_status e = fail(r, VKQ_ERROR_MALFORMED,
-                                "data at file offset %llu (%llu bytes) overlaps tensor #%lld '%s' "
-                                "at file offset %llu (%llu bytes)",
-                                (unsigned long long)t->offset, (unsigned long long)t->nbytes,
-                                (long long)items[i - 1].index, p->name,
-                                (unsigned long long)p->offset, (unsigned long long)p->nbytes);
-            free(items);
-            return e;
+            return fail(r, VKQ_ERROR_MALFORMED,
+                        "data at file offset %llu (%llu bytes) overlaps tensor #%lld '%s' "
+                        "at file offset %llu (%llu bytes)",
+                        (unsigned long long)t->offset, (unsigned long long)t->nbytes,
+                        (long long)items[i - 1].index, p->name, (unsigned long long)p->offset,
+                        (unsigned long long)p->nbytes);
         }
     }
-    free(items);
     return VKQ_SUCCESS;
 }
 
-static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, size_t map_size,
-                              vkq_gguf *out)
+/* Unique keys, unique names, no overlapping data; builds the sorted lookup indices on the way. */
+static vkq_status check_records(vkq_gguf g, reader *r)
+{
+    const int64_t nmax = g->n_kv > g->n_tensors ? g->n_kv : g->n_tensors;
+    sort_item *items = malloc((size_t)(nmax ? nmax : 1) * sizeof *items);
+    g->kv_sorted = malloc((size_t)(g->n_kv ? g->n_kv : 1) * sizeof(int64_t));
+    g->tensor_sorted = malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(int64_t));
+    if (!items || !g->kv_sorted || !g->tensor_sorted) {
+        free(items);
+        return fail(r, VKQ_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    vkq_status st = check_unique_keys(g, r, items);
+    if (st == VKQ_SUCCESS) st = check_unique_names(g, r, items);
+    if (st == VKQ_SUCCESS) st = check_no_overlap(g, r, items);
+    free(items);
+    return st;
+}
+
+/* One step per part of the file, in file order; each §11.8 check sits in the step that reads
+ * the field it is about. */
+static vkq_status parse(vkq_gguf g, reader *r)
+{
+    uint64_t n_tensors, n_kv;
+    vkq_status st = check_magic(r);
+    if (st) return st;
+    st = parse_version(g, r);
+    if (st) return st;
+    st = parse_counts(r, &n_tensors, &n_kv);
+    if (st) return st;
+    st = parse_kv_section(g, r, n_kv);
+    if (st) return st;
+    st = read_alignment(g, r);
+    if (st) return st;
+    st = parse_tensor_section(g, r, n_tensors);
+    if (st) return st;
+    st = set_data_offset(g, r);
+    if (st) return st;
+    st = place_tensors(g, r);
+    if (st) return st;
+    return check_records(g, r);
+}
+
+static vkq_status open_common(const uint8_t *data, uint64_t size, void *map, size_t map_size, vkq_gguf *out)
 {
     reader r = {.p = data, .size = size};
     vkq_gguf g = calloc(1, sizeof *g);

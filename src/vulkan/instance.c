@@ -50,6 +50,120 @@ static int has_instance_ext(const char *name)
     return found;
 }
 
+/* Which layers and extensions the instance is created with, and its creation flags. */
+typedef struct instance_setup {
+    const char *layers[1];
+    const char *exts[3];
+    uint32_t n_layers, n_exts;
+    int validation;
+    VkInstanceCreateFlags flags;
+} instance_setup;
+
+/* The flag can only switch validation on; the variable adds it to programs that do not ask. */
+static vkq_status wants_validation(const vkq_instance_desc *desc, int *out)
+{
+    const uint32_t flags = desc ? desc->flags : 0;
+    vkq_env_value validation_env;
+    vkq_status st = vkq_env_get(VKQ_ENV_VALIDATION, &validation_env);
+    if (st != VKQ_SUCCESS) return st;
+    *out = (flags & VKQ_INSTANCE_VALIDATION) || validation_env.num;
+    return VKQ_SUCCESS;
+}
+
+static vkq_status choose_layers(int validation, instance_setup *s)
+{
+    if (validation) {
+        if (!has_layer("VK_LAYER_KHRONOS_validation") || !has_instance_ext("VK_EXT_debug_utils"))
+            return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
+        s->layers[s->n_layers++] = "VK_LAYER_KHRONOS_validation";
+        s->exts[s->n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        s->validation = 1;
+    }
+    /* Lets the loader list portability (non-conformant) drivers such as MoltenVK too. */
+    if (has_instance_ext(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+        s->exts[s->n_exts++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+        s->flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+    }
+    return VKQ_SUCCESS;
+}
+
+static VkDebugUtilsMessengerCreateInfoEXT messenger_info(vkq_instance inst)
+{
+    return (VkDebugUtilsMessengerCreateInfoEXT){
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity =
+            VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = on_validation,
+        .pUserData = inst,
+    };
+}
+
+/* Chaining the messenger info into the create info also reports problems in vkCreateInstance
+ * itself, before the real messenger exists. */
+static vkq_status create_vk_instance(vkq_instance inst, const instance_setup *s,
+                                     const VkDebugUtilsMessengerCreateInfoEXT *dbg)
+{
+    const uint32_t api =
+        volkGetInstanceVersion() >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : VK_API_VERSION_1_1;
+    const VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "vkquant",
+        .pEngineName = "vkquant",
+        .engineVersion = VK_MAKE_VERSION(VKQ_VERSION_MAJOR, VKQ_VERSION_MINOR, VKQ_VERSION_PATCH),
+        .apiVersion = api,
+    };
+    const VkInstanceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = s->validation ? dbg : NULL,
+        .flags = s->flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = s->n_layers,
+        .ppEnabledLayerNames = s->layers,
+        .enabledExtensionCount = s->n_exts,
+        .ppEnabledExtensionNames = s->exts,
+    };
+    /* Into a local: a failed create leaves its output undefined, and the unwind must not
+     * destroy it. */
+    VkInstance vk = VK_NULL_HANDLE;
+    const VkResult r = vkCreateInstance(&ci, NULL, &vk);
+    if (r != VK_SUCCESS)
+        return vkq_fail(r == VK_ERROR_INCOMPATIBLE_DRIVER ? VKQ_ERROR_NO_DEVICE : vkq_status_from_vk(r),
+                        "vkCreateInstance failed (VkResult %d)%s", (int)r,
+                        r == VK_ERROR_INCOMPATIBLE_DRIVER ? ": no Vulkan driver supports the requested version"
+                        : r == VK_ERROR_LAYER_NOT_PRESENT ? ": a requested layer is not installed"
+                                                          : "");
+    inst->instance = vk;
+    volkLoadInstanceOnly(inst->instance);
+    return VKQ_SUCCESS;
+}
+
+static vkq_status create_messenger(vkq_instance inst, const VkDebugUtilsMessengerCreateInfoEXT *dbg)
+{
+    if (vkCreateDebugUtilsMessengerEXT(inst->instance, dbg, NULL, &inst->messenger) != VK_SUCCESS)
+        return vkq_fail_status(VKQ_ERROR_VULKAN);
+    return VKQ_SUCCESS;
+}
+
+/* A loader that cannot list devices leaves an instance with none, which selection reports. */
+static vkq_status list_physical_devices(vkq_instance inst)
+{
+    uint32_t n = 0;
+    VkResult r = vkEnumeratePhysicalDevices(inst->instance, &n, NULL);
+    if (r != VK_SUCCESS || n == 0) return VKQ_SUCCESS;
+    inst->phys = calloc(n, sizeof *inst->phys);
+    inst->infos = calloc(n, sizeof *inst->infos);
+    if (!inst->phys || !inst->infos) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
+    r = vkEnumeratePhysicalDevices(inst->instance, &n, inst->phys);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) n = 0;
+    inst->phys_count = n;
+    for (uint32_t i = 0; i < n; ++i)
+        vkq_probe_physical_device(inst->instance, inst->phys[i], i, &inst->infos[i]);
+    return VKQ_SUCCESS;
+}
+
 vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
 {
     if (!out) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
@@ -61,92 +175,19 @@ vkq_status vkq_instance_create(const vkq_instance_desc *desc, vkq_instance *out)
 
     vkq_instance inst = calloc(1, sizeof *inst);
     if (!inst) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
-
-    uint32_t flags = desc ? desc->flags : 0;
-    /* The flag can only switch validation on; the variable adds it to programs that do not ask. */
-    vkq_env_value validation_env;
-    vkq_status env_st = vkq_env_get(VKQ_ENV_VALIDATION, &validation_env);
-    if (env_st != VKQ_SUCCESS) {
-        free(inst);
-        return env_st;
-    }
-    if (validation_env.num) flags |= VKQ_INSTANCE_VALIDATION;
-
-    const char *layers[1];
-    const char *exts[3];
-    uint32_t n_layers = 0, n_exts = 0;
+    /* The messenger info points at inst, so it lives here for both creates that use it. */
+    const VkDebugUtilsMessengerCreateInfoEXT dbg = messenger_info(inst);
+    instance_setup setup = {0};
     int validation = 0;
-    if (flags & VKQ_INSTANCE_VALIDATION) {
-        if (!has_layer("VK_LAYER_KHRONOS_validation") || !has_instance_ext("VK_EXT_debug_utils")) {
-            free(inst);
-            return vkq_fail_status(VKQ_ERROR_UNSUPPORTED);
-        }
-        layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
-        exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-        validation = 1;
-    }
-    /* Lets the loader list portability (non-conformant) drivers such as MoltenVK too. */
-    VkInstanceCreateFlags ci_flags = 0;
-    if (has_instance_ext(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
-        exts[n_exts++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
-        ci_flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
-    }
-
-    uint32_t api = volkGetInstanceVersion() >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3
-                                                                   : VK_API_VERSION_1_1;
-    VkApplicationInfo app = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "vkquant",
-        .pEngineName = "vkquant",
-        .engineVersion = VK_MAKE_VERSION(VKQ_VERSION_MAJOR, VKQ_VERSION_MINOR, VKQ_VERSION_PATCH),
-        .apiVersion = api,
-    };
-    VkDebugUtilsMessengerCreateInfoEXT dbg = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
-                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-        .pfnUserCallback = on_validation,
-        .pUserData = inst,
-    };
-    VkInstanceCreateInfo ci = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = validation ? &dbg : NULL,
-        .flags = ci_flags,
-        .pApplicationInfo = &app,
-        .enabledLayerCount = n_layers,
-        .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = n_exts,
-        .ppEnabledExtensionNames = exts,
-    };
-    VkResult r = vkCreateInstance(&ci, NULL, &inst->instance);
-    if (r != VK_SUCCESS) {
-        free(inst);
-        return r == VK_ERROR_INCOMPATIBLE_DRIVER ? VKQ_ERROR_NO_DEVICE : vkq_status_from_vk(r);
-    }
-    volkLoadInstanceOnly(inst->instance);
-    if (validation &&
-        vkCreateDebugUtilsMessengerEXT(inst->instance, &dbg, NULL, &inst->messenger) != VK_SUCCESS) {
+    vkq_status st = wants_validation(desc, &validation);
+    if (st == VKQ_SUCCESS) st = choose_layers(validation, &setup);
+    if (st == VKQ_SUCCESS) st = create_vk_instance(inst, &setup, &dbg);
+    if (st == VKQ_SUCCESS && setup.validation) st = create_messenger(inst, &dbg);
+    if (st == VKQ_SUCCESS) st = list_physical_devices(inst);
+    if (st != VKQ_SUCCESS) {
+        /* Destroying skips whatever was not created yet. */
         vkq_instance_destroy(inst);
-        return vkq_fail_status(VKQ_ERROR_VULKAN);
-    }
-
-    uint32_t n = 0;
-    r = vkEnumeratePhysicalDevices(inst->instance, &n, NULL);
-    if (r == VK_SUCCESS && n > 0) {
-        inst->phys = calloc(n, sizeof *inst->phys);
-        inst->infos = calloc(n, sizeof *inst->infos);
-        if (!inst->phys || !inst->infos) {
-            vkq_instance_destroy(inst);
-            return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
-        }
-        r = vkEnumeratePhysicalDevices(inst->instance, &n, inst->phys);
-        if (r != VK_SUCCESS && r != VK_INCOMPLETE) n = 0;
-        inst->phys_count = n;
-        for (uint32_t i = 0; i < n; ++i)
-            vkq_probe_physical_device(inst->instance, inst->phys[i], i, &inst->infos[i]);
+        return st;
     }
     *out = inst;
     return VKQ_SUCCESS;
