@@ -14,11 +14,13 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: vkq-gguf --plan [--budget SIZE] [--gpu-layers N|auto] [--override REGEX=PLACE]... FILE\n"
+            "usage: vkq-gguf --plan [--budget SIZE] [--gpu-layers N|auto] [--override REGEX=PLACE]... [--ctx N] FILE\n"
             "Prints the placement plan: per layer where it goes and its bytes, totals vs the budget.\n"
             "  --budget SIZE       VRAM budget for weights (512M, 6G, bytes); no device is opened\n"
             "  --gpu-layers N      the last N layers on the GPU (default auto: as many as fit)\n"
             "  --override R=PLACE  tensors whose name matches the POSIX regex R go to PLACE\n"
+            "  --ctx N             reserve the KV cache of N positions for each GPU layer\n"
+            "  -ctk T, -ctv T      KV cache types for --ctx (default F16)\n"
             "                      (cpu, gpu or host); repeatable, the first match wins\n");
     return 2;
 }
@@ -56,6 +58,8 @@ int vkq_gguf_plan_main(int argc, char **argv)
     uint64_t budget = 0;
     int have_budget = 0;
     int32_t gpu_layers = VKQ_GPU_LAYERS_AUTO;
+    uint32_t n_ctx = 0;
+    vkq_type kv_type[2] = {VKQ_TYPE_F16, VKQ_TYPE_F16};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "--plan")) continue;
@@ -68,7 +72,8 @@ int vkq_gguf_plan_main(int argc, char **argv)
             path = a;
             continue;
         }
-        if (strcmp(a, "--budget") && strcmp(a, "--gpu-layers") && strcmp(a, "--override")) {
+        if (strcmp(a, "--budget") && strcmp(a, "--gpu-layers") && strcmp(a, "--override") && strcmp(a, "--ctx") &&
+            strcmp(a, "-ctk") && strcmp(a, "-ctv")) {
             fprintf(stderr, "vkq-gguf: unknown option '%s'\n", a);
             return usage();
         }
@@ -84,6 +89,19 @@ int vkq_gguf_plan_main(int argc, char **argv)
                 return 2;
             }
             have_budget = 1;
+        } else if (!strcmp(a, "--ctx")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > (1L << 24)) {
+                fprintf(stderr, "vkq-gguf: --ctx: \"%s\" is not a context length (1 .. 16777216)\n", v);
+                return 2;
+            }
+            n_ctx = (uint32_t)n;
+        } else if (!strcmp(a, "-ctk") || !strcmp(a, "-ctv")) {
+            if (vkq_type_from_name(v, &kv_type[a[3] == 'v']) != VKQ_SUCCESS) {
+                fprintf(stderr, "vkq-gguf: %s: \"%s\" is not a type name\n", a, v);
+                return 2;
+            }
         } else if (!strcmp(a, "--gpu-layers")) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -130,6 +148,17 @@ int vkq_gguf_plan_main(int argc, char **argv)
     }
     vkq_plan_options po = {
         .budget = b.budget, .n_gpu_layers = gpu_layers, .overrides = overrides, .n_overrides = n_overrides};
+    if (n_ctx) {
+        /* The KV cache of each GPU layer is reserved before the weights. */
+        vkq_llm_params lp;
+        if (vkq_llm_params_read(g, &lp) != VKQ_SUCCESS) {
+            fprintf(stderr, "vkq-gguf: --ctx: %s\n", vkq_last_error());
+            free(pt);
+            vkq_gguf_destroy(g);
+            return 1;
+        }
+        po.layer_reserve = vkq_llm_kv_bytes_per_layer(&lp, n_ctx, kv_type[0], kv_type[1]);
+    }
     vkq_plan plan = NULL;
     st = vkq_plan_create(pt, (uint32_t)n, &po, &plan);
     int rc = 0;

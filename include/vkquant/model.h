@@ -21,8 +21,10 @@
  * per pass. Putting the FIRST n layers on the GPU would need a third crossing whenever the
  * output head is on the GPU, or leave the largest single matmul (the head) on the CPU.
  * Non-layer tensors: names starting with "token_embd" stay on the CPU (the embedding is only
- * indexed, one row per token, never multiplied); the others (output.weight, output_norm, ...)
- * go to the GPU when at least one layer is there and they fit in what the layers left.
+ * indexed, one row per token, never multiplied) unless the file has no output.weight: then
+ * token_embd is also the output head (tied embeddings: Gemma, Qwen2.5, Llama 3.2), its largest
+ * matmul, and is placed as the head is. The head tensors (output.weight, output_norm, ...) go to
+ * the GPU when at least one layer is there and they fit in what the layers left.
  * User rules ("REGEX=PLACE", POSIX extended regular expressions searched anywhere in the name,
  * the first matching rule wins) override all of this per tensor, e.g. "ffn_.*_exps=cpu" keeps
  * the routed experts of a mixture-of-experts model on the CPU and lets more layers fit.
@@ -119,6 +121,10 @@ typedef struct vkq_plan_options {
     const char *const *overrides; /* "REGEX=PLACE" strings; copied */
     uint32_t n_overrides;
     int cpu_only; /* no device: every tensor on the CPU whatever the rules say */
+    /* Bytes each GPU layer needs besides its tensors (its KV cache: vkq_llm_kv_bytes_per_layer),
+     * counted against the budget before the weights: AUTO fits fewer layers, and the totals
+     * say what the reserve takes. 0 = none. */
+    uint64_t layer_reserve;
 } vkq_plan_options;
 
 typedef struct vkq_plan_s *vkq_plan;
@@ -140,7 +146,8 @@ typedef struct vkq_plan_totals {
     uint32_t n_gpu_layers;        /* length of the GPU run */
     int32_t first_gpu_layer;      /* first layer of the run; n_layers if the run is empty */
     int32_t requested_gpu_layers; /* the option as given (VKQ_GPU_LAYERS_AUTO or N) */
-    int over_budget;              /* gpu_bytes > budget */
+    uint64_t reserve_bytes;       /* layer_reserve x n_gpu_layers */
+    int over_budget;              /* gpu_bytes + reserve_bytes > budget */
     uint32_t n_demoted;           /* tensors moved to the CPU after planning */
 } vkq_plan_totals;
 
@@ -187,6 +194,9 @@ typedef struct vkq_model_desc {
     void *log_user;
     /* Test and debug settings (NULL = none); read during vkq_model_create only. */
     const struct vkq_model_debug_desc *debug;
+    /* Bytes each GPU layer needs besides its tensors, reserved in the budget before weights:
+     * the KV cache of the contexts to be created (vkq_llm_kv_bytes_per_layer). 0 = none. */
+    uint64_t layer_reserve;
 } vkq_model_desc;
 
 /* Settings that exist for tests and debugging, kept out of vkq_model_desc. */

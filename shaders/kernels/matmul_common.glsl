@@ -20,6 +20,14 @@ layout(push_constant) uniform Params {
     uint k;
     uint n;        // columns in this dispatch
     uint wg_x;     // workgroups along x (the grid wraps into y beyond the device limit)
+#ifdef VKQ_MUL_MAT_ID
+    // Routed experts (mul_mat_vec_id.comp): workgroup z is the (token, slot) pair z.
+    uint id_base;       // word offset of the int32 expert ids [pairs] in the X binding
+    uint n_used;        // slots per token
+    uint n_expert;
+    uint expert_stride; // bytes between the experts' matrices
+    uint x_per_pair;    // 1: X column per pair (down projection); 0: per token (gate, up)
+#endif
 } p;
 
 float vkq_x(uint i) { return VKQ_TEXEL != 0u ? texelFetch(vkq_x_texel, int(i)).x : xs[i]; }

@@ -31,11 +31,36 @@ layout(constant_id = 3) const uint LANES_ALONG_ROWS = 0;
 // X loads sit outside any branch (llvmpipe turns a load under a branch into a per-lane loop).
 layout(constant_id = 4) const uint MAXC = 8;
 
+// This workgroup's operand bases: the push constants' own, or (MUL_MAT_ID,
+// mul_mat_vec_id.comp) those of its (token, slot) pair: the expert's matrix, the token's or the
+// pair's X column, the pair's Y column. Set first thing in main().
+uint w_base0, x_base0, y_base0;
+
+#ifdef VKQ_MUL_MAT_ID
+// The expert ids live in the X binding (the host keeps ids and X in one window), read as int32.
+layout(std430, binding = 1) readonly buffer XIds { int x_ids[]; };
+#endif
+
+void set_bases() {
+#ifdef VKQ_MUL_MAT_ID
+    uint pair = gl_WorkGroupID.z;
+    // Clamped: a bad id reads some expert, never outside the weights.
+    uint e = min(uint(x_ids[p.id_base + pair]), p.n_expert - 1u);
+    w_base0 = p.w_base + e * p.expert_stride;
+    x_base0 = p.x_base + (p.x_per_pair != 0u ? pair : pair / p.n_used) * p.x_stride;
+    y_base0 = p.y_base + pair * p.y_stride;
+#else
+    w_base0 = p.w_base;
+    x_base0 = p.x_base;
+    y_base0 = p.y_base;
+#endif
+}
+
 shared float red[LANES_ALONG_ROWS != 0u ? 1u : gl_WorkGroupSize.x * NUM_ROWS * MAXC];
 
 // acc[c] += dot(v, X[g*8 .. g*8+7, column c]) for a group entirely inside k.
 void dot_group(float v[8], uint g, inout float acc[MAXC]) {
-    uint xo = p.x_base + g * 8u;
+    uint xo = x_base0 + g * 8u;
     [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
         uint o = xo + c * p.x_stride;
         float s = acc[c];
@@ -46,7 +71,7 @@ void dot_group(float v[8], uint g, inout float acc[MAXC]) {
 
 // The same for the last, partial group (element-wise types only: k % 8 != 0).
 void dot_tail(float v[8], uint g, inout float acc[MAXC]) {
-    uint xo = p.x_base + g * 8u;
+    uint xo = x_base0 + g * 8u;
     [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
         uint o = xo + c * p.x_stride;
         float s = acc[c];
@@ -64,13 +89,13 @@ void rows_per_lane() {
     [[unroll]] for (uint i = 0u; i < R * MAXC; ++i) acc[i] = 0.0;
     uint full = p.k / 8u;
     for (uint g = 0u; g < full; ++g) {
-        uint xo = p.x_base + g * 8u;
+        uint xo = x_base0 + g * 8u;
         float xv[MAXC * 8u];
         [[unroll]] for (uint c = 0u; c < MAXC; ++c)
             [[unroll]] for (uint j = 0u; j < 8u; ++j) xv[c * 8u + j] = vkq_x(xo + c * p.x_stride + j);
         [[unroll]] for (uint r = 0u; r < R; ++r) {
             float v[8];
-            vkq_decode_group(p.w_base + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride, g, v);
+            vkq_decode_group(w_base0 + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride, g, v);
             [[unroll]] for (uint c = 0u; c < MAXC; ++c) {
                 float s = acc[r * MAXC + c];
                 [[unroll]] for (uint j = 0u; j < 8u; ++j) s = fma(v[j], xv[c * 8u + j], s);
@@ -84,11 +109,11 @@ void rows_per_lane() {
         [[unroll]] for (uint c = 0u; c < MAXC; ++c) a[c] = acc[r * MAXC + c];
         if (full * 8u < p.k) {
             float v[8];
-            vkq_decode_group(p.w_base + min(row, p.m - 1u) * p.w_stride, full, v);
+            vkq_decode_group(w_base0 + min(row, p.m - 1u) * p.w_stride, full, v);
             dot_tail(v, full, a);
         }
         if (row < p.m) {
-            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[p.y_base + c * p.y_stride + row] = a[c];
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[y_base0 + c * p.y_stride + row] = a[c];
         }
     }
 }
@@ -111,7 +136,7 @@ void rows_per_lane_sb() {
     uint row0 = (gl_WorkGroupID.y * p.wg_x + gl_WorkGroupID.x) * NUM_ROWS + gl_LocalInvocationID.x;
     uint rb[R];
     [[unroll]] for (uint r = 0u; r < R; ++r)
-        rb[r] = p.w_base + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride;
+        rb[r] = w_base0 + min(row0 + r * gl_WorkGroupSize.x, p.m - 1u) * p.w_stride;
     float acc[R * MAXC];
     [[unroll]] for (uint i = 0u; i < R * MAXC; ++i) acc[i] = 0.0;
     uint nsb = p.k / VKQ_MV_SB; // block types: k is a multiple of QK, which VKQ_MV_SB divides
@@ -135,7 +160,7 @@ void rows_per_lane_sb() {
                 [[unroll]] for (uint c = 0u; c < MAXC; ++c) xsum[c] = 0.0;
 #endif
             }
-            uint xo = p.x_base + VKQ_MV_XPOS(sb, j);
+            uint xo = x_base0 + VKQ_MV_XPOS(sb, j);
             float xv[MAXC * 8u];
             [[unroll]] for (uint c = 0u; c < MAXC; ++c)
                 [[unroll]] for (uint e = 0u; e < 8u; ++e)
@@ -179,13 +204,14 @@ void rows_per_lane_sb() {
         }
 #endif
         if (row < p.m) {
-            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[p.y_base + c * p.y_stride + row] = a[c];
+            [[unroll]] for (uint c = 0u; c < MAXC; ++c) ys[y_base0 + c * p.y_stride + row] = a[c];
         }
     }
 }
 #endif
 
 void main() {
+    set_bases();
     if (LANES_ALONG_ROWS != 0u) {
 #ifdef VKQ_MV_SB
         rows_per_lane_sb();
@@ -207,7 +233,7 @@ void main() {
         [[unroll]] for (uint r = 0u; r < NUM_ROWS; ++r) {
             uint row = min(row0 + r, p.m - 1u); // rows past m compute garbage, never stored
             float v[8];
-            vkq_decode_group(p.w_base + row * p.w_stride, g, v);
+            vkq_decode_group(w_base0 + row * p.w_stride, g, v);
             float a[MAXC];
             [[unroll]] for (uint c = 0u; c < MAXC; ++c) a[c] = acc[r * MAXC + c];
             if (g * 8u + 8u <= p.k) dot_group(v, g, a);
@@ -224,7 +250,7 @@ void main() {
                 [[unroll]] for (uint r = 0u; r < NUM_ROWS; ++r)
                     [[unroll]] for (uint c = 0u; c < MAXC; ++c)
                         if (row0 + r < p.m)
-                            ys[p.y_base + c * p.y_stride + row0 + r] = acc[r * MAXC + c];
+                            ys[y_base0 + c * p.y_stride + row0 + r] = acc[r * MAXC + c];
             }
             return;
         }
@@ -236,7 +262,7 @@ void main() {
             float s = 0.0;
             for (uint sg = 0u; sg < gl_NumSubgroups; ++sg) s += red[sg * nout + i];
             uint r = i / MAXC, c = i % MAXC;
-            if (row0 + r < p.m) ys[p.y_base + c * p.y_stride + row0 + r] = s;
+            if (row0 + r < p.m) ys[y_base0 + c * p.y_stride + row0 + r] = s;
         }
         return;
     }
@@ -251,6 +277,6 @@ void main() {
     }
     for (uint i = tid; i < nout; i += WG) {
         uint r = i / MAXC, c = i % MAXC;
-        if (row0 + r < p.m) ys[p.y_base + c * p.y_stride + row0 + r] = red[i * WG];
+        if (row0 + r < p.m) ys[y_base0 + c * p.y_stride + row0 + r] = red[i * WG];
     }
 }

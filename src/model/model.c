@@ -39,12 +39,17 @@ static vkq_status place_tensor(loader *ld, int64_t i)
     vkq_place place = vkq_plan_tensor_place(m->plan, (uint32_t)i);
     vkq_gguf_tensor t;
     vkq_gguf_tensor_info(m->gguf, i, &t);
-    /* gpu_used never exceeds the budget (a tensor is only counted once it fit). */
-    if (place == VKQ_PLACE_GPU && t.nbytes > m->budget.budget - ld->gpu_used) {
-        char b1[32], b2[32];
-        snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s)",
+    /* gpu_used never exceeds the budget (a tensor is only counted once it fit); the planned GPU
+     * layers' reserve (their KV cache) is held back from the start. */
+    vkq_plan_totals pt;
+    vkq_plan_get_totals(m->plan, &pt);
+    const uint64_t budget = m->budget.budget > pt.reserve_bytes ? m->budget.budget - pt.reserve_bytes : 0;
+    if (place == VKQ_PLACE_GPU && (ld->gpu_used > budget || t.nbytes > budget - ld->gpu_used)) {
+        char b1[32], b2[32], b3[32];
+        snprintf(ld->why, sizeof ld->why, "over the VRAM budget (%s used of %s, %s of it reserved for the KV cache)",
                  vkq_format_bytes(ld->gpu_used, b1, sizeof b1),
-                 vkq_format_bytes(m->budget.budget, b2, sizeof b2));
+                 vkq_format_bytes(m->budget.budget, b2, sizeof b2),
+                 vkq_format_bytes(pt.reserve_bytes, b3, sizeof b3));
         return vkq_fail_status(VKQ_ERROR_OUT_OF_DEVICE_MEMORY);
     }
     ++ld->n_allocs;
@@ -219,7 +224,8 @@ vkq_status vkq_model_create(vkq_device dev, const char *path, const vkq_model_de
                            .n_gpu_layers = m->desc.n_gpu_layers,
                            .overrides = m->desc.overrides,
                            .n_overrides = m->desc.n_overrides,
-                           .cpu_only = dev == NULL};
+                           .cpu_only = dev == NULL,
+                           .layer_reserve = m->desc.layer_reserve};
     st = vkq_plan_create(pt, (uint32_t)m->n_tensors, &po, &m->plan);
     if (st != VKQ_SUCCESS) goto fail;
     m->desc.overrides = NULL; /* the caller's strings may go away; the plan has copies */

@@ -30,6 +30,7 @@ struct vkq_plan_s {
     uint32_t n_layers;
     vkq_plan_layer *layers;
     vkq_plan_totals totals;
+    uint64_t layer_reserve; /* per GPU layer, vkq_plan_options.layer_reserve */
     uint32_t n_rules;
     char **rules; /* the rule strings, for printing */
 };
@@ -132,7 +133,8 @@ static void recompute(vkq_plan p)
             if (t->n_gpu_layers == 0) t->first_gpu_layer = (int32_t)l;
             t->n_gpu_layers++;
         }
-    t->over_budget = t->gpu_bytes > t->budget;
+    t->reserve_bytes = p->layer_reserve * t->n_gpu_layers;
+    t->over_budget = t->gpu_bytes + t->reserve_bytes > t->budget;
 }
 
 static vkq_status parse_rules(const vkq_plan_options *opt, regex_t *re, vkq_place *places,
@@ -191,6 +193,7 @@ static vkq_status place_all(vkq_plan p, const vkq_plan_options *opt, regex_t *re
         if (!lb) return vkq_fail_status(VKQ_ERROR_OUT_OF_HOST_MEMORY);
         for (uint32_t i = 0; i < p->n; ++i)
             if (p->t[i].layer >= 0 && p->t[i].rule < 0) lb[p->t[i].layer] += p->t[i].nbytes;
+        for (uint32_t l = 0; l < p->n_layers; ++l) lb[l] += opt->layer_reserve;
         if (opt->n_gpu_layers < 0) {
             while (run < p->n_layers && lb[p->n_layers - 1 - run] <= left) {
                 left -= lb[p->n_layers - 1 - run];
@@ -214,9 +217,13 @@ static vkq_status place_all(vkq_plan p, const vkq_plan_options *opt, regex_t *re
     /* The head follows the run so the pass ends on the GPU; a model without layers (a bare
      * list of tensors) puts them on the GPU unless asked for none. */
     int head_on_gpu = !opt->cpu_only && (run > 0 || (p->n_layers == 0 && opt->n_gpu_layers != 0));
+    /* Without output.weight the embedding is the head too (tied), and goes where the head goes. */
+    int tied = 1;
+    for (uint32_t i = 0; i < p->n; ++i)
+        if (!strcmp(p->t[i].name, "output.weight")) tied = 0;
     for (uint32_t i = 0; head_on_gpu && i < p->n; ++i) {
         plan_entry *e = &p->t[i];
-        if (e->rule >= 0 || e->layer >= 0 || strncmp(e->name, "token_embd", 10) == 0) continue;
+        if (e->rule >= 0 || e->layer >= 0 || (!tied && strncmp(e->name, "token_embd", 10) == 0)) continue;
         if (e->nbytes <= left) {
             e->place = VKQ_PLACE_GPU;
             left -= e->nbytes;
@@ -278,6 +285,7 @@ vkq_status vkq_plan_create(const vkq_plan_tensor *tensors, uint32_t n, const vkq
     p->layers = calloc(p->n_layers ? p->n_layers : 1, sizeof *p->layers);
     if (!p->layers) goto done;
     p->totals.budget = opt->budget;
+    p->layer_reserve = opt->layer_reserve;
     p->totals.n_layers = p->n_layers;
     p->totals.requested_gpu_layers = opt->n_gpu_layers < 0 ? VKQ_GPU_LAYERS_AUTO : opt->n_gpu_layers;
     if (place_all(p, opt, re, rule_place) != VKQ_SUCCESS) goto done;
@@ -438,5 +446,8 @@ void vkq_plan_print(vkq_plan p, FILE *f)
             t->budget ? 100.0 * (double)t->gpu_bytes / (double)t->budget : 0.0,
             t->over_budget ? " OVER BUDGET" : "", vkq_format_bytes(t->host_bytes, b3, sizeof b3),
             vkq_format_bytes(t->cpu_bytes, b4, sizeof b4), vkq_format_bytes(t->total_bytes, b5, sizeof b5));
+    if (t->reserve_bytes)
+        fprintf(f, "reserved in the budget for the KV cache of %u gpu layer(s): %s (%s each)\n", t->n_gpu_layers,
+                vkq_format_bytes(t->reserve_bytes, b1, sizeof b1), vkq_format_bytes(p->layer_reserve, b2, sizeof b2));
     if (t->n_demoted) fprintf(f, "demoted to the cpu after planning: %u tensors\n", t->n_demoted);
 }

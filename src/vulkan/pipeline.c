@@ -22,10 +22,23 @@ typedef struct vkq_spirv {
     [VKQ_KERNEL_MUL_MAT_VEC][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_##name, sizeof(vkq_spv_mul_mat_vec_##name)}, \
     [VKQ_KERNEL_MUL_MM][VKQ_TYPE_##name] = {vkq_spv_mul_mm_##name, sizeof(vkq_spv_mul_mm_##name)}, \
     [VKQ_KERNEL_MUL_MM_F16][VKQ_TYPE_##name] = {vkq_spv_mul_mm_f16_##name, sizeof(vkq_spv_mul_mm_f16_##name)}, \
+    [VKQ_KERNEL_MUL_MAT_VEC_ID][VKQ_TYPE_##name] = {vkq_spv_mul_mat_vec_id_##name, sizeof(vkq_spv_mul_mat_vec_id_##name)}, \
     VKQ_IF_GPU_INT8_##gpu_int8([VKQ_KERNEL_MUL_MM_Q8][VKQ_TYPE_##name] = {vkq_spv_mul_mm_q8_##name, sizeof(vkq_spv_mul_mm_q8_##name)},)
 static const vkq_spirv k_spirv[VKQ_KERNEL_COUNT][VKQ_TYPE_MAX_ID + 1] = {
 #include "vkquant/types.def"
     [VKQ_KERNEL_COPY][VKQ_TYPE_F32] = {vkq_spv_copy, sizeof(vkq_spv_copy)},
+    [VKQ_KERNEL_RMSNORM][VKQ_TYPE_F32] = {vkq_spv_rmsnorm, sizeof(vkq_spv_rmsnorm)},
+    [VKQ_KERNEL_ROPE][VKQ_TYPE_F32] = {vkq_spv_rope, sizeof(vkq_spv_rope)},
+    [VKQ_KERNEL_GLU][VKQ_TYPE_F32] = {vkq_spv_glu, sizeof(vkq_spv_glu)},
+    [VKQ_KERNEL_ADD][VKQ_TYPE_F32] = {vkq_spv_add, sizeof(vkq_spv_add)},
+    [VKQ_KERNEL_SCALE][VKQ_TYPE_F32] = {vkq_spv_scale, sizeof(vkq_spv_scale)},
+    [VKQ_KERNEL_TOPK_ROUTER][VKQ_TYPE_F32] = {vkq_spv_topk_router, sizeof(vkq_spv_topk_router)},
+    [VKQ_KERNEL_MOE_COMBINE][VKQ_TYPE_F32] = {vkq_spv_moe_combine, sizeof(vkq_spv_moe_combine)},
+#define KV(name) \
+    [VKQ_KERNEL_KV_STORE][VKQ_TYPE_##name] = {vkq_spv_kv_store_##name, sizeof(vkq_spv_kv_store_##name)}, \
+    [VKQ_KERNEL_ATTENTION][VKQ_TYPE_##name] = {vkq_spv_attention_##name, sizeof(vkq_spv_attention_##name)},
+    KV(F32) KV(F16) KV(BF16) KV(Q8_0) KV(Q4_0) KV(Q4_1) KV(Q5_0) KV(Q5_1) KV(IQ4_NL)
+#undef KV
 };
 #undef X
 #undef VKQ_IF_GPU_INT8_0
@@ -47,6 +60,7 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
     c[7] = k->texel_reads == VKQ_READS_TEXEL; /* constant_id 15, VKQ_TEXEL in shaders/common.glsl */
     switch (kernel) {
     case VKQ_KERNEL_MUL_MAT_VEC:
+    case VKQ_KERNEL_MUL_MAT_VEC_ID: /* variant 1: one column */
         c[0] = k->mv_workgroup; c[1] = k->mv_rows; c[2] = k->mv_subgroup_reduce == VKQ_MV_REDUCE_SUBGROUP;
         c[3] = k->mv_lanes_along_rows == VKQ_MV_LANES_ROW_PER_INVOCATION; c[4] = variant;
         *wg = c[0];

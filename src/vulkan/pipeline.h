@@ -14,6 +14,20 @@ typedef enum vkq_kernel {
     VKQ_KERNEL_MUL_MM_F16, /* GEMM in fp16 arithmetic (shaderFloat16) */
     VKQ_KERNEL_MUL_MM_Q8,  /* GEMM on int8 dot products; only the types with an integer decode */
     VKQ_KERNEL_COPY, /* not per type: stored in the F32 slot */
+    /* The layer operations (ops.c). Element-wise ones are not per type (F32 slot); kv_store and
+     * attention exist for the KV cache types only. */
+    VKQ_KERNEL_RMSNORM,
+    VKQ_KERNEL_ROPE,
+    VKQ_KERNEL_GLU,
+    VKQ_KERNEL_ADD,
+    VKQ_KERNEL_SCALE,
+    VKQ_KERNEL_KV_STORE,
+    VKQ_KERNEL_ATTENTION,
+    /* Routed experts: the mat-vec over (token, slot) pairs (per type, one column), and the
+     * router and the weighted sum of the experts' outputs (not per type). */
+    VKQ_KERNEL_MUL_MAT_VEC_ID,
+    VKQ_KERNEL_TOPK_ROUTER,
+    VKQ_KERNEL_MOE_COMBINE,
     VKQ_KERNEL_COUNT
 } vkq_kernel;
 
