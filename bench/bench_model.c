@@ -13,8 +13,17 @@
  * count the experts run, not the whole tensors.
  *
  * What it measures is the one-call API: each GPU matmul uploads X, runs, waits and downloads Y,
- * so small layers are dominated by submit and transfer latency rather than by bandwidth. */
+ * so small layers are dominated by submit and transfer latency rather than by bandwidth.
+ *
+ * Whole model (language models vkquant runs, vkquant/llm.h): for each split the model is loaded
+ * again with room for its KV cache and run through the executor as llama-bench runs it: "pp" =
+ * one batch of --pp random token ids into an empty context (logits of the last token only),
+ * "tg" = --tg single-token evals from an empty context; each --reps times after one warm-up,
+ * tokens/s mean and standard deviation. Time to first token = load + the first (cold) prompt
+ * batch. A file that is not such a model gets the decode-step table only. */
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,7 @@
 #include "test_util.h"
 #include "timing.h"
 #include "vkquant/vkquant.h"
+#include "vkquant/llm.h"
 #include "vkquant/model.h"
 
 #define MAX_OVERRIDES 32
@@ -38,7 +48,23 @@ typedef struct bench_opts {
     uint32_t experts_per_token; /* 0: from the file, else 2 */
     const char *overrides[MAX_OVERRIDES];
     uint32_t n_overrides;
+    int reps_given, quick; /* quick: 1 --quick, -1 --full, 0 from the device type */
+    long pp, tg;           /* -1: the default (512/128, quick 64/16) */
+    int exec_reps;
+    const char *json;
 } bench_opts;
+
+/* One split's figures, for the whole-model table and --json. */
+typedef struct split_row {
+    uint32_t gpu_layers, n_layers, demoted;
+    uint64_t gpu_bytes, cpu_bytes; /* of the decode step */
+    double step_s, load_s;
+    int exec; /* the whole-model figures below are valid */
+    uint64_t w_gpu_bytes, kv_gpu_bytes, kv_cpu_bytes;
+    uint32_t exec_gpu_layers;
+    double exec_load_s, ttft_s, pp_mean, pp_sd, tg_mean, tg_sd;
+    double *pp_s, *tg_s; /* tokens/s of every run (reps), for --json */
+} split_row;
 
 static double now_s(void) { return 1e-6 * bench_now_us(); }
 
@@ -46,25 +72,35 @@ static int usage(int rc)
 {
     printf("usage: vkq-bench --model FILE.gguf [--gpu-layers N|auto] [--sweep-gpu-layers] [--reps R]\n"
            "                 [--budget SIZE] [--override REGEX=PLACE]... [--threads N] [--device SEL]\n"
-           "                 [--experts-per-token K]\n"
+           "                 [--experts-per-token K] [--pp N] [--tg N] [--quick|--full] [--json FILE]\n"
            "Times a decode step (every 2-D weight of every layer in order, then the output head, each on\n"
            "one activation vector) with the chosen CPU/GPU split; --sweep-gpu-layers prints the curve\n"
            "from 0 to all layers. SIZE like 512M or 6G (default: the device's budget).\n"
            "Mixture-of-experts models: of each layer's 3-D expert tensors only K experts run per step\n"
            "(the same ones for gate, up and down, drawn at random per layer and step; the seed is printed,\n"
            "VKQ_SEED replays), and only their bytes count in GB/s. K: --experts-per-token, else the\n"
-           "file's <arch>.expert_used_count, else 2.\n");
+           "file's <arch>.expert_used_count, else 2.\n"
+           "Language models vkquant runs (vkquant/llm.h) are then run whole at each split, as llama-bench\n"
+           "does: pp = --pp random tokens in one batch (default 512), tg = --tg single-token evals from an\n"
+           "empty context (default 128), --reps times each (default 3), tokens/s mean +- stddev, time to\n"
+           "first token (load + first batch) and the placement. --quick (the default on CPU Vulkan drivers\n"
+           "such as lavapipe; --full turns it off): pp 64, tg 16, 1 rep. --pp 0 / --tg 0 leave a test out.\n"
+           "--json FILE writes every row as JSON ('-' = stdout).\n");
     return rc;
 }
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.gpu_layers = VKQ_GPU_LAYERS_AUTO, .reps = 7};
+    *o = (bench_opts){.gpu_layers = VKQ_GPU_LAYERS_AUTO, .reps = 7, .pp = -1, .tg = -1};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = NULL;
         long long n;
         if (!strcmp(a, "--sweep-gpu-layers")) {
             o->sweep = 1;
+            continue;
+        }
+        if (!strcmp(a, "--quick") || !strcmp(a, "--full")) {
+            o->quick = a[2] == 'q' ? 1 : -1;
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(2);
@@ -91,6 +127,15 @@ static int parse(int argc, char **argv, bench_opts *o)
         } else if (!strcmp(a, "--reps")) {
             if (bench_parse_int(a, v, 1, 100000, &n)) return 2;
             o->reps = (int)n;
+            o->reps_given = 1;
+        } else if (!strcmp(a, "--pp") || !strcmp(a, "--tg")) {
+            if (bench_parse_int(a, v, 0, 1 << 20, &n)) return 2;
+            if (a[2] == 'p')
+                o->pp = (long)n;
+            else
+                o->tg = (long)n;
+        } else if (!strcmp(a, "--json")) {
+            o->json = v;
         } else if (!strcmp(a, "--threads")) {
             if (bench_parse_int(a, v, 0, 4096, &n)) return 2;
             o->threads = (uint32_t)n;
@@ -252,7 +297,8 @@ static void draw_experts(uint32_t *perm, uint32_t n, uint32_t k, uint64_t *rng)
 }
 
 /* Loads with `ngl` GPU layers, times the step; prints one row. Returns non-zero on failure. */
-static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t k_experts, uint64_t *rng)
+static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t k_experts, uint64_t *rng,
+                     split_row *row)
 {
     vkq_model_desc d = vkq_model_desc_default();
     d.n_gpu_layers = ngl;
@@ -344,6 +390,9 @@ static int bench_one(vkq_device dev, const bench_opts *o, int32_t ngl, uint32_t 
            (double)gpu_bytes / 1048576.0, (double)(bytes - gpu_bytes) / 1048576.0, med * 1e3,
            cpu_med * 1e3, gpu_med * 1e3, 1.0 / med, (double)bytes / med / 1e9, load_s,
            vkq_model_demotion_count(m));
+    *row = (split_row){.gpu_layers = tot.n_gpu_layers, .n_layers = tot.n_layers,
+                       .demoted = vkq_model_demotion_count(m), .gpu_bytes = gpu_bytes,
+                       .cpu_bytes = bytes - gpu_bytes, .step_s = med, .load_s = load_s};
     rc = 0;
 out:
     for (int64_t i = 0; s && i < nt; ++i) {
@@ -357,6 +406,198 @@ out:
     free(gpu);
     vkq_model_destroy(m);
     return rc;
+}
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < n; ++i)
+        s += v[i];
+    *mean = n ? s / n : 0;
+    for (int i = 0; i < n; ++i)
+        q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+}
+
+/* Fills tok[0..n) with random token ids of the vocabulary. */
+static void random_tokens(int32_t *tok, uint32_t n, uint32_t n_vocab, uint64_t *rng)
+{
+    for (uint32_t i = 0; i < n; ++i)
+        tok[i] = (int32_t)vkq_test_rand_below(rng, n_vocab);
+}
+
+/* One pp or tg run from an empty context; its seconds in *secs. */
+static vkq_status run_test(vkq_context ctx, int32_t *tok, uint32_t n, int batch, float *logits, double *secs)
+{
+    vkq_context_reset(ctx);
+    double a = now_s();
+    vkq_status st = VKQ_SUCCESS;
+    if (batch)
+        st = vkq_context_eval(ctx, tok, n, n - 1, logits);
+    else
+        for (uint32_t i = 0; i < n && st == VKQ_SUCCESS; ++i)
+            st = vkq_context_eval(ctx, tok + i, 1, 0, logits);
+    *secs = now_s() - a;
+    return st;
+}
+
+/* Loads the model with `ngl` GPU layers and room for its KV cache, then times pp and tg through
+ * the executor. A file the executor does not run sets *skip to its reason and returns 0. */
+static int bench_exec(vkq_device dev, const bench_opts *o, int32_t ngl, const vkq_llm_params *lp, uint32_t pp,
+                      uint32_t tg, int reps, uint64_t *rng, split_row *row, char *skip, size_t skip_size)
+{
+    const uint32_t n_ctx = pp > tg ? pp : tg;
+    vkq_model_desc d = vkq_model_desc_default();
+    d.n_gpu_layers = ngl;
+    d.vram_budget = o->budget;
+    d.overrides = o->overrides;
+    d.n_overrides = o->n_overrides;
+    d.cpu_threads = o->threads;
+    d.layer_reserve = vkq_llm_kv_bytes_per_layer(lp, n_ctx, VKQ_TYPE_F16, VKQ_TYPE_F16);
+    vkq_model m = NULL;
+    vkq_context ctx = NULL;
+    int rc = 1;
+    size_t nt = (size_t)(pp > tg ? pp : tg);
+    int32_t *tok = malloc(nt * sizeof *tok);
+    float *logits = malloc((size_t)lp->n_vocab * sizeof *logits);
+    double *t = NULL;
+    row->pp_s = calloc((size_t)reps, sizeof *row->pp_s);
+    row->tg_s = calloc((size_t)reps, sizeof *row->tg_s);
+    if (!tok || !logits || !row->pp_s || !row->tg_s) {
+        fprintf(stderr, "vkq-bench: out of host memory\n");
+        goto out;
+    }
+    double t0 = now_s();
+    vkq_status st = vkq_model_create(dev, o->path, &d, &m);
+    if (st != VKQ_SUCCESS) {
+        model_error(o->path, vkq_last_error());
+        goto out;
+    }
+    vkq_context_desc cd = vkq_context_desc_default();
+    cd.n_ctx = n_ctx;
+    cd.n_batch = pp ? pp : 1;
+    st = vkq_context_create(m, &cd, &ctx);
+    if (st == VKQ_ERROR_MALFORMED || st == VKQ_ERROR_UNSUPPORTED) {
+        snprintf(skip, skip_size, "%s", vkq_last_error());
+        rc = 0;
+        goto out;
+    }
+    if (st != VKQ_SUCCESS) {
+        fprintf(stderr, "vkq-bench: creating the context: %s\n", vkq_last_error());
+        goto out;
+    }
+    row->exec_load_s = now_s() - t0;
+    double secs;
+    if (pp) {
+        /* the first batch after loading is the warm-up and the time to the first token */
+        random_tokens(tok, pp, lp->n_vocab, rng);
+        if ((st = run_test(ctx, tok, pp, 1, logits, &secs)) != VKQ_SUCCESS) goto eval_error;
+        row->ttft_s = now_s() - t0;
+        t = row->pp_s;
+        for (int r = 0; r < reps; ++r) {
+            random_tokens(tok, pp, lp->n_vocab, rng);
+            if ((st = run_test(ctx, tok, pp, 1, logits, &secs)) != VKQ_SUCCESS) goto eval_error;
+            t[r] = pp / secs;
+        }
+        mean_sd(t, reps, &row->pp_mean, &row->pp_sd);
+    }
+    if (tg) {
+        random_tokens(tok, 1, lp->n_vocab, rng);
+        if ((st = run_test(ctx, tok, 1, 0, logits, &secs)) != VKQ_SUCCESS) goto eval_error;
+        if (!pp) row->ttft_s = now_s() - t0;
+        t = row->tg_s;
+        for (int r = 0; r < reps; ++r) {
+            random_tokens(tok, tg, lp->n_vocab, rng);
+            if ((st = run_test(ctx, tok, tg, 0, logits, &secs)) != VKQ_SUCCESS) goto eval_error;
+            t[r] = tg / secs;
+        }
+        mean_sd(t, reps, &row->tg_mean, &row->tg_sd);
+    }
+    vkq_context_info ci;
+    vkq_context_get_info(ctx, &ci);
+    vkq_plan_totals pt;
+    vkq_plan_get_totals(vkq_model_plan(m), &pt);
+    row->exec = 1;
+    row->exec_gpu_layers = ci.n_gpu_layers;
+    row->w_gpu_bytes = pt.gpu_bytes;
+    row->kv_gpu_bytes = ci.kv_gpu_bytes;
+    row->kv_cpu_bytes = ci.kv_cpu_bytes;
+    rc = 0;
+    goto out;
+eval_error:
+    fprintf(stderr, "vkq-bench: evaluating: %s\n", vkq_last_error());
+out:
+    vkq_context_destroy(ctx);
+    vkq_model_destroy(m);
+    free(tok);
+    free(logits);
+    return rc;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int write_json(const bench_opts *o, const char *device, uint32_t pp, uint32_t tg, int exec_reps,
+                      const char *skip, const split_row *rows, uint32_t n_rows)
+{
+    FILE *f = strcmp(o->json, "-") ? fopen(o->json, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "vkq-bench: --json %s: %s\n", o->json, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "{\"model\": ");
+    json_string(f, o->path);
+    fprintf(f, ", \"device\": ");
+    json_string(f, device);
+    fprintf(f, ", \"threads\": %u, \"step_reps\": %d, \"pp\": %u, \"tg\": %u, \"reps\": %d, \"kv_type\": \"F16\", ",
+            o->threads, o->reps, pp, tg, exec_reps);
+    fprintf(f, "\"whole_model_skipped\": ");
+    if (skip[0])
+        json_string(f, skip);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"rows\": [");
+    for (uint32_t i = 0; i < n_rows; ++i) {
+        const split_row *r = &rows[i];
+        fprintf(f,
+                "%s\n  {\"gpu_layers\": %u, \"n_layers\": %u, \"step_gpu_bytes\": %" PRIu64
+                ", \"step_cpu_bytes\": %" PRIu64 ", \"step_ms\": %.4f, \"step_load_s\": %.4f, \"demoted\": %u",
+                i ? "," : "", r->gpu_layers, r->n_layers, r->gpu_bytes, r->cpu_bytes, r->step_s * 1e3, r->load_s,
+                r->demoted);
+        if (r->exec)
+            fprintf(f,
+                    ", \"exec_gpu_layers\": %u, \"gpu_weight_bytes\": %" PRIu64 ", \"kv_gpu_bytes\": %" PRIu64
+                    ", \"kv_cpu_bytes\": %" PRIu64 ", \"load_s\": %.4f, \"ttft_s\": %.4f, \"pp_tps\": %.4f, "
+                    "\"pp_tps_sd\": %.4f, \"tg_tps\": %.4f, \"tg_tps_sd\": %.4f",
+                    r->exec_gpu_layers, r->w_gpu_bytes, r->kv_gpu_bytes, r->kv_cpu_bytes, r->exec_load_s,
+                    r->ttft_s, r->pp_mean, r->pp_sd, r->tg_mean, r->tg_sd);
+        for (int test = 0; r->exec && test < 2; ++test) {
+            const double *v = test ? r->tg_s : r->pp_s;
+            fprintf(f, ", \"%s_samples\": [", test ? "tg" : "pp");
+            for (int k = 0; k < (test ? (tg ? exec_reps : 0) : (pp ? exec_reps : 0)); ++k)
+                fprintf(f, "%s%.4f", k ? ", " : "", v[k]);
+            fprintf(f, "]");
+        }
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n]}\n");
+    if (f != stdout && fclose(f)) {
+        fprintf(stderr, "vkq-bench: --json %s: %s\n", o->json, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 int vkq_bench_model_main(int argc, char **argv)
@@ -399,6 +640,12 @@ int vkq_bench_model_main(int argc, char **argv)
         ++n_exp_tensors;
         if ((uint32_t)t.ne[2] > n_expert) n_expert = (uint32_t)t.ne[2];
     }
+    /* The whole-model measurement needs a language model vkquant runs. */
+    vkq_llm_params lp;
+    char skip[512] = "";
+    if (vkq_llm_params_read(vkq_model_gguf(probe), &lp) != VKQ_SUCCESS)
+        snprintf(skip, sizeof skip, "%s", vkq_last_error());
+    lp.arch = NULL; /* points into the probe's file */
     vkq_model_destroy(probe);
 
     vkq_instance inst = NULL;
@@ -439,13 +686,51 @@ int vkq_bench_model_main(int argc, char **argv)
                n_exp_tensors, n_expert, k_experts, k_source);
     printf("%11s %9s %9s %10s %9s %9s %9s %8s %7s %5s\n", "gpu_layers", "gpu_MiB", "cpu_MiB", "step_ms",
            "cpu_ms", "gpu_ms", "tok/s", "GB/s", "load_s", "demot");
-    rc = 0;
-    if (o.sweep) {
-        for (uint32_t ngl = 0; ngl <= tot.n_layers && !rc; ++ngl)
-            rc = bench_one(dev, &o, (int32_t)ngl, k_experts, &rng);
-    } else {
-        rc = bench_one(dev, &o, o.gpu_layers, k_experts, &rng);
+    /* A CPU-only run does not touch the slow CPU Vulkan driver, so it keeps the full sizes. */
+    const int quick =
+        o.quick ? o.quick > 0 : di->type == VKQ_DEVICE_CPU && (o.sweep || o.gpu_layers != 0);
+    const uint32_t pp = (uint32_t)(o.pp >= 0 ? o.pp : quick ? 64 : 512);
+    const uint32_t tg = (uint32_t)(o.tg >= 0 ? o.tg : quick ? 16 : 128);
+    const int exec_reps = o.reps_given ? o.reps : quick ? 1 : 3;
+    if (!pp && !tg && !skip[0]) snprintf(skip, sizeof skip, "--pp 0 and --tg 0");
+    const uint32_t n_rows = o.sweep ? tot.n_layers + 1 : 1;
+    split_row *rows = calloc(n_rows, sizeof *rows);
+    rc = rows ? 0 : 1;
+    for (uint32_t i = 0; i < n_rows && !rc; ++i)
+        rc = bench_one(dev, &o, o.sweep ? (int32_t)i : o.gpu_layers, k_experts, &rng, &rows[i]);
+    if (!rc && !skip[0]) {
+        printf("# whole model through the executor (vkq_context_eval, F16 KV cache of %u positions): pp%u = %u\n"
+               "# random tokens in one batch, tg%u = %u single-token evals, each from an empty context; t/s mean\n"
+               "# +- stddev of %d run(s) after a warm-up; ttft = load + the first prompt batch%s\n",
+               pp > tg ? pp : tg, pp, pp, tg, tg, exec_reps, quick ? " (--quick)" : "");
+        printf("%-8s %11s %11s %9s %9s %12s %10s %10s\n", "test", "gpu_layers", "gpu_w_MiB", "kv_gpu_MiB",
+               "kv_cpu_MiB", "t/s", "+-", "ttft_ms");
+        for (uint32_t i = 0; i < n_rows && !rc && !skip[0]; ++i) {
+            split_row *r = &rows[i];
+            rc = bench_exec(dev, &o, o.sweep ? (int32_t)i : o.gpu_layers, &lp, pp, tg, exec_reps, &rng, r, skip,
+                            sizeof skip);
+            if (rc || !r->exec) continue;
+            for (int test = 0; test < 2; ++test) {
+                uint32_t n = test ? tg : pp;
+                if (!n) continue;
+                char name[32], layers[32];
+                snprintf(name, sizeof name, "%s%u", test ? "tg" : "pp", n);
+                snprintf(layers, sizeof layers, "%u/%u", r->exec_gpu_layers, r->n_layers);
+                printf("%-8s %11s %11.2f %9.2f %9.2f %12.2f %10.2f %10.1f\n", name, layers,
+                       (double)r->w_gpu_bytes / 1048576.0, (double)r->kv_gpu_bytes / 1048576.0,
+                       (double)r->kv_cpu_bytes / 1048576.0, test ? r->tg_mean : r->pp_mean,
+                       test ? r->tg_sd : r->pp_sd, r->ttft_s * 1e3);
+            }
+            fflush(stdout);
+        }
     }
+    if (!rc && skip[0]) printf("# whole model not run: %s\n", skip);
+    if (!rc && o.json) rc = write_json(&o, di->name, pp, tg, exec_reps, skip, rows, n_rows);
+    for (uint32_t i = 0; rows && i < n_rows; ++i) {
+        free(rows[i].pp_s);
+        free(rows[i].tg_s);
+    }
+    free(rows);
     vkq_device_destroy(dev);
     vkq_instance_destroy(inst);
     return rc;

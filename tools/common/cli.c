@@ -1,0 +1,54 @@
+/* The placement options of vkq-run and vkq-eval (cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkquant/vkquant.h"
+
+void cli_placement_init(cli_placement *p)
+{
+    *p = (cli_placement){.ngl = VKQ_GPU_LAYERS_AUTO};
+}
+
+int cli_bad(const char *prog, const char *opt, const char *val, const char *why)
+{
+    fprintf(stderr, "%s: %s '%s': %s\n", prog, opt, val, why);
+    return 2;
+}
+
+int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || errno || v > max || *s == '-') return 0;
+    *out = v;
+    return 1;
+}
+
+int cli_placement_option(const char *prog, const char *a, const char *v, cli_placement *p)
+{
+    unsigned long u;
+    if (!strcmp(a, "-ngl") || !strcmp(a, "--gpu-layers")) {
+        if (!strcmp(v, "auto") || !strcmp(v, "-1")) p->ngl = VKQ_GPU_LAYERS_AUTO;
+        else if (cli_parse_uint(v, 1u << 20, &u)) p->ngl = (int32_t)u;
+        else return cli_bad(prog, a, v, "not a layer count or auto");
+    } else if (!strcmp(a, "--budget")) {
+        if (vkq_size_parse(v, &p->budget) != VKQ_SUCCESS) return cli_bad(prog, a, v, vkq_last_error());
+        if (!p->budget) p->ngl = 0;
+    } else if (!strcmp(a, "--override")) {
+        if (p->n_overrides == CLI_MAX_OVERRIDES) return cli_bad(prog, a, v, "too many rules");
+        p->overrides[p->n_overrides++] = v;
+    } else if (!strcmp(a, "--device")) {
+        p->device = v;
+    } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+        if (!cli_parse_uint(v, 256, &u) || !u) return cli_bad(prog, a, v, "not a thread count (1 .. 256)");
+        p->threads = (uint32_t)u;
+    } else {
+        return 0;
+    }
+    return 1;
+}
