@@ -161,6 +161,65 @@ VKQ_API vkq_status vkq_gguf_tensor_info(vkq_gguf g, int64_t i, vkq_gguf_tensor *
 /* Index of the tensor, or -1. */
 VKQ_API int64_t vkq_gguf_find_tensor(vkq_gguf g, const char *name);
 
+/* ---- writer ----
+ * Builds a GGUF v3 file: metadata (copied from a reader and/or set key by key), tensor infos
+ * (declared in file order), then the tensors' bytes streamed in that order. Layout as ggml
+ * writes it: the data section starts at align_up(end of tensor infos, alignment), each
+ * tensor's data starts at a multiple of the alignment and is followed by zero padding up to the
+ * next multiple (the last one too). The alignment is general.alignment when the metadata holds
+ * it as UINT32 (a power of two), else 32.
+ *
+ * Sequence: create; copy_kv / set_* / remove_key; add_tensor for each tensor; begin_path or
+ * begin_fd (writes the header, nothing can be declared after it); write_data with each
+ * tensor's bytes in declaration order (any chunking); finish. A tensor's bytes must all be
+ * written before the next one's; finish fails unless every byte was written.
+ *
+ * begin_path writes to a temporary file beside `path` (path.tmp.XXXXXX, mode 0666 & ~umask)
+ * and finish renames it over `path`: `path` never holds a half-written file. An error, or
+ * destroy before finish, removes the temporary. begin_path refuses (VKQ_ERROR_INVALID_ARGUMENT)
+ * when `path` exists and is the same file (st_dev and st_ino) as `protect` (the input, may be
+ * NULL). begin_fd writes at the descriptor's current position (a memfd, a pipe...), does not
+ * close it and leaves it as it is on errors.
+ *
+ * Errors: INVALID_ARGUMENT (NULL, a key or name that is empty, too long (names < 64 bytes) or
+ * duplicated, calls out of sequence, more bytes than declared), UNKNOWN_TYPE, BAD_SHAPE (n_dims
+ * not 1..4, ne[k] < 1, ne[0] not a multiple of the block), IO (open, write, rename failures,
+ * with the path and errno's words), OUT_OF_HOST_MEMORY; after an error in begin/write/finish
+ * the writer only accepts destroy.
+ * Thread safety: a writer is used by one thread at a time. Values are copied at set time. */
+typedef struct vkq_gguf_writer_s *vkq_gguf_writer;
+
+VKQ_API vkq_status vkq_gguf_writer_create(vkq_gguf_writer *out);
+/* Removes an unfinished temporary file, frees everything; NULL is a no-op. */
+VKQ_API void vkq_gguf_writer_destroy(vkq_gguf_writer w);
+/* Every key of `src` in its order (values of all types, arrays of strings included); a key that
+ * is already set keeps its place and takes src's value. */
+VKQ_API vkq_status vkq_gguf_writer_copy_kv(vkq_gguf_writer w, vkq_gguf src);
+/* Set a key (added at the end, or replacing the value of an existing key in place). */
+VKQ_API vkq_status vkq_gguf_writer_set_u32(vkq_gguf_writer w, const char *key, uint32_t v);
+VKQ_API vkq_status vkq_gguf_writer_set_i32(vkq_gguf_writer w, const char *key, int32_t v);
+VKQ_API vkq_status vkq_gguf_writer_set_u64(vkq_gguf_writer w, const char *key, uint64_t v);
+VKQ_API vkq_status vkq_gguf_writer_set_f32(vkq_gguf_writer w, const char *key, float v);
+VKQ_API vkq_status vkq_gguf_writer_set_bool(vkq_gguf_writer w, const char *key, int v);
+VKQ_API vkq_status vkq_gguf_writer_set_string(vkq_gguf_writer w, const char *key, const char *v);
+/* An array of `count` fixed-size elements (not STRING, not ARRAY), packed little-endian. */
+VKQ_API vkq_status vkq_gguf_writer_set_array(vkq_gguf_writer w, const char *key, vkq_gguf_type elem_type,
+                                             uint64_t count, const void *data);
+VKQ_API vkq_status vkq_gguf_writer_set_string_array(vkq_gguf_writer w, const char *key,
+                                                    const char *const *v, uint64_t count);
+/* Removes the key if present (no error if absent). */
+VKQ_API vkq_status vkq_gguf_writer_remove_key(vkq_gguf_writer w, const char *key);
+/* Declares the next tensor: ne[0] innermost, n_dims 1..4. */
+VKQ_API vkq_status vkq_gguf_writer_add_tensor(vkq_gguf_writer w, const char *name, uint32_t n_dims,
+                                              const int64_t *ne, vkq_type type);
+/* Bytes of the declared tensor i (0 if out of range). */
+VKQ_API uint64_t vkq_gguf_writer_tensor_bytes(vkq_gguf_writer w, int64_t i);
+VKQ_API vkq_status vkq_gguf_writer_begin_path(vkq_gguf_writer w, const char *path, const char *protect);
+VKQ_API vkq_status vkq_gguf_writer_begin_fd(vkq_gguf_writer w, int fd);
+VKQ_API vkq_status vkq_gguf_writer_write_data(vkq_gguf_writer w, const void *data, size_t n);
+/* Flushes; for a path: fsync, close, rename over the path. Returns the total file size. */
+VKQ_API vkq_status vkq_gguf_writer_finish(vkq_gguf_writer w, uint64_t *out_size);
+
 #ifdef __cplusplus
 }
 #endif
