@@ -252,6 +252,19 @@ int main(void)
                                       tr->info.name, k_path_names[p], threads, t2);
                             }
                             if (p == P_INT8) int8_variants_agree(&d, y, y2, &rng);
+                            /* int8: a batch (the GEMM path, which decodes a row group once for
+                             * every column) gives each column the bits of a mat-vec call. */
+                            for (uint64_t c = 0; p == P_INT8 && c < n && n > 1; ++c) {
+                                vkq_cpu_matmul_desc dc = d;
+                                dc.n = 1;
+                                dc.x = x + c * k;
+                                dc.y = y2;
+                                CHECK(vkq_cpu_matmul(&dc) == VKQ_SUCCESS, "column");
+                                CHECK(memcmp(y + c * m, y2, m * sizeof(float)) == 0,
+                                      "%s %s m=%" PRIu64 " k=%" PRIu64 " n=%" PRIu64 ": column %" PRIu64
+                                      " of the batch differs from a mat-vec of it",
+                                      tr->info.name, k_path_names[p], m, k, n, c);
+                            }
                         }
                     }
                 }

@@ -35,8 +35,19 @@ typedef float (*vkq_int8_dot_fn)(const uint8_t *w, uint64_t nb, const void *xq);
 typedef struct vkq_int8_group {
     void (*fn)(const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq, float *out);
     uint32_t rows; /* at most VKQ_INT8_GROUP_MAX */
+    /* The GEMM path (n >= VKQ_INT8_GEMM_MIN_N columns), for types whose decoding costs more
+     * than their dot products (q5_0: two bit expansions per block pair): decode writes the
+     * group's rows decoded into pre (pre_bytes per row per weight block, 32-byte aligned),
+     * once, and pre_fn runs one column against them; every result bit-identical with fn's.
+     * decode NULL: no GEMM path, fn serves every column. */
+    void (*decode)(const uint8_t *w, size_t w_stride, uint64_t nb, void *pre);
+    void (*pre_fn)(const void *pre, const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq, float *out);
+    uint32_t pre_bytes;
 } vkq_int8_group;
 #define VKQ_INT8_GROUP_MAX 8
+#define VKQ_INT8_GEMM_MIN_N 2
+/* Mat-vec rows shorter than this (bytes) go one at a time, not in groups (rows_int8). */
+#define VKQ_INT8_GROUP_MIN_ROW_BYTES 4096
 
 /* The int8 kernel of one type in one variant: its entry in the variant's table. */
 typedef struct vkq_int8_kernel {
@@ -67,7 +78,7 @@ typedef struct vkq_cpu_int8_isa {
      * NULL) takes whole groups of rows, dot the rest. */
     void (*rows)(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
                  uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes, uint64_t n, float *y,
-                 size_t ldy);
+                 size_t ldy, void *scratch);
 } vkq_cpu_int8_isa;
 
 /* The variants built into this library (VKQ_HAVE_CPU_<NAME> from meson.build: the compiler

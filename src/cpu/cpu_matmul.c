@@ -235,7 +235,7 @@ static void run_share(const job *j, uint32_t t)
 #if HAVE_X86_KERNELS
     case PATH_INT8:
         j->isa->rows(j->dot, j->grp, j->k / qk, j->w, j->w_stride, r0, r1, j->xq, j->xq_col_bytes, j->n,
-                     j->y, j->ldy);
+                     j->y, j->ldy, scratch);
         break;
     case PATH_F32:
         vkq_cpu_avx2_rows_f32(j->tr->info.type, j->tr->decode_block, qk, bb, j->w, j->w_stride, r0,
@@ -296,15 +296,19 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
 
     /* Scratch per thread: a decode chunk plus a decoded row (f32 path, n > 8) or the column
      * accumulators (scalar path). */
-    const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : 0;
-    const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
-    if (scratch_len > lim / sizeof(float) / nt) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
-    uint64_t xq_bytes = 0, xq_col_bytes = 0;
     const vkq_cpu_int8_isa *isa = p == PATH_INT8 ? int8_isa(d->flags) : NULL;
     const vkq_int8_kernel *kern = int8_kernel(isa, d->type);
     const uint32_t xblk = kern ? kern->x_block : 0;
     const vkq_int8_dot_fn dot = kern ? kern->dot : NULL;
-    const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0};
+    const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0, NULL, NULL, 0};
+    /* Per thread, the int8 GEMM path's decoded row group: rows x k / qk blocks x pre_bytes. */
+    const uint64_t pre_floats = grp.decode && n >= VKQ_INT8_GEMM_MIN_N
+                                    ? ((uint64_t)grp.rows * (k / tr->info.block_elems) * grp.pre_bytes + 3) / 4
+                                    : 0;
+    const uint64_t extra = p == PATH_SCALAR ? n : p == PATH_F32 ? k : pre_floats;
+    const uint64_t scratch_len = (CH + extra + 15) / 16 * 16; /* 64-byte multiples */
+    if (scratch_len > lim / sizeof(float) / nt) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);
+    uint64_t xq_bytes = 0, xq_col_bytes = 0;
     if (p == PATH_INT8) { /* k is a multiple of the weight block, itself a multiple of xblk */
         xq_col_bytes = k / xblk * (xblk == 256 ? sizeof(vkq_xk_block) : sizeof(vkq_xq_block));
         if (n > lim / xq_col_bytes) return vkq_fail_status(VKQ_ERROR_TOO_LARGE);

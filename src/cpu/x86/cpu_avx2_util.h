@@ -80,7 +80,7 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
  * constant `variant` selecting among the types one template serves): dot_<name> for one row
  * and group_<name>, a vkq_int8_group of NR rows. `linkage` is static where the variant's table
  * sits in the same file, and empty (named VKQ_ISA_FN(...), declared above) where it does not. */
-#define VKQ_ROW_KERNELS_AS(linkage, dot_name, group_name, name, rows, variant, NR)               \
+#define VKQ_ROW_KERNELS_FNS(linkage, dot_name, name, rows, variant, NR)                         \
     linkage float dot_name(const uint8_t *w, uint64_t nb, const void *x)                         \
     {                                                                                            \
         float y;                                                                                 \
@@ -90,8 +90,10 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
     static void group_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, const void *x, float *out) \
     {                                                                                            \
         rows(w, ws, nb, x, variant, NR, out);                                                    \
-    }                                                                                            \
-    linkage const vkq_int8_group group_name = {group_##name##_fn, NR};
+    }
+#define VKQ_ROW_KERNELS_AS(linkage, dot_name, group_name, name, rows, variant, NR)               \
+    VKQ_ROW_KERNELS_FNS(linkage, dot_name, name, rows, variant, NR)                              \
+    linkage const vkq_int8_group group_name = {group_##name##_fn, NR, NULL, NULL, 0};
 #define VKQ_ROW_KERNELS(name, rows, variant, NR)                                                  \
     VKQ_ROW_KERNELS_AS(static, dot_##name, group_##name, name, rows, variant, NR)
 #define VKQ_XK_ROW_KERNELS(name, rows, variant, NR)                                               \

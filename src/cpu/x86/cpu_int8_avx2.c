@@ -53,9 +53,10 @@ static void quantize_x(const float *x, uint64_t k, void *out)
 }
 
 /* q8_0: y = q d, signed codes against signed X through the sign trick. nr <= 8 rows at once
- * (X's block loaded once per group; nr weight streams from DRAM in flight, 8 rows measured
- * ~12 % faster than 4 and 4 ~30 % faster than 1 at m=4096); two accumulators per row (even /
- * odd blocks), and every row does the same operations in the same order whatever nr is. */
+ * (X's block loaded once per group, nr weight streams from DRAM in flight); groups of 4: with
+ * two accumulators per row (even / odd blocks) 8 rows spill them to the stack, and on Zen 1
+ * 4 rows beat 8 by ~8 % at 4096 x 14336 (bench/RESULTS.md). Every row does the same
+ * operations in the same order whatever nr is. */
 static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
                                         int unused, int nr, float *out)
 {
@@ -89,7 +90,7 @@ static VKQ_ALWAYS_INLINE void q8_0_rows(const uint8_t *w, size_t ws, uint64_t nb
     }
 }
 
-VKQ_ROW_KERNELS(q8_0, q8_0_rows, 0, 8)
+VKQ_ROW_KERNELS(q8_0, q8_0_rows, 0, 4)
 
 static inline __m256i nibbles32(const uint8_t *qs)
 {
@@ -128,15 +129,55 @@ static inline uint32_t load_u32(const uint8_t *p)
  * same order whatever nr is, so results do not depend on the row grouping (thread count). */
 enum legacy_kind { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1 };
 
-static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
-                                          enum legacy_kind kind, int nr, float *out)
+/* Blocks b0 and b1 = b0 + bb of a row, decoded: lo holds elements 0-15 of both blocks, hi
+ * elements 16-31 (unsigned codes), dc = [d0, d1, c0, c1] (c = d, times off at the end, or m). */
+static VKQ_ALWAYS_INLINE void legacy_decode2(const uint8_t *b0, size_t bb, enum legacy_kind kind, __m256i *lo,
+                                             __m256i *hi, __m128 *dc)
+{
+    const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
+    const size_t qh_off = has_m ? 4 : 2, qs_off = qh_off + (five ? 4 : 0);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const uint8_t *b1 = b0 + bb;
+    const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + qs_off), (const __m128i *)(b0 + qs_off));
+    *lo = _mm256_and_si256(raw, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+    if (five) {
+        const uint32_t h0 = load_u32(b0 + qh_off), h1 = load_u32(b1 + qh_off);
+        *lo = _mm256_or_si256(*lo, bits_to_0x10((h0 & 0xFFFFu) | h1 << 16));
+        *hi = _mm256_or_si256(*hi, bits_to_0x10(h0 >> 16 | (h1 & 0xFFFF0000u)));
+    }
+    if (has_m) {
+        const __m128 v = _mm_cvtph_ps(_mm_setr_epi32((int)load_u32(b0), (int)load_u32(b1), 0, 0));
+        *dc = _mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+    } else {
+        uint16_t h0, h1;
+        memcpy(&h0, b0, 2);
+        memcpy(&h1, b1, 2);
+        const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+        *dc = _mm_movelh_ps(d2, d2);
+    }
+}
+
+/* A decoded block pair in the GEMM path's scratch (legacy_decode_rows): 96 bytes, 32-aligned. */
+typedef struct legacy_pair {
+    __m256i lo, hi;
+    __m128 dc;
+    __m128 pad;
+} legacy_pair;
+
+/* nr rows against one column. pre NULL: the rows are decoded here (the mat-vec path); else
+ * pre holds them decoded, nb / 2 pairs per row (the GEMM path: decoded once, used by every
+ * column), and the odd tail block still comes from w. The same float operations in the same
+ * order either way, so both paths give the same bits. */
+static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const legacy_pair *pre, uint64_t nb,
+                                              const xq_block *xq, enum legacy_kind kind, int nr, float *out)
 {
     const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
     const size_t bb = kind == L_Q4_0 ? 18 : kind == L_Q4_1 ? 20 : kind == L_Q5_0 ? 22 : 24;
     const size_t qh_off = has_m ? 4 : 2, qs_off = qh_off + (five ? 4 : 0);
     const float off = kind == L_Q4_0 ? -8.0f : kind == L_Q5_0 ? -16.0f : 1.0f;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const uint64_t np = nb / 2;
     __m256 acc[8];
     __m128 corr[8];
     for (int i = 0; i < nr; ++i) {
@@ -152,28 +193,18 @@ static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t 
                                        xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi));
         VKQ_UNROLL
         for (int i = 0; i < nr; ++i) {
-            const uint8_t *b0 = w + i * ws + b * bb, *b1 = b0 + bb;
-            const __m256i raw = _mm256_loadu2_m128i((const __m128i *)(b1 + qs_off), (const __m128i *)(b0 + qs_off));
-            __m256i lo = _mm256_and_si256(raw, m4);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-            if (five) { /* lo: elements 0-15 of both blocks, hi: 16-31 */
-                const uint32_t h0 = load_u32(b0 + qh_off), h1 = load_u32(b1 + qh_off);
-                lo = _mm256_or_si256(lo, bits_to_0x10((h0 & 0xFFFFu) | h1 << 16));
-                hi = _mm256_or_si256(hi, bits_to_0x10(h0 >> 16 | (h1 & 0xFFFF0000u)));
+            __m256i lo, hi;
+            __m128 dc;
+            if (pre) {
+                const legacy_pair *q = pre + i * np + b / 2;
+                lo = _mm256_load_si256(&q->lo);
+                hi = _mm256_load_si256(&q->hi);
+                dc = _mm_load_ps((const float *)&q->dc);
+            } else {
+                const uint8_t *b0 = w + i * ws + b * bb;
+                legacy_decode2(b0, bb, kind, &lo, &hi, &dc);
             }
             const __m256i p = dot4x2(lo, xlo, hi, xhi);
-            /* [d0, d1, c0, c1] (c = d, times off at the end, or m) */
-            __m128 dc;
-            if (has_m) {
-                const __m128 v = _mm_cvtph_ps(_mm_setr_epi32((int)load_u32(b0), (int)load_u32(b1), 0, 0));
-                dc = _mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 2, 0));
-            } else {
-                uint16_t h0, h1;
-                memcpy(&h0, b0, 2);
-                memcpy(&h1, b1, 2);
-                const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
-                dc = _mm_movelh_ps(d2, d2);
-            }
             /* d dx of both blocks, then c dx sum qx of both */
             const __m128 sc = _mm_mul_ps(dc, dxc);
             acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread),
@@ -198,10 +229,44 @@ static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t 
     }
 }
 
-VKQ_ROW_KERNELS(q4_0, legacy_rows, L_Q4_0, 8)
-VKQ_ROW_KERNELS(q4_1, legacy_rows, L_Q4_1, 8)
-VKQ_ROW_KERNELS(q5_0, legacy_rows, L_Q5_0, 8)
-VKQ_ROW_KERNELS(q5_1, legacy_rows, L_Q5_1, 8)
+static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
+                                          enum legacy_kind kind, int nr, float *out)
+{
+    legacy_rows_any(w, ws, NULL, nb, xq, kind, nr, out);
+}
+
+/* The GEMM path's decoder: nr rows' whole block pairs into pre (nb / 2 pairs per row). */
+static VKQ_ALWAYS_INLINE void legacy_decode_rows(const uint8_t *w, size_t ws, uint64_t nb, enum legacy_kind kind,
+                                                 int nr, legacy_pair *pre)
+{
+    const size_t bb = kind == L_Q4_0 ? 18 : kind == L_Q4_1 ? 20 : kind == L_Q5_0 ? 22 : 24;
+    for (int i = 0; i < nr; ++i)
+        for (uint64_t b = 0; b + 2 <= nb; b += 2) {
+            legacy_pair *q = pre + i * (nb / 2) + b / 2;
+            const uint8_t *b0 = w + i * ws + b * bb;
+            legacy_decode2(b0, bb, kind, &q->lo, &q->hi, &q->dc);
+        }
+}
+
+/* Group kernels of 8 rows with the GEMM path (the decode-once entry points of vkq_int8_group). */
+#define LEGACY_KERNELS(name, kind)                                                                  \
+    VKQ_ROW_KERNELS_FNS(static, dot_##name, name, legacy_rows, kind, 8)                            \
+    static void decode_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, void *pre)          \
+    {                                                                                            \
+        legacy_decode_rows(w, ws, nb, kind, 8, (legacy_pair *)pre);                              \
+    }                                                                                            \
+    static void pre_##name##_fn(const void *pre, const uint8_t *w, size_t ws, uint64_t nb, const void *x, \
+                                float *out)                                                      \
+    {                                                                                            \
+        legacy_rows_any(w, ws, (const legacy_pair *)pre, nb, (const xq_block *)x, kind, 8, out);  \
+    }                                                                                            \
+    static const vkq_int8_group group_##name = {group_##name##_fn, 8, decode_##name##_fn, pre_##name##_fn, \
+                                                sizeof(legacy_pair) / 2};
+
+LEGACY_KERNELS(q4_0, L_Q4_0)
+LEGACY_KERNELS(q4_1, L_Q4_1)
+LEGACY_KERNELS(q5_0, L_Q5_0)
+LEGACY_KERNELS(q5_1, L_Q5_1)
 
 /* iq4_nl (y = d kvalues[q], fp16 d, 18-byte blocks) and mxfp4 (y = kvalues_mxfp4[q] 2^(e -
  * 128), E8M0 e, 17-byte blocks): 16 signed int8 code values looked up with pshufb, signed X
@@ -414,17 +479,27 @@ static float dot_nf4(const uint8_t *w, uint64_t nb, const void *xv)
 }
 
 static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, const uint8_t *w, size_t w_stride,
-                       uint64_t r0, uint64_t r1, const void *xq,
-                            size_t x_col_bytes, uint64_t n, float *y, size_t ldy)
+                      uint64_t r0, uint64_t r1, const void *xq, size_t x_col_bytes, uint64_t n, float *y,
+                      size_t ldy, void *scratch)
 {
     uint64_t r = r0;
+    const int gemm = grp.decode && n >= VKQ_INT8_GEMM_MIN_N;
+    /* Mat-vec over short rows: one row at a time. A group reads nr rows a few hundred bytes
+     * apart at once, which the hardware prefetcher follows worse than one sequential stream:
+     * on Zen 1, 2 threads, rows under 4 KiB ran 1.1-2x faster one by one (q8_0 at k = 640
+     * 9.2 vs 6.1 GB/s, q4_k at k = 1024 7.9 vs 4.1; bench/RESULTS.md). Same bits either way. */
+    if (n == 1 && w_stride < VKQ_INT8_GROUP_MIN_ROW_BYTES) grp.fn = NULL;
     if (grp.fn)
-        for (; r + grp.rows <= r1; r += grp.rows)
+        for (; r + grp.rows <= r1; r += grp.rows) {
+            if (gemm) grp.decode(w + r * w_stride, w_stride, nb, scratch);
             for (uint64_t c = 0; c < n; ++c) {
                 float out[VKQ_INT8_GROUP_MAX];
-                grp.fn(w + r * w_stride, w_stride, nb, (const uint8_t *)xq + c * x_col_bytes, out);
+                const void *xc = (const uint8_t *)xq + c * x_col_bytes;
+                if (gemm) grp.pre_fn(scratch, w + r * w_stride, w_stride, nb, xc, out);
+                else grp.fn(w + r * w_stride, w_stride, nb, xc, out);
                 for (uint32_t i = 0; i < grp.rows; ++i) y[c * ldy + r + i] = out[i];
             }
+        }
     for (; r < r1; ++r) {
         const uint8_t *row = w + r * w_stride;
         for (uint64_t c = 0; c < n; ++c) y[c * ldy + r] = dot(row, nb, (const uint8_t *)xq + c * x_col_bytes);
