@@ -4,7 +4,7 @@
 A module is a file without its extension (buffer.c + buffer.h = src/vulkan/buffer): module
 A depends on B when a file of A includes a header of B. Rules:
   1. no cycle among modules;
-  2. rooms: core < formats < {cpu, quant, gguf, vulkan} < model: no room includes a higher one
+  2. rooms: core < formats < {cpu, quant, gguf, text, eval, vulkan} < {model, convert} < llm: no room includes a higher one
      (rooms of one rank may use each other, as long as rule 1 holds);
   3. inside src/vulkan, the layers of device_core.h: a file includes only its own layer or
      lower ones;
@@ -16,14 +16,16 @@ import os
 import re
 import sys
 
-ROOM_RANK = {"core": 0, "formats": 1, "cpu": 2, "quant": 2, "gguf": 2, "vulkan": 2, "model": 3}
+ROOM_RANK = {"core": 0, "formats": 1, "cpu": 2, "quant": 2, "gguf": 2, "vulkan": 2, "text": 2, "eval": 2,
+             "model": 3, "convert": 3,
+             "llm": 4}
 
 VULKAN_LAYER = {
     "device_core": 0, "instance": 0, "probe": 0, "volk_impl": 0,
     "staging_ring": 1,
     "buffer": 2, "config": 2, "pipeline_cache": 2,
     "pipeline": 3,
-    "dequant": 4, "matmul": 4,
+    "dequant": 4, "matmul": 4, "ops": 4,
     "device": 5,
 }
 
@@ -39,7 +41,8 @@ EXCEPTIONS = {
 PUBLIC_ROOM = {
     "vkquant/core.h": "core", "vkquant/types.def": "core", "vkquant/version.h": "core",
     "vkquant/cpu.h": "cpu", "vkquant/quant.h": "quant", "vkquant/gguf.h": "gguf",
-    "vkquant/vulkan.h": "vulkan", "vkquant/model.h": "model", "vkquant/vkquant.h": "model",
+    "vkquant/tokenizer.h": "text", "vkquant/eval.h": "eval", "vkquant/convert.h": "convert",
+    "vkquant/vulkan.h": "vulkan", "vkquant/model.h": "model", "vkquant/llm.h": "llm", "vkquant/vkquant.h": "llm",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -9,7 +9,7 @@
 #                                           fixed-seed random walk; no new input is kept
 # Findings (crash-*, leak-*, timeout-*, oom-*: the input that caused them) land in
 # build-fuzz/fuzz-TARGET/.
-# TARGET: gguf | safetensors. Prints the inputs executed, the coverage libFuzzer reports (cov:
+# TARGET: gguf | safetensors | tokenizer | logits. Prints the inputs executed, the coverage libFuzzer reports (cov:
 # edges, ft: features) and the findings; exits non-zero on any finding or build failure.
 # Env: VKQ_FUZZ_BUILD (default build-fuzz).
 set -euo pipefail
@@ -33,8 +33,10 @@ else
 fi
 case "$target" in
   gguf) max_len=8192 ;;
+  tokenizer) max_len=16384 ;;
   safetensors) max_len=4096 ;;
-  *) echo "fuzz.sh: unknown target '$target' (gguf, safetensors)" >&2; exit 2 ;;
+  logits) max_len=4096 ;;
+  *) echo "fuzz.sh: unknown target '$target' (gguf, safetensors, tokenizer, logits)" >&2; exit 2 ;;
 esac
 
 scripts/setup.sh --fuzz

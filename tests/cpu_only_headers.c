@@ -3,10 +3,13 @@
  * have it on the default path). */
 #include <stdio.h>
 
+#include "vkquant/convert.h"
 #include "vkquant/core.h"
+#include "vkquant/eval.h"
 #include "vkquant/cpu.h"
 #include "vkquant/gguf.h"
 #include "vkquant/quant.h"
+#include "vkquant/tokenizer.h"
 
 #ifdef VULKAN_CORE_H_
 #error "a CPU-only vkquant header includes vulkan_core.h"
@@ -20,6 +23,12 @@ int main(void)
         fprintf(stderr, "type table, quantizer or CPU path lookup failed\n");
         return 1;
     }
+    vkq_recipe recipe;
+    if (vkq_recipe_create("Q4_K_M", &recipe) != VKQ_SUCCESS) {
+        fprintf(stderr, "recipe: %s\n", vkq_last_error());
+        return 1;
+    }
+    vkq_recipe_destroy(recipe);
     printf("vkquant %d.%d.%d: %u types, CPU path for Q4_K: %s\n", VKQ_VERSION_MAJOR,
            VKQ_VERSION_MINOR, VKQ_VERSION_PATCH, vkq_type_count(), vkq_cpu_matmul_path(VKQ_TYPE_Q4_K, 0));
     return 0;

@@ -67,7 +67,7 @@ def main():
         dest = os.path.join(tmp, 'dest')
         run([meson, 'install', '-C', build, '--no-rebuild', '--destdir', dest],
             stdout=subprocess.DEVNULL)
-        for name in ['vkquant.h', 'core.h', 'vulkan.h', 'gguf.h', 'quant.h', 'cpu.h', 'model.h',
+        for name in ['vkquant.h', 'core.h', 'vulkan.h', 'gguf.h', 'quant.h', 'cpu.h', 'model.h', 'tokenizer.h', 'eval.h', 'convert.h',
                      'types.def', 'version.h', 'libvkquant.a', 'libvkquant.so.0', 'libvkquant.so',
                      'vkquant.pc', 'vkq-info', 'vkq-gguf', 'vkq-bench']:
             path = find(dest, name)
