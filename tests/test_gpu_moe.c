@@ -14,48 +14,18 @@
 #include <string.h>
 
 #include "core/types.h"
-#include "gpu_fixture.h"
+#include "gpu_record.h"
 #include "matmul_ref.h"
 #include "test_util.h"
-#include "volk.h"
 #include "vulkan/ops.h"
 
 static uint64_t g_rng;
 
-typedef struct ctx {
-    vkq_device dev;
-    vkq_vulkan_handles h;
-    struct VolkDeviceTable vk;
-    VkCommandPool pool;
-    VkCommandBuffer cmd;
-} ctx;
+typedef gpu_rec ctx;
 
 static float frand(float lo, float hi)
 {
     return lo + (hi - lo) * (float)((double)(vkq_test_rand(&g_rng) >> 11) / 9007199254740992.0);
-}
-
-static VkCommandBuffer begin(ctx *c)
-{
-    c->vk.vkResetCommandPool(c->h.device, c->pool, 0);
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    c->vk.vkBeginCommandBuffer(c->cmd, &bi);
-    return c->cmd;
-}
-
-static void submit(ctx *c)
-{
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
-    c->vk.vkCmdPipelineBarrier(c->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                               VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
-                               NULL);
-    c->vk.vkEndCommandBuffer(c->cmd);
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cmd};
-    CHECK(c->vk.vkQueueSubmit(c->h.queue, 1, &si, VK_NULL_HANDLE) == VK_SUCCESS, "submit");
-    c->vk.vkQueueWaitIdle(c->h.queue);
 }
 
 static vkq_buffer make_buf(ctx *c, uint64_t size)
@@ -109,8 +79,8 @@ static void test_router(ctx *c)
         CHECK_OK(vkq_buffer_upload(b, 256, lg, lb));
         for (int norm = 0; norm < 2; ++norm) {
             const vkq_bufref rl = {b, 256}, ri = {b, 256 + lb + 4}, rw_ = {b, 256 + lb + ib + 260};
-            CHECK_OK(vkq_topk_router_record(c->dev, begin(c), rl, n_tok, E, K, norm, ri, rw_));
-            submit(c);
+            CHECK_OK(vkq_topk_router_record(c->dev, gpu_rec_begin(c), rl, n_tok, E, K, norm, ri, rw_));
+            gpu_rec_submit(c);
             CHECK_OK(vkq_buffer_download(b, ri.offset, ids, ib));
             CHECK_OK(vkq_buffer_download(b, rw_.offset, w, ib));
             CHECK_OK(vkq_cpu_topk_router(lg, n_tok, E, K, norm, cids, cw));
@@ -164,9 +134,9 @@ static int run_matmul_id(ctx *c, vkq_type t, uint32_t m, uint32_t k, uint32_t E,
         vkq_matmul_id_desc d = {.type = t, .m = m, .k = k, .n_expert = E, .w = {bw, w_off}, .n_tokens = n_tok,
                                 .n_used = K, .ids = {bx, 16 + x_bytes + 8}, .x = {bx, 16},
                                 .x_per_pair = per_pair, .y = {by, 32}};
-        vkq_status st = vkq_matmul_id_record(c->dev, begin(c), &d);
+        vkq_status st = vkq_matmul_id_record(c->dev, gpu_rec_begin(c), &d);
         CHECK(st == VKQ_SUCCESS, "matmul_id %s: %s", tr->info.name, vkq_last_error());
-        submit(c);
+        gpu_rec_submit(c);
         CHECK_OK(vkq_buffer_download(by, 32, y, (uint64_t)P * m * 4));
         for (uint32_t p = 0; p < P; ++p) {
             const uint32_t e = ids[p] < (int32_t)E ? (uint32_t)ids[p] : E - 1;
@@ -218,9 +188,9 @@ static void test_combine(ctx *c)
     const uint64_t yo = 8 + P * 4, oo = yo + (uint64_t)P * n * 4 + 4;
     CHECK_OK(vkq_buffer_upload(b, 8, w, P * 4));
     CHECK_OK(vkq_buffer_upload(b, yo, y, (uint64_t)P * n * 4));
-    CHECK_OK(vkq_moe_combine_record(c->dev, begin(c), (vkq_bufref){b, 8}, (vkq_bufref){b, yo}, (vkq_bufref){b, oo}, n,
+    CHECK_OK(vkq_moe_combine_record(c->dev, gpu_rec_begin(c), (vkq_bufref){b, 8}, (vkq_bufref){b, yo}, (vkq_bufref){b, oo}, n,
                                     n_tok, K));
-    submit(c);
+    gpu_rec_submit(c);
     CHECK_OK(vkq_buffer_download(b, oo, o, (uint64_t)n_tok * n * 4));
     double worst = 0.0;
     for (uint32_t t = 0; t < n_tok; ++t)
@@ -242,7 +212,7 @@ static void test_combine(ctx *c)
 static void test_bad_args(ctx *c)
 {
     vkq_buffer b = make_buf(c, 4096), other = make_buf(c, 4096);
-    VkCommandBuffer cmd = begin(c);
+    VkCommandBuffer cmd = gpu_rec_begin(c);
     vkq_matmul_id_desc d = {.type = VKQ_TYPE_Q8_0, .m = 4, .k = 32, .n_expert = 2, .w = {b, 0}, .n_tokens = 2,
                             .n_used = 1, .ids = {other, 0}, .x = {b, 1024}, .y = {b, 2048}};
     CHECK(vkq_matmul_id_record(c->dev, cmd, &d) == VKQ_ERROR_INVALID_ARGUMENT, "ids outside X's buffer");
@@ -265,7 +235,7 @@ static void test_bad_args(ctx *c)
     CHECK(vkq_moe_combine_record(c->dev, cmd, (vkq_bufref){b, 0}, (vkq_bufref){b, 2}, (vkq_bufref){b, 64}, 4, 2,
                                  1) == VKQ_ERROR_INVALID_ARGUMENT,
           "combine unaligned y");
-    submit(c);
+    gpu_rec_submit(c);
     printf("bad arguments: refused with a status\n");
     vkq_buffer_destroy(b);
     vkq_buffer_destroy(other);
@@ -278,28 +248,14 @@ int main(void)
     g_rng = seed;
     gpu_fixture f;
     if (gpu_fixture_open(&f, NULL)) return 1;
-    ctx c = {.dev = f.dev};
-    CHECK_OK(vkq_device_get_vulkan(f.dev, &c.h));
-    if (!vkq_device_get_info(f.dev)->push_descriptor) {
-        gpu_fixture_close(&f);
-        return vkq_test_skip("test_gpu_moe", "the device lacks VK_KHR_push_descriptor (needed to record)");
-    }
-    CHECK(volkInitialize() == VK_SUCCESS, "volkInitialize");
-    volkLoadInstanceOnly(c.h.instance);
-    volkLoadDeviceTable(&c.vk, c.h.device);
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .queueFamilyIndex = c.h.queue_family};
-    CHECK(c.vk.vkCreateCommandPool(c.h.device, &pci, NULL, &c.pool) == VK_SUCCESS, "command pool");
-    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .commandPool = c.pool,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                      .commandBufferCount = 1};
-    CHECK(c.vk.vkAllocateCommandBuffers(c.h.device, &ai, &c.cmd) == VK_SUCCESS, "command buffer");
+    ctx c;
+    int rc = gpu_rec_open(&c, &f, "test_gpu_moe");
+    if (rc) return rc;
     test_bad_args(&c);
     test_router(&c);
     test_combine(&c);
     test_matmul_id(&c);
-    c.vk.vkDestroyCommandPool(c.h.device, c.pool, NULL);
+    gpu_rec_close(&c);
     gpu_fixture_close(&f); /* counts validation messages as failures */
     return test_summary("test_gpu_moe");
 }

@@ -11,20 +11,13 @@
 #include <string.h>
 
 #include "core/types.h"
-#include "gpu_fixture.h"
+#include "gpu_record.h"
 #include "test_util.h"
-#include "volk.h"
 #include "vulkan/ops.h"
 
 static uint64_t g_rng;
 
-typedef struct ctx {
-    vkq_device dev;
-    vkq_vulkan_handles h;
-    struct VolkDeviceTable vk;
-    VkCommandPool pool;
-    VkCommandBuffer cmd;
-} ctx;
+typedef gpu_rec ctx;
 
 static float frand(float lo, float hi)
 {
@@ -35,30 +28,6 @@ static void fill(float *x, size_t n, float lo, float hi)
 {
     for (size_t i = 0; i < n; ++i)
         x[i] = frand(lo, hi);
-}
-
-static VkCommandBuffer begin(ctx *c)
-{
-    c->vk.vkResetCommandPool(c->h.device, c->pool, 0);
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    c->vk.vkBeginCommandBuffer(c->cmd, &bi);
-    return c->cmd;
-}
-
-static void submit(ctx *c)
-{
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
-    c->vk.vkCmdPipelineBarrier(c->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                               VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
-                               NULL, 0, NULL);
-    c->vk.vkEndCommandBuffer(c->cmd);
-    VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cmd};
-    CHECK(c->vk.vkQueueSubmit(c->h.queue, 1, &si, VK_NULL_HANDLE) == VK_SUCCESS, "submit");
-    c->vk.vkQueueWaitIdle(c->h.queue);
 }
 
 /* A device buffer of `size` bytes holding `data` at `offset` (the rest zero). */
@@ -119,9 +88,9 @@ static void test_rmsnorm(ctx *c)
                 vkq_buffer bw = make_buf(c, n * 4 + 64, 64, w, n * 4);
                 vkq_buffer bo = in_place ? bx : make_buf(c, ne * 4, 0, NULL, 0);
                 vkq_bufref out = {bo, in_place ? OFF : 0};
-                CHECK_OK(vkq_rmsnorm_record(c->dev, begin(c), (vkq_bufref){bx, OFF},
+                CHECK_OK(vkq_rmsnorm_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF},
                                             (vkq_bufref){with_w ? bw : NULL, 64}, out, n, rows, eps));
-                submit(c);
+                gpu_rec_submit(c);
                 get(bo, out.offset, got, ne * 4);
                 double e = rel_err(got, want, ne);
                 CHECK(e <= 1e-5, "rmsnorm n=%u rows=%u w=%d in_place=%d: relative error %g", n, rows, with_w,
@@ -165,9 +134,9 @@ static void test_rope(ctx *c)
                         }
                 vkq_buffer bx = make_buf(c, OFF + ne * 4, OFF, x, ne * 4);
                 vkq_buffer bf = make_buf(c, 32 + half * 4, 32, f, half * 4);
-                CHECK_OK(vkq_rope_record(c->dev, begin(c), (vkq_bufref){bx, OFF}, n_tokens, n_heads, head_dim,
+                CHECK_OK(vkq_rope_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF}, n_tokens, n_heads, head_dim,
                                          n_rot, pos0, (vkq_bufref){bf, 32}, neox));
-                submit(c);
+                gpu_rec_submit(c);
                 get(bx, OFF, got, ne * 4);
                 double e = rel_err(got, want, ne);
                 int same = 1;
@@ -202,9 +171,9 @@ static void test_glu(ctx *c)
         fill(u, n, -3, 3);
         vkq_buffer bg = make_buf(c, OFF + n * 4, OFF, g, n * 4), bu = make_buf(c, n * 4, 0, u, n * 4);
         /* out aliases gate */
-        CHECK_OK(vkq_glu_record(c->dev, begin(c), (vkq_glu_kind)kind, (vkq_bufref){bg, OFF},
+        CHECK_OK(vkq_glu_record(c->dev, gpu_rec_begin(c), (vkq_glu_kind)kind, (vkq_bufref){bg, OFF},
                                 (vkq_bufref){bu, 0}, (vkq_bufref){bg, OFF}, n));
-        submit(c);
+        gpu_rec_submit(c);
         get(bg, OFF, got, n * 4);
         double worst = 0;
         int finite = 1;
@@ -243,9 +212,9 @@ static void test_add_scale(ctx *c)
         fill(b, n * b_rows, -10, 10);
         vkq_buffer ba = make_buf(c, OFF + n * rows * 4, OFF, a, n * rows * 4);
         vkq_buffer bb = make_buf(c, 16 + n * b_rows * 4, 16, b, n * b_rows * 4);
-        CHECK_OK(vkq_add_record(c->dev, begin(c), (vkq_bufref){ba, OFF}, (vkq_bufref){bb, 16},
+        CHECK_OK(vkq_add_record(c->dev, gpu_rec_begin(c), (vkq_bufref){ba, OFF}, (vkq_bufref){bb, 16},
                                 (vkq_bufref){ba, OFF}, n, rows, b_rows));
-        submit(c);
+        gpu_rec_submit(c);
         get(ba, OFF, got, n * rows * 4);
         int exact = 1;
         for (uint32_t r = 0; r < rows; ++r)
@@ -264,8 +233,8 @@ static void test_add_scale(ctx *c)
     fill(x, ns, -5, 5);
     const float s = frand(-3, 3);
     vkq_buffer bx = make_buf(c, 8 + ns * 4, 8, x, ns * 4);
-    CHECK_OK(vkq_scale_record(c->dev, begin(c), (vkq_bufref){bx, 8}, s, ns));
-    submit(c);
+    CHECK_OK(vkq_scale_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, 8}, s, ns));
+    gpu_rec_submit(c);
     get(bx, 8, got, ns * 4);
     int exact = 1;
     for (uint64_t i = 0; i < ns; ++i)
@@ -379,9 +348,9 @@ static void test_kv_store(ctx *c)
         memset(init, 0xA5, size);
         vkq_buffer src = make_buf(c, OFF + n_rows * row_elems * 4, OFF, x, n_rows * row_elems * 4);
         vkq_buffer dst = make_buf(c, size, 0, init, size);
-        CHECK_OK(vkq_kv_store_record(c->dev, begin(c), t, (vkq_bufref){src, OFF}, n_rows, row_elems,
+        CHECK_OK(vkq_kv_store_record(c->dev, gpu_rec_begin(c), t, (vkq_bufref){src, OFF}, n_rows, row_elems,
                                      (vkq_bufref){dst, off}, stride));
-        submit(c);
+        gpu_rec_submit(c);
         get(dst, 0, got, size);
         int ok = 1, pad_ok = memcmp(got, init, off) == 0 &&
                              memcmp(got + off + (n_rows - 1) * stride + row_bytes, init,
@@ -444,7 +413,7 @@ static double run_attention(ctx *c, vkq_type t, const attn_case *a)
     vkq_buffer bkv = make_buf(c, kv_size, 0, NULL, 0);
     vkq_buffer bo = make_buf(c, 16 + nq * 4, 0, NULL, 0);
     const float scale = 3.0f / sqrtf((float)hd);
-    VkCommandBuffer cmd = begin(c);
+    VkCommandBuffer cmd = gpu_rec_begin(c);
     CHECK_OK(vkq_kv_store_record(c->dev, cmd, t, (vkq_bufref){bsrc, 0}, n_kv, row_elems,
                                  (vkq_bufref){bkv, k_off}, stride));
     CHECK_OK(vkq_kv_store_record(c->dev, cmd, t, (vkq_bufref){bsrc, (uint64_t)n_kv * row_elems * 4}, n_kv,
@@ -468,7 +437,7 @@ static double run_attention(ctx *c, vkq_type t, const attn_case *a)
                            .window = a->window,
                            .out = {bo, 16}};
     CHECK_OK(vkq_attention_record(c->dev, cmd, &d));
-    submit(c);
+    gpu_rec_submit(c);
     get(bo, 16, got, nq * 4);
     uint8_t *cache = xmalloc(kv_size);
     get(bkv, 0, cache, kv_size);
@@ -559,7 +528,7 @@ static void test_bad_args(ctx *c)
     float x[64];
     fill(x, n, -1, 1);
     vkq_buffer b = make_buf(c, n * 4, 0, x, n * 4), kv = make_buf(c, 4096, 0, NULL, 0);
-    VkCommandBuffer cmd = begin(c);
+    VkCommandBuffer cmd = gpu_rec_begin(c);
     vkq_bufref r = {b, 0}, none = {NULL, 0};
     CHECK(vkq_scale_record(c->dev, cmd, none, 2.0f, n) == VKQ_ERROR_INVALID_ARGUMENT, "NULL buffer");
     CHECK(vkq_rmsnorm_record(c->dev, cmd, none, none, r, 64, 1, 1e-6f) == VKQ_ERROR_INVALID_ARGUMENT,
@@ -617,7 +586,7 @@ static void test_bad_args(ctx *c)
     d.head_dim_k = d.head_dim_v = 512;
     CHECK(vkq_attention_record(c->dev, cmd, &d) == VKQ_ERROR_BAD_SHAPE, "head_dim 512");
     CHECK(vkq_attention_record(c->dev, cmd, NULL) == VKQ_ERROR_INVALID_ARGUMENT, "NULL desc");
-    submit(c);
+    gpu_rec_submit(c);
     float y[64];
     get(b, 0, y, n * 4);
     CHECK(memcmp(x, y, n * 4) == 0, "a refused call changed the buffer");
@@ -633,23 +602,9 @@ int main(void)
     g_rng = seed;
     gpu_fixture f;
     if (gpu_fixture_open(&f, NULL)) return 1;
-    ctx c = {.dev = f.dev};
-    CHECK_OK(vkq_device_get_vulkan(f.dev, &c.h));
-    if (!vkq_device_get_info(f.dev)->push_descriptor) {
-        gpu_fixture_close(&f);
-        return vkq_test_skip("test_gpu_ops", "the device lacks VK_KHR_push_descriptor (needed to record)");
-    }
-    CHECK(volkInitialize() == VK_SUCCESS, "volkInitialize");
-    volkLoadInstanceOnly(c.h.instance);
-    volkLoadDeviceTable(&c.vk, c.h.device);
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .queueFamilyIndex = c.h.queue_family};
-    CHECK(c.vk.vkCreateCommandPool(c.h.device, &pci, NULL, &c.pool) == VK_SUCCESS, "command pool");
-    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .commandPool = c.pool,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                      .commandBufferCount = 1};
-    CHECK(c.vk.vkAllocateCommandBuffers(c.h.device, &ai, &c.cmd) == VK_SUCCESS, "command buffer");
+    ctx c;
+    int rc = gpu_rec_open(&c, &f, "test_gpu_ops");
+    if (rc) return rc;
     test_bad_args(&c);
     test_rmsnorm(&c);
     test_rope(&c);
@@ -657,7 +612,7 @@ int main(void)
     test_add_scale(&c);
     test_kv_store(&c);
     test_attention(&c);
-    c.vk.vkDestroyCommandPool(c.h.device, c.pool, NULL);
+    gpu_rec_close(&c);
     gpu_fixture_close(&f);
     return test_summary("test_gpu_ops");
 }
