@@ -17,7 +17,7 @@ llama.cpp is not part of vkquant: build it outside the project
 
 usage: compare_llama_quantize.py MODEL.gguf LLAMA_BIN_DIR -f TEXT [--imatrix FILE |
            --imatrix-collect CALIB_TEXT] [--types Q8_0,Q6_K,...] [--ctx 512] [--chunks 4]
-           [--threads 2] [--vkq-build build] [--json FILE] [--keep DIR]
+           [--threads 2] [--vkq-build build] [--llama-args ARGS] [--json FILE] [--keep DIR]
 """
 import argparse
 import json
@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--chunks", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vkq-build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
+    ap.add_argument("--llama-args", default="", help="more arguments for llama-perplexity, space-separated "
+                    "(-nr where ggml's AMX kernels trap: a VM that has the CPU flag but not the permission)")
     ap.add_argument("--json", help="write the table and every figure here")
     ap.add_argument("--keep", help="keep the quantized files and the base run in this directory")
     a = ap.parse_args()
@@ -112,7 +114,8 @@ def main():
                  "-t", th], "vkq-eval --imatrix-collect")
         base = os.path.join(work, "base.kld")
         print(f"# base run: llama-perplexity --kl-divergence-base ({a.chunks} chunks of {a.ctx})", file=sys.stderr)
-        out, _ = run([llama_ppl, "-m", a.model, "-f", a.file, "-c", str(a.ctx), "--chunks", str(a.chunks), "-t", th,
+        out, _ = run([llama_ppl, *a.llama_args.split(), "-m", a.model, "-f", a.file, "-c", str(a.ctx),
+                      "--chunks", str(a.chunks), "-t", th,
                       "--kl-divergence-base", base], "llama-perplexity base")
         (base_ppl,) = num(r"Final estimate: PPL = ([\d.]+)", out, "final PPL")
         commit = re.search(r"build: \d+ \((\w+)\)", out)
@@ -137,7 +140,7 @@ def main():
                    "vkquant": {"bpw": bpw_v, "quantize_s": t_vkq}, "same_plan": not diff}
             for side, path in (("llama", f_llama), ("vkquant", f_vkq)):
                 print(f"# {t}: llama-perplexity --kl-divergence of the {side} file", file=sys.stderr)
-                out, _ = run([llama_ppl, "-m", path, "-t", th, "--kl-divergence-base", base, "--kl-divergence"],
+                out, _ = run([llama_ppl, *a.llama_args.split(), "-m", path, "-t", th, "--kl-divergence-base", base, "--kl-divergence"],
                              f"llama-perplexity {t} {side}")
                 row[side].update(kld_stats(out))
             row["kld_ratio"] = row["vkquant"]["kld"] / row["llama"]["kld"] if row["llama"]["kld"] > 0 else None
