@@ -7,17 +7,16 @@
  * the plain absmax scale is among the candidates, so the result is never worse than absmax
  * round-to-nearest before the caller rounds the scale to its storage format. */
 #include <float.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "quant/quantize_internal.h"
 
-float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q)
+/* The candidates' inverse scales of vkq_search_scale_int, in its order; returns how many. */
+static int int_candidates(float m, int qmin, int qmax, int nstep, float *iscale)
 {
-    const float m = vkq_signed_absmax(x, n);
-    for (int j = 0; j < n; j++)
-        q[j] = 0;
-    if (fabsf(m) < VKQ_TINY) return 0.0f;
-    float best_gain = -1.0f, best_d = 0.0f;
-    int8_t cur[256];
+    int nc = 0;
     const int ends[2] = {qmin, qmax};
     for (int e = 0; e < 2; e++) {
         if (ends[e] == 0) continue;
@@ -25,25 +24,160 @@ float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int 
         for (int s = -nstep; s <= nstep; s++) {
             const float target = (float)ends[e] + dir * 0.1f * (float)s;
             if (target * dir < 0.5f) continue;
-            const float iscale = target / m;
-            float sqx = 0.0f, sq2 = 0.0f;
-            for (int j = 0; j < n; j++) {
-                const int v = vkq_round_clamp(x[j] * iscale, qmin, qmax);
-                cur[j] = (int8_t)v;
-                sqx += w[j] * x[j] * (float)v;
-                sq2 += w[j] * (float)(v * v);
-            }
-            /* The least-squares d = sqx / sq2 lowers the error by sqx^2 / sq2. */
-            if (sq2 > 0.0f && sqx * sqx / sq2 > best_gain) {
-                best_gain = sqx * sqx / sq2;
-                best_d = sqx / sq2;
-                for (int j = 0; j < n; j++)
-                    q[j] = cur[j];
-            }
+            iscale[nc++] = target / m;
         }
     }
-    if (best_gain < 0.0f) best_d = m / (float)(m > 0 ? qmax : qmin); /* all weights zero */
+    return nc;
+}
+
+#if defined(__SSE2__)
+/* Four candidates at once, one a lane: each lane does the scalar loop's operations in its order
+ * (max/min are its clamp, NaN to lo; v * v is exact in binary32 for these ranges), so the sums
+ * are bit-identical to one candidate at a time. Four times the work per instruction, and the
+ * sums' add chains of four candidates overlap instead of waiting on each other. */
+static void int_sums4(const float *x, const float *w, int n, int qmin, int qmax, const float *iscale, float *sqx,
+                      float *sq2)
+{
+    const __m128 is = _mm_loadu_ps(iscale), lo = _mm_set1_ps((float)qmin), hi = _mm_set1_ps((float)qmax);
+    const __m128 zero = _mm_setzero_ps(), half = _mm_set1_ps(0.5f), nhalf = _mm_set1_ps(-0.5f);
+    __m128 ax = zero, a2 = zero;
+    for (int j = 0; j < n; j++) {
+        const __m128 xj = _mm_set1_ps(x[j]), wj = _mm_set1_ps(w[j]);
+        __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(xj, is), lo), hi);
+        const __m128 ge = _mm_cmpge_ps(v, zero);
+        v = _mm_add_ps(v, _mm_or_ps(_mm_and_ps(ge, half), _mm_andnot_ps(ge, nhalf)));
+        const __m128 q = _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
+        ax = _mm_add_ps(ax, _mm_mul_ps(_mm_mul_ps(wj, xj), q));
+        a2 = _mm_add_ps(a2, _mm_mul_ps(wj, _mm_mul_ps(q, q)));
+    }
+    _mm_storeu_ps(sqx, ax);
+    _mm_storeu_ps(sq2, a2);
+}
+#endif
+
+/* The weighted sums of candidate c: sum w x q and sum w q^2, q = round_clamp(x * iscale[c]). */
+static void int_sums(const float *x, const float *w, int n, int qmin, int qmax, const float *iscale, int nc,
+                     float *sqx, float *sq2)
+{
+    int c = 0;
+#if defined(__SSE2__)
+    for (; c + 4 <= nc; c += 4)
+        int_sums4(x, w, n, qmin, qmax, iscale + c, sqx + c, sq2 + c);
+#endif
+    for (; c < nc; c++) {
+        float ax = 0.0f, a2 = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const int v = vkq_round_clamp(x[j] * iscale[c], qmin, qmax);
+            ax += w[j] * x[j] * (float)v;
+            a2 += w[j] * (float)(v * v);
+        }
+        sqx[c] = ax;
+        sq2[c] = a2;
+    }
+}
+
+float vkq_search_scale_int(const float *x, const float *w, int n, int qmin, int qmax, int nstep, int8_t *q)
+{
+    const float m = vkq_signed_absmax(x, n);
+    for (int j = 0; j < n; j++)
+        q[j] = 0;
+    if (fabsf(m) < VKQ_TINY) return 0.0f;
+    float iscale[2 * (2 * VKQ_SEARCH_MAX_STEP + 1)], sqx[2 * (2 * VKQ_SEARCH_MAX_STEP + 1)],
+        sq2[2 * (2 * VKQ_SEARCH_MAX_STEP + 1)];
+    if (nstep > VKQ_SEARCH_MAX_STEP) nstep = VKQ_SEARCH_MAX_STEP;
+    const int nc = int_candidates(m, qmin, qmax, nstep, iscale);
+    int_sums(x, w, n, qmin, qmax, iscale, nc, sqx, sq2);
+    float best_gain = -1.0f, best_d = 0.0f;
+    int best = -1;
+    for (int c = 0; c < nc; c++)
+        /* The least-squares d = sqx / sq2 lowers the error by sqx^2 / sq2. */
+        if (sq2[c] > 0.0f && sqx[c] * sqx[c] / sq2[c] > best_gain) {
+            best_gain = sqx[c] * sqx[c] / sq2[c];
+            best_d = sqx[c] / sq2[c];
+            best = c;
+        }
+    if (best < 0) return m / (float)(m > 0 ? qmax : qmin); /* all weights zero */
+    for (int j = 0; j < n; j++)
+        q[j] = (int8_t)vkq_round_clamp(x[j] * iscale[best], qmin, qmax);
     return best_d;
+}
+
+#if defined(__SSE2__)
+/* q = round_clamp((x - lo) * iscale, 0, qmax) of four candidates, one a lane, as floats. */
+static inline __m128 min_q4(__m128 xj, __m128 lo, __m128 is, __m128 hi)
+{
+    const __m128 zero = _mm_setzero_ps();
+    __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_sub_ps(xj, lo), is), zero), hi);
+    const __m128 ge = _mm_cmpge_ps(v, zero);
+    v = _mm_add_ps(v, _mm_or_ps(_mm_and_ps(ge, _mm_set1_ps(0.5f)), _mm_andnot_ps(ge, _mm_set1_ps(-0.5f))));
+    return _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
+}
+#endif
+
+/* vkq_search_scale_min's sums for candidates [c, c + k): sum w q, sum w q^2, sum w x q; k <= 4
+ * lanes at once where SSE2 is there (the lanes do the scalar loop's operations in its order:
+ * the same bits). */
+static void min_sums(const float *x, const float *w, int n, float lo, int qmax, const float *iscale, int k,
+                     float *sq, float *sq2, float *sxq)
+{
+#if defined(__SSE2__)
+    if (k == 4) {
+        const __m128 is = _mm_loadu_ps(iscale), vlo = _mm_set1_ps(lo), hi = _mm_set1_ps((float)qmax);
+        __m128 a1 = _mm_setzero_ps(), a2 = a1, a3 = a1;
+        for (int j = 0; j < n; j++) {
+            const __m128 xj = _mm_set1_ps(x[j]), wj = _mm_set1_ps(w[j]);
+            const __m128 q = min_q4(xj, vlo, is, hi);
+            a1 = _mm_add_ps(a1, _mm_mul_ps(wj, q));
+            a2 = _mm_add_ps(a2, _mm_mul_ps(wj, _mm_mul_ps(q, q)));
+            a3 = _mm_add_ps(a3, _mm_mul_ps(_mm_mul_ps(wj, xj), q));
+        }
+        _mm_storeu_ps(sq, a1);
+        _mm_storeu_ps(sq2, a2);
+        _mm_storeu_ps(sxq, a3);
+        return;
+    }
+#endif
+    for (int c = 0; c < k; c++) {
+        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const int v = vkq_round_clamp((x[j] - lo) * iscale[c], 0, qmax);
+            a1 += w[j] * (float)v;
+            a2 += w[j] * (float)(v * v);
+            a3 += w[j] * x[j] * (float)v;
+        }
+        sq[c] = a1;
+        sq2[c] = a2;
+        sxq[c] = a3;
+    }
+}
+
+/* The weighted error sum w (sc q + b - x)^2 of candidates [c, c + k), each with its sc and b. */
+static void min_errs(const float *x, const float *w, int n, float lo, int qmax, const float *iscale, int k,
+                     const float *sc, const float *b, float *err)
+{
+#if defined(__SSE2__)
+    if (k == 4) {
+        const __m128 is = _mm_loadu_ps(iscale), vlo = _mm_set1_ps(lo), hi = _mm_set1_ps((float)qmax);
+        const __m128 vsc = _mm_loadu_ps(sc), vb = _mm_loadu_ps(b);
+        __m128 e = _mm_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            const __m128 xj = _mm_set1_ps(x[j]);
+            const __m128 t = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(vsc, min_q4(xj, vlo, is, hi)), vb), xj);
+            e = _mm_add_ps(e, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(w[j]), t), t));
+        }
+        _mm_storeu_ps(err, e);
+        return;
+    }
+#endif
+    for (int c = 0; c < k; c++) {
+        float e = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const int v = vkq_round_clamp((x[j] - lo) * iscale[c], 0, qmax);
+            const float t = sc[c] * (float)v + b[c] - x[j];
+            e += w[j] * t * t;
+        }
+        err[c] = e;
+    }
 }
 
 float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int nstep, int free_offset,
@@ -59,54 +193,56 @@ float vkq_search_scale_min(const float *x, const float *w, int n, int qmax, int 
         q[j] = 0;
     *m_out = -lo;
     if (hi - lo < VKQ_TINY) return 0.0f;
+    if (nstep > VKQ_SEARCH_MAX_STEP) nstep = VKQ_SEARCH_MAX_STEP;
 
     float sw = 0.0f, sx = 0.0f;
     for (int j = 0; j < n; j++) {
         sw += w[j];
         sx += w[j] * x[j];
     }
-    float best_err = FLT_MAX, best_s = (hi - lo) / (float)qmax, best_b = lo;
-    uint8_t cur[256];
-    for (int s = -nstep - 1; s <= nstep; s++) {
-        /* s = -nstep-1 is plain absmax round-to-nearest, kept without a refit. */
-        const int plain = s == -nstep - 1;
-        const float iscale = plain ? (float)qmax / (hi - lo) : ((float)qmax + 0.1f * (float)s) / (hi - lo);
-        float sq = 0.0f, sq2 = 0.0f, sxq = 0.0f;
-        for (int j = 0; j < n; j++) {
-            const int v = vkq_round_clamp((x[j] - lo) * iscale, 0, qmax);
-            cur[j] = (uint8_t)v;
-            sq += w[j] * (float)v;
-            sq2 += w[j] * (float)(v * v);
-            sxq += w[j] * x[j] * (float)v;
-        }
-        float sc, b;
-        const float det = sw * sq2 - sq * sq;
-        if (plain) {
-            sc = 1.0f / iscale;
-            b = lo;
+    /* Candidate 0 is plain absmax round-to-nearest, kept without a refit; then the fan. */
+    enum { MAXC = 2 * VKQ_SEARCH_MAX_STEP + 4 };
+    float iscale[MAXC], sq[MAXC], sq2[MAXC], sxq[MAXC], sc[MAXC], b[MAXC], err[MAXC];
+    int ok[MAXC];
+    const int nc = 2 * nstep + 2;
+    for (int c = 0; c < nc; c++) {
+        const int s = c - nstep - 1;
+        iscale[c] = c == 0 ? (float)qmax / (hi - lo) : ((float)qmax + 0.1f * (float)s) / (hi - lo);
+    }
+    for (int c = 0; c < nc; c += 4)
+        min_sums(x, w, n, lo, qmax, iscale + c, nc - c < 4 ? nc - c : 4, sq + c, sq2 + c, sxq + c);
+    for (int c = 0; c < nc; c++) {
+        const float det = sw * sq2[c] - sq[c] * sq[c];
+        ok[c] = 1;
+        if (c == 0) {
+            sc[c] = 1.0f / iscale[c];
+            b[c] = lo;
         } else if (det > 0.0f) {
-            sc = (sw * sxq - sq * sx) / det;
-            b = (sq2 * sx - sq * sxq) / det;
-            if (b > 0.0f && !free_offset) { /* offset must stay <= 0: refit the scale alone */
-                b = 0.0f;
-                sc = sq2 > 0.0f ? sxq / sq2 : 0.0f;
+            sc[c] = (sw * sxq[c] - sq[c] * sx) / det;
+            b[c] = (sq2[c] * sx - sq[c] * sxq[c]) / det;
+            if (b[c] > 0.0f && !free_offset) { /* offset must stay <= 0: refit the scale alone */
+                b[c] = 0.0f;
+                sc[c] = sq2[c] > 0.0f ? sxq[c] / sq2[c] : 0.0f;
             }
         } else {
-            continue;
-        }
-        float err = 0.0f;
-        for (int j = 0; j < n; j++) {
-            const float t = sc * (float)cur[j] + b - x[j];
-            err += w[j] * t * t;
-        }
-        if (err < best_err) {
-            best_err = err;
-            best_s = sc;
-            best_b = b;
-            for (int j = 0; j < n; j++)
-                q[j] = cur[j];
+            ok[c] = 0;
+            sc[c] = b[c] = 0.0f;
         }
     }
+    for (int c = 0; c < nc; c += 4)
+        min_errs(x, w, n, lo, qmax, iscale + c, nc - c < 4 ? nc - c : 4, sc + c, b + c, err + c);
+    float best_err = FLT_MAX, best_s = (hi - lo) / (float)qmax, best_b = lo;
+    int best = -1;
+    for (int c = 0; c < nc; c++)
+        if (ok[c] && err[c] < best_err) {
+            best_err = err[c];
+            best_s = sc[c];
+            best_b = b[c];
+            best = c;
+        }
+    if (best >= 0)
+        for (int j = 0; j < n; j++)
+            q[j] = (uint8_t)vkq_round_clamp((x[j] - lo) * iscale[best], 0, qmax);
     *m_out = -best_b;
     return best_s;
 }
