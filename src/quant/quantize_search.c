@@ -255,6 +255,39 @@ int vkq_nearest_level(const float *mid, int nlev, float v)
     return i;
 }
 
+/* The level index of v: vkq_nearest16 for 16 levels (the count of midpoints below v, which is
+ * what its binary search finds), else vkq_nearest_level. */
+static inline int nearest_any(const float *mid, int nlev, float v)
+{
+    return nlev == 16 ? vkq_nearest16(mid, v) : vkq_nearest_level(mid, nlev, v);
+}
+
+#if defined(__SSE2__)
+/* vkq_search_scale_codebook's sums for four 16-level candidates, one a lane, each lane the scalar
+ * loop's operations in its order (the index: the count of the 15 midpoints below v, as
+ * vkq_nearest16's search; NaN counts none): the same bits. */
+static void codebook_sums4(const float *x, const float *w, int n, const float *lev, const float *mid,
+                           const float *iscale, float *sqx, float *sq2)
+{
+    const __m128 is = _mm_loadu_ps(iscale);
+    __m128 ax = _mm_setzero_ps(), a2 = ax;
+    for (int j = 0; j < n; j++) {
+        const __m128 xj = _mm_set1_ps(x[j]), wj = _mm_set1_ps(w[j]);
+        const __m128 v = _mm_mul_ps(xj, is);
+        __m128i cnt = _mm_setzero_si128();
+        for (int i = 0; i < 15; i++)
+            cnt = _mm_sub_epi32(cnt, _mm_castps_si128(_mm_cmpgt_ps(v, _mm_set1_ps(mid[i]))));
+        int k[4];
+        _mm_storeu_si128((__m128i *)k, cnt);
+        const __m128 l = _mm_setr_ps(lev[k[0]], lev[k[1]], lev[k[2]], lev[k[3]]);
+        ax = _mm_add_ps(ax, _mm_mul_ps(_mm_mul_ps(wj, xj), l));
+        a2 = _mm_add_ps(a2, _mm_mul_ps(_mm_mul_ps(wj, l), l));
+    }
+    _mm_storeu_ps(sqx, ax);
+    _mm_storeu_ps(sq2, a2);
+}
+#endif
+
 float vkq_search_scale_codebook(const float *x, const float *w, int n, const float *lev, const float *mid,
                                 int nlev, int nstep, uint8_t *idx)
 {
@@ -263,30 +296,43 @@ float vkq_search_scale_codebook(const float *x, const float *w, int n, const flo
     for (int j = 0; j < n; j++)
         idx[j] = (uint8_t)zero;
     if (fabsf(m) < VKQ_TINY) return 0.0f;
-    float best_gain = -1.0f, best_d = 0.0f;
-    uint8_t cur[256];
+    if (nstep > VKQ_SEARCH_MAX_STEP) nstep = VKQ_SEARCH_MAX_STEP;
+    enum { MAXC = 2 * (2 * VKQ_SEARCH_MAX_STEP + 1) };
+    float iscale[MAXC], sqx[MAXC], sq2[MAXC];
+    int nc = 0;
     const float ends[2] = {lev[0], lev[nlev - 1]};
     for (int e = 0; e < 2; e++) {
         if (ends[e] == 0.0f) continue;
-        for (int s = -nstep; s <= nstep; s++) {
-            const float iscale = ends[e] * (1.0f + 0.015f * (float)s) / m;
-            float sqx = 0.0f, sq2 = 0.0f;
-            for (int j = 0; j < n; j++) {
-                const int v = nlev == 16 ? vkq_nearest16(mid, x[j] * iscale)
-                                         : vkq_nearest_level(mid, nlev, x[j] * iscale);
-                cur[j] = (uint8_t)v;
-                sqx += w[j] * x[j] * lev[v];
-                sq2 += w[j] * lev[v] * lev[v];
-            }
-            if (sq2 > 0.0f && sqx * sqx / sq2 > best_gain) {
-                best_gain = sqx * sqx / sq2;
-                best_d = sqx / sq2;
-                for (int j = 0; j < n; j++)
-                    idx[j] = cur[j];
-            }
-        }
+        for (int s = -nstep; s <= nstep; s++)
+            iscale[nc++] = ends[e] * (1.0f + 0.015f * (float)s) / m;
     }
-    if (best_gain < 0.0f) best_d = m / (m > 0 ? lev[nlev - 1] : lev[0]);
+    int c = 0;
+#if defined(__SSE2__)
+    if (nlev == 16)
+        for (; c + 4 <= nc; c += 4)
+            codebook_sums4(x, w, n, lev, mid, iscale + c, sqx + c, sq2 + c);
+#endif
+    for (; c < nc; c++) {
+        float ax = 0.0f, a2 = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const int v = nearest_any(mid, nlev, x[j] * iscale[c]);
+            ax += w[j] * x[j] * lev[v];
+            a2 += w[j] * lev[v] * lev[v];
+        }
+        sqx[c] = ax;
+        sq2[c] = a2;
+    }
+    float best_gain = -1.0f, best_d = 0.0f;
+    int best = -1;
+    for (c = 0; c < nc; c++)
+        if (sq2[c] > 0.0f && sqx[c] * sqx[c] / sq2[c] > best_gain) {
+            best_gain = sqx[c] * sqx[c] / sq2[c];
+            best_d = sqx[c] / sq2[c];
+            best = c;
+        }
+    if (best < 0) return m / (m > 0 ? lev[nlev - 1] : lev[0]);
+    for (int j = 0; j < n; j++)
+        idx[j] = (uint8_t)nearest_any(mid, nlev, x[j] * iscale[best]);
     return best_d;
 }
 
