@@ -14,6 +14,7 @@
 #include "core/types.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_pool.h"
+#include "cpu/ops_isa.h"
 
 #define CH 1024 /* floats decoded at a time by the scalar path (and cpu_f32_avx2.c) */
 
@@ -128,6 +129,11 @@ static const kernels *get_kernels(void)
 {
     pthread_once(&g_once, init_kernels);
     return &g_kernels;
+}
+
+int vkq_cpu_avx2_usable(void)
+{
+    return get_kernels()->avx2;
 }
 
 typedef enum path { PATH_SCALAR, PATH_F32, PATH_INT8 } path;

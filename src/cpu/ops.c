@@ -9,15 +9,18 @@
 #include "core/fp_convert.h"
 #include "core/types.h"
 #include "cpu/cpu_pool.h"
+#include "cpu/ops_isa.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define OPS_W 16  /* floats per inner step */
-#define ATT_C 64  /* keys per attention chunk */
+#define OPS_W VKQ_OPS_W
+#define ATT_C VKQ_ATT_C
 #define ATT_Q 64  /* queries a task aims at (tokens x heads sharing a KV head) */
+
+static const vkq_cpu_ops_isa *ops_isa(void);
 
 /* ---- splitting work over the pool ---------------------------------------------------------- */
 
@@ -171,6 +174,7 @@ vkq_status vkq_cpu_rope(vkq_cpu_pool pool, float *x, uint32_t n_tokens, uint32_t
 /* ---- glu, add, scale ------------------------------------------------------------------------ */
 
 typedef struct glu_ctx {
+    const vkq_cpu_ops_isa *isa;
     vkq_glu_kind kind;
     const float *gate, *up;
     float *out;
@@ -178,21 +182,26 @@ typedef struct glu_ctx {
 
 /* Both forms stay finite for any finite gate: silu's exp(-g) overflows to inf for g < -88 and
  * g / inf is -0; gelu's cube overflows to inf, where tanh is +-1. */
-static void glu_range(const void *vctx, uint64_t i0, uint64_t i1)
+static void glu_portable(int kind, const float *gate, const float *up, float *out, uint64_t n)
 {
-    const glu_ctx *c = vctx;
-    if (c->kind == VKQ_GLU_SILU) {
-        for (uint64_t i = i0; i < i1; i++) {
-            const float g = c->gate[i];
-            c->out[i] = g / (1.0f + expf(-g)) * c->up[i];
+    if (kind == VKQ_GLU_SILU) {
+        for (uint64_t i = 0; i < n; i++) {
+            const float g = gate[i];
+            out[i] = g / (1.0f + expf(-g)) * up[i];
         }
     } else {
         const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
-        for (uint64_t i = i0; i < i1; i++) {
-            const float g = c->gate[i];
-            c->out[i] = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g))) * c->up[i];
+        for (uint64_t i = 0; i < n; i++) {
+            const float g = gate[i];
+            out[i] = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g))) * up[i];
         }
     }
+}
+
+static void glu_range(const void *vctx, uint64_t i0, uint64_t i1)
+{
+    const glu_ctx *c = vctx;
+    c->isa->glu((int)c->kind, c->gate + i0, c->up + i0, c->out + i0, i1 - i0);
 }
 
 vkq_status vkq_cpu_glu(vkq_cpu_pool pool, vkq_glu_kind kind, const float *gate, const float *up, float *out,
@@ -202,7 +211,7 @@ vkq_status vkq_cpu_glu(vkq_cpu_pool pool, vkq_glu_kind kind, const float *gate, 
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "vkq_cpu_glu: gate, up, out and n must be set");
     if (kind != VKQ_GLU_SILU && kind != VKQ_GLU_GELU_TANH)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "vkq_cpu_glu: unknown kind %d", (int)kind);
-    const glu_ctx c = {kind, gate, up, out};
+    const glu_ctx c = {ops_isa(), kind, gate, up, out};
     run_range(pool, n, 20, glu_range, &c);
     return VKQ_SUCCESS;
 }
@@ -261,9 +270,9 @@ vkq_status vkq_cpu_scale(vkq_cpu_pool pool, float *x, float s, uint64_t n)
 
 /* A task is (block of tokens, KV head, slice of the keys): the query heads of that KV head for
  * those tokens, so each cache row is decoded once per task and serves all of them. Keys go by
- * in chunks of ATT_C: scores of every query against the chunk (K transposed, so the sum over
- * head_dim is a row of multiply-adds over ATT_C keys), then one online-softmax step per query
- * and the weighted V rows. With one slice the task writes the output; with several (few
+ * in chunks of ATT_C, decoded to f32 rows: scores of every query against the chunk (the
+ * table's attn_scores), then one online-softmax step per query and the weighted V rows
+ * (attn_pv). With one slice the task writes the output; with several (few
  * tokens, too few tasks for the threads) each writes its running max, sum and unnormalised
  * accumulator, and the slices are merged at the end. */
 typedef struct attn_job {
@@ -297,7 +306,7 @@ static inline uint32_t fp16_bits_to_f32_bits(uint32_t h)
     return sign | (sub & is_sub) | (norm & ~is_sub);
 }
 
-static void fp16_row_to_f32(const uint8_t *src, uint32_t n, float *dst)
+static void f16_row_portable(const uint8_t *src, uint32_t n, float *dst)
 {
     uint32_t i = 0;
     for (; i + OPS_W <= n; i += OPS_W) {
@@ -321,12 +330,13 @@ static void fp16_row_to_f32(const uint8_t *src, uint32_t n, float *dst)
 }
 
 /* One cache row's head into dst[0 .. dim) (dst padded by the caller). */
-static void decode_head(const vkq_type_traits *t, const uint8_t *src, uint32_t dim, float *dst)
+static void decode_head(const vkq_cpu_ops_isa *isa, const vkq_type_traits *t, const uint8_t *src, uint32_t dim,
+                        float *dst)
 {
     if (t->info.type == VKQ_TYPE_F32) {
         memcpy(dst, src, (size_t)dim * 4);
     } else if (t->info.type == VKQ_TYPE_F16) {
-        fp16_row_to_f32(src, dim, dst);
+        isa->f16_row(src, dim, dst);
     } else {
         const uint32_t qk = t->info.block_elems;
         for (uint32_t b = 0; b < dim / qk; b++) {
@@ -335,18 +345,94 @@ static void decode_head(const vkq_type_traits *t, const uint8_t *src, uint32_t d
     }
 }
 
+/* The portable inner loops of attention (ops_isa.h): fixed widths that GCC vectorises at -O2. */
+static void attn_scores_portable(const float *q, uint32_t nq, uint32_t dk, const float *k, size_t ldk, uint32_t nc,
+                                 float *S)
+{
+    const uint32_t nc4 = (nc + 3) & ~3u;
+    for (uint32_t i = 0; i < nq; i++) {
+        const float *qi = q + (size_t)i * dk;
+        for (uint32_t c = 0; c < nc4; c++) {
+            const float *kc = k + (size_t)c * ldk;
+            float part[OPS_W] = {0};
+            for (uint32_t e = 0; e < dk; e += OPS_W) {
+                for (int w = 0; w < OPS_W; w++) {
+                    part[w] += qi[e + w] * kc[e + w];
+                }
+            }
+            float sum = 0.0f;
+            for (int w = 0; w < OPS_W; w++) {
+                sum += part[w];
+            }
+            S[(size_t)i * ATT_C + c] = sum;
+        }
+    }
+}
+
+/* Four queries per pass over V, OPS_W columns at a time in a local accumulator (the scratch
+ * pointers may alias as far as the compiler knows). */
+static void attn_pv_portable(const float *S, uint32_t nq, const float *V, size_t ldv, uint32_t nc, uint32_t dv,
+                             float *A)
+{
+    for (uint32_t i = 0; i < nq; i += 4) {
+        const float *s = S + (size_t)i * ATT_C;
+        for (uint32_t e = 0; e < dv; e += OPS_W) {
+            float acc[4][OPS_W];
+            for (int r = 0; r < 4; r++) {
+                memcpy(acc[r], A + (size_t)(i + r) * dv + e, sizeof acc[r]);
+            }
+            for (uint32_t c = 0; c < nc; c++) {
+                const float p0 = s[c], p1 = s[ATT_C + c], p2 = s[2 * ATT_C + c], p3 = s[3 * ATT_C + c];
+                const float *v = V + (size_t)c * ldv + e;
+                for (int w = 0; w < OPS_W; w++) {
+                    acc[0][w] += p0 * v[w];
+                    acc[1][w] += p1 * v[w];
+                    acc[2][w] += p2 * v[w];
+                    acc[3][w] += p3 * v[w];
+                }
+            }
+            for (int r = 0; r < 4; r++) {
+                memcpy(A + (size_t)(i + r) * dv + e, acc[r], sizeof acc[r]);
+            }
+        }
+    }
+}
+
+static void exp_chunk_portable(float *x)
+{
+    for (int c = 0; c < ATT_C; c++) {
+        x[c] = expf(x[c]);
+    }
+}
+
+static const vkq_cpu_ops_isa k_portable_ops = {glu_portable, attn_scores_portable, attn_pv_portable,
+                                               exp_chunk_portable, f16_row_portable};
+
+/* The AVX2 table where the CPU runs it (and VKQ_CPU_NO_SIMD is not set). */
+static const vkq_cpu_ops_isa *ops_isa(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (vkq_cpu_avx2_usable()) return &vkq_cpu_avx2_ops;
+#endif
+    return &k_portable_ops;
+}
+
 static void attn_task(attn_job *j, float *sc, uint32_t task)
 {
+    const vkq_cpu_ops_isa *isa = ops_isa();
     const vkq_attn_desc *d = j->d;
+    const float scale = d->scale, softcap = d->softcap; /* locals: d's fields may alias the scratch */
     const uint32_t dkp = j->dkp, dvp = j->dvp, nqp = j->nqp, grp = j->grp;
+    /* K and V rows one OPS_W step longer than the head: rows 1 KiB apart (head_dim 256) would
+     * share a few L1 sets. */
+    const size_t ldk = dkp + OPS_W, ldv = dvp + OPS_W;
     float *Q = sc;                     /* [nqp][dkp] */
-    float *Kt = Q + (size_t)nqp * dkp; /* [dkp][ATT_C] */
-    float *V = Kt + (size_t)dkp * ATT_C; /* [ATT_C][dvp] */
-    float *S = V + (size_t)ATT_C * dvp;  /* [nqp][ATT_C] */
-    float *A = S + (size_t)nqp * ATT_C;  /* [nqp][dvp] */
-    float *M = A + (size_t)nqp * dvp;    /* [nqp] */
-    float *L = M + nqp;                  /* [nqp] */
-    float *row = L + nqp;                /* [dkp] */
+    float *K = Q + (size_t)nqp * dkp;  /* [ATT_C][ldk] */
+    float *V = K + (size_t)ATT_C * ldk; /* [ATT_C][ldv] */
+    float *S = V + (size_t)ATT_C * ldv; /* [nqp][ATT_C] */
+    float *A = S + (size_t)nqp * ATT_C; /* [nqp][dvp] */
+    float *M = A + (size_t)nqp * dvp;   /* [nqp] */
+    float *L = M + nqp;                 /* [nqp] */
 
     /* Later blocks see more keys: hand them out first. */
     const uint32_t split = task % j->n_split;
@@ -368,7 +454,7 @@ static void attn_task(attn_job *j, float *sc, uint32_t task)
             const uint32_t t = t0 + i / grp, h = g * grp + i % grp;
             const float *src = d->q + ((size_t)t * d->n_head + h) * d->head_dim_k;
             for (uint32_t e = 0; e < d->head_dim_k; e++) {
-                q[e] = src[e] * d->scale;
+                q[e] = src[e] * scale;
             }
         }
         M[i] = -INFINITY;
@@ -380,30 +466,11 @@ static void attn_task(attn_job *j, float *sc, uint32_t task)
         const uint32_t cn = k1 - c0 < ATT_C ? k1 - c0 : ATT_C;
         for (uint32_t c = 0; c < cn; c++) {
             const uint8_t *kr = (const uint8_t *)d->k + (size_t)(c0 + c) * d->k_row_bytes + g * j->k_head_bytes;
-            decode_head(j->kt, kr, d->head_dim_k, row);
-            for (uint32_t e = 0; e < dkp; e++) {
-                Kt[(size_t)e * ATT_C + c] = row[e];
-            }
+            decode_head(isa, j->kt, kr, d->head_dim_k, K + (size_t)c * ldk);
             const uint8_t *vr = (const uint8_t *)d->v + (size_t)(c0 + c) * d->v_row_bytes + g * j->v_head_bytes;
-            decode_head(j->vt, vr, d->head_dim_v, V + (size_t)c * dvp);
+            decode_head(isa, j->vt, vr, d->head_dim_v, V + (size_t)c * ldv);
         }
-        /* Scores, four queries per pass over K. */
-        for (uint32_t i = 0; i < nqp; i += 4) {
-            float s[4][ATT_C];
-            memset(s, 0, sizeof s);
-            const float *q0 = Q + (size_t)i * dkp;
-            for (uint32_t e = 0; e < dkp; e++) {
-                const float a0 = q0[e], a1 = q0[dkp + e], a2 = q0[2 * dkp + e], a3 = q0[3 * dkp + e];
-                const float *kt = Kt + (size_t)e * ATT_C;
-                for (int c = 0; c < ATT_C; c++) {
-                    s[0][c] += a0 * kt[c];
-                    s[1][c] += a1 * kt[c];
-                    s[2][c] += a2 * kt[c];
-                    s[3][c] += a3 * kt[c];
-                }
-            }
-            memcpy(S + (size_t)i * ATT_C, s, sizeof s);
-        }
+        isa->attn_scores(Q, nqp, dkp, K, ldk, cn, S);
         /* Online softmax step; S becomes the weights of the chunk. */
         for (uint32_t i = 0; i < nqp; i++) {
             float *s = S + (size_t)i * ATT_C;
@@ -420,52 +487,59 @@ static void attn_task(attn_job *j, float *sc, uint32_t task)
                 memset(s, 0, ATT_C * sizeof *s);
                 continue;
             }
-            float mx = -INFINITY;
-            for (uint32_t c = ca; c < cb; c++) {
-                if (d->softcap != 0.0f) s[c] = d->softcap * tanhf(s[c] / d->softcap);
-                mx = s[c] > mx ? s[c] : mx;
-            }
-            const float m_new = mx > M[i] ? mx : M[i];
-            const float alpha = expf(M[i] - m_new); /* 0 on the first visible chunk */
-            float sum = 0.0f;
+            /* Hidden keys to -inf first, so the max and exp below run over whole chunks in
+             * OPS_W lanes (the compiler vectorises fixed widths only). */
             for (uint32_t c = 0; c < ATT_C; c++) {
-                const float p = c >= ca && c < cb ? expf(s[c] - m_new) : 0.0f;
-                s[c] = p;
-                sum += p;
+                s[c] = c >= ca && c < cb ? s[c] : -INFINITY;
+            }
+            if (softcap != 0.0f) {
+                for (uint32_t c = ca; c < cb; c++) {
+                    s[c] = softcap * tanhf(s[c] / softcap);
+                }
+            }
+            float part[OPS_W];
+            for (int w = 0; w < OPS_W; w++) {
+                part[w] = -INFINITY;
+            }
+            for (uint32_t c = 0; c < ATT_C; c += OPS_W) {
+                for (int w = 0; w < OPS_W; w++) {
+                    part[w] = s[c + w] > part[w] ? s[c + w] : part[w];
+                }
+            }
+            float mx = M[i];
+            for (int w = 0; w < OPS_W; w++) {
+                mx = part[w] > mx ? part[w] : mx;
+            }
+            const float m_new = mx;
+            const float alpha = expf(M[i] - m_new); /* 0 on the first visible chunk */
+            for (uint32_t c = 0; c < ATT_C; c++) {
+                s[c] -= m_new;
+            }
+            isa->exp_chunk(s);
+            for (int w = 0; w < OPS_W; w++) {
+                part[w] = 0.0f;
+            }
+            for (uint32_t c = 0; c < ATT_C; c += OPS_W) {
+                for (int w = 0; w < OPS_W; w++) {
+                    part[w] += s[c + w];
+                }
+            }
+            float sum = 0.0f;
+            for (int w = 0; w < OPS_W; w++) {
+                sum += part[w];
             }
             if (alpha != 1.0f) {
                 float *a = A + (size_t)i * dvp;
-                for (uint32_t e = 0; e < dvp; e++) {
-                    a[e] *= alpha;
+                for (uint32_t e = 0; e < dvp; e += OPS_W) {
+                    for (int w = 0; w < OPS_W; w++) {
+                        a[e + w] *= alpha;
+                    }
                 }
             }
             L[i] = L[i] * alpha + sum;
             M[i] = m_new;
         }
-        /* Weighted V rows, four queries per pass over V, OPS_W columns at a time in a local
-         * accumulator (the scratch pointers may alias as far as the compiler knows). */
-        for (uint32_t i = 0; i < nqp; i += 4) {
-            const float *s = S + (size_t)i * ATT_C;
-            for (uint32_t e = 0; e < dvp; e += OPS_W) {
-                float acc[4][OPS_W];
-                for (int r = 0; r < 4; r++) {
-                    memcpy(acc[r], A + (size_t)(i + r) * dvp + e, sizeof acc[r]);
-                }
-                for (uint32_t c = 0; c < cn; c++) {
-                    const float p0 = s[c], p1 = s[ATT_C + c], p2 = s[2 * ATT_C + c], p3 = s[3 * ATT_C + c];
-                    const float *v = V + (size_t)c * dvp + e;
-                    for (int w = 0; w < OPS_W; w++) {
-                        acc[0][w] += p0 * v[w];
-                        acc[1][w] += p1 * v[w];
-                        acc[2][w] += p2 * v[w];
-                        acc[3][w] += p3 * v[w];
-                    }
-                }
-                for (int r = 0; r < 4; r++) {
-                    memcpy(A + (size_t)(i + r) * dvp + e, acc[r], sizeof acc[r]);
-                }
-            }
-        }
+        isa->attn_pv(S, nqp, V, ldv, cn, dvp, A);
     }
 
     for (uint32_t i = 0; i < nq; i++) {
@@ -567,8 +641,8 @@ vkq_status vkq_cpu_attention(vkq_cpu_pool pool, const vkq_attn_desc *d)
     j.n_tasks = base * j.n_split;
     if (ns > j.n_tasks) ns = j.n_tasks;
 
-    j.scratch_floats = (size_t)j.nqp * j.dkp + (size_t)j.dkp * ATT_C + (size_t)ATT_C * j.dvp +
-                       (size_t)j.nqp * ATT_C + (size_t)j.nqp * j.dvp + 2 * (size_t)j.nqp + j.dkp;
+    j.scratch_floats = (size_t)j.nqp * j.dkp + (size_t)ATT_C * (j.dkp + OPS_W) + (size_t)ATT_C * (j.dvp + OPS_W) +
+                       (size_t)j.nqp * ATT_C + (size_t)j.nqp * j.dvp + 2 * (size_t)j.nqp;
     j.scratch = calloc((size_t)ns * j.scratch_floats, sizeof(float));
     if (j.n_split > 1) j.part = malloc((size_t)j.n_split * d->n_tokens * d->n_head * (j.dvp + 2) * sizeof(float));
     if (!j.scratch || (j.n_split > 1 && !j.part)) {
