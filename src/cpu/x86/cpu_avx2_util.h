@@ -103,7 +103,7 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
  * bytes (vpdpbusd's definition). maddubs saturates its int16 pair sums; every kernel keeps
  * |a[2i] b[2i] + a[2i+1] b[2i+1]| < 2^15 (each notes its bound), so all variants give the same
  * integers and results are bit-identical across variants. dot4x2(a0, b0, a1, b1) = dot4(a0,
- * b0) + dot4(a1, b1); AVX2 adds the int16 pairs before its one madd (the caller keeps that sum
+ * b0) + dot4(a1, b1), dot4x2_acc(acc, ...) = acc + dot4x2(...); AVX2 adds the int16 pairs before its one madd (the caller keeps that sum
  * under 2^15 too). */
 #if VKQ_ISA_KIND == VKQ_ISA_AVX2
 static inline __m256i dot4(__m256i a, __m256i b)
@@ -115,6 +115,11 @@ static inline __m256i dot4x2(__m256i a0, __m256i b0, __m256i a1, __m256i b1)
 {
     return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, b0), _mm256_maddubs_epi16(a1, b1)),
                              _mm256_set1_epi16(1));
+}
+
+static inline __m256i dot4x2_acc(__m256i acc, __m256i a0, __m256i b0, __m256i a1, __m256i b1)
+{
+    return _mm256_add_epi32(acc, dot4x2(a0, b0, a1, b1));
 }
 #else
 static inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b)
@@ -140,6 +145,11 @@ static inline __m256i dot4(__m256i a, __m256i b)
 static inline __m256i dot4x2(__m256i a0, __m256i b0, __m256i a1, __m256i b1)
 {
     return dpbusd(dpbusd(_mm256_setzero_si256(), a0, b0), a1, b1);
+}
+
+static inline __m256i dot4x2_acc(__m256i acc, __m256i a0, __m256i b0, __m256i a1, __m256i b1)
+{
+    return dpbusd(dpbusd(acc, a0, b0), a1, b1);
 }
 #endif
 

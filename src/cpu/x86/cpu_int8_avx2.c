@@ -118,21 +118,26 @@ static inline uint32_t load_u32(const uint8_t *p)
 }
 
 /* The legacy 4- and 5-bit types (8-row groups: for q5_0 / q5_1 also ~5 % faster than 4 from
- * DRAM and from L3). q is unsigned (q4: the nibble, 0..15; q5: nibble | qh bit
- * << 4, 0..31); y = d (q - o) for q4_0 (o = 8) and q5_0 (o = 16), y = d q + m for q4_1 and
- * q5_1. A block's sum is d dx (sum q qx) + c dx (sum qx), c = -o d or m: unsigned codes
- * against X's signed bytes need no sign trick, so X's loads and per-block terms serve nr <= 8
- * rows at once (8 row streams in flight from DRAM measured ~15 % faster than 4 for q4_0).
+ * DRAM and from L3). q is unsigned (q4: the nibble, 0..15; q5: nibble | qh bit << 4, 0..31);
+ * y = d (q - o) for q4_0 (o = 8) and q5_0 (o = 16), y = d q + m for q4_1 and q5_1. Unsigned
+ * codes against X's signed bytes need no sign trick, so X's loads and per-block terms serve nr
+ * <= 8 rows at once (8 row streams in flight from DRAM measured ~15 % faster than 4 for q4_0).
  * Pairs <= 2 * 31 * 127, two of them added in int16 by dot4x2: < 2^14. Two blocks per step
  * share one 256-bit vector of codes (lanes 0-3 block b, 4-7 block b + 1), the int conversion
- * and the FMA; the c dx sum qx terms add up in corr. Every row does the same operations in the
- * same order whatever nr is, so results do not depend on the row grouping (thread count). */
+ * and the FMA.
+ * - q4_0, q5_0: a block's sum is d dx (sum q qx - o sum qx), the bracket exact in int32: the
+ *   dot products start from -o sum qx (lane 0 of each block), so the offset costs nothing per
+ *   row, and one FMA by d dx adds the block.
+ * - q4_1, q5_1: d dx (sum q qx) + m dx (sum qx); the second terms add up in corr.
+ * Every row does the same operations in the same order whatever nr is, so results do not
+ * depend on the row grouping (thread count). */
 enum legacy_kind { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1 };
 
 /* Blocks b0 and b1 = b0 + bb of a row, decoded: lo holds elements 0-15 of both blocks, hi
- * elements 16-31 (unsigned codes), dc = [d0, d1, c0, c1] (c = d, times off at the end, or m). */
+ * elements 16-31 (unsigned codes); sc = [d0 x4, d1 x4] for q4_0 / q5_0, [d0, d1, m0, m1, 0 x4]
+ * for q4_1 / q5_1. */
 static VKQ_ALWAYS_INLINE void legacy_decode2(const uint8_t *b0, size_t bb, enum legacy_kind kind, __m256i *lo,
-                                             __m256i *hi, __m128 *dc)
+                                             __m256i *hi, __m256 *sc)
 {
     const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
     const size_t qh_off = has_m ? 4 : 2, qs_off = qh_off + (five ? 4 : 0);
@@ -148,34 +153,34 @@ static VKQ_ALWAYS_INLINE void legacy_decode2(const uint8_t *b0, size_t bb, enum 
     }
     if (has_m) {
         const __m128 v = _mm_cvtph_ps(_mm_setr_epi32((int)load_u32(b0), (int)load_u32(b1), 0, 0));
-        *dc = _mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+        *sc = _mm256_castps128_ps256(_mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 1, 2, 0)));
+        *sc = _mm256_insertf128_ps(*sc, _mm_setzero_ps(), 1);
     } else {
         uint16_t h0, h1;
         memcpy(&h0, b0, 2);
         memcpy(&h1, b1, 2);
         const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
-        *dc = _mm_movelh_ps(d2, d2);
+        *sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
     }
 }
 
 /* A decoded block pair in the GEMM path's scratch (legacy_decode_rows): 96 bytes, 32-aligned. */
 typedef struct legacy_pair {
     __m256i lo, hi;
-    __m128 dc;
-    __m128 pad;
+    __m256 sc;
 } legacy_pair;
 
 /* nr rows against one column. pre NULL: the rows are decoded here (the mat-vec path); else
  * pre holds them decoded, nb / 2 pairs per row (the GEMM path: decoded once, used by every
- * column), and the odd tail block still comes from w. The same float operations in the same
- * order either way, so both paths give the same bits. */
+ * column), and the odd tail block still comes from w. The same operations in the same order
+ * either way, so both paths give the same bits. */
 static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const legacy_pair *pre, uint64_t nb,
                                               const xq_block *xq, enum legacy_kind kind, int nr, float *out)
 {
     const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
     const size_t bb = kind == L_Q4_0 ? 18 : kind == L_Q4_1 ? 20 : kind == L_Q5_0 ? 22 : 24;
     const size_t qh_off = has_m ? 4 : 2, qs_off = qh_off + (five ? 4 : 0);
-    const float off = kind == L_Q4_0 ? -8.0f : kind == L_Q5_0 ? -16.0f : 1.0f;
+    const int ioff = kind == L_Q4_0 ? -8 : kind == L_Q5_0 ? -16 : 0;
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const uint64_t np = nb / 2;
     __m256 acc[8];
@@ -188,28 +193,35 @@ static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const
     for (; b + 2 <= nb; b += 2) {
         const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q);
         const __m256i xhi = _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16));
-        /* dx, dx sum qx of both blocks */
-        const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d, xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi),
-                                       xq[b + 1].d * (float)(xq[b + 1].sum_lo + xq[b + 1].sum_hi));
+        const int s0 = xq[b].sum_lo + xq[b].sum_hi, s1 = xq[b + 1].sum_lo + xq[b + 1].sum_hi;
+        /* q4_0 / q5_0: the offset's int term and dx per lane; q4_1 / q5_1: dx, dx sum qx */
+        const __m256i init = _mm256_setr_epi32(ioff * s0, 0, 0, 0, ioff * s1, 0, 0, 0);
+        const __m256 dx8 = _mm256_setr_m128(_mm_set1_ps(xq[b].d), _mm_set1_ps(xq[b + 1].d));
+        const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d, xq[b].d * (float)s0, xq[b + 1].d * (float)s1);
         VKQ_UNROLL
         for (int i = 0; i < nr; ++i) {
             __m256i lo, hi;
-            __m128 dc;
+            __m256 sc;
             if (pre) {
                 const legacy_pair *q = pre + i * np + b / 2;
                 lo = _mm256_load_si256(&q->lo);
                 hi = _mm256_load_si256(&q->hi);
-                dc = _mm_load_ps((const float *)&q->dc);
+                sc = _mm256_load_ps((const float *)&q->sc);
             } else {
                 const uint8_t *b0 = w + i * ws + b * bb;
-                legacy_decode2(b0, bb, kind, &lo, &hi, &dc);
+                legacy_decode2(b0, bb, kind, &lo, &hi, &sc);
             }
-            const __m256i p = dot4x2(lo, xlo, hi, xhi);
-            /* d dx of both blocks, then c dx sum qx of both */
-            const __m128 sc = _mm_mul_ps(dc, dxc);
-            acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), spread),
-                                     _mm256_cvtepi32_ps(p), acc[i]);
-            corr[i] = _mm_add_ps(corr[i], sc);
+            if (!has_m) {
+                const __m256i p = dot4x2_acc(init, lo, xlo, hi, xhi);
+                acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(sc, dx8), _mm256_cvtepi32_ps(p), acc[i]);
+            } else {
+                const __m256i p = dot4x2(lo, xlo, hi, xhi);
+                /* d dx of both blocks, then m dx sum qx of both */
+                const __m128 s = _mm_mul_ps(_mm256_castps256_ps128(sc), dxc);
+                acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), spread),
+                                         _mm256_cvtepi32_ps(p), acc[i]);
+                corr[i] = _mm_add_ps(corr[i], s);
+            }
         }
     }
     for (int i = 0; i < nr; ++i) {
@@ -218,14 +230,21 @@ static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const
             const uint8_t *blk = w + i * ws + b * bb;
             __m256i q = nibbles32(blk + qs_off);
             if (five) q = _mm256_or_si256(q, bits_to_0x10(load_u32(blk + qh_off)));
-            const float d = half_to_f32(blk), c = has_m ? half_to_f32(blk + 2) : d;
+            const float d = half_to_f32(blk);
             const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-            tail = d * xq[b].d * hsum256(dot4_ps(q, qx)) +
-                   off * (c * xq[b].d * (float)(xq[b].sum_lo + xq[b].sum_hi));
+            const int sx = xq[b].sum_lo + xq[b].sum_hi;
+            if (!has_m)
+                tail = d * xq[b].d * (hsum256(dot4_ps(q, qx)) + (float)(ioff * sx));
+            else
+                tail = d * xq[b].d * hsum256(dot4_ps(q, qx)) + half_to_f32(blk + 2) * xq[b].d * (float)sx;
         }
-        const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),
-                                    _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3)));
-        out[i] = hsum256(acc[i]) + off * _mm_cvtss_f32(c) + tail;
+        if (!has_m) {
+            out[i] = hsum256(acc[i]) + tail;
+        } else {
+            const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),
+                                        _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3)));
+            out[i] = hsum256(acc[i]) + _mm_cvtss_f32(c) + tail;
+        }
     }
 }
 
@@ -244,7 +263,7 @@ static VKQ_ALWAYS_INLINE void legacy_decode_rows(const uint8_t *w, size_t ws, ui
         for (uint64_t b = 0; b + 2 <= nb; b += 2) {
             legacy_pair *q = pre + i * (nb / 2) + b / 2;
             const uint8_t *b0 = w + i * ws + b * bb;
-            legacy_decode2(b0, bb, kind, &q->lo, &q->hi, &q->dc);
+            legacy_decode2(b0, bb, kind, &q->lo, &q->hi, &q->sc);
         }
 }
 
