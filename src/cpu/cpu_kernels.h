@@ -38,10 +38,11 @@ typedef struct vkq_int8_group {
     /* The GEMM path (n >= VKQ_INT8_GEMM_MIN_N columns), for types whose decoding costs more
      * than their dot products (q5_0: two bit expansions per block pair): decode writes the
      * group's rows decoded into pre (pre_bytes per row per weight block, 32-byte aligned),
-     * once, and pre_fn runs one column against them; every result bit-identical with fn's.
-     * decode NULL: no GEMM path, fn serves every column. */
+     * once, and pre_fn runs n columns (x_col_bytes apart) against them into y[c * ldy + i];
+     * every result bit-identical with fn's. decode NULL: no GEMM path, fn serves every column. */
     void (*decode)(const uint8_t *w, size_t w_stride, uint64_t nb, void *pre);
-    void (*pre_fn)(const void *pre, const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq, float *out);
+    void (*pre_fn)(const void *pre, const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq,
+                   size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
     uint32_t pre_bytes;
 } vkq_int8_group;
 #define VKQ_INT8_GROUP_MAX 8

@@ -98,6 +98,12 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
     VKQ_ROW_KERNELS_AS(static, dot_##name, group_##name, name, rows, variant, NR)
 #define VKQ_XK_ROW_KERNELS(name, rows, variant, NR)                                               \
     VKQ_ROW_KERNELS_AS(, VKQ_ISA_FN(dot_##name), VKQ_ISA_FN(group_##name), name, rows, variant, NR)
+/* The same with the GEMM path: decode_<name>_fn and pre_<name>_fn defined before, pre_t the
+ * decoded form of one weight block. */
+#define VKQ_XK_GEMM_KERNELS(name, rows, variant, NR, pre_t)                                        \
+    VKQ_ROW_KERNELS_FNS(, VKQ_ISA_FN(dot_##name), name, rows, variant, NR)                         \
+    const vkq_int8_group VKQ_ISA_FN(group_##name) = {group_##name##_fn, NR, decode_##name##_fn,   \
+                                                     pre_##name##_fn, sizeof(pre_t)};
 
 /* dot4(a, b): int32 lane j = a[4j] b[4j] + .. + a[4j+3] b[4j+3], a unsigned and b signed
  * bytes (vpdpbusd's definition). maddubs saturates its int16 pair sums; every kernel keeps

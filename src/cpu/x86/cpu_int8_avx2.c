@@ -170,12 +170,14 @@ typedef struct legacy_pair {
     __m256 sc;
 } legacy_pair;
 
-/* nr rows against one column. pre NULL: the rows are decoded here (the mat-vec path); else
- * pre holds them decoded, nb / 2 pairs per row (the GEMM path: decoded once, used by every
- * column), and the odd tail block still comes from w. The same operations in the same order
- * either way, so both paths give the same bits. */
+/* nr rows against nc <= 2 columns (xq, xq + xcb bytes; out[c * ldo + i]). pre NULL: the rows
+ * are decoded here (the mat-vec path, nc = 1); else pre holds them decoded, nb / 2 pairs per
+ * row (the GEMM path: decoded once, used by every column, two columns per pass so each decoded
+ * pair is loaded once for both), and the odd tail block still comes from w. Each (row, column)
+ * gets the same operations in the same order whichever path and nc, so all give the same bits. */
 static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const legacy_pair *pre, uint64_t nb,
-                                              const xq_block *xq, enum legacy_kind kind, int nr, float *out)
+                                              const xq_block *xq0, size_t xcb, int nc, enum legacy_kind kind,
+                                              int nr, float *out, size_t ldo)
 {
     const int five = kind == L_Q5_0 || kind == L_Q5_1, has_m = kind == L_Q4_1 || kind == L_Q5_1;
     const size_t bb = kind == L_Q4_0 ? 18 : kind == L_Q4_1 ? 20 : kind == L_Q5_0 ? 22 : 24;
@@ -183,21 +185,30 @@ static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const
     const int ioff = kind == L_Q4_0 ? -8 : kind == L_Q5_0 ? -16 : 0;
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const uint64_t np = nb / 2;
-    __m256 acc[8];
-    __m128 corr[8];
-    for (int i = 0; i < nr; ++i) {
-        acc[i] = _mm256_setzero_ps();
-        corr[i] = _mm_setzero_ps();
-    }
+    const xq_block *xqc[2] = {xq0, (const xq_block *)((const uint8_t *)xq0 + xcb)};
+    __m256 acc[2][8];
+    __m128 corr[2][8];
+    for (int c = 0; c < nc; ++c)
+        for (int i = 0; i < nr; ++i) {
+            acc[c][i] = _mm256_setzero_ps();
+            corr[c][i] = _mm_setzero_ps();
+        }
     uint64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
-        const __m256i xlo = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q);
-        const __m256i xhi = _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16));
-        const int s0 = xq[b].sum_lo + xq[b].sum_hi, s1 = xq[b + 1].sum_lo + xq[b + 1].sum_hi;
-        /* q4_0 / q5_0: the offset's int term and dx per lane; q4_1 / q5_1: dx, dx sum qx */
-        const __m256i init = _mm256_setr_epi32(ioff * s0, 0, 0, 0, ioff * s1, 0, 0, 0);
-        const __m256 dx8 = _mm256_setr_m128(_mm_set1_ps(xq[b].d), _mm_set1_ps(xq[b + 1].d));
-        const __m128 dxc = _mm_setr_ps(xq[b].d, xq[b + 1].d, xq[b].d * (float)s0, xq[b + 1].d * (float)s1);
+        __m256i xlo[2], xhi[2], init[2];
+        __m256 dx8[2];
+        __m128 dxc[2];
+        VKQ_UNROLL
+        for (int c = 0; c < nc; ++c) {
+            const xq_block *xq = xqc[c];
+            xlo[c] = _mm256_loadu2_m128i((const __m128i *)xq[b + 1].q, (const __m128i *)xq[b].q);
+            xhi[c] = _mm256_loadu2_m128i((const __m128i *)(xq[b + 1].q + 16), (const __m128i *)(xq[b].q + 16));
+            const int s0 = xq[b].sum_lo + xq[b].sum_hi, s1 = xq[b + 1].sum_lo + xq[b + 1].sum_hi;
+            /* q4_0 / q5_0: the offset's int term and dx per lane; q4_1 / q5_1: dx, dx sum qx */
+            init[c] = _mm256_setr_epi32(ioff * s0, 0, 0, 0, ioff * s1, 0, 0, 0);
+            dx8[c] = _mm256_setr_m128(_mm_set1_ps(xq[b].d), _mm_set1_ps(xq[b + 1].d));
+            dxc[c] = _mm_setr_ps(xq[b].d, xq[b + 1].d, xq[b].d * (float)s0, xq[b + 1].d * (float)s1);
+        }
         VKQ_UNROLL
         for (int i = 0; i < nr; ++i) {
             __m256i lo, hi;
@@ -211,39 +222,45 @@ static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const
                 const uint8_t *b0 = w + i * ws + b * bb;
                 legacy_decode2(b0, bb, kind, &lo, &hi, &sc);
             }
-            if (!has_m) {
-                const __m256i p = dot4x2_acc(init, lo, xlo, hi, xhi);
-                acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(sc, dx8), _mm256_cvtepi32_ps(p), acc[i]);
-            } else {
-                const __m256i p = dot4x2(lo, xlo, hi, xhi);
-                /* d dx of both blocks, then m dx sum qx of both */
-                const __m128 s = _mm_mul_ps(_mm256_castps256_ps128(sc), dxc);
-                acc[i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), spread),
-                                         _mm256_cvtepi32_ps(p), acc[i]);
-                corr[i] = _mm_add_ps(corr[i], s);
+            VKQ_UNROLL
+            for (int c = 0; c < nc; ++c) {
+                if (!has_m) {
+                    const __m256i p = dot4x2_acc(init[c], lo, xlo[c], hi, xhi[c]);
+                    acc[c][i] = _mm256_fmadd_ps(_mm256_mul_ps(sc, dx8[c]), _mm256_cvtepi32_ps(p), acc[c][i]);
+                } else {
+                    const __m256i p = dot4x2(lo, xlo[c], hi, xhi[c]);
+                    /* d dx of both blocks, then m dx sum qx of both */
+                    const __m128 s = _mm_mul_ps(_mm256_castps256_ps128(sc), dxc[c]);
+                    acc[c][i] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), spread),
+                                                _mm256_cvtepi32_ps(p), acc[c][i]);
+                    corr[c][i] = _mm_add_ps(corr[c][i], s);
+                }
             }
         }
     }
-    for (int i = 0; i < nr; ++i) {
-        float tail = 0.0f;
-        if (b < nb) { /* odd block count */
-            const uint8_t *blk = w + i * ws + b * bb;
-            __m256i q = nibbles32(blk + qs_off);
-            if (five) q = _mm256_or_si256(q, bits_to_0x10(load_u32(blk + qh_off)));
-            const float d = half_to_f32(blk);
-            const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
-            const int sx = xq[b].sum_lo + xq[b].sum_hi;
-            if (!has_m)
-                tail = d * xq[b].d * (hsum256(dot4_ps(q, qx)) + (float)(ioff * sx));
-            else
-                tail = d * xq[b].d * hsum256(dot4_ps(q, qx)) + half_to_f32(blk + 2) * xq[b].d * (float)sx;
-        }
-        if (!has_m) {
-            out[i] = hsum256(acc[i]) + tail;
-        } else {
-            const __m128 c = _mm_add_ss(_mm_movehl_ps(corr[i], corr[i]),
-                                        _mm_shuffle_ps(corr[i], corr[i], _MM_SHUFFLE(3, 3, 3, 3)));
-            out[i] = hsum256(acc[i]) + _mm_cvtss_f32(c) + tail;
+    for (int c = 0; c < nc; ++c) {
+        const xq_block *xq = xqc[c];
+        for (int i = 0; i < nr; ++i) {
+            float tail = 0.0f;
+            if (b < nb) { /* odd block count */
+                const uint8_t *blk = w + i * ws + b * bb;
+                __m256i q = nibbles32(blk + qs_off);
+                if (five) q = _mm256_or_si256(q, bits_to_0x10(load_u32(blk + qh_off)));
+                const float d = half_to_f32(blk);
+                const __m256i qx = _mm256_loadu_si256((const __m256i *)xq[b].q);
+                const int sx = xq[b].sum_lo + xq[b].sum_hi;
+                if (!has_m)
+                    tail = d * xq[b].d * (hsum256(dot4_ps(q, qx)) + (float)(ioff * sx));
+                else
+                    tail = d * xq[b].d * hsum256(dot4_ps(q, qx)) + half_to_f32(blk + 2) * xq[b].d * (float)sx;
+            }
+            if (!has_m) {
+                out[c * ldo + i] = hsum256(acc[c][i]) + tail;
+            } else {
+                const __m128 cs = _mm_add_ss(_mm_movehl_ps(corr[c][i], corr[c][i]),
+                                             _mm_shuffle_ps(corr[c][i], corr[c][i], _MM_SHUFFLE(3, 3, 3, 3)));
+                out[c * ldo + i] = hsum256(acc[c][i]) + _mm_cvtss_f32(cs) + tail;
+            }
         }
     }
 }
@@ -251,7 +268,7 @@ static VKQ_ALWAYS_INLINE void legacy_rows_any(const uint8_t *w, size_t ws, const
 static VKQ_ALWAYS_INLINE void legacy_rows(const uint8_t *w, size_t ws, uint64_t nb, const xq_block *xq,
                                           enum legacy_kind kind, int nr, float *out)
 {
-    legacy_rows_any(w, ws, NULL, nb, xq, kind, nr, out);
+    legacy_rows_any(w, ws, NULL, nb, xq, 0, 1, kind, nr, out, 0);
 }
 
 /* The GEMM path's decoder: nr rows' whole block pairs into pre (nb / 2 pairs per row). */
@@ -275,9 +292,15 @@ static VKQ_ALWAYS_INLINE void legacy_decode_rows(const uint8_t *w, size_t ws, ui
         legacy_decode_rows(w, ws, nb, kind, 8, (legacy_pair *)pre);                              \
     }                                                                                            \
     static void pre_##name##_fn(const void *pre, const uint8_t *w, size_t ws, uint64_t nb, const void *x, \
-                                float *out)                                                      \
+                                size_t xcb, uint64_t n, float *y, size_t ldy)                    \
     {                                                                                            \
-        legacy_rows_any(w, ws, (const legacy_pair *)pre, nb, (const xq_block *)x, kind, 8, out);  \
+        uint64_t c = 0;                                                                          \
+        for (; c + 2 <= n; c += 2)                                                               \
+            legacy_rows_any(w, ws, (const legacy_pair *)pre, nb, (const xq_block *)((const uint8_t *)x + c * xcb), \
+                            xcb, 2, kind, 8, y + c * ldy, ldy);                                  \
+        if (c < n)                                                                               \
+            legacy_rows_any(w, ws, (const legacy_pair *)pre, nb, (const xq_block *)((const uint8_t *)x + c * xcb), \
+                            xcb, 1, kind, 8, y + c * ldy, ldy);                                  \
     }                                                                                            \
     static const vkq_int8_group group_##name = {group_##name##_fn, 8, decode_##name##_fn, pre_##name##_fn, \
                                                 sizeof(legacy_pair) / 2};
@@ -510,12 +533,15 @@ static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, cons
     if (n == 1 && w_stride < VKQ_INT8_GROUP_MIN_ROW_BYTES) grp.fn = NULL;
     if (grp.fn)
         for (; r + grp.rows <= r1; r += grp.rows) {
-            if (gemm) grp.decode(w + r * w_stride, w_stride, nb, scratch);
+            if (gemm) {
+                grp.decode(w + r * w_stride, w_stride, nb, scratch);
+                grp.pre_fn(scratch, w + r * w_stride, w_stride, nb, xq, x_col_bytes, n, y + r, ldy);
+                continue;
+            }
             for (uint64_t c = 0; c < n; ++c) {
                 float out[VKQ_INT8_GROUP_MAX];
                 const void *xc = (const uint8_t *)xq + c * x_col_bytes;
-                if (gemm) grp.pre_fn(scratch, w + r * w_stride, w_stride, nb, xc, out);
-                else grp.fn(w + r * w_stride, w_stride, nb, xc, out);
+                grp.fn(w + r * w_stride, w_stride, nb, xc, out);
                 for (uint32_t i = 0; i < grp.rows; ++i) y[c * ldy + r + i] = out[i];
             }
         }

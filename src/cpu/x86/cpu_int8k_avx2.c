@@ -234,8 +234,191 @@ static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t n
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-VKQ_XK_ROW_KERNELS(q4_k, q45_k_rows, 0, 8)
-VKQ_XK_ROW_KERNELS(q5_k, q45_k_rows, 1, 4) /* 8 rows were ~3 % slower */
+/* The GEMM path of q4_k / q5_k (vkq_int8_group.decode / pre_fn): a row group's super-blocks
+ * decoded once into what q45_k_rows computes per column before its dot products (codes as
+ * bytes, scales, mins, d and dmin), then every column runs only the dot products, two columns
+ * per pass sharing each load of the decoded codes. The same integer sums and the same float
+ * operations in the same order per (row, column) as q45_k_rows: the same bits. */
+typedef struct kq45_pre {
+    __m256i q[8];  /* sub-block t's 32 codes (0..31) */
+    __m256i mins;  /* the 8 mins as int16, each twice (one per 16-element bsum) */
+    int32_t sc[8]; /* sub-block t's scale in both int16 halves (a 32-bit broadcast load) */
+    float d, dmin, pad[6];
+} kq45_pre;
+
+static VKQ_ALWAYS_INLINE void q45_k_decode(const uint8_t *w, size_t ws, uint64_t nb, int five, int nr, kq45_pre *pre)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
+    const uint32_t bb = five ? 176 : 144, qs_off = five ? 48 : 16;
+    for (int i = 0; i < nr; ++i)
+        for (uint64_t b = 0; b < nb; ++b) {
+            const uint8_t *blk = w + i * ws + b * bb;
+            kq45_pre *P = pre + i * nb + b;
+            uint64_t sc, mn;
+            kq_scales_mins(blk + 4, &sc, &mn);
+            const __m128i mn8 = _mm_cvtsi64_si128((long long)mn);
+            P->mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+            for (int t = 0; t < 8; ++t) {
+                const uint32_t v = (uint32_t)(sc >> (8 * t)) & 0xFFu;
+                P->sc[t] = (int32_t)(v | v << 16);
+            }
+            const __m256i qh = five ? load256(blk + 16) : _mm256_setzero_si256();
+            for (int c = 0; c < 4; ++c) {
+                const __m256i raw = load256(blk + qs_off + 32 * c);
+                __m256i q0 = _mm256_and_si256(raw, m4);
+                __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+                if (five) {
+                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
+                    q1 = _mm256_or_si256(q1,
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
+                }
+                _mm256_store_si256(&P->q[2 * c], q0);
+                _mm256_store_si256(&P->q[2 * c + 1], q1);
+            }
+            P->d = half_to_f32(blk);
+            P->dmin = half_to_f32(blk + 2);
+        }
+}
+
+/* nr rows (decoded) against nc <= 2 columns of X, xcb bytes apart, into out[c * ldo + i]. */
+static VKQ_ALWAYS_INLINE void q45_k_pre_cols(const kq45_pre *pre, uint64_t nb, const xk_block *x0, size_t xcb,
+                                             int nc, int nr, float *out, size_t ldo)
+{
+    const xk_block *xc[2] = {x0, (const xk_block *)((const uint8_t *)x0 + xcb)};
+    __m256 acc[2][8];
+    for (int c = 0; c < nc; ++c)
+        for (int i = 0; i < nr; ++i) acc[c][i] = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b) {
+        __m256i bsums[2];
+        for (int c = 0; c < nc; ++c) bsums[c] = load256(xc[c][b].bsums);
+        VKQ_UNROLL
+        for (int i = 0; i < nr; ++i) {
+            const kq45_pre *P = pre + i * nb + b;
+            __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+            VKQ_UNROLL
+            for (int t = 0; t < 8; ++t) {
+                const __m256i q = _mm256_load_si256(&P->q[t]);
+                const __m256i sc = _mm256_set1_epi32(P->sc[t]);
+                VKQ_UNROLL
+                for (int c = 0; c < nc; ++c)
+                    isum[c] = _mm256_add_epi32(
+                        isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xc[c][b].q + 32 * t)), sc));
+            }
+            const __m256i mins = _mm256_load_si256(&P->mins);
+            VKQ_UNROLL
+            for (int c = 0; c < nc; ++c) {
+                const __m256i msum = _mm256_madd_epi16(mins, bsums[c]);
+                const float xd = xc[c][b].d;
+                acc[c][i] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xd), _mm256_cvtepi32_ps(isum[c]), acc[c][i]);
+                acc[c][i] = _mm256_fnmadd_ps(_mm256_set1_ps(P->dmin * xd), _mm256_cvtepi32_ps(msum), acc[c][i]);
+            }
+        }
+    }
+    for (int c = 0; c < nc; ++c)
+        for (int i = 0; i < nr; ++i) out[c * ldo + i] = hsum256(acc[c][i]);
+}
+
+/* q6_k's GEMM path, as q4_k's: codes (0..63), the pair scales of each sub-block, the 16 scales
+ * for the -32 bsum term and d. */
+typedef struct q6k_pre {
+    __m256i q[8];
+    __m256i ps[8];
+    __m256i sc16;
+    float d, pad[7];
+} q6k_pre;
+
+static VKQ_ALWAYS_INLINE void q6_k_decode(const uint8_t *w, size_t ws, uint64_t nb, int nr, q6k_pre *pre)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int i = 0; i < nr; ++i)
+        for (uint64_t b = 0; b < nb; ++b) {
+            const uint8_t *blk = w + i * ws + b * 210;
+            q6k_pre *P = pre + i * nb + b;
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+            __m256i s16[2];
+            scales16(sc16, s16);
+            _mm256_store_si256(&P->sc16, sc16);
+            VKQ_UNROLL
+            for (int t = 0; t < 8; ++t) _mm256_store_si256(&P->ps[t], pair_scales(s16, t));
+            for (int n = 0; n < 2; ++n) {
+                const __m256i ql0 = load256(blk + 64 * n), ql1 = load256(blk + 64 * n + 32);
+                const __m256i qh = load256(blk + 128 + 32 * n);
+                _mm256_store_si256(&P->q[4 * n],
+                                   _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)));
+                _mm256_store_si256(&P->q[4 * n + 1],
+                                   _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)));
+                _mm256_store_si256(&P->q[4 * n + 2], _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                                                     _mm256_and_si256(qh, m30)));
+                _mm256_store_si256(&P->q[4 * n + 3], _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                                                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)));
+            }
+            P->d = half_to_f32(blk + 208);
+        }
+}
+
+static VKQ_ALWAYS_INLINE void q6_k_pre_cols(const q6k_pre *pre, uint64_t nb, const xk_block *x0, size_t xcb, int nc,
+                                            int nr, float *out, size_t ldo)
+{
+    const xk_block *xc[2] = {x0, (const xk_block *)((const uint8_t *)x0 + xcb)};
+    __m256 acc[2][8];
+    for (int c = 0; c < nc; ++c)
+        for (int i = 0; i < nr; ++i) acc[c][i] = _mm256_setzero_ps();
+    for (uint64_t b = 0; b < nb; ++b) {
+        __m256i bsums[2];
+        for (int c = 0; c < nc; ++c) bsums[c] = load256(xc[c][b].bsums);
+        VKQ_UNROLL
+        for (int i = 0; i < nr; ++i) {
+            const q6k_pre *P = pre + i * nb + b;
+            const __m256i sc16 = _mm256_load_si256(&P->sc16);
+            __m256i isum[2];
+            VKQ_UNROLL
+            for (int c = 0; c < nc; ++c)
+                isum[c] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                           _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums[c]), 5));
+            VKQ_UNROLL
+            for (int t = 0; t < 8; ++t) {
+                const __m256i q = _mm256_load_si256(&P->q[t]), ps = _mm256_load_si256(&P->ps[t]);
+                VKQ_UNROLL
+                for (int c = 0; c < nc; ++c)
+                    isum[c] = _mm256_add_epi32(
+                        isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xc[c][b].q + 32 * t)), ps));
+            }
+            VKQ_UNROLL
+            for (int c = 0; c < nc; ++c)
+                acc[c][i] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xc[c][b].d), _mm256_cvtepi32_ps(isum[c]), acc[c][i]);
+        }
+    }
+    for (int c = 0; c < nc; ++c)
+        for (int i = 0; i < nr; ++i) out[c * ldo + i] = hsum256(acc[c][i]);
+}
+
+/* The decode / pre_fn pair of a type's group of NR rows: columns two at a time, then one. */
+#define XK_GEMM_FNS(name, pre_t, decode_call, cols)                                                  \
+    static void decode_##name##_fn(const uint8_t *w, size_t ws, uint64_t nb, void *pre)            \
+    {                                                                                              \
+        decode_call;                                                                               \
+    }                                                                                              \
+    static void pre_##name##_fn(const void *pre, const uint8_t *w, size_t ws, uint64_t nb, const void *x, \
+                                size_t xcb, uint64_t n, float *y, size_t ldy)                      \
+    {                                                                                              \
+        (void)w;                                                                                   \
+        (void)ws;                                                                                  \
+        uint64_t c = 0;                                                                            \
+        for (; c + 2 <= n; c += 2)                                                                 \
+            cols((const pre_t *)pre, nb, (const xk_block *)((const uint8_t *)x + c * xcb), xcb, 2, NR_##name, \
+                 y + c * ldy, ldy);                                                                \
+        if (c < n)                                                                                 \
+            cols((const pre_t *)pre, nb, (const xk_block *)((const uint8_t *)x + c * xcb), xcb, 1, NR_##name, \
+                 y + c * ldy, ldy);                                                                \
+    }
+
+#define NR_q4_k 8
+#define NR_q5_k 4 /* 8 rows were ~3 % slower (mat-vec) */
+#define NR_q6_k 8
+XK_GEMM_FNS(q4_k, kq45_pre, q45_k_decode(w, ws, nb, 0, NR_q4_k, (kq45_pre *)pre), q45_k_pre_cols)
+XK_GEMM_FNS(q5_k, kq45_pre, q45_k_decode(w, ws, nb, 1, NR_q5_k, (kq45_pre *)pre), q45_k_pre_cols)
+VKQ_XK_GEMM_KERNELS(q4_k, q45_k_rows, 0, NR_q4_k, kq45_pre)
+VKQ_XK_GEMM_KERNELS(q5_k, q45_k_rows, 1, NR_q5_k, kq45_pre)
 
 /* q6_k: y = d sc[i / 16] (q - 32), q = 4 low bits (ql) | 2 high bits (qh) << 4 in 0..63:
  * sum (q - 32) x = sum q x - 32 bsum. Pairs <= 2 * 63 * 127; int8 scales. nr rows at once
@@ -279,7 +462,8 @@ static VKQ_ALWAYS_INLINE void q6_k_rows(const uint8_t *w, size_t ws, uint64_t nb
     for (int i = 0; i < nr; ++i) out[i] = hsum256(acc[i]);
 }
 
-VKQ_XK_ROW_KERNELS(q6_k, q6_k_rows, 0, 8)
+XK_GEMM_FNS(q6_k, q6k_pre, q6_k_decode(w, ws, nb, NR_q6_k, (q6k_pre *)pre), q6_k_pre_cols)
+VKQ_XK_GEMM_KERNELS(q6_k, q6_k_rows, 0, NR_q6_k, q6k_pre)
 
 /* tq2_0: y = (q - 1) d: sum q x - sum x. The 8 maddubs results add up in int16 (8 x 2 x 3 x
  * 127 < 2^15) before one madd. */
