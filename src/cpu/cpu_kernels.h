@@ -44,6 +44,11 @@ typedef struct vkq_int8_group {
     void (*pre_fn)(const void *pre, const uint8_t *w, size_t w_stride, uint64_t nb, const void *xq,
                    size_t x_col_bytes, uint64_t n, float *y, size_t ldy);
     uint32_t pre_bytes;
+    /* 1: mat-vec rows shorter than VKQ_INT8_GROUP_MIN_ROW_BYTES still go in groups: the
+     * kernel's per-column work for X (q4_0..q5_1: loads, sums and scales per block pair) costs
+     * more than the prefetcher loses on several short streams (q5_0 at k = 640, 2 threads, Xeon:
+     * 15.9 GB/s in groups against 7.5 one row at a time). */
+    uint32_t short_rows;
 } vkq_int8_group;
 #define VKQ_INT8_GROUP_MAX 8
 #define VKQ_INT8_GEMM_MIN_N 2

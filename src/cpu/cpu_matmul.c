@@ -306,7 +306,7 @@ vkq_status vkq_cpu_matmul(const vkq_cpu_matmul_desc *d)
     const vkq_int8_kernel *kern = int8_kernel(isa, d->type);
     const uint32_t xblk = kern ? kern->x_block : 0;
     const vkq_int8_dot_fn dot = kern ? kern->dot : NULL;
-    const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0, NULL, NULL, 0};
+    const vkq_int8_group grp = kern && kern->group ? *kern->group : (vkq_int8_group){NULL, 0, NULL, NULL, 0, 0};
     /* Per thread, the int8 GEMM path's decoded row group: rows x k / qk blocks x pre_bytes. */
     const uint64_t pre_floats = grp.decode && n >= VKQ_INT8_GEMM_MIN_N
                                     ? ((uint64_t)grp.rows * (k / tr->info.block_elems) * grp.pre_bytes + 3) / 4

@@ -93,7 +93,7 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
     }
 #define VKQ_ROW_KERNELS_AS(linkage, dot_name, group_name, name, rows, variant, NR)               \
     VKQ_ROW_KERNELS_FNS(linkage, dot_name, name, rows, variant, NR)                              \
-    linkage const vkq_int8_group group_name = {group_##name##_fn, NR, NULL, NULL, 0};
+    linkage const vkq_int8_group group_name = {group_##name##_fn, NR, NULL, NULL, 0, 0};
 #define VKQ_ROW_KERNELS(name, rows, variant, NR)                                                  \
     VKQ_ROW_KERNELS_AS(static, dot_##name, group_##name, name, rows, variant, NR)
 #define VKQ_XK_ROW_KERNELS(name, rows, variant, NR)                                               \
@@ -103,7 +103,7 @@ extern const vkq_int8_group VKQ_ISA_FN(group_q4_k), VKQ_ISA_FN(group_q5_k), VKQ_
 #define VKQ_XK_GEMM_KERNELS(name, rows, variant, NR, pre_t)                                        \
     VKQ_ROW_KERNELS_FNS(, VKQ_ISA_FN(dot_##name), name, rows, variant, NR)                         \
     const vkq_int8_group VKQ_ISA_FN(group_##name) = {group_##name##_fn, NR, decode_##name##_fn,   \
-                                                     pre_##name##_fn, sizeof(pre_t)};
+                                                     pre_##name##_fn, sizeof(pre_t), 0};
 
 /* dot4(a, b): int32 lane j = a[4j] b[4j] + .. + a[4j+3] b[4j+3], a unsigned and b signed
  * bytes (vpdpbusd's definition). maddubs saturates its int16 pair sums; every kernel keeps

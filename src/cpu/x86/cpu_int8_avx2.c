@@ -303,7 +303,7 @@ static VKQ_ALWAYS_INLINE void legacy_decode_rows(const uint8_t *w, size_t ws, ui
                             xcb, 1, kind, 8, y + c * ldy, ldy);                                  \
     }                                                                                            \
     static const vkq_int8_group group_##name = {group_##name##_fn, 8, decode_##name##_fn, pre_##name##_fn, \
-                                                sizeof(legacy_pair) / 2};
+                                                sizeof(legacy_pair) / 2, 1};
 
 LEGACY_KERNELS(q4_0, L_Q4_0)
 LEGACY_KERNELS(q4_1, L_Q4_1)
@@ -530,7 +530,7 @@ static void rows_int8(vkq_int8_dot_fn dot, vkq_int8_group grp, uint64_t nb, cons
      * apart at once, which the hardware prefetcher follows worse than one sequential stream:
      * on Zen 1, 2 threads, rows under 4 KiB ran 1.1-2x faster one by one (q8_0 at k = 640
      * 9.2 vs 6.1 GB/s, q4_k at k = 1024 7.9 vs 4.1; bench/RESULTS.md). Same bits either way. */
-    if (n == 1 && w_stride < VKQ_INT8_GROUP_MIN_ROW_BYTES) grp.fn = NULL;
+    if (n == 1 && w_stride < VKQ_INT8_GROUP_MIN_ROW_BYTES && !grp.short_rows) grp.fn = NULL;
     if (grp.fn)
         for (; r + grp.rows <= r1; r += grp.rows) {
             if (gemm) {
