@@ -79,7 +79,7 @@ typedef struct vkq_cpu_pool_s *vkq_cpu_pool;
 
 /* Starts n_threads - 1 workers (the calling thread of each matmul is the n-th); 0 =
  * VKQ_CPU_THREADS or every online core; more than 256 is clamped to 256. Between calls a worker
- * polls for VKQ_CPU_POOL_SPIN_US (default 10; 0 = never), so that back-to-back calls skip the
+ * polls for VKQ_CPU_POOL_SPIN_US (default 50; 0 = never), so that back-to-back calls skip the
  * wake-up, then sleeps on a condition variable. The spin is read from the environment here,
  * once.
  * Returns VKQ_ERROR_INVALID_ARGUMENT for a NULL out, VKQ_ERROR_OUT_OF_HOST_MEMORY when memory or
