@@ -280,42 +280,28 @@ static VKQ_ALWAYS_INLINE void q45_k_decode(const uint8_t *w, size_t ws, uint64_t
         }
 }
 
-/* nr rows (decoded) against nc <= 2 columns of X, xcb bytes apart, into out[c * ldo + i]. */
-static VKQ_ALWAYS_INLINE void q45_k_pre_cols(const kq45_pre *pre, uint64_t nb, const xk_block *x0, size_t xcb,
-                                             int nc, int nr, float *out, size_t ldo)
+/* One decoded super-block of one row against nc <= 2 columns' X blocks xb[c] (bsums loaded):
+ * adds it to acc[c] as q45_k_rows does. */
+static VKQ_ALWAYS_INLINE void q45_k_pre_block(const kq45_pre *P, const xk_block *const *xb, const __m256i *bsums,
+                                              int nc, __m256 *acc)
 {
-    const xk_block *xc[2] = {x0, (const xk_block *)((const uint8_t *)x0 + xcb)};
-    __m256 acc[2][8];
-    for (int c = 0; c < nc; ++c)
-        for (int i = 0; i < nr; ++i) acc[c][i] = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b) {
-        __m256i bsums[2];
-        for (int c = 0; c < nc; ++c) bsums[c] = load256(xc[c][b].bsums);
+    __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    VKQ_UNROLL
+    for (int t = 0; t < 8; ++t) {
+        const __m256i q = _mm256_load_si256(&P->q[t]);
+        const __m256i sc = _mm256_set1_epi32(P->sc[t]);
         VKQ_UNROLL
-        for (int i = 0; i < nr; ++i) {
-            const kq45_pre *P = pre + i * nb + b;
-            __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-            VKQ_UNROLL
-            for (int t = 0; t < 8; ++t) {
-                const __m256i q = _mm256_load_si256(&P->q[t]);
-                const __m256i sc = _mm256_set1_epi32(P->sc[t]);
-                VKQ_UNROLL
-                for (int c = 0; c < nc; ++c)
-                    isum[c] = _mm256_add_epi32(
-                        isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xc[c][b].q + 32 * t)), sc));
-            }
-            const __m256i mins = _mm256_load_si256(&P->mins);
-            VKQ_UNROLL
-            for (int c = 0; c < nc; ++c) {
-                const __m256i msum = _mm256_madd_epi16(mins, bsums[c]);
-                const float xd = xc[c][b].d;
-                acc[c][i] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xd), _mm256_cvtepi32_ps(isum[c]), acc[c][i]);
-                acc[c][i] = _mm256_fnmadd_ps(_mm256_set1_ps(P->dmin * xd), _mm256_cvtepi32_ps(msum), acc[c][i]);
-            }
-        }
+        for (int c = 0; c < nc; ++c)
+            isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xb[c]->q + 32 * t)), sc));
     }
-    for (int c = 0; c < nc; ++c)
-        for (int i = 0; i < nr; ++i) out[c * ldo + i] = hsum256(acc[c][i]);
+    const __m256i mins = _mm256_load_si256(&P->mins);
+    VKQ_UNROLL
+    for (int c = 0; c < nc; ++c) {
+        const __m256i msum = _mm256_madd_epi16(mins, bsums[c]);
+        const float xd = xb[c]->d;
+        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xd), _mm256_cvtepi32_ps(isum[c]), acc[c]);
+        acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(P->dmin * xd), _mm256_cvtepi32_ps(msum), acc[c]);
+    }
 }
 
 /* q6_k's GEMM path, as q4_k's: codes (0..63), the pair scales of each sub-block, the 16 scales
@@ -356,40 +342,56 @@ static VKQ_ALWAYS_INLINE void q6_k_decode(const uint8_t *w, size_t ws, uint64_t 
         }
 }
 
-static VKQ_ALWAYS_INLINE void q6_k_pre_cols(const q6k_pre *pre, uint64_t nb, const xk_block *x0, size_t xcb, int nc,
+static VKQ_ALWAYS_INLINE void q6_k_pre_block(const q6k_pre *P, const xk_block *const *xb, const __m256i *bsums,
+                                             int nc, __m256 *acc)
+{
+    const __m256i sc16 = _mm256_load_si256(&P->sc16);
+    __m256i isum[2];
+    VKQ_UNROLL
+    for (int c = 0; c < nc; ++c)
+        isum[c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums[c]), 5));
+    VKQ_UNROLL
+    for (int t = 0; t < 8; ++t) {
+        const __m256i q = _mm256_load_si256(&P->q[t]), ps = _mm256_load_si256(&P->ps[t]);
+        VKQ_UNROLL
+        for (int c = 0; c < nc; ++c)
+            isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xb[c]->q + 32 * t)), ps));
+    }
+    VKQ_UNROLL
+    for (int c = 0; c < nc; ++c)
+        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xb[c]->d), _mm256_cvtepi32_ps(isum[c]), acc[c]);
+}
+
+/* nr decoded rows (pre_t each super-block, nb per row) against nc <= 2 columns of X, xcb bytes
+ * apart, into out[c * ldo + i]; block adds one row's super-block (q45_k_pre_block,
+ * q6_k_pre_block). */
+#define XK_PRE_COLS(pre_t, block)                                                                    \
+    do {                                                                                           \
+        const pre_t *pre_ = (const pre_t *)pre;                                                    \
+        const xk_block *xc[2] = {x0, (const xk_block *)((const uint8_t *)x0 + xcb)};              \
+        __m256 acc[8][2];                                                                          \
+        for (int i = 0; i < nr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();                  \
+        for (uint64_t b = 0; b < nb; ++b) {                                                        \
+            const xk_block *xb[2] = {xc[0] + b, xc[1] + b};                                        \
+            __m256i bsums[2];                                                                      \
+            for (int c = 0; c < nc; ++c) bsums[c] = load256(xb[c]->bsums);                         \
+            VKQ_UNROLL                                                                             \
+            for (int i = 0; i < nr; ++i) block(pre_ + i * nb + b, xb, bsums, nc, acc[i]);         \
+        }                                                                                          \
+        for (int c = 0; c < nc; ++c)                                                               \
+            for (int i = 0; i < nr; ++i) out[c * ldo + i] = hsum256(acc[i][c]);                    \
+    } while (0)
+
+static VKQ_ALWAYS_INLINE void q45_k_pre_cols(const void *pre, uint64_t nb, const xk_block *x0, size_t xcb, int nc,
+                                             int nr, float *out, size_t ldo)
+{
+    XK_PRE_COLS(kq45_pre, q45_k_pre_block);
+}
+
+static VKQ_ALWAYS_INLINE void q6_k_pre_cols(const void *pre, uint64_t nb, const xk_block *x0, size_t xcb, int nc,
                                             int nr, float *out, size_t ldo)
 {
-    const xk_block *xc[2] = {x0, (const xk_block *)((const uint8_t *)x0 + xcb)};
-    __m256 acc[2][8];
-    for (int c = 0; c < nc; ++c)
-        for (int i = 0; i < nr; ++i) acc[c][i] = _mm256_setzero_ps();
-    for (uint64_t b = 0; b < nb; ++b) {
-        __m256i bsums[2];
-        for (int c = 0; c < nc; ++c) bsums[c] = load256(xc[c][b].bsums);
-        VKQ_UNROLL
-        for (int i = 0; i < nr; ++i) {
-            const q6k_pre *P = pre + i * nb + b;
-            const __m256i sc16 = _mm256_load_si256(&P->sc16);
-            __m256i isum[2];
-            VKQ_UNROLL
-            for (int c = 0; c < nc; ++c)
-                isum[c] = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                           _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums[c]), 5));
-            VKQ_UNROLL
-            for (int t = 0; t < 8; ++t) {
-                const __m256i q = _mm256_load_si256(&P->q[t]), ps = _mm256_load_si256(&P->ps[t]);
-                VKQ_UNROLL
-                for (int c = 0; c < nc; ++c)
-                    isum[c] = _mm256_add_epi32(
-                        isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xc[c][b].q + 32 * t)), ps));
-            }
-            VKQ_UNROLL
-            for (int c = 0; c < nc; ++c)
-                acc[c][i] = _mm256_fmadd_ps(_mm256_set1_ps(P->d * xc[c][b].d), _mm256_cvtepi32_ps(isum[c]), acc[c][i]);
-        }
-    }
-    for (int c = 0; c < nc; ++c)
-        for (int i = 0; i < nr; ++i) out[c * ldo + i] = hsum256(acc[c][i]);
+    XK_PRE_COLS(q6k_pre, q6_k_pre_block);
 }
 
 /* The decode / pre_fn pair of a type's group of NR rows: columns two at a time, then one. */
