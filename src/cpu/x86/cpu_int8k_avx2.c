@@ -180,6 +180,19 @@ static inline void kq_scales_mins(const uint8_t *p, uint64_t *sc, uint64_t *mn)
     *mn = (uint64_t)mn_hi << 32 | mn_lo;
 }
 
+/* Codes of q4_k / q5_k sub-blocks 2c and 2c + 1 (64 elements from qs[32 c]) as bytes 0..31. */
+static VKQ_ALWAYS_INLINE void q45_codes(const uint8_t *blk, __m256i qh, int five, int c, __m256i *q0, __m256i *q1)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
+    const __m256i raw = load256(blk + (five ? 48 : 16) + 32 * c);
+    *q0 = _mm256_and_si256(raw, m4);
+    *q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+    if (five) {
+        *q0 = _mm256_or_si256(*q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
+        *q1 = _mm256_or_si256(*q1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
+    }
+}
+
 /* q4_k (144 bytes) and q5_k (176 bytes; bit 2c / 2c+1 of qh[i] adds 16 to the low / high
  * nibble of qs[32 c + i]): y = d sc q - dmin m over 8 sub-blocks of 32. The 8 scales as int16
  * in both 128-bit lanes; sub-block t picks its scale with one byte shuffle. Pairs <= 2 * 31 *
@@ -193,8 +206,7 @@ static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t n
 {
     __m256 acc[8];
     for (int i = 0; i < nr; ++i) acc[i] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
-    const uint32_t bb = five ? 176 : 144, qs_off = five ? 48 : 16;
+    const uint32_t bb = five ? 176 : 144;
     for (uint64_t b = 0; b < nb; ++b, ++x) {
         const __m256i bsums = load256(x->bsums);
         VKQ_UNROLL
@@ -210,14 +222,8 @@ static VKQ_ALWAYS_INLINE void q45_k_rows(const uint8_t *w, size_t ws, uint64_t n
             __m256i isum = _mm256_setzero_si256();
             VKQ_UNROLL
             for (int c = 0; c < 4; ++c) {
-                const __m256i raw = load256(blk + qs_off + 32 * c);
-                __m256i q0 = _mm256_and_si256(raw, m4);
-                __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-                if (five) {
-                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
-                    q1 = _mm256_or_si256(q1,
-                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
-                }
+                __m256i q0, q1;
+                q45_codes(blk, qh, five, c, &q0, &q1);
                 const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
                 const __m256i s1 =
                     _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))));
@@ -248,8 +254,7 @@ typedef struct kq45_pre {
 
 static VKQ_ALWAYS_INLINE void q45_k_decode(const uint8_t *w, size_t ws, uint64_t nb, int five, int nr, kq45_pre *pre)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
-    const uint32_t bb = five ? 176 : 144, qs_off = five ? 48 : 16;
+    const uint32_t bb = five ? 176 : 144;
     for (int i = 0; i < nr; ++i)
         for (uint64_t b = 0; b < nb; ++b) {
             const uint8_t *blk = w + i * ws + b * bb;
@@ -264,14 +269,8 @@ static VKQ_ALWAYS_INLINE void q45_k_decode(const uint8_t *w, size_t ws, uint64_t
             }
             const __m256i qh = five ? load256(blk + 16) : _mm256_setzero_si256();
             for (int c = 0; c < 4; ++c) {
-                const __m256i raw = load256(blk + qs_off + 32 * c);
-                __m256i q0 = _mm256_and_si256(raw, m4);
-                __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-                if (five) {
-                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m1), 4));
-                    q1 = _mm256_or_si256(q1,
-                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), m1), 4));
-                }
+                __m256i q0, q1;
+                q45_codes(blk, qh, five, c, &q0, &q1);
                 _mm256_store_si256(&P->q[2 * c], q0);
                 _mm256_store_si256(&P->q[2 * c + 1], q1);
             }
