@@ -1,5 +1,6 @@
 /* The GPU layer operations (src/vulkan/ops.h) against f64 references computed here, on fresh
- * random inputs (seed printed): rmsnorm, rope (normal/NeoX, partial rotation, pos0 > 0), glu
+ * random inputs (seed printed): rmsnorm (plain, + residual add, + rope), rope (normal/NeoX, partial
+ * rotation, pos0 > 0), glu
  * (SiLU/GELU, gates up to +-100), add (residual, bias), scale, kv_store for every KV cache type
  * (bytes decoded back with vkq_decode_cpu: exact for F32/F16/BF16, within the format's rounding
  * step otherwise; padding between rows untouched), attention for gemma- and llama-like shapes
@@ -154,6 +155,91 @@ static void test_rope(ctx *c)
                 free(f);
                 free(want);
             }
+}
+
+/* The fused forms (vkq_rmsnorm_fused_record): out += norm(x) * w, and rope(norm(x) * w) per head
+ * (normal/NeoX, partial rotation, pos0 > 0, in place and not), against f64 of the same steps. */
+static void test_rmsnorm_fused(ctx *c)
+{
+    const float eps = 1e-6f;
+    { /* accumulate into a residual */
+        const uint32_t n = 640, rows = 3;
+        const size_t ne = (size_t)n * rows;
+        float *x = xmalloc(ne * 4), *w = xmalloc(n * 4), *res = xmalloc(ne * 4), *got = xmalloc(ne * 4);
+        double *want = xmalloc(ne * 8);
+        fill(x, ne, -2, 2);
+        fill(w, n, -1.5f, 1.5f);
+        fill(res, ne, -3, 3);
+        for (uint32_t r = 0; r < rows; ++r) {
+            double s = 0;
+            for (uint32_t i = 0; i < n; ++i) s += (double)x[r * n + i] * x[r * n + i];
+            double inv = 1 / sqrt(s / n + eps);
+            for (uint32_t i = 0; i < n; ++i) want[r * n + i] = res[r * n + i] + x[r * n + i] * inv * w[i];
+        }
+        vkq_buffer bx = make_buf(c, OFF + ne * 4, OFF, x, ne * 4);
+        vkq_buffer bw = make_buf(c, n * 4 + 64, 64, w, n * 4);
+        vkq_buffer bo = make_buf(c, OFF + ne * 4, OFF, res, ne * 4);
+        const vkq_rmsnorm_fused f = {.accumulate = 1};
+        CHECK_OK(vkq_rmsnorm_fused_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF}, (vkq_bufref){bw, 64},
+                                          (vkq_bufref){bo, OFF}, n, rows, eps, &f));
+        gpu_rec_submit(c);
+        get(bo, OFF, got, ne * 4);
+        double e = rel_err(got, want, ne);
+        CHECK(e <= 1e-5, "rmsnorm accumulate: relative error %g", e);
+        printf("rmsnorm + residual add n=%u rows=%u: rel err %.2e\n", n, rows, e);
+        vkq_buffer_destroy(bx);
+        vkq_buffer_destroy(bw);
+        vkq_buffer_destroy(bo);
+        free(x), free(w), free(res), free(got), free(want);
+    }
+    const uint32_t n_tokens = 4, n_heads = 3, head_dim = 64;
+    static const uint32_t rots[] = {32, 64}, pos0s[] = {0, 70};
+    for (int ri = 0; ri < 2; ++ri)
+        for (int neox = 0; neox < 2; ++neox) {
+            const uint32_t n_rot = rots[ri], pos0 = pos0s[ri ^ neox], half = n_rot / 2, rows = n_tokens * n_heads;
+            const int in_place = neox;
+            const size_t ne = (size_t)rows * head_dim;
+            float *x = xmalloc(ne * 4), *w = xmalloc(head_dim * 4), *f = xmalloc(half * 4), *got = xmalloc(ne * 4);
+            double *nx = xmalloc(ne * 8), *want = xmalloc(ne * 8);
+            fill(x, ne, -2, 2);
+            fill(w, head_dim, -1.5f, 1.5f);
+            for (uint32_t i = 0; i < half; ++i) f[i] = (float)pow(1000000.0, -2.0 * i / n_rot);
+            for (uint32_t r = 0; r < rows; ++r) {
+                double s = 0;
+                for (uint32_t i = 0; i < head_dim; ++i) s += (double)x[r * head_dim + i] * x[r * head_dim + i];
+                double inv = 1 / sqrt(s / head_dim + eps);
+                for (uint32_t i = 0; i < head_dim; ++i) nx[r * head_dim + i] = want[r * head_dim + i] =
+                    x[r * head_dim + i] * inv * w[i];
+                const double pos = pos0 + r / n_heads;
+                for (uint32_t i = 0; i < half; ++i) {
+                    size_t b = (size_t)r * head_dim;
+                    size_t i0 = neox ? b + i : b + 2 * i, i1 = neox ? b + i + half : b + 2 * i + 1;
+                    double th = pos * f[i];
+                    want[i0] = nx[i0] * cos(th) - nx[i1] * sin(th);
+                    want[i1] = nx[i0] * sin(th) + nx[i1] * cos(th);
+                }
+            }
+            vkq_buffer bx = make_buf(c, OFF + ne * 4, OFF, x, ne * 4);
+            vkq_buffer bw = make_buf(c, head_dim * 4 + 64, 64, w, head_dim * 4);
+            vkq_buffer bf = make_buf(c, 32 + half * 4, 32, f, half * 4);
+            vkq_buffer bo = in_place ? bx : make_buf(c, ne * 4, 0, NULL, 0);
+            vkq_bufref out = {bo, in_place ? OFF : 0};
+            const vkq_rmsnorm_fused fu = {.rope = {.n_rot = n_rot, .n_heads = n_heads, .pos0 = pos0, .neox = neox,
+                                                   .inv_freq = {bf, 32}}};
+            CHECK_OK(vkq_rmsnorm_fused_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF}, (vkq_bufref){bw, 64},
+                                              out, head_dim, rows, eps, &fu));
+            gpu_rec_submit(c);
+            get(bo, out.offset, got, ne * 4);
+            double e = rel_err(got, want, ne);
+            CHECK(e <= 1e-5, "rmsnorm + rope n_rot=%u pos0=%u neox=%d: relative error %g", n_rot, pos0, neox, e);
+            printf("rmsnorm + rope n_rot=%u/%u pos0=%u %s%s: rel err %.2e\n", n_rot, head_dim, pos0,
+                   neox ? "neox" : "normal", in_place ? " in place" : "", e);
+            vkq_buffer_destroy(bx);
+            vkq_buffer_destroy(bw);
+            vkq_buffer_destroy(bf);
+            if (!in_place) vkq_buffer_destroy(bo);
+            free(x), free(w), free(f), free(got), free(nx), free(want);
+        }
 }
 
 static void test_glu(ctx *c)
@@ -546,6 +632,21 @@ static void test_bad_args(ctx *c)
     CHECK(vkq_scale_record(c->dev, VK_NULL_HANDLE, r, 2.0f, n) == VKQ_ERROR_INVALID_ARGUMENT, "NULL cmd");
     CHECK(vkq_rope_record(c->dev, cmd, r, 1, 1, 64, 63, 0, r, 0) == VKQ_ERROR_BAD_SHAPE, "odd n_rot");
     CHECK(vkq_add_record(c->dev, cmd, r, r, r, 16, 2, 3) == VKQ_ERROR_BAD_SHAPE, "b_rows > rows");
+    {
+        vkq_rmsnorm_fused fu = {.accumulate = 1};
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, r, 64, 1, 1e-6f, &fu) == VKQ_ERROR_INVALID_ARGUMENT,
+              "accumulating rmsnorm in place");
+        fu.rope.n_rot = 64, fu.rope.n_heads = 1, fu.rope.inv_freq = r;
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, (vkq_bufref){b, 0}, 64, 1, 1e-6f, &fu) ==
+                  VKQ_ERROR_BAD_SHAPE,
+              "rope with accumulate");
+        fu.accumulate = 0, fu.rope.n_heads = 3;
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, r, 64, 2, 1e-6f, &fu) == VKQ_ERROR_BAD_SHAPE,
+              "rows not a multiple of the heads");
+        fu.rope.n_heads = 1, fu.rope.n_rot = 66;
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, r, 64, 1, 1e-6f, &fu) == VKQ_ERROR_BAD_SHAPE,
+              "n_rot > head_dim");
+    }
     CHECK(vkq_kv_store_record(c->dev, cmd, VKQ_TYPE_Q4_K, r, 1, 256, (vkq_bufref){kv, 0}, 144) ==
               VKQ_ERROR_UNSUPPORTED,
           "Q4_K cache");
@@ -608,6 +709,7 @@ int main(void)
     test_bad_args(&c);
     test_rmsnorm(&c);
     test_rope(&c);
+    test_rmsnorm_fused(&c);
     test_glu(&c);
     test_add_scale(&c);
     test_kv_store(&c);

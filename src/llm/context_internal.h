@@ -44,6 +44,10 @@ typedef struct vkq_exec {
     vkq_status (*kv_store)(vkq_ctx c, uint32_t il, uint32_t n);                  /* ACT_K, ACT_V -> cache */
     vkq_status (*attention)(vkq_ctx c, uint32_t il, uint32_t n, int swa);        /* ACT_Q -> ACT_ATT */
     vkq_status (*moe)(vkq_ctx c, uint32_t il, uint32_t n);                       /* ACT_H -> ACT_A */
+    /* Fusions an executor may offer (NULL: the layer program makes the separate calls):
+     * norm_add: dst += rmsnorm(x) * w; norm_rope: x = rope(rmsnorm(x) * w), per head. */
+    vkq_status (*norm_add)(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, uint32_t width, uint32_t rows);
+    vkq_status (*norm_rope)(vkq_ctx c, vkq_act x, int64_t w, uint32_t n_heads, uint32_t n, int swa);
 } vkq_exec;
 
 extern const vkq_exec vkq_exec_cpu;

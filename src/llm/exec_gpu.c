@@ -99,6 +99,24 @@ static vkq_status g_rope(vkq_ctx c, vkq_act x, uint32_t n_heads, uint32_t n, int
                            c->arch->rope_neox);
 }
 
+static vkq_status g_norm_add(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, uint32_t width, uint32_t rows)
+{
+    const vkq_rmsnorm_fused f = {.accumulate = 1};
+    hazard(c, B(x) | B(dst), B(dst));
+    return vkq_rmsnorm_fused_record(c->dev, c->cmd, act(c, x), weight(c, w), act(c, dst), width, rows, c->p.rms_eps,
+                                    &f);
+}
+
+static vkq_status g_norm_rope(vkq_ctx c, vkq_act x, int64_t w, uint32_t n_heads, uint32_t n, int swa)
+{
+    const vkq_rmsnorm_fused f = {
+        .rope = {.n_rot = c->p.n_rot, .n_heads = n_heads, .pos0 = c->pos0, .neox = c->arch->rope_neox,
+                 .inv_freq = {c->ginv_freq, swa ? (uint64_t)c->p.n_rot / 2 * sizeof(float) : 0}}};
+    hazard(c, B(x), B(x));
+    return vkq_rmsnorm_fused_record(c->dev, c->cmd, act(c, x), weight(c, w), act(c, x), c->p.head_dim_k,
+                                    n * n_heads, c->p.rms_eps, &f);
+}
+
 static vkq_status g_glu(vkq_ctx c, vkq_act gate, vkq_act up, uint64_t count)
 {
     hazard(c, B(gate) | B(up), B(gate));
@@ -199,4 +217,6 @@ const vkq_exec vkq_exec_gpu = {
     .kv_store = g_kv_store,
     .attention = g_attention,
     .moe = g_moe,
+    .norm_add = g_norm_add,
+    .norm_rope = g_norm_rope,
 };

@@ -111,37 +111,65 @@ void vkq_ops_barrier_record(vkq_device dev, VkCommandBuffer cmd)
 typedef struct rmsnorm_push {
     uint32_t x_base, w_base, o_base, n, rows, has_w;
     float eps;
+    uint32_t accumulate, f_base, n_heads, half_rot, pos0, neox;
 } rmsnorm_push;
 
-vkq_status vkq_rmsnorm_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,
-                              uint32_t n, uint32_t rows, float eps)
+vkq_status vkq_rmsnorm_fused_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,
+                                    uint32_t n, uint32_t rows, float eps, const vkq_rmsnorm_fused *fused)
 {
     static const char op[] = "rmsnorm";
+    static const vkq_rmsnorm_fused plain = {0};
+    if (!fused) fused = &plain;
     vkq_status st = check_common(dev, cmd, op);
     if (st != VKQ_SUCCESS) return st;
     if (n == 0 || rows == 0) return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: n=%u rows=%u", op, n, rows);
     if (!(eps >= 0.0f) || isinf(eps))
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: eps %g", op, (double)eps);
+    const uint32_t n_rot = fused->rope.n_rot;
+    if (n_rot && (fused->accumulate || n_rot % 2 || n_rot > n || !fused->rope.n_heads || rows % fused->rope.n_heads))
+        return vkq_fail(VKQ_ERROR_BAD_SHAPE, "%s: rope of %u dimensions over rows of %u (%u rows, %u heads%s)", op,
+                        n_rot, n, rows, fused->rope.n_heads, fused->accumulate ? ", accumulating" : "");
+    if (n_rot && (uint64_t)fused->rope.pos0 + rows / fused->rope.n_heads > (1u << 24))
+        return vkq_fail(VKQ_ERROR_TOO_LARGE, "%s: positions up to %llu are not exact in fp32", op,
+                        (unsigned long long)fused->rope.pos0 + rows / fused->rope.n_heads);
+    if (fused->accumulate && x.buf == out.buf && x.offset == out.offset)
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: out aliases x while accumulating", op);
     const uint64_t bytes = f32_bytes((uint64_t)n * rows);
-    vkq_window b[3];
+    vkq_window b[4];
     if ((st = operand(dev, op, "x", x, bytes, 4, &b[0])) != VKQ_SUCCESS) return st;
     if (w.buf && (st = operand(dev, op, "w", w, (uint64_t)n * 4, 4, &b[1])) != VKQ_SUCCESS) return st;
     if ((st = operand(dev, op, "out", out, bytes, 4, &b[2])) != VKQ_SUCCESS) return st;
+    if (n_rot && (st = operand(dev, op, "inv_freq", fused->rope.inv_freq, (uint64_t)n_rot / 2 * 4, 4, &b[3])) !=
+                     VKQ_SUCCESS)
+        return st;
     if (!w.buf) b[1] = b[0]; /* bound but not read (has_w = 0) */
+    if (!n_rot) b[3] = b[0]; /* bound but not read (half_rot = 0) */
     const uint64_t max_x = dev->info.max_workgroup_count[0];
     uint64_t gx = rows < max_x ? rows : max_x, gy = (rows + gx - 1) / gx;
     if (gy > dev->info.max_workgroup_count[1])
         return vkq_fail(VKQ_ERROR_TOO_LARGE, "%s: %u rows exceed the workgroup grid", op, rows);
     const vkq_pipeline *pipe;
     if ((st = vkq_pipeline_get(dev, VKQ_KERNEL_RMSNORM, VKQ_TYPE_F32, 0, &pipe)) != VKQ_SUCCESS) return st;
-    rmsnorm_push pc = {(uint32_t)(b[0].base / 4),
-                       (uint32_t)(b[1].base / 4),
-                       (uint32_t)(b[2].base / 4),
-                       n,
-                       rows,
-                       w.buf != NULL,
-                       eps};
-    return vkq_cmd_dispatch(dev, cmd, pipe, b, 3, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
+    rmsnorm_push pc = {.x_base = (uint32_t)(b[0].base / 4),
+                       .w_base = (uint32_t)(b[1].base / 4),
+                       .o_base = (uint32_t)(b[2].base / 4),
+                       .n = n,
+                       .rows = rows,
+                       .has_w = w.buf != NULL,
+                       .eps = eps,
+                       .accumulate = fused->accumulate != 0,
+                       .f_base = (uint32_t)(b[3].base / 4),
+                       .n_heads = n_rot ? fused->rope.n_heads : 1,
+                       .half_rot = n_rot / 2,
+                       .pos0 = fused->rope.pos0,
+                       .neox = fused->rope.neox != 0};
+    return vkq_cmd_dispatch(dev, cmd, pipe, b, 4, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
+}
+
+vkq_status vkq_rmsnorm_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,
+                              uint32_t n, uint32_t rows, float eps)
+{
+    return vkq_rmsnorm_fused_record(dev, cmd, x, w, out, n, rows, eps, NULL);
 }
 
 typedef struct rope_push {

@@ -25,6 +25,22 @@ void vkq_ops_barrier_record(vkq_device dev, VkCommandBuffer cmd);
 vkq_status vkq_rmsnorm_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w /* buf NULL: none */,
                               vkq_bufref out, uint32_t n, uint32_t rows, float eps);
 
+/* RMSNorm with what may follow it in the same dispatch (shaders/kernels/ops/rmsnorm.comp):
+ * accumulate: out += the normalized rows instead of out = (out must not alias x); rope: rows
+ * are (token, head) of n = head_dim elements, n_heads per token, rotated as vkq_rope_record
+ * rotates them after the norm (rope.n_rot = 0: none; not with accumulate). */
+typedef struct vkq_rmsnorm_fused {
+    int accumulate;
+    struct {
+        uint32_t n_rot, n_heads, pos0;
+        int neox;
+        vkq_bufref inv_freq;
+    } rope;
+} vkq_rmsnorm_fused;
+
+vkq_status vkq_rmsnorm_fused_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,
+                                    uint32_t n, uint32_t rows, float eps, const vkq_rmsnorm_fused *fused);
+
 /* inv_freq: n_rot / 2 floats in a buffer (the caller uploads the table once per model). */
 vkq_status vkq_rope_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, uint32_t n_tokens, uint32_t n_heads,
                            uint32_t head_dim, uint32_t n_rot, uint32_t pos0, vkq_bufref inv_freq, int neox);

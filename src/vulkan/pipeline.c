@@ -208,6 +208,18 @@ int vkq_kernel_exists(vkq_kernel kernel, vkq_type type) { return kernel_spirv(ke
 
 int vkq_mm_q8_needs_dot_product(void) { return VKQ_MM_Q8_SDOT; }
 
+/* The kernels whose shaders declare storage bindings 0..2 and nothing else (shaders/kernels/ops/
+ * without a type's decoder or encoder). Pushing only those saves lavapipe, which builds a
+ * sampler view for every texel descriptor a push names, ~15 us a dispatch (bench/RESULTS.md). */
+static uint32_t storage_only(vkq_kernel kernel)
+{
+    switch (kernel) {
+    case VKQ_KERNEL_RMSNORM: case VKQ_KERNEL_ROPE: case VKQ_KERNEL_GLU: case VKQ_KERNEL_ADD:
+    case VKQ_KERNEL_SCALE: case VKQ_KERNEL_TOPK_ROUTER: case VKQ_KERNEL_MOE_COMBINE: return 1;
+    default: return 0;
+    }
+}
+
 vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, uint32_t variant,
                             const vkq_pipeline **out)
 {
@@ -246,8 +258,38 @@ vkq_status vkq_pipeline_get(vkq_device dev, vkq_kernel kernel, vkq_type type, ui
         return vkq_fail(vkq_status_from_vk(r), "vkCreateComputePipelines failed (%d)", (int)r);
     }
     p->workgroup_size = wg;
+    p->storage_only = storage_only(kernel);
     dev->pipes->pipelines_created++;
     *out = p;
+    return VKQ_SUCCESS;
+}
+
+/* Binds the pipeline and the descriptor writes w[0..n-1] (pushed, or a set from the fallback
+ * pool), pushes the constants, dispatches. */
+static vkq_status bind_and_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
+                                    VkWriteDescriptorSet *w, uint32_t n_bindings, const void *push,
+                                    uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz)
+{
+    dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->pipeline);
+    if (dev->info.push_descriptor) {
+        dev->vk.vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipes->pipeline_layout, 0,
+                                          n_bindings, w);
+    } else {
+        VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                          .descriptorPool = dev->pipes->desc_pool, .descriptorSetCount = 1,
+                                          .pSetLayouts = &dev->pipes->set_layout};
+        VkDescriptorSet set;
+        VkResult r = dev->vk.vkAllocateDescriptorSets(dev->device, &ai, &set);
+        if (r != VK_SUCCESS)
+            return vkq_fail(VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
+        for (uint32_t i = 0; i < n_bindings; ++i) w[i].dstSet = set;
+        dev->vk.vkUpdateDescriptorSets(dev->device, n_bindings, w, 0, NULL);
+        dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipes->pipeline_layout, 0, 1,
+                                        &set, 0, NULL);
+    }
+    if (push_size)
+        dev->vk.vkCmdPushConstants(cmd, dev->pipes->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    dev->vk.vkCmdDispatch(cmd, gx, gy, gz);
     return VKQ_SUCCESS;
 }
 
@@ -256,9 +298,20 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    if (n_bindings > 3 || push_size > VKQ_PUSH_BYTES) return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
+    /* Storage-only kernels may use binding 3 for a fourth operand (the tables' slot). */
+    if (n_bindings > (pipe->storage_only ? 4u : 3u) || push_size > VKQ_PUSH_BYTES)
+        return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
     VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS];
+    if (pipe->storage_only) {
+        for (uint32_t i = 0; i < n_bindings; ++i) {
+            info[i] = bindings[i].info;
+            w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i,
+                                          .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                          .pBufferInfo = &info[i]};
+        }
+        return bind_and_dispatch(dev, cmd, pipe, w, n_bindings, push, push_size, gx, gy, gz);
+    }
     VkBufferView views[VKQ_TEXEL_BINDINGS];
     uint32_t nw = 0;
     for (uint32_t i = 0; i < n_bindings; ++i) {
@@ -285,25 +338,5 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                                      .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
                                      .pTexelBufferView = &views[2]};
     n_bindings = nw;
-    dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->pipeline);
-    if (dev->info.push_descriptor) {
-        dev->vk.vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipes->pipeline_layout, 0,
-                                          n_bindings, w);
-    } else {
-        VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                                          .descriptorPool = dev->pipes->desc_pool, .descriptorSetCount = 1,
-                                          .pSetLayouts = &dev->pipes->set_layout};
-        VkDescriptorSet set;
-        VkResult r = dev->vk.vkAllocateDescriptorSets(dev->device, &ai, &set);
-        if (r != VK_SUCCESS)
-            return vkq_fail(VKQ_ERROR_TOO_LARGE, "too many dispatches in one submission (%d)", (int)r);
-        for (uint32_t i = 0; i < n_bindings; ++i) w[i].dstSet = set;
-        dev->vk.vkUpdateDescriptorSets(dev->device, n_bindings, w, 0, NULL);
-        dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipes->pipeline_layout, 0, 1,
-                                        &set, 0, NULL);
-    }
-    if (push_size)
-        dev->vk.vkCmdPushConstants(cmd, dev->pipes->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
-    dev->vk.vkCmdDispatch(cmd, gx, gy, gz);
-    return VKQ_SUCCESS;
+    return bind_and_dispatch(dev, cmd, pipe, w, n_bindings, push, push_size, gx, gy, gz);
 }

@@ -37,6 +37,9 @@ typedef enum vkq_kernel {
 typedef struct vkq_pipeline {
     VkPipeline pipeline;
     uint32_t workgroup_size;
+    /* The shader declares only storage bindings 0..2 (the element-wise layer operations):
+     * vkq_cmd_dispatch pushes no texel views or tables for it. */
+    uint32_t storage_only;
 } vkq_pipeline;
 
 struct vkq_pipelines {

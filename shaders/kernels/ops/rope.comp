@@ -1,9 +1,8 @@
-// Rotary position embedding in place: one invocation per rotated pair (token, head, i < n_rot/2).
-// theta = pos * inv_freq[i] in fp32, then reduced to [-pi, pi] before sin/cos: GPU sin/cos are
-// only accurate on a small range (Vulkan promises 2^-11 absolute inside [-pi, pi], nothing
-// outside), and positions reach 10^5. The reduction subtracts k * 2pi in three parts whose
-// products with k are exact for k < 2^12 (Cody-Waite); `precise` keeps the order.
+// Rotary position embedding in place: one invocation per rotated pair (token, head, i < n_rot/2);
+// the angle as rope_angle.glsl computes it.
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "kernels/ops/rope_angle.glsl"
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer F { float inv_freq[]; };
@@ -23,11 +22,8 @@ void main() {
     uint base = p.x_base + th * p.head_dim;
     uint i0 = p.neox != 0u ? base + i : base + 2u * i;
     uint i1 = p.neox != 0u ? base + i + p.half_rot : base + 2u * i + 1u;
-    precise float theta = float(p.pos0 + t) * inv_freq[p.f_base + i];
-    precise float k = floor(theta * 0.15915494309189535 + 0.5);
-    precise float r = ((theta - k * 6.28125) - k * 1.9350051879882812e-3) - k * 3.0199159819567e-7;
-    float c = cos(r), s = sin(r);
+    vec2 cs = vkq_rope_cos_sin(float(p.pos0 + t), inv_freq[p.f_base + i]);
     float x0 = x[i0], x1 = x[i1];
-    x[i0] = x0 * c - x1 * s;
-    x[i1] = x0 * s + x1 * c;
+    x[i0] = x0 * cs.x - x1 * cs.y;
+    x[i1] = x0 * cs.y + x1 * cs.x;
 }
