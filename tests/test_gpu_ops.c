@@ -1,5 +1,6 @@
 /* The GPU layer operations (src/vulkan/ops.h) against f64 references computed here, on fresh
- * random inputs (seed printed): rmsnorm (plain, + residual add, + rope), rope (normal/NeoX, partial
+ * random inputs (seed printed): rmsnorm (plain; + residual add, raw or normed, + the sum's norm;
+ * + rope), rope (normal/NeoX, partial
  * rotation, pos0 > 0), glu
  * (SiLU/GELU, gates up to +-100), add (residual, bias), scale, kv_store for every KV cache type
  * (bytes decoded back with vkq_decode_cpu: exact for F32/F16/BF16, within the format's rounding
@@ -162,35 +163,52 @@ static void test_rope(ctx *c)
 static void test_rmsnorm_fused(ctx *c)
 {
     const float eps = 1e-6f;
-    { /* accumulate into a residual */
+    for (int mode = 0; mode < 3; ++mode) { /* into a residual: normed x; raw x + norm2; normed x + norm2 */
+        const int raw = mode == 1, norm2 = mode > 0;
         const uint32_t n = 640, rows = 3;
         const size_t ne = (size_t)n * rows;
-        float *x = xmalloc(ne * 4), *w = xmalloc(n * 4), *res = xmalloc(ne * 4), *got = xmalloc(ne * 4);
-        double *want = xmalloc(ne * 8);
+        float *x = xmalloc(ne * 4), *w = xmalloc(n * 4), *w2 = xmalloc(n * 4), *res = xmalloc(ne * 4),
+              *got = xmalloc(ne * 4), *got2 = xmalloc(ne * 4);
+        double *want = xmalloc(ne * 8), *want2 = xmalloc(ne * 8);
         fill(x, ne, -2, 2);
         fill(w, n, -1.5f, 1.5f);
+        fill(w2, n, -1.5f, 1.5f);
         fill(res, ne, -3, 3);
         for (uint32_t r = 0; r < rows; ++r) {
             double s = 0;
             for (uint32_t i = 0; i < n; ++i) s += (double)x[r * n + i] * x[r * n + i];
             double inv = 1 / sqrt(s / n + eps);
-            for (uint32_t i = 0; i < n; ++i) want[r * n + i] = res[r * n + i] + x[r * n + i] * inv * w[i];
+            for (uint32_t i = 0; i < n; ++i)
+                want[r * n + i] = res[r * n + i] + (raw ? x[r * n + i] : x[r * n + i] * inv * w[i]);
+            /* the second norm of the f32 sums the kernel stored (their rounding is not its error) */
+            s = 0;
+            for (uint32_t i = 0; i < n; ++i) s += (double)(float)want[r * n + i] * (float)want[r * n + i];
+            inv = 1 / sqrt(s / n + eps);
+            for (uint32_t i = 0; i < n; ++i) want2[r * n + i] = (float)want[r * n + i] * inv * w2[i];
         }
         vkq_buffer bx = make_buf(c, OFF + ne * 4, OFF, x, ne * 4);
         vkq_buffer bw = make_buf(c, n * 4 + 64, 64, w, n * 4);
+        vkq_buffer bw2 = make_buf(c, n * 4 + 128, 128, w2, n * 4);
         vkq_buffer bo = make_buf(c, OFF + ne * 4, OFF, res, ne * 4);
-        const vkq_rmsnorm_fused f = {.accumulate = 1};
-        CHECK_OK(vkq_rmsnorm_fused_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF}, (vkq_bufref){bw, 64},
-                                          (vkq_bufref){bo, OFF}, n, rows, eps, &f));
+        vkq_buffer bh = make_buf(c, 32 + ne * 4, 0, NULL, 0);
+        vkq_rmsnorm_fused f = {.accumulate = 1, .raw = raw};
+        if (norm2) f.norm2.w = (vkq_bufref){bw2, 128}, f.norm2.out = (vkq_bufref){bh, 32};
+        CHECK_OK(vkq_rmsnorm_fused_record(c->dev, gpu_rec_begin(c), (vkq_bufref){bx, OFF},
+                                          (vkq_bufref){raw ? NULL : bw, 64}, (vkq_bufref){bo, OFF}, n, rows, eps, &f));
         gpu_rec_submit(c);
         get(bo, OFF, got, ne * 4);
-        double e = rel_err(got, want, ne);
-        CHECK(e <= 1e-5, "rmsnorm accumulate: relative error %g", e);
-        printf("rmsnorm + residual add n=%u rows=%u: rel err %.2e\n", n, rows, e);
+        get(bh, 32, got2, ne * 4);
+        double e = rel_err(got, want, ne), e2 = norm2 ? rel_err(got2, want2, ne) : 0;
+        CHECK(e <= 1e-5 && e2 <= 1e-5, "rmsnorm accumulate mode %d: relative error %g, second norm %g", mode, e, e2);
+        printf("%s + residual add%s n=%u rows=%u: rel err %.2e%s", raw ? "x" : "rmsnorm(x)",
+               norm2 ? " + rmsnorm of the sum" : "", n, rows, e, norm2 ? "" : "\n");
+        if (norm2) printf(", %.2e\n", e2);
         vkq_buffer_destroy(bx);
         vkq_buffer_destroy(bw);
+        vkq_buffer_destroy(bw2);
         vkq_buffer_destroy(bo);
-        free(x), free(w), free(res), free(got), free(want);
+        vkq_buffer_destroy(bh);
+        free(x), free(w), free(w2), free(res), free(got), free(got2), free(want), free(want2);
     }
     const uint32_t n_tokens = 4, n_heads = 3, head_dim = 64;
     static const uint32_t rots[] = {32, 64}, pos0s[] = {0, 70};
@@ -646,6 +664,14 @@ static void test_bad_args(ctx *c)
         fu.rope.n_heads = 1, fu.rope.n_rot = 66;
         CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, r, 64, 1, 1e-6f, &fu) == VKQ_ERROR_BAD_SHAPE,
               "n_rot > head_dim");
+        vkq_rmsnorm_fused f2 = {.raw = 1};
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, (vkq_bufref){kv, 0}, 64, 1, 1e-6f, &f2) ==
+                  VKQ_ERROR_INVALID_ARGUMENT,
+              "raw without accumulate");
+        f2 = (vkq_rmsnorm_fused){.accumulate = 1, .norm2 = {.w = r, .out = r}};
+        CHECK(vkq_rmsnorm_fused_record(c->dev, cmd, r, r, (vkq_bufref){kv, 0}, 64, 1, 1e-6f, &f2) ==
+                  VKQ_ERROR_INVALID_ARGUMENT,
+              "norm2 writing x's buffer");
     }
     CHECK(vkq_kv_store_record(c->dev, cmd, VKQ_TYPE_Q4_K, r, 1, 256, (vkq_bufref){kv, 0}, 144) ==
               VKQ_ERROR_UNSUPPORTED,

@@ -359,6 +359,8 @@ static vkq_status gpu_run(vkq_ctx c, uint32_t first, uint32_t last, int head, ui
     if (st == VKQ_SUCCESS) {
         vkq_ops_barrier_record(c->dev, c->cmd);
         c->g_read = c->g_written = 0;
+        c->run_end = last;
+        c->h_ready = 0;
         for (uint32_t il = first; il < last && st == VKQ_SUCCESS; ++il) st = vkq_layer_forward(c, &vkq_exec_gpu, il, n);
         vkq_exec_gpu_flush(c);
         if (st == VKQ_SUCCESS && head) st = record_head(c, n, from);
@@ -382,6 +384,8 @@ static vkq_status eval_batch(vkq_ctx c, const int32_t *tokens, uint32_t n, uint3
     int head_done = !want_head;
     for (uint32_t il = 0; il < L && st == VKQ_SUCCESS;) {
         if (!c->layer_gpu[il]) {
+            c->run_end = il + 1; /* the CPU executor fuses nothing across blocks */
+            c->h_ready = 0;
             st = vkq_layer_forward(c, &vkq_exec_cpu, il, n);
             ++il;
             continue;

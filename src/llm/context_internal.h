@@ -45,8 +45,11 @@ typedef struct vkq_exec {
     vkq_status (*attention)(vkq_ctx c, uint32_t il, uint32_t n, int swa);        /* ACT_Q -> ACT_ATT */
     vkq_status (*moe)(vkq_ctx c, uint32_t il, uint32_t n);                       /* ACT_H -> ACT_A */
     /* Fusions an executor may offer (NULL: the layer program makes the separate calls):
-     * norm_add: dst += rmsnorm(x) * w; norm_rope: x = rope(rmsnorm(x) * w), per head. */
-    vkq_status (*norm_add)(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, uint32_t width, uint32_t rows);
+     * residual: dst += rmsnorm(x) * w (w < 0: dst += x), then with next >= 0 also
+     * ACT_H = rmsnorm(dst) * next (the next block's input norm);
+     * norm_rope: x = rope(rmsnorm(x) * w), per head. */
+    vkq_status (*residual)(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, int64_t next, uint32_t width,
+                           uint32_t rows);
     vkq_status (*norm_rope)(vkq_ctx c, vkq_act x, int64_t w, uint32_t n_heads, uint32_t n, int swa);
 } vkq_exec;
 
@@ -66,6 +69,11 @@ struct vkq_context_s {
     int head_gpu;              /* final norm and output head on the GPU */
     uint32_t n_gpu_layers;
     uint32_t pos0; /* position of the batch being run */
+    /* The layer program (forward.c): layers below run_end run on the same executor as the one
+     * running now, so a block may compute the next block's input norm; h_ready says it did
+     * (ACT_H holds it). */
+    uint32_t run_end;
+    int h_ready;
 
     /* CPU side */
     vkq_cpu_pool pool; /* the model's, or own_pool */

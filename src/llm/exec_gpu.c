@@ -99,12 +99,14 @@ static vkq_status g_rope(vkq_ctx c, vkq_act x, uint32_t n_heads, uint32_t n, int
                            c->arch->rope_neox);
 }
 
-static vkq_status g_norm_add(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, uint32_t width, uint32_t rows)
+static vkq_status g_residual(vkq_ctx c, vkq_act x, int64_t w, vkq_act dst, int64_t next, uint32_t width,
+                             uint32_t rows)
 {
-    const vkq_rmsnorm_fused f = {.accumulate = 1};
-    hazard(c, B(x) | B(dst), B(dst));
-    return vkq_rmsnorm_fused_record(c->dev, c->cmd, act(c, x), weight(c, w), act(c, dst), width, rows, c->p.rms_eps,
-                                    &f);
+    vkq_rmsnorm_fused f = {.accumulate = 1, .raw = w < 0};
+    if (next >= 0) f.norm2.w = weight(c, next), f.norm2.out = act(c, ACT_H);
+    hazard(c, B(x) | B(dst), B(dst) | (next >= 0 ? B(ACT_H) : 0));
+    return vkq_rmsnorm_fused_record(c->dev, c->cmd, act(c, x), w >= 0 ? weight(c, w) : (vkq_bufref){0}, act(c, dst),
+                                    width, rows, c->p.rms_eps, &f);
 }
 
 static vkq_status g_norm_rope(vkq_ctx c, vkq_act x, int64_t w, uint32_t n_heads, uint32_t n, int swa)
@@ -217,6 +219,6 @@ const vkq_exec vkq_exec_gpu = {
     .kv_store = g_kv_store,
     .attention = g_attention,
     .moe = g_moe,
-    .norm_add = g_norm_add,
+    .residual = g_residual,
     .norm_rope = g_norm_rope,
 };

@@ -10,14 +10,29 @@
         if (st_ != VKQ_SUCCESS) return st_;     \
     } while (0)
 
-/* ACT_X += ACT_A, through the post-norm `post` when the architecture has one. */
-static vkq_status residual(vkq_ctx c, const vkq_exec *ex, int64_t post, uint32_t n)
+/* ACT_X += ACT_A, through the post-norm `post` when the architecture has one; an executor that
+ * fuses it also writes the next block's input, ACT_H = rmsnorm(ACT_X) * next (next >= 0). */
+static vkq_status residual(vkq_ctx c, const vkq_exec *ex, int64_t post, int64_t next, uint32_t n)
 {
     const uint32_t d = c->p.n_embd;
-    if (!c->arch->post_norms) return ex->add(c, ACT_X, ACT_A, d, n);
-    if (ex->norm_add) return ex->norm_add(c, ACT_A, post, ACT_X, d, n);
-    TRY(ex->rmsnorm(c, ACT_A, post, ACT_A, d, n));
+    if (!c->arch->post_norms) post = -1;
+    if (ex->residual) {
+        TRY(ex->residual(c, ACT_A, post, ACT_X, next, d, n));
+        c->h_ready = next >= 0;
+        return VKQ_SUCCESS;
+    }
+    if (post >= 0) TRY(ex->rmsnorm(c, ACT_A, post, ACT_A, d, n));
     return ex->add(c, ACT_X, ACT_A, d, n);
+}
+
+/* ACT_H = rmsnorm(ACT_X) * w, unless the previous block's residual already wrote it. */
+static vkq_status input_norm(vkq_ctx c, const vkq_exec *ex, int64_t w, uint32_t n)
+{
+    if (c->h_ready) {
+        c->h_ready = 0;
+        return VKQ_SUCCESS;
+    }
+    return ex->rmsnorm(c, ACT_X, w, ACT_H, c->p.n_embd, n);
 }
 
 static vkq_status attention_block(vkq_ctx c, const vkq_exec *ex, uint32_t il, uint32_t n)
@@ -25,7 +40,7 @@ static vkq_status attention_block(vkq_ctx c, const vkq_exec *ex, uint32_t il, ui
     const vkq_llm_params *p = &c->p;
     const int64_t *t = c->w.layers[il].t;
     const int swa = vkq_arch_layer_slides(c->arch, p, il);
-    TRY(ex->rmsnorm(c, ACT_X, t[VKQ_SLOT_ATTN_NORM], ACT_H, p->n_embd, n));
+    TRY(input_norm(c, ex, t[VKQ_SLOT_ATTN_NORM], n));
     TRY(ex->matmul(c, t[VKQ_SLOT_ATTN_Q], ACT_H, ACT_Q, n));
     TRY(ex->matmul(c, t[VKQ_SLOT_ATTN_K], ACT_H, ACT_K, n));
     TRY(ex->matmul(c, t[VKQ_SLOT_ATTN_V], ACT_H, ACT_V, n));
@@ -48,14 +63,14 @@ static vkq_status attention_block(vkq_ctx c, const vkq_exec *ex, uint32_t il, ui
     TRY(ex->kv_store(c, il, n));
     TRY(ex->attention(c, il, n, swa));
     TRY(ex->matmul(c, t[VKQ_SLOT_ATTN_OUT], ACT_ATT, ACT_A, n));
-    return residual(c, ex, t[VKQ_SLOT_POST_ATTN_NORM], n);
+    return residual(c, ex, t[VKQ_SLOT_POST_ATTN_NORM], t[VKQ_SLOT_FFN_NORM], n);
 }
 
 static vkq_status ffn_block(vkq_ctx c, const vkq_exec *ex, uint32_t il, uint32_t n)
 {
     const vkq_llm_params *p = &c->p;
     const int64_t *t = c->w.layers[il].t;
-    TRY(ex->rmsnorm(c, ACT_X, t[VKQ_SLOT_FFN_NORM], ACT_H, p->n_embd, n));
+    TRY(input_norm(c, ex, t[VKQ_SLOT_FFN_NORM], n));
     if (c->arch->moe) {
         TRY(ex->moe(c, il, n));
     } else {
@@ -64,7 +79,8 @@ static vkq_status ffn_block(vkq_ctx c, const vkq_exec *ex, uint32_t il, uint32_t
         TRY(ex->glu(c, ACT_G, ACT_U, (uint64_t)n * p->n_ff));
         TRY(ex->matmul(c, t[VKQ_SLOT_FFN_DOWN], ACT_G, ACT_A, n));
     }
-    return residual(c, ex, t[VKQ_SLOT_POST_FFN_NORM], n);
+    const int64_t next = il + 1 < c->run_end ? c->w.layers[il + 1].t[VKQ_SLOT_ATTN_NORM] : -1;
+    return residual(c, ex, t[VKQ_SLOT_POST_FFN_NORM], next, n);
 }
 
 vkq_status vkq_layer_forward(vkq_ctx c, const vkq_exec *ex, uint32_t il, uint32_t n)

@@ -111,7 +111,7 @@ void vkq_ops_barrier_record(vkq_device dev, VkCommandBuffer cmd)
 typedef struct rmsnorm_push {
     uint32_t x_base, w_base, o_base, n, rows, has_w;
     float eps;
-    uint32_t accumulate, f_base, n_heads, half_rot, pos0, neox;
+    uint32_t accumulate, norm1, f_base, n_heads, half_rot, pos0, neox, norm2, w2_base, h_base;
 } rmsnorm_push;
 
 vkq_status vkq_rmsnorm_fused_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,
@@ -126,24 +126,37 @@ vkq_status vkq_rmsnorm_fused_record(vkq_device dev, VkCommandBuffer cmd, vkq_buf
     if (!(eps >= 0.0f) || isinf(eps))
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: eps %g", op, (double)eps);
     const uint32_t n_rot = fused->rope.n_rot;
-    if (n_rot && (fused->accumulate || n_rot % 2 || n_rot > n || !fused->rope.n_heads || rows % fused->rope.n_heads))
+    const int norm2 = fused->norm2.out.buf != NULL;
+    if (n_rot && (fused->accumulate || norm2 || n_rot % 2 || n_rot > n || !fused->rope.n_heads ||
+                  rows % fused->rope.n_heads))
         return vkq_fail(VKQ_ERROR_BAD_SHAPE, "%s: rope of %u dimensions over rows of %u (%u rows, %u heads%s)", op,
-                        n_rot, n, rows, fused->rope.n_heads, fused->accumulate ? ", accumulating" : "");
+                        n_rot, n, rows, fused->rope.n_heads,
+                        fused->accumulate || norm2 ? ", with accumulate or norm2" : "");
+    if ((norm2 || fused->raw) && !fused->accumulate)
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: raw and norm2 need accumulate", op);
+    if (norm2 && (fused->norm2.out.buf == x.buf || fused->norm2.out.buf == out.buf || !fused->norm2.w.buf))
+        return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: norm2's output shares a buffer with x or out, or it has "
+                        "no weight", op);
     if (n_rot && (uint64_t)fused->rope.pos0 + rows / fused->rope.n_heads > (1u << 24))
         return vkq_fail(VKQ_ERROR_TOO_LARGE, "%s: positions up to %llu are not exact in fp32", op,
                         (unsigned long long)fused->rope.pos0 + rows / fused->rope.n_heads);
     if (fused->accumulate && x.buf == out.buf && x.offset == out.offset)
         return vkq_fail(VKQ_ERROR_INVALID_ARGUMENT, "%s: out aliases x while accumulating", op);
     const uint64_t bytes = f32_bytes((uint64_t)n * rows);
-    vkq_window b[4];
+    vkq_window b[5];
     if ((st = operand(dev, op, "x", x, bytes, 4, &b[0])) != VKQ_SUCCESS) return st;
     if (w.buf && (st = operand(dev, op, "w", w, (uint64_t)n * 4, 4, &b[1])) != VKQ_SUCCESS) return st;
     if ((st = operand(dev, op, "out", out, bytes, 4, &b[2])) != VKQ_SUCCESS) return st;
     if (n_rot && (st = operand(dev, op, "inv_freq", fused->rope.inv_freq, (uint64_t)n_rot / 2 * 4, 4, &b[3])) !=
                      VKQ_SUCCESS)
         return st;
-    if (!w.buf) b[1] = b[0]; /* bound but not read (has_w = 0) */
-    if (!n_rot) b[3] = b[0]; /* bound but not read (half_rot = 0) */
+    if (norm2 && ((st = operand(dev, op, "norm2 out", fused->norm2.out, bytes, 4, &b[3])) != VKQ_SUCCESS ||
+                  (st = operand(dev, op, "norm2 w", fused->norm2.w, (uint64_t)n * 4, 4, &b[4])) != VKQ_SUCCESS))
+        return st;
+    /* Bound but not read: */
+    if (!w.buf) b[1] = b[0];            /* has_w = 0 */
+    if (!n_rot && !norm2) b[3] = b[2]; /* half_rot = 0, norm2 = 0 (aux is writable: out's window) */
+    if (!norm2) b[4] = b[0];
     const uint64_t max_x = dev->info.max_workgroup_count[0];
     uint64_t gx = rows < max_x ? rows : max_x, gy = (rows + gx - 1) / gx;
     if (gy > dev->info.max_workgroup_count[1])
@@ -158,12 +171,16 @@ vkq_status vkq_rmsnorm_fused_record(vkq_device dev, VkCommandBuffer cmd, vkq_buf
                        .has_w = w.buf != NULL,
                        .eps = eps,
                        .accumulate = fused->accumulate != 0,
+                       .norm1 = !fused->raw,
                        .f_base = (uint32_t)(b[3].base / 4),
                        .n_heads = n_rot ? fused->rope.n_heads : 1,
                        .half_rot = n_rot / 2,
                        .pos0 = fused->rope.pos0,
-                       .neox = fused->rope.neox != 0};
-    return vkq_cmd_dispatch(dev, cmd, pipe, b, 4, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
+                       .neox = fused->rope.neox != 0,
+                       .norm2 = norm2,
+                       .w2_base = (uint32_t)(b[4].base / 4),
+                       .h_base = (uint32_t)(b[3].base / 4)};
+    return vkq_cmd_dispatch(dev, cmd, pipe, b, 5, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1);
 }
 
 vkq_status vkq_rmsnorm_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x, vkq_bufref w, vkq_bufref out,

@@ -26,11 +26,16 @@ vkq_status vkq_rmsnorm_record(vkq_device dev, VkCommandBuffer cmd, vkq_bufref x,
                               vkq_bufref out, uint32_t n, uint32_t rows, float eps);
 
 /* RMSNorm with what may follow it in the same dispatch (shaders/kernels/ops/rmsnorm.comp):
- * accumulate: out += the normalized rows instead of out = (out must not alias x); rope: rows
- * are (token, head) of n = head_dim elements, n_heads per token, rotated as vkq_rope_record
- * rotates them after the norm (rope.n_rot = 0: none; not with accumulate). */
+ * accumulate: out += the normalized rows instead of out = (out must not alias x); raw (with
+ * accumulate): out += x, not normalized (w unused); norm2 (with accumulate; norm2.out.buf
+ * non-NULL): then norm2.out = rmsnorm(out) * norm2.w, rows of n floats (aliasing neither x nor
+ * out); rope: rows are (token, head) of n = head_dim elements, n_heads per token, rotated as
+ * vkq_rope_record rotates them after the norm (rope.n_rot = 0: none; with none of the others). */
 typedef struct vkq_rmsnorm_fused {
-    int accumulate;
+    int accumulate, raw;
+    struct {
+        vkq_bufref w, out;
+    } norm2;
     struct {
         uint32_t n_rot, n_heads, pos0;
         int neox;

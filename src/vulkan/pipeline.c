@@ -81,7 +81,8 @@ static uint32_t kernel_constants(vkq_device dev, vkq_kernel kernel, uint32_t var
 
 #define VKQ_STORAGE_BINDINGS 4 /* 0: weights/src, 1: X/dst, 2: Y, 3: tables */
 #define VKQ_TEXEL_BINDINGS 3   /* 4: weights, 5: X, 6: tables (same bytes as 0, 1, 3) */
-#define VKQ_MAX_BINDINGS (VKQ_STORAGE_BINDINGS + VKQ_TEXEL_BINDINGS)
+/* 7: a fifth storage operand, for the storage-only kernels (see storage_only) */
+#define VKQ_MAX_BINDINGS (VKQ_STORAGE_BINDINGS + VKQ_TEXEL_BINDINGS + 1)
 #define VKQ_PUSH_BYTES 128 /* the minimum maxPushConstantsSize every device offers */
 #define VKQ_FALLBACK_SETS 1024
 
@@ -90,7 +91,8 @@ static vkq_status create_layouts(vkq_device dev, struct vkq_pipelines *pl)
     VkDescriptorSetLayoutBinding b[VKQ_MAX_BINDINGS];
     for (uint32_t i = 0; i < VKQ_MAX_BINDINGS; ++i)
         b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
-                                              .descriptorType = i < VKQ_STORAGE_BINDINGS
+                                              .descriptorType = i < VKQ_STORAGE_BINDINGS ||
+                                                                        i == VKQ_MAX_BINDINGS - 1
                                                                     ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
                                                                     : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
                                               .descriptorCount = 1,
@@ -114,7 +116,8 @@ static vkq_status create_layouts(vkq_device dev, struct vkq_pipelines *pl)
         /* Without push descriptors each dispatch of a blocking call takes a set from this pool;
          * the pool is reset when the next command buffer begins. */
         VkDescriptorPoolSize ps[2] = {
-            {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VKQ_FALLBACK_SETS * VKQ_STORAGE_BINDINGS},
+            {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+             .descriptorCount = VKQ_FALLBACK_SETS * (VKQ_STORAGE_BINDINGS + 1)},
             {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VKQ_FALLBACK_SETS * VKQ_TEXEL_BINDINGS},
         };
         VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -166,6 +169,14 @@ vkq_status vkq_pipelines_init(vkq_device dev, const char *cache_path)
     dev->pipes = pl;
     dev->after_begin = reset_descriptor_pool;
     snprintf(pl->cache_path, sizeof pl->cache_path, "%s", cache_path);
+    /* The layout names five storage buffers (bindings 0..3 and 7); Vulkan only promises four,
+     * though every desktop driver and lavapipe offer many more. */
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(dev->phys, &props);
+    const uint32_t need = VKQ_STORAGE_BINDINGS + 1;
+    if (props.limits.maxPerStageDescriptorStorageBuffers < need || props.limits.maxDescriptorSetStorageBuffers < need)
+        return vkq_fail(VKQ_ERROR_UNSUPPORTED, "%s offers %u storage buffers per shader stage; vkquant needs %u",
+                        dev->info.name, props.limits.maxPerStageDescriptorStorageBuffers, need);
     vkq_status st = create_layouts(dev, pl);
     if (st == VKQ_SUCCESS) st = create_cache(dev, pl);
     if (st == VKQ_SUCCESS) st = create_tables(dev, pl);
@@ -298,15 +309,16 @@ vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipel
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                             uint32_t gz)
 {
-    /* Storage-only kernels may use binding 3 for a fourth operand (the tables' slot). */
-    if (n_bindings > (pipe->storage_only ? 4u : 3u) || push_size > VKQ_PUSH_BYTES)
+    /* Storage-only kernels may use binding 3 (the tables' slot) and 7 for a fourth and fifth operand. */
+    if (n_bindings > (pipe->storage_only ? 5u : 3u) || push_size > VKQ_PUSH_BYTES)
         return vkq_fail_status(VKQ_ERROR_INVALID_ARGUMENT);
     VkWriteDescriptorSet w[VKQ_MAX_BINDINGS];
-    VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS];
+    VkDescriptorBufferInfo info[VKQ_STORAGE_BINDINGS + 1];
     if (pipe->storage_only) {
         for (uint32_t i = 0; i < n_bindings; ++i) {
             info[i] = bindings[i].info;
-            w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i,
+            w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                          .dstBinding = i < VKQ_STORAGE_BINDINGS ? i : VKQ_MAX_BINDINGS - 1,
                                           .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                           .pBufferInfo = &info[i]};
         }
