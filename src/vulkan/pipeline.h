@@ -70,8 +70,10 @@ int vkq_kernel_exists(vkq_kernel kernel, vkq_type type);
 /* Whether the int8 GEMM was built with OpSDot (needs shaderIntegerDotProduct) rather than the
  * plain multiply-add fallback (meson's glslang probe). */
 int vkq_mm_q8_needs_dot_product(void);
-/* Binds `pipe`, the windows as storage bindings 0..n-1 (and the first two also as texel
- * bindings 4 and 5), the device's table buffer at 3 and 6, and push constants; dispatches. */
+/* Binds `pipe`, the windows as storage bindings 0..n-1 (n <= 3; the first two also as texel
+ * bindings 4 and 5), the device's table buffer at 3 and 6, and push constants; dispatches.
+ * A storage_only pipeline gets storage bindings only: windows 0..3 at bindings 0..3 and a
+ * fifth at 7 (n <= 5). */
 vkq_status vkq_cmd_dispatch(vkq_device dev, VkCommandBuffer cmd, const vkq_pipeline *pipe,
                             const vkq_window *bindings, uint32_t n_bindings,
                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
