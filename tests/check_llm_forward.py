@@ -13,7 +13,11 @@ split placement) and in calls of 1 (the mat-vec decoding path, all-GPU and all-C
 The bounds come from measurement (fp32 kernels vs f64, 24 tokens, 3 layers, gemma3 7), with margin:
 - all-GPU: F16 cache 1.3e-5 .. 1.4e-4; Q8_0 and Q4_0 ~7e-7, except when the fp32 K or V value
   of the engine and the f64 one of the reference fall on the two sides of a rounding boundary of
-  the cache's type: seen up to 1.1e-3 for Q8_0 (a Q4_0 step is 16 x larger, a flip rarer);
+  the cache's type: seen up to 8.0e-3 for Q8_0 (qwen2, seed 1902128250: from the first token
+  on, so a flip in an early position's V, which every later token reads; most seeds 5e-7,
+  some 3e-5 .. 1e-4), and a Q4_0 step is 16 x larger, a flip rarer. The encoders themselves are
+  held to half a rounding step element by element in test_gpu_ops, so these bounds need not
+  catch a rounding bug;
 - CPU and split (the CPU's matmuls quantize activations to int8 blocks): F16 1.4e-2 .. 2.8e-2,
   Q8_0 2.5e-2 .. 3.8e-2, Q4_0 0.09 .. 0.16 (the CPU's noise flips many Q4_0 roundings); the RMS
   error is as large as the max: the CPU noise is spread over all logits, not a few outliers;
@@ -70,7 +74,7 @@ KV = ("F16", "Q8_0", "Q4_0")
 # Bound on max|a-b|/max|b| per KV type and path ("gpu": every layer and the head on the GPU with
 # fp32 activations; "cpu": the CPU's int8-activation matmuls in at least part of the model).
 BOUND = {
-    ("F16", "gpu"): 5e-4, ("Q8_0", "gpu"): 5e-3, ("Q4_0", "gpu"): 3e-2,
+    ("F16", "gpu"): 5e-4, ("Q8_0", "gpu"): 2e-2, ("Q4_0", "gpu"): 3e-2,
     ("F16", "cpu"): 6e-2, ("Q8_0", "cpu"): 8e-2, ("Q4_0", "cpu"): 0.3,
 }
 # MoE: a router margin (gap / max |logit|) below this is a near tie (see the top of this file).
