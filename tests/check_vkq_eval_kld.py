@@ -5,7 +5,7 @@ usage: check_vkq_eval_kld.py VKQ_EVAL            small random models (tests/make
                                                  without it) over GPL-3, ctx 512, 2 chunks, on the CPU
 Small models: a base file from one run has the layout docs/FORMATS.md §16 gives and its base
 perplexity is the run's; the same model against it gives KLD ~0 (within the file's quantization)
-and 100 % top-1; a Q4_0 KV cache gives KLD > 0; the GPU run against the CPU base (when a Vulkan
+and 100 % top-1 but where the file's top is tied (see file_layout); a Q4_0 KV cache gives KLD > 0; the GPU run against the CPU base (when a Vulkan
 device is there) small; another vocabulary, a truncated or garbage file, another --ctx, a
 missing file and clashing options are errors (exit 1 or 2, a sentence, no crash), and a base that
 cannot be put in place leaves nothing behind.
@@ -37,7 +37,11 @@ def run(*args, timeout=600):
 
 
 def file_layout(path):
-    """(n_ctx, n_vocab, n_chunk, tokens, base nll of the scored tokens) read from the format alone."""
+    """(n_ctx, n_vocab, n_chunk, tokens, base nll of the scored tokens) read from the format alone.
+    Also sets TIES: how many scored positions have their largest quantized log-probability shared
+    by two or more tokens. There the base's top-1 (the first of them, as llama.cpp takes it) may
+    differ from an exact run of the same model, whose top two are closer than the file's step."""
+    global TIES
     import numpy as np
     b = open(path, "rb").read()
     check(b[:8] == b"_logits_", f"{path}: no magic")
@@ -51,7 +55,12 @@ def file_layout(path):
     head = np.ascontiguousarray(rows[:, :4]).view("<f4")
     scored = np.concatenate([tokens[c * n_ctx + first + 1:(c + 1) * n_ctx] for c in range(n_chunk)])
     lp = head[:, 0] * rows[np.arange(len(scored)), 4 + scored].astype(np.float32) + head[:, 1]
+    q = rows[:, 4:4 + n_vocab]
+    TIES = int(np.sum(np.sum(q == q.max(axis=1, keepdims=True), axis=1) > 1))
     return n_ctx, n_vocab, n_chunk, tokens, -lp.astype(np.float64)
+
+
+TIES = 0
 
 
 def kld_json(*args):
@@ -105,10 +114,13 @@ def small_models(d):
               f"chunks {same['chunks']}, ctx {same['ctx']}, {same['tokens_scored']} scored")
         check(abs(same["kld"]["mean"]) <= 1e-4 and same["kld"]["max"] <= 1e-3,
               f"the same model: KLD {same['kld']['mean']} (max {same['kld']['max']}), wanted ~0")
-        check(same["same_top"] == 1.0, f"the same model: top-1 agreement {same['same_top']}")
+        # 100 % but where the file's top is a tie (seed 1591157745: one position of 124).
+        check(same["same_top"] >= 1.0 - TIES / same["tokens_scored"] - 1e-12,
+              f"the same model: top-1 agreement {same['same_top']} ({TIES} tied positions in the base file)")
         check(abs(same["ppl_ratio"] - 1) < 1e-4 and abs(same["ppl_base"] / ppl["ppl"] - 1) < 1e-4,
               f"PPL ratio {same['ppl_ratio']}, PPL(base) {same['ppl_base']} vs {ppl['ppl']}")
-        print(f"{NAME}: same model: KLD {same['kld']['mean']:.2e}, top-1 {100 * same['same_top']:.1f} %, "
+        print(f"{NAME}: same model: KLD {same['kld']['mean']:.2e}, top-1 {100 * same['same_top']:.1f} % "
+              f"({TIES} tied tops in the file), "
               f"PPL(Q)/PPL(base) {same['ppl_ratio']:.6f}")
     q4 = kld_json(a, "--kl-divergence", base, "-ngl", 0, "-ctk", "Q4_0")
     if q4 and same:
@@ -125,7 +137,8 @@ def small_models(d):
         out = r.stdout
         for needle in ("chunk             PPL", "====== Perplexity statistics ======", "Mean PPL(Q)/PPL(base)",
                        "====== KL divergence statistics ======", "Median  KLD:", "99.9%   KLD:",
-                       "====== Token probability statistics ======", "RMS Δp    :", "Same top p: 100.000"):
+                       "====== Token probability statistics ======", "RMS Δp    :",
+                       "Same top p: 100.000" if not TIES else "Same top p: "):
             check(needle in out, f"text output lacks {needle!r}")
         lines = [ln for ln in out.splitlines() if ln[:4].strip().isdigit()]
         check(len(lines) == 4, f"{len(lines)} chunk lines, wanted 4")
@@ -186,7 +199,7 @@ def real_model(d):
     check((n_ctx, n_chunk) == (512, 2) and n_vocab > 200000, f"header {(n_ctx, n_vocab, n_chunk)}")
     same = kld_json(model, "--kl-divergence", base, "-ngl", 0, "-t", 2)
     if same:
-        check(abs(same["kld"]["mean"]) <= 1e-4 and same["same_top"] == 1.0,
+        check(abs(same["kld"]["mean"]) <= 1e-4 and same["same_top"] >= 1.0 - TIES / same["tokens_scored"] - 1e-12,
               f"the same model: KLD {same['kld']['mean']}, top-1 {same['same_top']}")
         print(f"{NAME}: Gemma 3 270M against its own base: KLD {same['kld']['mean']:.2e}, "
               f"top-1 {100 * same['same_top']:.2f} %, PPL {same['ppl']:.4f} / {same['ppl_base']:.4f}")
