@@ -85,6 +85,8 @@ static int usage(int rc)
            "empty context (default 128), --reps times each (default 3), tokens/s mean +- stddev, time to\n"
            "first token (load + first batch) and the placement. --quick (the default on CPU Vulkan drivers\n"
            "such as lavapipe; --full turns it off): pp 64, tg 16, 1 rep. --pp 0 / --tg 0 leave a test out.\n"
+           "With --sweep-gpu-layers the whole-model rows end with the split rule: whether every split\n"
+           "is at least as fast as the slower of the all-CPU and all-GPU runs (within their stddevs).\n"
            "--json FILE writes every row as JSON ('-' = stdout).\n");
     return rc;
 }
@@ -549,6 +551,54 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The issue's split rule: no split is slower than the slower of the two pure runs. A split's
+ * crossings are those of the all-GPU run (the activations go up once, the logits come down once;
+ * only where the upload happens differs), so the bound needs no allowance for them. Judged on the
+ * means; a split less than its stddev plus the pure run's below it counts as within (noise). */
+typedef struct split_verdict {
+    int valid; /* a sweep with both pure runs and every split measured */
+    uint32_t worst_layers;
+    double worst_tps, worst_sd, bound_tps, bound_sd;
+    int ok;
+} split_verdict;
+
+static split_verdict split_check(const split_row *rows, uint32_t n_rows, int tg)
+{
+    split_verdict v = {0};
+    if (n_rows < 3) return v;
+    const split_row *cpu = &rows[0], *gpu = &rows[n_rows - 1];
+    if (!cpu->exec || !gpu->exec || cpu->exec_gpu_layers != 0 || gpu->exec_gpu_layers != gpu->n_layers) return v;
+    const double tc = tg ? cpu->tg_mean : cpu->pp_mean, tgp = tg ? gpu->tg_mean : gpu->pp_mean;
+    if (!(tc > 0) || !(tgp > 0)) return v;
+    v.bound_tps = tc < tgp ? tc : tgp;
+    v.bound_sd = tc < tgp ? (tg ? cpu->tg_sd : cpu->pp_sd) : (tg ? gpu->tg_sd : gpu->pp_sd);
+    v.worst_tps = INFINITY;
+    for (uint32_t i = 1; i + 1 < n_rows; ++i) {
+        const split_row *r = &rows[i];
+        const double t = tg ? r->tg_mean : r->pp_mean;
+        if (!r->exec || !(t > 0)) return v;
+        if (t < v.worst_tps) {
+            v.worst_tps = t;
+            v.worst_sd = tg ? r->tg_sd : r->pp_sd;
+            v.worst_layers = r->exec_gpu_layers;
+        }
+    }
+    v.valid = 1;
+    v.ok = v.worst_tps + v.worst_sd >= v.bound_tps - v.bound_sd;
+    return v;
+}
+
+static void json_verdict(FILE *f, const split_verdict *v)
+{
+    if (!v->valid) {
+        fprintf(f, "null");
+        return;
+    }
+    fprintf(f, "{\"slowest_split_gpu_layers\": %u, \"slowest_split_tps\": %.4f, \"slowest_split_tps_sd\": %.4f, "
+               "\"slower_pure_run_tps\": %.4f, \"slower_pure_run_tps_sd\": %.4f, \"ok\": %s}",
+            v->worst_layers, v->worst_tps, v->worst_sd, v->bound_tps, v->bound_sd, v->ok ? "true" : "false");
+}
+
 static int write_json(const bench_opts *o, const char *device, uint32_t pp, uint32_t tg, int exec_reps,
                       const char *skip, const split_row *rows, uint32_t n_rows)
 {
@@ -568,7 +618,12 @@ static int write_json(const bench_opts *o, const char *device, uint32_t pp, uint
         json_string(f, skip);
     else
         fprintf(f, "null");
-    fprintf(f, ", \"rows\": [");
+    const split_verdict vp = split_check(rows, n_rows, 0), vt = split_check(rows, n_rows, 1);
+    fprintf(f, ", \"split_rule\": {\"pp\": ");
+    json_verdict(f, pp ? &vp : &(split_verdict){0});
+    fprintf(f, ", \"tg\": ");
+    json_verdict(f, tg ? &vt : &(split_verdict){0});
+    fprintf(f, "}, \"rows\": [");
     for (uint32_t i = 0; i < n_rows; ++i) {
         const split_row *r = &rows[i];
         fprintf(f,
@@ -723,6 +778,13 @@ int vkq_bench_model_main(int argc, char **argv)
             }
             fflush(stdout);
         }
+    }
+    for (int test = 0; !rc && !skip[0] && o.sweep && test < 2; ++test) {
+        const split_verdict v = split_check(rows, n_rows, test);
+        if (!v.valid || !(test ? tg : pp)) continue;
+        printf("# split rule, %s%u: %s: slowest split %u/%u at %.2f +- %.2f t/s, slower pure run %.2f +- %.2f t/s\n",
+               test ? "tg" : "pp", test ? tg : pp, v.ok ? "ok" : "SLOWER", v.worst_layers, rows[0].n_layers,
+               v.worst_tps, v.worst_sd, v.bound_tps, v.bound_sd);
     }
     if (!rc && skip[0]) printf("# whole model not run: %s\n", skip);
     if (!rc && o.json) rc = write_json(&o, di->name, pp, tg, exec_reps, skip, rows, n_rows);

@@ -2,7 +2,8 @@
 - --plan with --budget needs no device and puts the last layers that fit on the GPU (the
   budget is set from the file's own layer sizes, read with gguf-py), -ngl and --override are
   honoured, bad sizes / rules / VKQ_VRAM_BUDGET exit non-zero with a message;
-- vkq-bench --model --sweep-gpu-layers prints one row per GPU layer count 0..all;
+- vkq-bench --model --sweep-gpu-layers prints one row per GPU layer count 0..all, and on a
+  language model the split rule, recomputed here from its JSON rows;
 - on a mixture-of-experts model (3-D ffn_*_exps), vkq-bench --model runs K experts per layer
   (the file's expert_used_count, or --experts-per-token) and its gpu/cpu MiB are exactly the
   2-D weights plus K expert slices of each expert tensor (computed here with gguf-py), on the
@@ -10,6 +11,7 @@
 
 usage: check_plan_tools.py VKQ_GGUF_EXE VKQ_BENCH_EXE [plan|bench]  (default: both)
 """
+import json
 import os
 import re
 import subprocess
@@ -109,6 +111,39 @@ with tempfile.TemporaryDirectory(prefix="vkq-plan-") as tmp:
             skip("check_plan_tools", f"the model bench needs a Vulkan device: {r.stderr.strip()}")
         rows = re.findall(r"^\s+(\d+)/6\s", r.stdout, re.M)
         check(r.returncode == 0 and rows == [str(i) for i in range(7)], f"bench sweep rows {rows}:\n{r.stdout}{r.stderr}")
+        # The split rule at the end of a whole-model sweep: recomputed here from the JSON rows.
+        llm = os.path.join(tmp, "llm.gguf")
+        subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), llm, "--arch", "llama",
+                        "--layers", "3"], check=True, capture_output=True)
+        js = os.path.join(tmp, "sweep.json")
+        r = run([bench_exe, "--model", llm, "--sweep-gpu-layers", "--reps", "2", "--pp", "8", "--tg", "4",
+                 "--json", js])
+        check(r.returncode == 0, f"llama sweep: exit {r.returncode}\n{r.stdout}{r.stderr}")
+        if r.returncode == 0:
+            d = json.load(open(js))
+            ex = [row for row in d["rows"] if "pp_tps" in row]
+            check(len(ex) == 4 and [row["exec_gpu_layers"] for row in ex] == [0, 1, 2, 3],
+                  f"llama sweep: whole-model rows {[row.get('exec_gpu_layers') for row in ex]}")
+            for test, n in (("pp", 8), ("tg", 4)):
+                v = d["split_rule"][test]
+                if len(ex) != 4 or v is None:
+                    check(False, f"split rule {test}: {v}")
+                    continue
+                mid = ex[1:-1]
+                worst = min(mid, key=lambda row: row[test + "_tps"])
+                pure = min(ex[0], ex[-1], key=lambda row: row[test + "_tps"])
+                bound = pure[test + "_tps"]
+                ok = worst[test + "_tps"] + worst[test + "_tps_sd"] >= bound - pure[test + "_tps_sd"]
+                check(v["slowest_split_gpu_layers"] == worst["exec_gpu_layers"] and
+                      abs(v["slowest_split_tps"] - worst[test + "_tps"]) < 1e-3 and
+                      abs(v["slower_pure_run_tps"] - bound) < 1e-3 and v["ok"] == ok,
+                      f"split rule {test}: {v}, rows say slowest {worst['exec_gpu_layers']} at "
+                      f"{worst[test + '_tps']}, bound {bound}, ok {ok}")
+                line = re.search(r"^# split rule, %s%d: (ok|SLOWER): slowest split (\d+)/3 at ([\d.]+)" % (test, n),
+                                 r.stdout, re.M)
+                check(line and line.group(1) == ("ok" if ok else "SLOWER") and
+                      int(line.group(2)) == worst["exec_gpu_layers"],
+                      f"split rule line for {test}{n}:\n{r.stdout}")
         r = run([bench_exe, "--model", os.path.join(tmp, "missing.gguf")])
         check(r.returncode != 0 and r.stderr.strip(), "bench on a missing file")
         check(r.stderr.count("missing.gguf") == 1, f"bench on a missing file: the path not exactly once: {r.stderr!r}")
