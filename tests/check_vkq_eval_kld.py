@@ -151,6 +151,20 @@ def small_models(d):
         check(g["kld"]["mean"] < 1e-3 and g["same_top"] >= 0.9,
               f"GPU against the CPU base: KLD {g['kld']['mean']}, top-1 {g['same_top']}")
         print(f"{NAME}: GPU against the CPU base: KLD {g['kld']['mean']:.2e}, top-1 {100 * g['same_top']:.1f} %")
+        # --cpu-matmul f32: the CPU's matmuls without the int8 rounding of X, the GPU's arithmetic,
+        # so against a GPU base they land far closer than the default int8 path does.
+        gbase = os.path.join(d, "gpu.kld")
+        r = run(a, "-f", text, "--ctx", 64, "--chunks", 4, "-ngl", 99, "--kl-divergence-base", gbase)
+        if check(r.returncode == 0, f"GPU base run: exit {r.returncode}: {r.stderr.strip()}"):
+            f32 = kld_json(a, "--kl-divergence", gbase, "-ngl", 0, "--cpu-matmul", "f32")
+            i8 = kld_json(a, "--kl-divergence", gbase, "-ngl", 0, "--cpu-matmul", "int8")
+            if f32 and i8:
+                check(f32["placement"]["cpu_matmul"] == "f32" and i8["placement"]["cpu_matmul"] == "int8",
+                      f"cpu_matmul in the JSON: {f32['placement']['cpu_matmul']}, {i8['placement']['cpu_matmul']}")
+                check(f32["kld"]["mean"] <= 1e-5 and f32["kld"]["mean"] < i8["kld"]["mean"] / 5,
+                      f"--cpu-matmul f32 against the GPU base: KLD {f32['kld']['mean']}, int8's {i8['kld']['mean']}")
+                print(f"{NAME}: CPU against the GPU base: --cpu-matmul f32 KLD {f32['kld']['mean']:.2e} "
+                      f"(max {f32['kld']['max']:.1e}), int8 {i8['kld']['mean']:.2e} (max {i8['kld']['max']:.1e})")
     else:
         check("device" in gpu.stderr.lower() or "vulkan" in gpu.stderr.lower(), f"-ngl 99: {gpu.stderr.strip()}")
         print(f"{NAME}: no GPU comparison: {gpu.stderr.strip().splitlines()[-1]}")
@@ -169,6 +183,7 @@ def small_models(d):
     expect_error((a, "--kl-divergence", base, "--kl-divergence-base", base), 2, "--kl-divergence",
                  "both directions at once")
     expect_error((a, "--kl-divergence"), 2, "--kl-divergence", "no file named")
+    expect_error((a, "-f", text, "--cpu-matmul", "fp8"), 2, "--cpu-matmul", "a bad --cpu-matmul")
     expect_error((a, "-f", text, "--ctx", 64, "--chunks", 2, "-ngl", 0, "--kl-divergence-base",
                   os.path.join(d, "nodir", "x.kld")), 1, "nodir", "a base in a missing folder")
     # A target that cannot be replaced (a folder): the run fails at the end and leaves no file.

@@ -69,6 +69,7 @@ with tempfile.TemporaryDirectory(prefix="vkq-run-") as tmp:
         ("-ngl abc", [good, "-p", "hi", "-ngl", "abc"], ["abc"]),
         ("--temp -1", [good, "-p", "hi", "--temp", "-1", "-ngl", "0"], ["temp"]),
         ("unknown option", [good, "-p", "hi", "--frobnicate", "-ngl", "0"], ["--frobnicate"]),
+        ("--cpu-matmul fp8", [good, "-p", "hi", "--cpu-matmul", "fp8", "-ngl", "0"], ["--cpu-matmul"]),
         ("no prompt", [good, "-ngl", "0"], ["prompt|-p"]),
     ]
     for what, args, words in cases:
@@ -84,8 +85,8 @@ with tempfile.TemporaryDirectory(prefix="vkq-run-") as tmp:
         check("Sanitizer" not in r.stderr and "Segmentation" not in r.stderr, f"{what}: crashed: {r.stderr}")
 
     # The same options with a good model run (the cases above fail for their own reason only).
-    r = run_bounded([exe, good, "-p", "hi", "-n", "2", "-ngl", "0", "-ctk", "Q8_0", "-ctv", "Q8_0", "--temp", "0"],
-                    env=env, timeout=120)
+    r = run_bounded([exe, good, "-p", "hi", "-n", "2", "-ngl", "0", "-ctk", "Q8_0", "-ctv", "Q8_0", "--temp", "0",
+                     "--cpu-matmul", "f32"], env=env, timeout=120)
     check(r.returncode == 0, f"good model: exit {r.returncode}: {r.stderr.strip()}")
 
 if check.failures:

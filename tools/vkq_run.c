@@ -44,6 +44,8 @@ static int usage(FILE *f)
             "  --seed S              sampling seed (default: from the clock, printed)\n"
             "  --device N|NAME       Vulkan device (default: VKQ_DEVICE, else the best one)\n"
             "  -t N                  CPU threads (default: VKQ_CPU_THREADS, else every core)\n"
+            "  --cpu-matmul int8|f32 CPU matmuls: int8 (default; X rounded to int8 per block) or f32\n"
+            "                        (weights decoded exactly, fp32 products: the GPU's arithmetic)\n"
             "  --json FILE           the figures and the text as JSON ('-' = stdout, text then not streamed)\n"
             "  -q                    no placement report\n");
     return f == stderr ? 2 : 0;
@@ -284,6 +286,7 @@ static int run(int argc, char **argv)
     md.overrides = o.pl.overrides;
     md.n_overrides = o.pl.n_overrides;
     md.cpu_threads = o.pl.threads;
+    md.cpu_flags = o.pl.cpu_flags;
     md.log = log_demotion;
     md.layer_reserve = vkq_llm_kv_bytes_per_layer(&lp, n_ctx, o.ctk, o.ctv);
     if (vkq_model_create(dev, o.model, &md, &model) != VKQ_SUCCESS) return fail(o.model);

@@ -44,6 +44,12 @@ int cli_placement_option(const char *prog, const char *a, const char *v, cli_pla
         p->overrides[p->n_overrides++] = v;
     } else if (!strcmp(a, "--device")) {
         p->device = v;
+    } else if (!strcmp(a, "--cpu-matmul")) {
+        /* int8 rounds X per block (the fast path, llama.cpp's habit too); f32 is the GPU's
+         * arithmetic, for measuring a quantization without the activations' rounding. */
+        if (!strcmp(v, "int8")) p->cpu_flags &= ~(uint32_t)VKQ_CPU_EXACT_F32;
+        else if (!strcmp(v, "f32")) p->cpu_flags |= VKQ_CPU_EXACT_F32;
+        else return cli_bad(prog, a, v, "not int8 or f32");
     } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
         if (!cli_parse_uint(v, 256, &u) || !u) return cli_bad(prog, a, v, "not a thread count (1 .. 256)");
         p->threads = (uint32_t)u;

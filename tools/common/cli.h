@@ -14,6 +14,7 @@ typedef struct cli_placement {
     int32_t ngl;                                 /* -ngl: VKQ_GPU_LAYERS_AUTO (default) or N */
     uint64_t budget;                             /* --budget; 0 given: CPU only */
     uint32_t threads;                            /* -t; 0: VKQ_CPU_THREADS, else every core */
+    uint32_t cpu_flags;                          /* --cpu-matmul f32: VKQ_CPU_EXACT_F32 */
 } cli_placement;
 
 /* The defaults: -ngl auto, nothing else set. */

@@ -88,6 +88,8 @@ static int usage(FILE *f)
             "  -ctk TYPE, -ctv TYPE  KV cache types: F16 (default), F32, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL\n"
             "  --device N|NAME       Vulkan device (default: VKQ_DEVICE, else the best one)\n"
             "  -t N                  CPU threads (default: VKQ_CPU_THREADS, else every core)\n"
+            "  --cpu-matmul int8|f32 CPU matmuls: int8 (default; X rounded to int8 per block) or f32\n"
+            "                        (weights decoded exactly, fp32 products: the GPU's arithmetic)\n"
             "  --json FILE           the figures as JSON ('-' = stdout, instead of the running values)\n",
             ladder_default);
     return f == stderr ? 2 : 0;
@@ -162,6 +164,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->pl.ngl = o->cli.ngl;
     o->pl.budget = o->cli.budget;
     o->pl.threads = o->cli.threads;
+    o->pl.cpu_flags = o->cli.cpu_flags;
     /* --quant items become ladder variants after the --recipe ones' slots */
     if (o->quant_list[0]) {
         const uint32_t n_rec = o->ladder.n_weights;
@@ -345,11 +348,13 @@ static void json_placement(FILE *f, const eval_run_info *ri, const options *o)
     fprintf(f,
             "\"seconds\": %.3f, \"load_seconds\": %.3f, \"placement\": {\"n_layer\": %u, \"gpu_layers\": %u, "
             "\"head_on_gpu\": %s, \"gpu_weight_bytes\": %llu, \"cpu_weight_bytes\": %llu, \"kv_gpu_bytes\": %llu, "
-            "\"kv_cpu_bytes\": %llu, \"demoted_tensors\": %u, \"ctk\": \"%s\", \"ctv\": \"%s\"}",
+            "\"kv_cpu_bytes\": %llu, \"demoted_tensors\": %u, \"ctk\": \"%s\", \"ctv\": \"%s\", "
+            "\"cpu_matmul\": \"%s\"}",
             ri->eval_s, ri->load_s, ri->ctx.n_layer, ri->ctx.n_gpu_layers, ri->ctx.head_on_gpu ? "true" : "false",
             (unsigned long long)ri->plan.gpu_bytes, (unsigned long long)ri->plan.cpu_bytes,
             (unsigned long long)ri->ctx.kv_gpu_bytes, (unsigned long long)ri->ctx.kv_cpu_bytes, ri->plan.n_demoted,
-            vkq_type_get(o->pl.ctk)->name, vkq_type_get(o->pl.ctv)->name);
+            vkq_type_get(o->pl.ctk)->name, vkq_type_get(o->pl.ctv)->name,
+            o->pl.cpu_flags & VKQ_CPU_EXACT_F32 ? "f32" : "int8");
 }
 
 static void log_run(const options *o, const eval_run_info *ri, uint32_t n_chunk, uint32_t n_ctx, uint64_t count,

@@ -119,6 +119,7 @@ int eval_pass(const eval_pass_args *a, eval_run_info *info)
     md.overrides = pl->overrides;
     md.n_overrides = pl->n_overrides;
     md.cpu_threads = pl->threads;
+    md.cpu_flags = pl->cpu_flags;
     md.log = log_demotion;
     md.layer_reserve = vkq_llm_kv_bytes_per_layer(&lp, a->n_ctx, pl->ctk, pl->ctv);
     if (vkq_model_create(dev, a->model, &md, &model) != VKQ_SUCCESS) {

@@ -17,6 +17,7 @@ typedef struct eval_placement {
     int32_t ngl; /* VKQ_GPU_LAYERS_AUTO, or the last N layers; 0 = CPU only */
     uint64_t budget;
     uint32_t threads;
+    uint32_t cpu_flags; /* VKQ_CPU_* of the CPU matmuls (--cpu-matmul) */
     vkq_type ctk, ctv;
     /* Optional: sees every matmul's input (--imatrix-collect); needs ngl 0. */
     vkq_matmul_observer observer;
