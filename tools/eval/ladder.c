@@ -275,6 +275,13 @@ int run_ladder(const ladder_args *a)
         fprintf(stderr, "vkq-eval: base: %s as it is, KV cache %s/%s\n", a->model, vkq_type_get(a->pl.ctk)->name,
                 vkq_type_get(a->pl.ctv)->name);
         if (!rc && !(rc = eval_pass(&pa, &ri))) base_s = ri.eval_s;
+        /* The int8 rounding of X re-rounds differently as soon as a weight moves: noise of its
+         * own in every variant's figures (Q8_0 on Gemma 3 270M: KLD 0.0062 with it, 0.00055
+         * without, bench/RESULTS.md). */
+        if (!rc && ri.ctx.n_gpu_layers < ri.ctx.n_layer && !(a->pl.cpu_flags & VKQ_CPU_EXACT_F32))
+            fprintf(stderr, "vkq-eval: note: CPU layers round activations to int8 (--cpu-matmul int8), which adds "
+                            "its own noise to every variant's KLD and top-1; --cpu-matmul f32 measures the "
+                            "weights alone\n");
         if (!rc && vkq_logits_writer_finish(bs.w) != VKQ_SUCCESS) rc = fail("the base's log-probabilities");
         vkq_logits_writer_destroy(bs.w);
     }
