@@ -219,7 +219,7 @@ int vkq_kernel_exists(vkq_kernel kernel, vkq_type type) { return kernel_spirv(ke
 
 int vkq_mm_q8_needs_dot_product(void) { return VKQ_MM_Q8_SDOT; }
 
-/* The kernels whose shaders declare storage bindings 0..2 and nothing else (shaders/kernels/ops/
+/* The kernels whose shaders declare storage bindings only (0..3 and 7) (shaders/kernels/ops/
  * without a type's decoder or encoder). Pushing only those saves lavapipe, which builds a
  * sampler view for every texel descriptor a push names, ~15 us a dispatch (bench/RESULTS.md). */
 static uint32_t storage_only(vkq_kernel kernel)

@@ -37,7 +37,7 @@ typedef enum vkq_kernel {
 typedef struct vkq_pipeline {
     VkPipeline pipeline;
     uint32_t workgroup_size;
-    /* The shader declares only storage bindings 0..2 (the element-wise layer operations):
+    /* The shader declares only storage bindings (0..3 and 7) (the element-wise layer operations):
      * vkq_cmd_dispatch pushes no texel views or tables for it. */
     uint32_t storage_only;
 } vkq_pipeline;
