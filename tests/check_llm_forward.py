@@ -13,11 +13,13 @@ split placement) and in calls of 1 (the mat-vec decoding path, all-GPU and all-C
 The bounds come from measurement (fp32 kernels vs f64, 24 tokens, 3 layers, gemma3 7), with margin:
 - all-GPU: F16 cache 1.3e-5 .. 1.4e-4; Q8_0 and Q4_0 ~7e-7, except when the fp32 K or V value
   of the engine and the f64 one of the reference fall on the two sides of a rounding boundary of
-  the cache's type: seen up to 8.0e-3 for Q8_0 (qwen2, seed 1902128250: from the first token
-  on, so a flip in an early position's V, which every later token reads; most seeds 5e-7,
-  some 3e-5 .. 1e-4), and a Q4_0 step is 16 x larger, a flip rarer. The encoders themselves are
-  held to half a rounding step element by element in test_gpu_ops, so these bounds need not
-  catch a rounding bug;
+  the cache's type: seen 8.0e-3 for Q8_0 (qwen2, seed 1902128250: a flip in an early position's
+  V, which every later token reads) and 3.4e-2 for Q4_0 (gemma3, seed 2956961488: one V value
+  8.9e-7 of a step from the boundary). So these runs are compared, when outside the bound, with
+  the reference rounded the other way at a few of its blocks that an error of 1e-5 of the block's
+  max would round differently (ref_forward.flip_search, greedy); both seeds then fall to ~6e-7
+  with one block flipped. A rounding bug moves far more than a few near-boundary blocks, and the
+  encoders are held to half a step element by element in test_gpu_ops;
 - CPU and split (the CPU's matmuls quantize activations to int8 blocks): F16 1.4e-2 .. 2.8e-2,
   Q8_0 2.5e-2 .. 3.8e-2, Q4_0 0.09 .. 0.16 (the CPU's noise flips many Q4_0 roundings); the RMS
   error is as large as the max: the CPU noise is spread over all logits, not a few outliers;
@@ -74,9 +76,13 @@ KV = ("F16", "Q8_0", "Q4_0")
 # Bound on max|a-b|/max|b| per KV type and path ("gpu": every layer and the head on the GPU with
 # fp32 activations; "cpu": the CPU's int8-activation matmuls in at least part of the model).
 BOUND = {
-    ("F16", "gpu"): 5e-4, ("Q8_0", "gpu"): 2e-2, ("Q4_0", "gpu"): 3e-2,
+    ("F16", "gpu"): 5e-4, ("Q8_0", "gpu"): 2e-4, ("Q4_0", "gpu"): 2e-4,
     ("F16", "cpu"): 6e-2, ("Q8_0", "cpu"): 8e-2, ("Q4_0", "cpu"): 0.3,
 }
+# A quantized cache's block is "near a boundary" when shifting its values by FLIP_DELTA x its max
+# |value| changes its rounding; the GPU runs with such a cache are held to their bound against the
+# reference with up to MAX_FLIPS of those blocks rounded the other way.
+FLIP_DELTA, MAX_FLIPS = 1e-5, 4
 # MoE: a router margin (gap / max |logit|) below this is a near tie (see the top of this file).
 TIE = {"F16": 1e-4, "Q8_0": 1e-3, "Q4_0": 1e-2}
 # MoE runs through the CPU: bound on the median per-token error. Measured over 9 seeds: F16
@@ -173,19 +179,29 @@ with tempfile.TemporaryDirectory(prefix="vkq-llm-") as tmp:
             continue
         got = got.reshape(n_tok, V)
         path_kind = "gpu" if where == "gpu" else "cpu"
-        err = moe_err(got, ref[kv]) if moe else rel_err(got, ref[kv])
+        want = ref[kv]
+        err = moe_err(got, want) if moe else rel_err(got, want)
+        bound = MOE_CPU_BOUND[kv] if moe and path_kind == "cpu" else BOUND[(kv, path_kind)]
         if moe and path_kind == "gpu":
             # The clean prefix carries the GPU's precision; the median over all tokens only a
             # gross error (the CPU bound).
             nc = clean[kv]
             median = err
-            err = rel_err(got[:nc], ref[kv][:nc]) if nc else 0.0
+            err = rel_err(got[:nc], want[:nc]) if nc else 0.0
             print(f"{name}: {label}: {nc} tokens before the first near tie, median over all {median:.2e}", flush=True)
             if not a.measure:
                 check(median <= BOUND[(kv, "cpu")], f"{label}: median error {median:.3e} > {BOUND[(kv, 'cpu')]:.0e}")
-        bound = MOE_CPU_BOUND[kv] if moe and path_kind == "cpu" else BOUND[(kv, path_kind)]
-        top_same = float(np.mean(np.argmax(got, 1) == np.argmax(ref[kv], 1)))
-        print(f"{name}: {label:26s} err {err:.2e} (bound {bound:.0e}) top-1 agree {top_same:.2f} rms {rms_err(got, ref[kv]):.2e} "
+        if path_kind == "gpu" and kv != "F16" and err > bound:
+            # A cache value within fp32 noise of a rounding boundary (see the top of this file):
+            # the reference rounded the other way at up to MAX_FLIPS such blocks must be within it.
+            nc = clean[kv] if moe else n_tok
+            want, flips = rf.flip_search(model, tokens, kv, kv, lambda z: rel_err(got[:nc], z[:nc]),
+                                         FLIP_DELTA, enough=bound, max_flips=MAX_FLIPS)
+            before, err = err, rel_err(got[:nc], want[:nc]) if nc else 0.0
+            print(f"{name}: {label}: err {before:.2e} against the reference as rounded; "
+                  f"{err:.2e} with its near-boundary blocks {flips} rounded the other way", flush=True)
+        top_same = float(np.mean(np.argmax(got, 1) == np.argmax(want, 1)))
+        print(f"{name}: {label:26s} err {err:.2e} (bound {bound:.0e}) top-1 agree {top_same:.2f} rms {rms_err(got, want):.2e} "
               f"[{dt:.1f} s] {r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ''}", flush=True)
         worst[(kv, path_kind)] = max(worst.get((kv, path_kind), 0.0), err)
         if not a.measure:

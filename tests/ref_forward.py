@@ -265,7 +265,11 @@ class Session:
     """One sequence: a KV cache per layer (rows rounded to k_type / v_type) and the next position.
     eval(tokens) appends tokens and returns their logits [n, vocab]."""
 
-    def __init__(self, model, k_type="F16", v_type="F16"):
+    def __init__(self, model, k_type="F16", v_type="F16", near_delta=0.0, flips=()):
+        """near_delta > 0: record in self.near the cache blocks whose rounding an error of
+        near_delta x the block's max |value| would change (an fp32 engine may round them the other
+        way); each entry is a key (layer, "k"/"v", row, block, +1/-1). flips: keys of such blocks
+        to round as that perturbation does (see flip_search)."""
         for t in (k_type, v_type):
             if t not in KV_TYPES:
                 raise RefError(f"KV cache type {t!r} is not one of {' '.join(KV_TYPES)}")
@@ -274,9 +278,29 @@ class Session:
         self.k = [np.zeros((0, m.n_head_kv * m.d_k)) for _ in range(m.n_layer)]
         self.v = [np.zeros((0, m.n_head_kv * m.d_v)) for _ in range(m.n_layer)]
         self.pos = 0
+        self.near_delta, self.flips, self.near = near_delta, set(flips), []
         # Per MoE layer run, per token: the gap between the last chosen expert's router logit and
         # the best unchosen one's, over max |logit| of the token (how near a tie the choice was).
         self.router_margins = []
+
+    def cache_rows(self, il, kind, rows, type_name):
+        out = round_to_cache(rows, type_name)
+        if type_name not in Q.__members__ or not self.near_delta:
+            return out
+        block = gguf.constants.GGML_QUANT_SIZES[Q[type_name]][0]
+        nb = rows.shape[1] // block
+        amax = np.abs(rows.reshape(len(rows), nb, block)).max(axis=2)
+        shift = np.repeat(amax, block, axis=1) * self.near_delta
+        for sign in (1, -1):
+            pert = round_to_cache(rows + sign * shift, type_name)
+            moved = (pert != out).reshape(len(rows), nb, block).any(axis=2)
+            for r, b in zip(*np.nonzero(moved)):
+                key = (il, kind, self.pos + int(r), int(b), sign)
+                if self.near_delta:
+                    self.near.append(key)
+                if key in self.flips:
+                    out[r, b * block:(b + 1) * block] = pert[r, b * block:(b + 1) * block]
+        return out
 
     def eval(self, tokens):
         m = self.m
@@ -321,8 +345,8 @@ class Session:
         base, scale = (m.base_swa, 1.0) if swa else (m.base, m.freq_scale)
         q = rope(q, pos, m.n_rot, base, scale, m.neox, m.rope_factors)
         k = rope(k, pos, m.n_rot, base, scale, m.neox, m.rope_factors)
-        self.k[il] = np.concatenate([self.k[il], round_to_cache(k.reshape(n, -1), self.k_type)])
-        self.v[il] = np.concatenate([self.v[il], round_to_cache(v, self.v_type)])
+        self.k[il] = np.concatenate([self.k[il], self.cache_rows(il, "k", k.reshape(n, -1), self.k_type)])
+        self.v[il] = np.concatenate([self.v[il], self.cache_rows(il, "v", v, self.v_type)])
         kc = self.k[il].reshape(-1, m.n_head_kv, m.d_k)
         vc = self.v[il].reshape(-1, m.n_head_kv, m.d_v)
         kpos = np.arange(kc.shape[0])
@@ -392,6 +416,31 @@ class Session:
                     mid = round_activations(mid, td)
                 out[i] += we * (mid @ down[e].T)[0]
         return out
+
+
+def flip_search(model, tokens, k_type, v_type, err, delta, enough=0.0, max_flips=4):
+    """The reference's logits with up to max_flips of its near-boundary cache blocks (see Session's
+    near_delta) rounded the other way, chosen greedily to minimise err(logits): what an engine
+    computing in fp32 would give had it rounded those blocks so; stops once err <= enough.
+    Returns (logits, flips)."""
+    s = Session(model, k_type, v_type, near_delta=delta)
+    best = s.eval(tokens)
+    cand, flips, e = list(dict.fromkeys(s.near)), [], err(best)
+    for _ in range(max_flips):
+        if e <= enough:
+            break
+        trial = None
+        for key in cand:
+            if key in flips:
+                continue
+            z = Session(model, k_type, v_type, near_delta=delta, flips=flips + [key]).eval(tokens)
+            if err(z) < e and (trial is None or err(z) < trial[0]):
+                trial = (err(z), key, z)
+        if trial is None:
+            break
+        e, key, best = trial
+        flips.append(key)
+    return best, flips
 
 
 def forward(path, tokens, k_type="F16", v_type="F16"):
