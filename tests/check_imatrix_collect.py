@@ -10,8 +10,8 @@ runs those chunks (first token BOS, as llama-perplexity) and sums x^2 of every m
 column (per expert for routed experts), counting rows. Checks, read with gguf-py: llama.cpp's
 imatrix layout (general.type, imatrix.* keys, <name>.in_sum2 and <name>.counts per entry), the
 entries are exactly the layer matmuls' weights (no head), counts equal the reference's rows, and
-the sums agree within the CPU path's activation rounding (relative L2 error < 5 %; the sums of
-two different tensors differ by far more). Routed experts: the rows of all experts together
+the sums agree (vkq-eval --cpu-matmul f32: relative L2 error < 1e-3, measured <= 3e-5; 5 % if
+a routing flip moved a token). Routed experts: the rows of all experts together
 exactly, each expert's within a few routing flips of near-tied tokens.
 A KL-divergence run with --imatrix-collect is refused (exit 2).
 """
@@ -36,6 +36,10 @@ import ref_forward as rf  # noqa: E402
 seed = test_seed(NAME)
 rnd = random.Random(seed)
 N_CTX, N_CHUNKS = 64, 3
+# Relative L2 error of the sums: measured 2e-6 .. 3e-5 (vkq-eval --cpu-matmul f32; the int8
+# path gave ~1e-2 and routing cascades of 36 rows, seed 527763751); two different tensors' sums
+# differ by far more than FLIP_BOUND.
+ERR_BOUND, FLIP_BOUND = 1e-3, 0.05
 
 
 def read_tokens(path):
@@ -76,7 +80,7 @@ with tempfile.TemporaryDirectory() as d:
         subprocess.run([sys.executable, os.path.join(here, "make_model_gguf.py"), path, "--arch", arch,
                         "--seed", str(seed + i)], check=True, stdout=subprocess.DEVNULL)
         imat, base = os.path.join(d, f"{arch}.imatrix.gguf"), os.path.join(d, f"{arch}.kld")
-        r = subprocess.run([exe, path, "-f", text, "--ctx", str(N_CTX), "--chunks", str(N_CHUNKS), "-ngl", "auto",
+        r = subprocess.run([exe, path, "-f", text, "--ctx", str(N_CTX), "--chunks", str(N_CHUNKS), "-ngl", "auto", "--cpu-matmul", "f32",
                             "--imatrix-collect", imat, "--kl-divergence-base", base],
                            capture_output=True, text=True, env=child_env(), timeout=600)
         if not check(r.returncode == 0, f"{arch}: exit {r.returncode}: {r.stderr.strip()[-800:]}"):
@@ -93,6 +97,14 @@ with tempfile.TemporaryDirectory() as d:
         names = sorted({k[0] for k in sums})
         want = sorted([n + ".in_sum2" for n in names] + [n + ".counts" for n in names])
         check(sorted(got) == want, f"{arch}: entries {sorted(got)[:6]}... want {want[:6]}...")
+        # With fp32 activations a routing flip needs a tie within fp32 noise (none seen in 22
+        # runs); one moves that token's later activations, so the sums are then held only to the
+        # bound a wrong row would break.
+        routed = [n for n in names if n + ".counts" in got and got[n + ".counts"].size > 1]
+        moved = any(not np.array_equal(got[n + ".counts"].reshape(-1),
+                                       [counts.get((n, e), 0) for e in range(got[n + ".counts"].size)])
+                    for n in routed)
+        bound = FLIP_BOUND if moved else ERR_BOUND
         worst = 0.0
         for n in names:
             if n + ".in_sum2" not in got:
@@ -106,19 +118,19 @@ with tempfile.TemporaryDirectory() as d:
                 check(int(c[0]) == rc[0], f"{arch}: {n}: count {int(c[0])}, reference {rc[0]}")
                 err = float(np.linalg.norm(s[0] - rs[0]) / np.linalg.norm(rs[0]))
             else:
-                # The CPU path rounds activations to 8 bits, so a token whose router choice is
-                # nearly tied can go to another expert than in f64: the rows of all experts
-                # together must agree exactly, each expert's within a few flips; the gate/up
+                # A token whose router choice is tied within fp32 noise can go to another expert
+                # than in f64: the rows of all experts together must agree exactly, each
+                # expert's within a few flips; the gate/up
                 # inputs are the token's row whatever the expert, so their sum over experts
                 # must agree as a dense one does.
                 check(int(c.sum()) == int(rc.sum()), f"{arch}: {n}: {int(c.sum())} rows, reference {rc.sum()}")
                 flips = int(np.abs(c - rc).sum())
-                check(flips <= 2 + rc.sum() // 20, f"{arch}: {n}: per-expert counts {c.astype(int)} vs {rc}")
+                check(flips <= 2 + rc.sum() // 100, f"{arch}: {n}: per-expert counts {c.astype(int)} vs {rc}")
                 if "down_exps" in n:
                     continue
                 err = float(np.linalg.norm(s.sum(0) - rs.sum(0)) / np.linalg.norm(rs.sum(0)))
             worst = max(worst, err)
-            check(err < 0.05, f"{arch}: {n}: sums differ by {err:.3g} (relative L2)")
+            check(err < bound, f"{arch}: {n}: sums differ by {err:.3g} (relative L2)")
         print(f"{NAME}: {arch}: {len(names)} weights, worst relative error of the sums {worst:.3g}")
     r = subprocess.run([exe, "x.gguf", "--kl-divergence", "base.kld", "--imatrix-collect", "y.gguf"],
                        capture_output=True, text=True, env=child_env(), timeout=60)

@@ -421,24 +421,26 @@ class Session:
 def flip_search(model, tokens, k_type, v_type, err, delta, enough=0.0, max_flips=4):
     """The reference's logits with up to max_flips of its near-boundary cache blocks (see Session's
     near_delta) rounded the other way, chosen greedily to minimise err(logits): what an engine
-    computing in fp32 would give had it rounded those blocks so; stops once err <= enough.
-    Returns (logits, flips)."""
+    computing in fp32 would give had it rounded those blocks so; stops once err <= enough. The
+    candidates come from the run with the flips so far (a flip moves the later layers' values,
+    and with them which blocks are near a boundary). Returns (logits, flips)."""
     s = Session(model, k_type, v_type, near_delta=delta)
     best = s.eval(tokens)
-    cand, flips, e = list(dict.fromkeys(s.near)), [], err(best)
+    flips, e = [], err(best)
     for _ in range(max_flips):
         if e <= enough:
             break
         trial = None
-        for key in cand:
+        for key in dict.fromkeys(s.near):
             if key in flips:
                 continue
-            z = Session(model, k_type, v_type, near_delta=delta, flips=flips + [key]).eval(tokens)
+            t = Session(model, k_type, v_type, near_delta=delta, flips=flips + [key])
+            z = t.eval(tokens)
             if err(z) < e and (trial is None or err(z) < trial[0]):
-                trial = (err(z), key, z)
+                trial = (err(z), key, z, t)
         if trial is None:
             break
-        e, key, best = trial
+        e, key, best, s = trial
         flips.append(key)
     return best, flips
 
