@@ -2,7 +2,7 @@
  * compare against the NumPy f64 reference (tests/ref_forward.py).
  *
  * usage: llm_logits MODEL.gguf OUT.f32 --tokens 1,2,3 [--ngl N|-1] [--ctk TYPE] [--ctv TYPE]
- *                   [--batch N] [--from F] [--ctx N]
+ *                   [--batch N] [--from F] [--ctx N] [--cpu-matmul int8|f32]
  * --ngl: GPU layers (default 0: no device at all; -1: as many as fit); --batch: the tokens go in
  * calls of at most N (default all at once), the logits of every call from token F of the whole
  * sequence on are written as float32 [n - F][vocab]. Prints the placement. Exit 0 on success,
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     const char *model_path = argv[1], *out_path = argv[2];
     int32_t tokens[4096];
     uint32_t n = 0, batch = 0, from = 0;
-    int ngl = 0, errors = 0;
+    int ngl = 0, errors = 0, exact = 0;
     vkq_context_desc cd = vkq_context_desc_default();
     for (int i = 3; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
@@ -98,6 +98,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(o, "--ngl")) ngl = atoi(v);
         else if (!strcmp(o, "--batch")) batch = (uint32_t)atoi(v);
         else if (!strcmp(o, "--errors")) errors = atoi(v);
+        else if (!strcmp(o, "--cpu-matmul")) exact = !strcmp(v, "f32");
         else if (!strcmp(o, "--from")) from = (uint32_t)atoi(v);
         else if (!strcmp(o, "--ctx")) cd.n_ctx = (uint32_t)atoi(v);
         else if (!strcmp(o, "--ctk") || !strcmp(o, "--ctv")) {
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
     }
     vkq_model_desc md = vkq_model_desc_default();
     md.n_gpu_layers = ngl;
+    if (exact) md.cpu_flags |= VKQ_CPU_EXACT_F32;
     vkq_model model;
     if ((st = vkq_model_create(dev, model_path, &md, &model)) != VKQ_SUCCESS) return fail(model_path, st);
     if (errors) {

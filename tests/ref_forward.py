@@ -268,7 +268,7 @@ class Session:
     def __init__(self, model, k_type="F16", v_type="F16", near_delta=0.0, flips=()):
         """near_delta > 0: record in self.near the cache blocks whose rounding an error of
         near_delta x the block's max |value| would change (an fp32 engine may round them the other
-        way); each entry is a key (layer, "k"/"v", row, block, +1/-1). flips: keys of such blocks
+        way); each entry is a key (layer, "k"/"v", row, block, how: see cache_rows). flips: keys of such blocks
         to round as that perturbation does (see flip_search)."""
         for t in (k_type, v_type):
             if t not in KV_TYPES:
@@ -289,15 +289,21 @@ class Session:
             return out
         block = gguf.constants.GGML_QUANT_SIZES[Q[type_name]][0]
         nb = rows.shape[1] // block
-        amax = np.abs(rows.reshape(len(rows), nb, block)).max(axis=2)
-        shift = np.repeat(amax, block, axis=1) * self.near_delta
-        for sign in (1, -1):
-            pert = round_to_cache(rows + sign * shift, type_name)
+        x = rows.reshape(len(rows), nb, block)
+        top = np.abs(x).argmax(axis=2)[..., None]
+        is_top = np.arange(block)[None, None, :] == top
+        amax = np.take_along_axis(np.abs(x), top, axis=2)
+        # Two ways an fp32 engine can round a block otherwise: an element other than the largest
+        # crosses a step ("e": all of them shifted by near_delta x the block's max), or the
+        # largest moves the scale ("m": it alone scaled by 1 +- near_delta).
+        shift = np.where(is_top, 0.0, amax * self.near_delta)
+        scale = np.where(is_top, x * self.near_delta, 0.0)
+        for tag, dx in (("e+", shift), ("e-", -shift), ("m+", scale), ("m-", -scale)):
+            pert = round_to_cache((x + dx).reshape(rows.shape), type_name)
             moved = (pert != out).reshape(len(rows), nb, block).any(axis=2)
             for r, b in zip(*np.nonzero(moved)):
-                key = (il, kind, self.pos + int(r), int(b), sign)
-                if self.near_delta:
-                    self.near.append(key)
+                key = (il, kind, self.pos + int(r), int(b), tag)
+                self.near.append(key)
                 if key in self.flips:
                     out[r, b * block:(b + 1) * block] = pert[r, b * block:(b + 1) * block]
         return out
