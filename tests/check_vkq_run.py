@@ -4,7 +4,9 @@ missing model file, a file that is not a GGUF, a GGUF of an unknown architecture
 with gguf-py), a model missing a tensor (blk.0.attn_k.weight renamed in a model written by
 tests/make_model_gguf.py), --ctx shorter than the prompt, a KV cache type the cache does not
 support (Q4_K), -ngl abc, --temp -1, an unknown option, no prompt. All on the CPU (-ngl 0) except
-where the option is refused before any device is opened.
+where the option is refused before any device is opened. Then, where a device opens: K and V
+cache types that differ with -ngl 99 keep every layer on the CPU and vkq-run notes it; one type,
+no note.
 
 usage: check_vkq_run.py VKQ_RUN_EXE
 """
@@ -88,6 +90,20 @@ with tempfile.TemporaryDirectory(prefix="vkq-run-") as tmp:
     r = run_bounded([exe, good, "-p", "hi", "-n", "2", "-ngl", "0", "-ctk", "Q8_0", "-ctv", "Q8_0", "--temp", "0",
                      "--cpu-matmul", "f32"], env=env, timeout=120)
     check(r.returncode == 0, f"good model: exit {r.returncode}: {r.stderr.strip()}")
+
+    # K and V of different types with layers asked for on a device: they run on the CPU (the GPU
+    # attention reads both with one kernel), and vkq-run says so; with one type, no note.
+    for ctk, ctv, note in (("Q8_0", "F16", True), ("Q8_0", "Q8_0", False)):
+        r = run_bounded([exe, good, "-p", "hi", "-n", "1", "-ngl", "99", "-ctk", ctk, "-ctv", ctv], env=env, timeout=120)
+        if r.returncode != 0 or "(no device)" in r.stderr:
+            print(f"check_vkq_run: -ctk {ctk} -ctv {ctv} -ngl 99: no device here, not checked "
+                  f"(exit {r.returncode})")
+            continue
+        said = "-ctk Q8_0 and -ctv F16 differ" in r.stderr
+        check(said == note, f"-ctk {ctk} -ctv {ctv} -ngl 99: the note is {'missing' if note else 'printed'}: "
+              f"{r.stderr.strip()[-400:]}")
+        if note:
+            check(" 0 on the GPU" in r.stderr, f"-ctk {ctk} -ctv {ctv}: layers on the GPU? {r.stderr.strip()[-300:]}")
 
 if check.failures:
     print(f"check_vkq_run: {check.failures} failure(s)")

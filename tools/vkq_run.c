@@ -346,7 +346,9 @@ static int run(int argc, char **argv)
     const double tgs = r.n_gen > 1 ? (r.n_gen - 1) / (r.gen_s > 0 ? r.gen_s : 1e-9) : 0;
     FILE *rep = stream ? stderr : NULL;
     if (rep && !o.quiet) {
-        fprintf(rep, "\nvkq-run: %s (%s), %u layers: %u on the GPU%s, head on the %s\n", o.model, lp.arch, ci.n_layer,
+        fprintf(rep, "\n");
+        if (!ci.n_gpu_layers) cli_kv_mix_note("vkq-run", dev != NULL, o.pl.ngl, o.ctk, o.ctv);
+        fprintf(rep, "vkq-run: %s (%s), %u layers: %u on the GPU%s, head on the %s\n", o.model, lp.arch, ci.n_layer,
                 ci.n_gpu_layers, dev ? "" : " (no device)", ci.head_on_gpu ? "GPU" : "CPU");
         fprintf(rep, "vkq-run: GPU memory: weights %.1f MiB, KV cache %.1f MiB (%s/%s, %u positions); CPU: weights "
                      "%.1f MiB, KV cache %.1f MiB; %u tensor(s) demoted\n",

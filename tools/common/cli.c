@@ -58,3 +58,12 @@ int cli_placement_option(const char *prog, const char *a, const char *v, cli_pla
     }
     return 1;
 }
+
+void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, vkq_type k, vkq_type v)
+{
+    if (!on_device || ngl == 0 || k == v) return;
+    fprintf(stderr,
+            "%s: note: -ctk %s and -ctv %s differ; the GPU attention reads K and V with one kernel, so every "
+            "layer runs on the CPU (give both one type to offload layers)\n",
+            prog, vkq_type_get(k)->name, vkq_type_get(v)->name);
+}

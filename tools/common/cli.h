@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "vkquant/vkquant.h"
+
 #define CLI_MAX_OVERRIDES 64
 
 typedef struct cli_placement {
@@ -29,5 +31,10 @@ int cli_bad(const char *prog, const char *opt, const char *val, const char *why)
 
 /* A decimal number 0 .. max, nothing else: 1 and *out, or 0. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* When K and V cache types differ and layers were asked for on a device, says on stderr that
+ * they run on the CPU: the GPU attention reads K and V through one decode function, so a GPU
+ * layer needs one type for both. */
+void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, vkq_type k, vkq_type v);
 
 #endif
