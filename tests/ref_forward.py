@@ -268,8 +268,8 @@ class Session:
     def __init__(self, model, k_type="F16", v_type="F16", near_delta=0.0, flips=()):
         """near_delta > 0: record in self.near the cache blocks whose rounding an error of
         near_delta x the block's max |value| would change (an fp32 engine may round them the other
-        way); each entry is a key (layer, "k"/"v", row, block, how: see cache_rows). flips: keys of such blocks
-        to round as that perturbation does (see flip_search)."""
+        way); each entry is a key (layer, "k"/"v", row, block, how: see cache_rows). flips: keys
+        of such blocks to round as that perturbation does (see flip_search)."""
         for t in (k_type, v_type):
             if t not in KV_TYPES:
                 raise RefError(f"KV cache type {t!r} is not one of {' '.join(KV_TYPES)}")

@@ -347,7 +347,7 @@ static int run(int argc, char **argv)
     FILE *rep = stream ? stderr : NULL;
     if (rep && !o.quiet) {
         fprintf(rep, "\n");
-        if (!ci.n_gpu_layers) cli_kv_mix_note("vkq-run", dev != NULL, o.pl.ngl, o.ctk, o.ctv);
+        cli_kv_mix_note("vkq-run", dev != NULL, o.pl.ngl, ci.n_gpu_layers, o.ctk, o.ctv);
         fprintf(rep, "vkq-run: %s (%s), %u layers: %u on the GPU%s, head on the %s\n", o.model, lp.arch, ci.n_layer,
                 ci.n_gpu_layers, dev ? "" : " (no device)", ci.head_on_gpu ? "GPU" : "CPU");
         fprintf(rep, "vkq-run: GPU memory: weights %.1f MiB, KV cache %.1f MiB (%s/%s, %u positions); CPU: weights "

@@ -59,9 +59,9 @@ int cli_placement_option(const char *prog, const char *a, const char *v, cli_pla
     return 1;
 }
 
-void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, vkq_type k, vkq_type v)
+void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, uint32_t n_gpu_layers, vkq_type k, vkq_type v)
 {
-    if (!on_device || ngl == 0 || k == v) return;
+    if (!on_device || ngl == 0 || n_gpu_layers || k == v) return;
     fprintf(stderr,
             "%s: note: -ctk %s and -ctv %s differ; the GPU attention reads K and V with one kernel, so every "
             "layer runs on the CPU (give both one type to offload layers)\n",

@@ -32,9 +32,9 @@ int cli_bad(const char *prog, const char *opt, const char *val, const char *why)
 /* A decimal number 0 .. max, nothing else: 1 and *out, or 0. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
-/* When K and V cache types differ and layers were asked for on a device, says on stderr that
- * they run on the CPU: the GPU attention reads K and V through one decode function, so a GPU
- * layer needs one type for both. */
-void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, vkq_type k, vkq_type v);
+/* When K and V cache types differ, layers were asked for on a device and none runs there, says
+ * on stderr why: the GPU attention reads K and V through one decode function, so a GPU layer
+ * needs one type for both. */
+void cli_kv_mix_note(const char *prog, int on_device, int32_t ngl, uint32_t n_gpu_layers, vkq_type k, vkq_type v);
 
 #endif

@@ -366,7 +366,7 @@ static void log_run(const options *o, const eval_run_info *ri, uint32_t n_chunk,
             "load %.0f ms\n",
             o->model, ri->arch, n_chunk, n_ctx, (unsigned long long)count, n_source_tokens, source, ri->eval_s, tps,
             ri->load_s * 1e3);
-    if (!ri->ctx.n_gpu_layers) cli_kv_mix_note("vkq-eval", ri->on_device, o->pl.ngl, o->pl.ctk, o->pl.ctv);
+    cli_kv_mix_note("vkq-eval", ri->on_device, o->pl.ngl, ri->ctx.n_gpu_layers, o->pl.ctk, o->pl.ctv);
     fprintf(stderr,
             "vkq-eval: %u of %u layers on the GPU%s, head on the %s; GPU weights %.1f MiB, KV cache %s/%s "
             "(GPU %.1f MiB, CPU %.1f MiB); %u tensor(s) demoted\n",
